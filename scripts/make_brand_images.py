@@ -13,7 +13,6 @@ Run it from the repository root:
 """
 
 # A stand-alone script (not a package module) that reports what it wrote.
-# ruff: noqa: INP001, T201
 
 import itertools
 import math
