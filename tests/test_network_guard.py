@@ -10,6 +10,7 @@ import pytest
 import pytest_socket
 
 
+@pytest.mark.filterwarnings("ignore:A test tried to use socket.socket.connect")
 def test_other_addresses_are_refused_before_any_packet(
     monkeypatch: pytest.MonkeyPatch, socket_enabled: None
 ) -> None:
