@@ -1,0 +1,1 @@
+"""Tests for the Secure Lock integration, simulator and protocol."""
