@@ -1,0 +1,74 @@
+"""Split large opaque data into fixed-capacity firmware chunks and reassemble them."""
+
+from __future__ import annotations
+
+from .errors import ErrorCode, ProtocolError
+from .messages import REQUEST_ID_SIZE, FirmwareChunk, MessageKind
+from .suites import SuiteId, params
+
+# transfer id + offset + total size + data length prefix
+_FIRMWARE_CHUNK_OVERHEAD = REQUEST_ID_SIZE + 4 + 4 + 2
+MAX_TRANSFER_SIZE = 64 * 1024 * 1024
+
+
+def firmware_chunk_capacity(suite: SuiteId) -> int:
+    """Return how many data bytes one firmware frame of ``suite`` carries."""
+    return params(suite).payload_capacity - _FIRMWARE_CHUNK_OVERHEAD
+
+
+def split_firmware(
+    data: bytes, transfer_id: bytes, suite: SuiteId
+) -> list[FirmwareChunk]:
+    """Cut ``data`` into chunks that each fill one frame of ``suite``."""
+    if len(transfer_id) != REQUEST_ID_SIZE or len(data) > MAX_TRANSFER_SIZE:
+        raise ProtocolError(
+            ErrorCode.INVALID_ARGUMENT, "bad transfer id or image too large"
+        )
+    size = firmware_chunk_capacity(suite)
+    return [
+        FirmwareChunk(transfer_id, offset, len(data), data[offset : offset + size])
+        for offset in range(0, max(len(data), 1), size)
+    ]
+
+
+class ChunkAssembler:
+    """Collect chunks of one transfer in any order; rejects overlaps and size changes."""
+
+    kind = MessageKind.FIRMWARE_CHUNK
+
+    def __init__(self, transfer_id: bytes, total_size: int) -> None:
+        """Expect ``total_size`` bytes for ``transfer_id``."""
+        if total_size > MAX_TRANSFER_SIZE:
+            raise ProtocolError(ErrorCode.PAYLOAD_TOO_LARGE, "transfer too large")
+        self.transfer_id = transfer_id
+        self.total_size = total_size
+        self._parts: dict[int, bytes] = {}
+        self._received = 0
+
+    def add(self, chunk: FirmwareChunk) -> bool:
+        """Add ``chunk``; return True once every byte has arrived."""
+        if chunk.transfer_id != self.transfer_id or chunk.total_size != self.total_size:
+            raise ProtocolError(ErrorCode.INVALID_ARGUMENT, "chunk of another transfer")
+        previous = self._parts.get(chunk.offset)
+        if previous is not None:
+            if previous != chunk.data:
+                raise ProtocolError(ErrorCode.INVALID_ARGUMENT, "conflicting chunk")
+            return self.complete
+        end = chunk.offset + len(chunk.data)
+        for offset, data in self._parts.items():
+            if offset < end and chunk.offset < offset + len(data):
+                raise ProtocolError(ErrorCode.INVALID_ARGUMENT, "overlapping chunk")
+        self._parts[chunk.offset] = chunk.data
+        self._received += len(chunk.data)
+        return self.complete
+
+    @property
+    def complete(self) -> bool:
+        """Whether every byte has arrived."""
+        return self._received == self.total_size
+
+    def data(self) -> bytes:
+        """Return the reassembled bytes (only when complete)."""
+        if not self.complete:
+            raise ProtocolError(ErrorCode.INVALID_ARGUMENT, "transfer incomplete")
+        return b"".join(self._parts[offset] for offset in sorted(self._parts))

@@ -1,0 +1,577 @@
+"""Message kinds and their typed payloads with a canonical binary encoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import ClassVar, Self
+
+from .encoding import Reader, Writer
+from .errors import ErrorCode, MalformedError, ProtocolError
+from .keys import KEY_ID_SIZE, PublicKeyBundle, SignedPrekey
+from .roles import Role
+from .state import LockStatus, check_text, enum_from_wire
+
+REQUEST_ID_SIZE = 16
+NO_CONTROLLER = bytes(KEY_ID_SIZE)
+
+
+class Direction(IntEnum):
+    """Who sent a frame; bound into the signature so reflection fails."""
+
+    CONTROLLER_TO_LOCK = 1
+    LOCK_TO_CONTROLLER = 2
+
+
+class MessageKind(IntEnum):
+    """Every message kind; new kinds get new numbers, old ones never change."""
+
+    LOCK = 0x0001
+    UNLOCK = 0x0002
+    OPEN = 0x0003
+    STATUS_REQUEST = 0x0004
+    COMMAND_RESULT = 0x0010
+    EVENT = 0x0011
+    HEARTBEAT = 0x0012
+    CONTROLLER_ADD = 0x0020
+    CONTROLLER_REMOVE = 0x0021
+    CONTROLLER_LIST = 0x0022
+    CONTROLLER_LIST_CHUNK = 0x0023
+    KEY_ROTATION = 0x0030
+    TIME_SYNC = 0x0031
+    AUDIT_LOG_REQUEST = 0x0040
+    AUDIT_LOG_CHUNK = 0x0041
+    FIRMWARE_CHUNK = 0x0050
+
+
+class ResultCode(IntEnum):
+    """Outcome of a request, reported by the lock."""
+
+    OK = 0
+    JAMMED = 1
+    DOOR_OPEN = 2
+    NOT_PERMITTED = 3
+    BUSY = 4
+    UNSUPPORTED = 5
+    INVALID_REQUEST = 6
+    LOW_BATTERY = 7
+    NOT_FOUND = 8
+    INTERNAL_ERROR = 9
+
+
+class EventType(IntEnum):
+    """Unsolicited lock events."""
+
+    STATE_CHANGED = 1
+    JAMMED = 2
+    TAMPER = 3
+    LOW_BATTERY = 4
+
+
+class EventSource(IntEnum):
+    """What caused a state change."""
+
+    UNKNOWN = 0
+    CONTROLLER = 1
+    MANUAL = 2
+    KEYPAD = 3
+    AUTO_RELOCK = 4
+
+
+class Payload:
+    """Base of all payloads: ``encode``/``decode`` give the one canonical form."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = ()
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        raise NotImplementedError
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one payload."""
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        """Return the canonical encoding."""
+        return self.encode(Writer()).finish()
+
+
+@dataclass(frozen=True, slots=True)
+class Command(Payload):
+    """Lock, unlock, open or status request: the kind says which; no arguments."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (
+        MessageKind.LOCK,
+        MessageKind.UNLOCK,
+        MessageKind.OPEN,
+        MessageKind.STATUS_REQUEST,
+    )
+
+    def encode(self, writer: Writer) -> Writer:
+        """Commands have an empty body."""
+        return writer
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Commands have an empty body."""
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult(Payload):
+    """The lock's signed answer to any request (bound to the request hash)."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.COMMAND_RESULT,)
+
+    result: ResultCode
+    status: LockStatus
+    lock_time_ms: int
+    sender_high_water: int
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        """Bound the reason text."""
+        check_text(self.reason, "reason")
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        writer.u8(self.result).str8(self.reason)
+        self.status.encode(writer)
+        return writer.u64(self.lock_time_ms).u64(self.sender_high_water)
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one result."""
+        result = enum_from_wire(ResultCode, reader.u8())
+        reason = reader.str8()
+        status = LockStatus.decode(reader)
+        return cls(result, status, reader.u64(), reader.u64(), _checked_text(reason))
+
+
+def _checked_text(value: str) -> str:
+    try:
+        check_text(value, "text")
+    except ValueError as err:
+        raise MalformedError(str(err)) from err
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Event(Payload):
+    """Something happened at the lock (state change, jam, tamper, low battery)."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.EVENT,)
+
+    event: EventType
+    source: EventSource
+    status: LockStatus
+    lock_time_ms: int
+    controller_id: bytes = NO_CONTROLLER
+    controller_name: str = ""
+
+    def __post_init__(self) -> None:
+        """Validate sizes."""
+        check_text(self.controller_name, "controller_name")
+        if len(self.controller_id) != KEY_ID_SIZE:
+            raise ValueError("controller_id must be 16 bytes")
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        writer.u8(self.event).u8(self.source)
+        self.status.encode(writer)
+        return (
+            writer.u64(self.lock_time_ms)
+            .fixed(self.controller_id, KEY_ID_SIZE)
+            .str8(self.controller_name)
+        )
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one event."""
+        event = enum_from_wire(EventType, reader.u8())
+        source = enum_from_wire(EventSource, reader.u8())
+        status = LockStatus.decode(reader)
+        time_ms = reader.u64()
+        controller_id = reader.fixed(KEY_ID_SIZE)
+        return cls(
+            event, source, status, time_ms, controller_id, _checked_text(reader.str8())
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat(Payload):
+    """Periodic full state plus the lock's clock, so silence is detectable."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.HEARTBEAT,)
+
+    status: LockStatus
+    lock_time_ms: int
+    uptime_s: int = 0
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        self.status.encode(writer)
+        return writer.u64(self.lock_time_ms).u32(self.uptime_s)
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one heartbeat."""
+        return cls(LockStatus.decode(reader), reader.u64(), reader.u32())
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerAdd(Payload):
+    """Admin request: register another controller (its bundle, name, role, validity)."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.CONTROLLER_ADD,)
+
+    bundle: PublicKeyBundle
+    name: str
+    role: Role
+    valid_from_ms: int = 0
+    valid_until_ms: int = 0
+    """0 means no end; guests should always have one."""
+
+    def __post_init__(self) -> None:
+        """Bound the name."""
+        check_text(self.name, "name")
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        self.bundle.encode(writer)
+        return (
+            writer.str8(self.name)
+            .u8(self.role)
+            .u64(self.valid_from_ms)
+            .u64(self.valid_until_ms)
+        )
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one request (bundle signatures are verified)."""
+        bundle = PublicKeyBundle.decode(reader)
+        name = _checked_text(reader.str8())
+        role = enum_from_wire(Role, reader.u8())
+        return cls(bundle, name, role, reader.u64(), reader.u64())
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerRemove(Payload):
+    """Admin request: revoke a controller."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.CONTROLLER_REMOVE,)
+
+    controller_id: bytes
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return writer.fixed(self.controller_id, KEY_ID_SIZE)
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one request."""
+        return cls(reader.fixed(KEY_ID_SIZE))
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerListRequest(Payload):
+    """Admin request: list controllers (answered by list chunks)."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.CONTROLLER_LIST,)
+
+    def encode(self, writer: Writer) -> Writer:
+        """Empty body."""
+        return writer
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Empty body."""
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerSummary:
+    """One controller as listed to an admin."""
+
+    controller_id: bytes
+    name: str
+    role: Role
+    revoked: bool
+    valid_from_ms: int
+    valid_until_ms: int
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return (
+            writer.fixed(self.controller_id, KEY_ID_SIZE)
+            .str8(self.name)
+            .u8(self.role)
+            .u8(int(self.revoked))
+            .u64(self.valid_from_ms)
+            .u64(self.valid_until_ms)
+        )
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one entry."""
+        controller_id = reader.fixed(KEY_ID_SIZE)
+        name = _checked_text(reader.str8())
+        role = enum_from_wire(Role, reader.u8())
+        return cls(
+            controller_id, name, role, reader.boolean(), reader.u64(), reader.u64()
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerListChunk(Payload):
+    """Part ``index`` of ``total`` of the controller list."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.CONTROLLER_LIST_CHUNK,)
+
+    index: int
+    total: int
+    entries: tuple[ControllerSummary, ...] = field(default=())
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        writer.u16(self.index).u16(self.total).u8(len(self.entries))
+        for entry in self.entries:
+            entry.encode(writer)
+        return writer
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one chunk."""
+        index, total = reader.u16(), reader.u16()
+        if index >= total:
+            raise MalformedError("chunk index out of range")
+        return cls(
+            index,
+            total,
+            tuple(ControllerSummary.decode(reader) for _ in range(reader.u8())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRotation(Payload):
+    """Announces the sender's new signed prekey (either direction)."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.KEY_ROTATION,)
+
+    prekey: SignedPrekey
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return self.prekey.encode(writer)
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one announcement (the signature is checked by the endpoint)."""
+        return cls(SignedPrekey.decode(reader))
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSync(Payload):
+    """Controller's clock reading; an admin may ask the lock to adopt it."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.TIME_SYNC,)
+
+    controller_time_ms: int
+    set_lock_clock: bool = False
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return writer.u64(self.controller_time_ms).u8(int(self.set_lock_clock))
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one request."""
+        return cls(reader.u64(), reader.boolean())
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLogRequest(Payload):
+    """Ask for audit entries starting at ``since_index``."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.AUDIT_LOG_REQUEST,)
+
+    since_index: int
+    max_entries: int
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return writer.u32(self.since_index).u16(self.max_entries)
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one request."""
+        return cls(reader.u32(), reader.u16())
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One executed action in the lock's log."""
+
+    index: int
+    time_ms: int
+    kind: MessageKind
+    source: EventSource
+    result: ResultCode
+    controller_id: bytes = NO_CONTROLLER
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return (
+            writer.u32(self.index)
+            .u64(self.time_ms)
+            .u16(self.kind)
+            .u8(self.source)
+            .u8(self.result)
+            .fixed(self.controller_id, KEY_ID_SIZE)
+        )
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one entry."""
+        index, time_ms = reader.u32(), reader.u64()
+        kind = enum_from_wire(MessageKind, reader.u16())
+        source = enum_from_wire(EventSource, reader.u8())
+        result = enum_from_wire(ResultCode, reader.u8())
+        return cls(index, time_ms, kind, source, result, reader.fixed(KEY_ID_SIZE))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLogChunk(Payload):
+    """A run of audit entries; ``final`` marks the last chunk of an answer."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.AUDIT_LOG_CHUNK,)
+
+    entries: tuple[AuditEntry, ...]
+    final: bool
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        writer.u8(int(self.final)).u8(len(self.entries))
+        for entry in self.entries:
+            entry.encode(writer)
+        return writer
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one chunk."""
+        final = reader.boolean()
+        return cls(tuple(AuditEntry.decode(reader) for _ in range(reader.u8())), final)
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareChunk(Payload):
+    """Opaque firmware bytes at ``offset`` of a ``total_size`` image transfer."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.FIRMWARE_CHUNK,)
+
+    transfer_id: bytes
+    offset: int
+    total_size: int
+    data: bytes
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return (
+            writer.fixed(self.transfer_id, REQUEST_ID_SIZE)
+            .u32(self.offset)
+            .u32(self.total_size)
+            .bytes16(self.data)
+        )
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one chunk."""
+        transfer_id, offset, total = (
+            reader.fixed(REQUEST_ID_SIZE),
+            reader.u32(),
+            reader.u32(),
+        )
+        data = reader.bytes16()
+        if offset + len(data) > total:
+            raise MalformedError("chunk beyond the image size")
+        return cls(transfer_id, offset, total, data)
+
+
+@dataclass(frozen=True, slots=True)
+class KindInfo:
+    """Static facts about a message kind."""
+
+    payload_type: type[Payload]
+    directions: frozenset[Direction]
+    is_response: bool
+    max_lifetime_ms: int
+
+
+UNLOCK_MAX_LIFETIME_MS = 30_000
+DEFAULT_MAX_LIFETIME_MS = 300_000
+_C2L = frozenset({Direction.CONTROLLER_TO_LOCK})
+_L2C = frozenset({Direction.LOCK_TO_CONTROLLER})
+_BOTH = _C2L | _L2C
+
+KIND_INFO: dict[MessageKind, KindInfo] = {
+    MessageKind.LOCK: KindInfo(Command, _C2L, False, DEFAULT_MAX_LIFETIME_MS),
+    MessageKind.UNLOCK: KindInfo(Command, _C2L, False, UNLOCK_MAX_LIFETIME_MS),
+    MessageKind.OPEN: KindInfo(Command, _C2L, False, UNLOCK_MAX_LIFETIME_MS),
+    MessageKind.STATUS_REQUEST: KindInfo(Command, _C2L, False, DEFAULT_MAX_LIFETIME_MS),
+    MessageKind.COMMAND_RESULT: KindInfo(
+        CommandResult, _L2C, True, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.EVENT: KindInfo(Event, _L2C, False, DEFAULT_MAX_LIFETIME_MS),
+    MessageKind.HEARTBEAT: KindInfo(Heartbeat, _L2C, False, DEFAULT_MAX_LIFETIME_MS),
+    MessageKind.CONTROLLER_ADD: KindInfo(
+        ControllerAdd, _C2L, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.CONTROLLER_REMOVE: KindInfo(
+        ControllerRemove, _C2L, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.CONTROLLER_LIST: KindInfo(
+        ControllerListRequest, _C2L, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.CONTROLLER_LIST_CHUNK: KindInfo(
+        ControllerListChunk, _L2C, True, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.KEY_ROTATION: KindInfo(
+        KeyRotation, _BOTH, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.TIME_SYNC: KindInfo(TimeSync, _C2L, False, DEFAULT_MAX_LIFETIME_MS),
+    MessageKind.AUDIT_LOG_REQUEST: KindInfo(
+        AuditLogRequest, _C2L, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.AUDIT_LOG_CHUNK: KindInfo(
+        AuditLogChunk, _L2C, True, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.FIRMWARE_CHUNK: KindInfo(
+        FirmwareChunk, _C2L, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+}
+
+
+def kind_from_wire(value: int) -> MessageKind:
+    """Map a wire value to a known kind or raise ``malformed``."""
+    return enum_from_wire(MessageKind, value)
+
+
+def encode_payload(kind: MessageKind, payload: Payload) -> bytes:
+    """Encode ``payload`` after checking it is the right type for ``kind``."""
+    if not isinstance(payload, KIND_INFO[kind].payload_type):
+        raise ProtocolError(
+            ErrorCode.INVALID_ARGUMENT, f"payload type does not match {kind.name}"
+        )
+    return payload.to_bytes()
+
+
+def decode_payload(kind: MessageKind, data: bytes) -> Payload:
+    """Decode the payload of ``kind``; any defect is ``malformed``."""
+    reader = Reader(data)
+    try:
+        payload = KIND_INFO[kind].payload_type.decode(reader)
+    except ValueError as err:
+        raise MalformedError("invalid payload field") from err
+    reader.done()
+    return payload

@@ -1,0 +1,452 @@
+"""Pairing state machines: signed challenge plus pairing-secret MACs both ways.
+
+Transcript (all hashes SHA-256, labels domain-separate every use):
+
+* ``challenge.signature = Sign_L("…/challenge" || hello || challenge.body)``
+* ``th1 = H("…/th1" || hello || challenge)``
+* ``k_c || k_l = HKDF(ikm=pairing_secret, salt=th1, info="…/keys" || lock_id)``
+* ``th2 = H("…/th2" || th1 || proof.body)``;
+  ``proof.signature = Sign_C(th2)``, ``proof.mac = HMAC(k_c, th2)``
+* ``th3 = H("…/th3" || th2 || proof.signature || proof.mac || result.body)``;
+  ``result.signature = Sign_L(th3)``, ``result.mac = HMAC(k_l, th3)``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import hashlib
+import hmac as std_hmac
+from typing import Self
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from .certs import verify_device_chain
+from .errors import ErrorCode, PairingError, ProtocolError
+from .identity import ControllerIdentity, LockIdentity
+from .keys import PublicKeyBundle
+from .pairing_messages import (
+    NONCE_SIZE,
+    PairingChallenge,
+    PairingHello,
+    PairingProof,
+    PairingResult,
+)
+from .registry import ControllerRecord, PairedLock
+from .rng import Clock, Rng, system_clock, system_rng
+from .roles import Role
+from .setup_payload import SetupPayload
+from .suites import SuiteId, choose_suite, supported_suites
+
+_LABEL = b"secure-lock/v1/pairing/"
+DEFAULT_WINDOW_MS = 120_000
+DEFAULT_SESSION_TIMEOUT_MS = 60_000
+DEFAULT_LOCKOUT_THRESHOLD = 5
+
+
+def _h(label: bytes, *parts: bytes) -> bytes:
+    digest = hashlib.sha256(_LABEL + label)
+    for part in parts:
+        digest.update(part)
+    return digest.digest()
+
+
+def _challenge_signed(hello: bytes, challenge_body: bytes) -> bytes:
+    return _LABEL + b"challenge" + hello + challenge_body
+
+
+def transcript_th1(hello: bytes, challenge: bytes) -> bytes:
+    """Return the transcript hash after the challenge."""
+    return _h(b"th1", hello, challenge)
+
+
+def transcript_th2(th1: bytes, proof_body: bytes) -> bytes:
+    """Return the transcript hash the controller signs and MACs."""
+    return _h(b"th2", th1, proof_body)
+
+
+def transcript_th3(
+    th2: bytes, proof_signature: bytes, proof_mac: bytes, result_body: bytes
+) -> bytes:
+    """Return the transcript hash the lock signs and MACs."""
+    return _h(b"th3", th2, proof_signature, proof_mac, result_body)
+
+
+def pairing_keys(secret: bytes, th1: bytes, lock_id: bytes) -> tuple[bytes, bytes]:
+    """Derive the controller and lock MAC keys; the secret itself never travels."""
+    okm = HKDF(hashes.SHA256(), 64, salt=th1, info=_LABEL + b"keys" + lock_id).derive(
+        secret
+    )
+    return okm[:32], okm[32:]
+
+
+def _mac(key: bytes, message: bytes) -> bytes:
+    tag = hmac.HMAC(key, hashes.SHA256())
+    tag.update(message)
+    return tag.finalize()
+
+
+def _check_mac(key: bytes, message: bytes, mac: bytes) -> None:
+    if not std_hmac.compare_digest(_mac(key, message), mac):
+        raise PairingError(ErrorCode.BAD_MAC, "pairing secret proof failed")
+
+
+def _as_pairing_error(err: ProtocolError) -> PairingError:
+    return err if isinstance(err, PairingError) else PairingError(err.code, str(err))
+
+
+@dataclass(slots=True)
+class PairingAttempts:
+    """Failed-proof counter the lock persists across reboots."""
+
+    failures: int = 0
+
+    def is_locked_out(self, threshold: int = DEFAULT_LOCKOUT_THRESHOLD) -> bool:
+        """Return whether ``threshold`` failures have been reached."""
+        return self.failures >= threshold
+
+    def to_bytes(self) -> bytes:
+        """Serialize for storage."""
+        return self.failures.to_bytes(4, "big")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Load a stored counter."""
+        if len(data) != 4:
+            raise PairingError(ErrorCode.MALFORMED, "bad attempts record")
+        return cls(int.from_bytes(data, "big"))
+
+
+@dataclass(frozen=True, slots=True)
+class LockPairingOutcome:
+    """What the lock persists: the new controller's registry record."""
+
+    record: ControllerRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerPairingOutcome:
+    """What the controller persists: its lock record, its id and role."""
+
+    lock: PairedLock
+    controller_id: bytes
+    role: Role
+
+
+@dataclass(slots=True)
+class _LockSession:
+    hello: PairingHello
+    hello_bytes: bytes
+    challenge_bytes: bytes
+    lock_nonce: bytes
+    suite: SuiteId
+    started_ms: int
+
+
+class LockPairing:
+    """Lock side.  The caller opens the window (button press) and picks the role."""
+
+    def __init__(
+        self,
+        identity: LockIdentity,
+        setup: SetupPayload,
+        attempts: PairingAttempts,
+        *,
+        certificate_chain: tuple[bytes, ...] = (),
+        lockout_threshold: int = DEFAULT_LOCKOUT_THRESHOLD,
+        session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS,
+        rng: Rng = system_rng,
+        clock: Clock = system_clock,
+    ) -> None:
+        """Prepare; pairing stays closed until :meth:`open_window`."""
+        if (
+            setup.lock_id != identity.lock_id
+            or setup.fingerprint != identity.fingerprint
+        ):
+            raise PairingError(
+                ErrorCode.IDENTITY_MISMATCH, "setup payload is for another lock"
+            )
+        self._identity = identity
+        self._secret = setup.pairing_secret
+        self.attempts = attempts
+        self._chain = certificate_chain
+        self._threshold = lockout_threshold
+        self._timeout = session_timeout_ms
+        self._rng = rng
+        self._clock = clock
+        self._window_until = 0
+        self._session: _LockSession | None = None
+
+    def __repr__(self) -> str:
+        """Never show the secret."""
+        return f"LockPairing(lock_id={self._identity.lock_id.hex()})"
+
+    def open_window(
+        self, now_ms: int | None = None, duration_ms: int = DEFAULT_WINDOW_MS
+    ) -> None:
+        """Accept pairing for ``duration_ms`` (the simulator calls this on a button press)."""
+        now = self._clock() if now_ms is None else now_ms
+        self._window_until = now + duration_ms
+        self._session = None
+
+    def close_window(self) -> None:
+        """Stop accepting pairing and drop any session."""
+        self._window_until = 0
+        self._session = None
+
+    def is_open(self, now_ms: int | None = None) -> bool:
+        """Return whether the window is open now."""
+        now = self._clock() if now_ms is None else now_ms
+        return now < self._window_until
+
+    def _require_open(self, now: int) -> None:
+        if self.attempts.is_locked_out(self._threshold):
+            raise PairingError(ErrorCode.PAIRING_LOCKED_OUT, "too many failed proofs")
+        if not self.is_open(now):
+            self._session = None
+            raise PairingError(ErrorCode.PAIRING_CLOSED, "pairing window is closed")
+
+    def handle_hello(self, data: bytes, now_ms: int | None = None) -> bytes:
+        """Answer a hello with a signed challenge (one session at a time)."""
+        now = self._clock() if now_ms is None else now_ms
+        self._require_open(now)
+        if self._session is not None and now - self._session.started_ms < self._timeout:
+            raise PairingError(ErrorCode.PAIRING_BUSY, "another pairing is in progress")
+        try:
+            hello = PairingHello.from_bytes(data)
+        except ProtocolError as err:
+            raise _as_pairing_error(err) from None
+        if hello.lock_id != self._identity.lock_id:
+            raise PairingError(ErrorCode.WRONG_RECIPIENT, "hello is for another lock")
+        lock_suites = self._identity.suites
+        suite = choose_suite(hello.offered_suites, lock_suites)
+        if suite is None:
+            raise PairingError(ErrorCode.UNSUPPORTED_SUITE, "no common suite")
+        lock_nonce = self._rng(NONCE_SIZE)
+        unsigned = PairingChallenge(
+            self._identity.lock_id,
+            self._identity.signing_key.public_key,
+            lock_suites,
+            hello.offered_suites,
+            suite,
+            self._identity.current_prekey(suite).signed,
+            self._chain,
+            hello.nonce,
+            lock_nonce,
+            b"",
+        )
+        hello_bytes = bytes(data)
+        signature = self._identity.signing_key.sign(
+            _challenge_signed(hello_bytes, unsigned.body())
+        )
+        challenge = unsigned.body() + signature
+        self._session = _LockSession(
+            hello, hello_bytes, challenge, lock_nonce, suite, now
+        )
+        return challenge
+
+    def handle_proof(
+        self, data: bytes, role: Role, now_ms: int | None = None
+    ) -> tuple[bytes, LockPairingOutcome]:
+        """Check the controller's proof; on success return the result and the record.
+
+        A bad signature or MAC counts as a failed attempt and ends the session.
+        """
+        now = self._clock() if now_ms is None else now_ms
+        self._require_open(now)
+        session = self._session
+        if session is None or now - session.started_ms >= self._timeout:
+            self._session = None
+            raise PairingError(ErrorCode.UNEXPECTED_MESSAGE, "no pairing session")
+        try:
+            proof = PairingProof.from_bytes(data)
+        except ProtocolError as err:
+            raise _as_pairing_error(err) from None
+        if not std_hmac.compare_digest(proof.lock_nonce, session.lock_nonce):
+            # Not a guess at the secret, so it does not count against the caller.
+            raise PairingError(ErrorCode.REPLAYED, "proof belongs to another session")
+        th1 = transcript_th1(session.hello_bytes, session.challenge_bytes)
+        th2 = transcript_th2(th1, proof.body())
+        k_c, k_l = pairing_keys(self._secret, th1, self._identity.lock_id)
+        try:
+            session.hello.controller_key.verify(proof.signature, th2)
+            _check_mac(k_c, th2, proof.mac)
+            proof.controller_prekey.verify(session.hello.controller_key)
+            if proof.controller_prekey.suite is not session.suite:
+                raise PairingError(
+                    ErrorCode.DOWNGRADE, "controller prekey for another suite"
+                )
+        except ProtocolError as err:
+            self.attempts.failures += 1
+            self._session = None
+            raise _as_pairing_error(err) from None
+        controller_id = session.hello.controller_key.key_id
+        unsigned = PairingResult(
+            session.hello.nonce, controller_id, role, now, b"", b""
+        )
+        th3 = transcript_th3(th2, proof.signature, proof.mac, unsigned.body())
+        result = unsigned.body() + self._identity.signing_key.sign(th3) + _mac(k_l, th3)
+        record = ControllerRecord(
+            controller_id,
+            session.hello.name,
+            PublicKeyBundle(session.hello.controller_key, (proof.controller_prekey,)),
+            role,
+            session.suite,
+        )
+        self.attempts.failures = 0
+        self.close_window()
+        return result, LockPairingOutcome(record)
+
+
+@dataclass(slots=True)
+class _ControllerState:
+    hello_bytes: bytes
+    nonce: bytes
+    th2: bytes = b""
+    proof_tail: bytes = b""
+    k_l: bytes = field(default=b"", repr=False)
+    challenge: PairingChallenge | None = None
+
+
+class ControllerPairing:
+    """Controller side: start, answer the challenge, read the result."""
+
+    def __init__(
+        self,
+        identity: ControllerIdentity,
+        setup: SetupPayload,
+        name: str,
+        *,
+        manufacturer_ca: x509.Certificate | None = None,
+        suites: tuple[SuiteId, ...] | None = None,
+        rng: Rng = system_rng,
+        clock: Clock = system_clock,
+    ) -> None:
+        """Prepare to pair with the lock described by ``setup``."""
+        self._identity = identity
+        self._setup = setup
+        self._name = name
+        self._ca = manufacturer_ca
+        offered = suites if suites is not None else supported_suites()
+        self._suites = tuple(s for s in offered if s in identity.suites)
+        self._rng = rng
+        self._clock = clock
+        self._state: _ControllerState | None = None
+
+    def __repr__(self) -> str:
+        """Never show the secret."""
+        return f"ControllerPairing(lock_id={self._setup.lock_id.hex()})"
+
+    def start(self) -> bytes:
+        """Return the hello message (a fresh nonce each call)."""
+        nonce = self._rng(NONCE_SIZE)
+        hello = PairingHello(
+            self._setup.lock_id,
+            self._identity.signing_key.public_key,
+            self._name,
+            self._suites,
+            nonce,
+        ).to_bytes()
+        self._state = _ControllerState(hello, nonce)
+        return hello
+
+    def handle_challenge(self, data: bytes, now_ms: int | None = None) -> bytes:
+        """Verify the lock (fingerprint, signature, suites, certificates); return the proof."""
+        now = self._clock() if now_ms is None else now_ms
+        state = self._state
+        if state is None or state.challenge is not None:
+            raise PairingError(
+                ErrorCode.UNEXPECTED_MESSAGE, "not waiting for a challenge"
+            )
+        try:
+            challenge = PairingChallenge.from_bytes(data)
+            self._verify_challenge(challenge, state, now)
+        except ProtocolError as err:
+            raise _as_pairing_error(err) from None
+        state.challenge = challenge
+        th1 = transcript_th1(state.hello_bytes, bytes(data))
+        k_c, state.k_l = pairing_keys(
+            self._setup.pairing_secret, th1, self._setup.lock_id
+        )
+        prekey = self._identity.current_prekey(challenge.chosen_suite).signed
+        body = PairingProof(challenge.lock_nonce, prekey, b"", b"").body()
+        state.th2 = transcript_th2(th1, body)
+        signature = self._identity.signing_key.sign(state.th2)
+        mac = _mac(k_c, state.th2)
+        state.proof_tail = signature + mac
+        return body + signature + mac
+
+    def _verify_challenge(
+        self, challenge: PairingChallenge, state: _ControllerState, now: int
+    ) -> None:
+        if not std_hmac.compare_digest(challenge.controller_nonce, state.nonce):
+            raise PairingError(ErrorCode.REPLAYED, "challenge answers another hello")
+        if challenge.lock_id != self._setup.lock_id or not std_hmac.compare_digest(
+            challenge.lock_key.key_id, self._setup.fingerprint
+        ):
+            raise PairingError(
+                ErrorCode.IDENTITY_MISMATCH, "lock key does not match the label"
+            )
+        challenge.lock_key.verify(
+            challenge.signature, _challenge_signed(state.hello_bytes, challenge.body())
+        )
+        # Signed by the lock, so a mismatch means our hello was altered in transit.
+        if challenge.seen_controller_suites != self._suites:
+            raise PairingError(ErrorCode.DOWNGRADE, "our suite list was altered")
+        if challenge.chosen_suite != choose_suite(self._suites, challenge.lock_suites):
+            raise PairingError(
+                ErrorCode.DOWNGRADE, "lock did not choose the best common suite"
+            )
+        challenge.lock_prekey.verify(challenge.lock_key)
+        if challenge.lock_prekey.suite is not challenge.chosen_suite:
+            raise PairingError(ErrorCode.DOWNGRADE, "lock prekey for another suite")
+        if self._ca is not None:
+            verify_device_chain(
+                challenge.certificate_chain, self._ca, challenge.lock_key, now
+            )
+
+    def handle_result(
+        self, data: bytes, now_ms: int | None = None
+    ) -> ControllerPairingOutcome:
+        """Verify the lock's signature and MAC; return what to persist."""
+        now = self._clock() if now_ms is None else now_ms
+        state = self._state
+        if state is None or state.challenge is None or not state.th2:
+            raise PairingError(ErrorCode.UNEXPECTED_MESSAGE, "not waiting for a result")
+        challenge = state.challenge
+        try:
+            result = PairingResult.from_bytes(data)
+            if not std_hmac.compare_digest(result.controller_nonce, state.nonce):
+                raise PairingError(
+                    ErrorCode.REPLAYED, "result belongs to another session"
+                )
+            th3 = transcript_th3(
+                state.th2, state.proof_tail[:64], state.proof_tail[64:], result.body()
+            )
+            challenge.lock_key.verify(result.signature, th3)
+            _check_mac(state.k_l, th3, result.mac)
+            if result.controller_id != self._identity.key_id:
+                raise PairingError(
+                    ErrorCode.IDENTITY_MISMATCH, "result names another controller"
+                )
+        except ProtocolError as err:
+            raise _as_pairing_error(err) from None
+        self._state = None
+        lock = PairedLock(
+            challenge.lock_id,
+            PublicKeyBundle(challenge.lock_key, (challenge.lock_prekey,)),
+            challenge.chosen_suite,
+            result.role,
+            clock_offset_ms=result.lock_time_ms - now,
+        )
+        return ControllerPairingOutcome(lock, self._identity.key_id, result.role)
+
+
+__all__ = [
+    "ControllerPairing",
+    "ControllerPairingOutcome",
+    "LockPairing",
+    "LockPairingOutcome",
+    "PairingAttempts",
+]

@@ -1,0 +1,244 @@
+"""Pairing wire messages: hello, challenge, proof, result (canonical binary)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Self
+
+from .encoding import Reader, Writer
+from .errors import ErrorCode, MalformedError, ProtocolError
+from .identity import LOCK_ID_SIZE
+from .keys import (
+    ED25519_SIZE,
+    KEY_ID_SIZE,
+    SIGNATURE_SIZE,
+    IdentityPublicKey,
+    SignedPrekey,
+)
+from .roles import Role
+from .state import check_text, enum_from_wire
+from .suites import SuiteId, suite_from_wire
+
+PAIRING_VERSION = 1
+NONCE_SIZE = 32
+MAC_SIZE = 32
+MAX_SUITES = 8
+
+
+class PairingMessageType(IntEnum):
+    """First byte of every pairing message."""
+
+    HELLO = 1
+    CHALLENGE = 2
+    PROOF = 3
+    RESULT = 4
+
+
+def _write_suites(writer: Writer, suites: tuple[SuiteId, ...]) -> Writer:
+    return writer.bytes8(bytes(suites))
+
+
+def _read_suites(reader: Reader) -> tuple[SuiteId, ...]:
+    raw = reader.bytes8()
+    if not raw or len(raw) > MAX_SUITES or len(set(raw)) != len(raw):
+        raise MalformedError("bad suite list")
+    # Unknown suites are kept out rather than rejected, for future versions.
+    return tuple(SuiteId(b) for b in raw if b in SuiteId._value2member_map_)
+
+
+def _start(reader: Reader, expected: PairingMessageType) -> None:
+    kind = reader.u8()
+    if kind != expected:
+        raise ProtocolError(ErrorCode.UNEXPECTED_MESSAGE, f"expected {expected.name}")
+    version = reader.u8()
+    if version != PAIRING_VERSION:
+        raise ProtocolError(ErrorCode.UNSUPPORTED_VERSION, f"pairing version {version}")
+
+
+def _header(kind: PairingMessageType) -> Writer:
+    return Writer().u8(kind).u8(PAIRING_VERSION)
+
+
+@dataclass(frozen=True, slots=True)
+class PairingHello:
+    """Controller → lock: its identity key, name, offered suites, fresh nonce."""
+
+    lock_id: bytes
+    controller_key: IdentityPublicKey
+    name: str
+    offered_suites: tuple[SuiteId, ...]
+    nonce: bytes
+
+    def to_bytes(self) -> bytes:
+        """Return the canonical encoding."""
+        check_text(self.name, "name")
+        writer = (
+            _header(PairingMessageType.HELLO)
+            .fixed(self.lock_id, LOCK_ID_SIZE)
+            .fixed(self.controller_key.raw, ED25519_SIZE)
+            .str8(self.name)
+        )
+        return (
+            _write_suites(writer, self.offered_suites)
+            .fixed(self.nonce, NONCE_SIZE)
+            .finish()
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Parse or raise a ``ProtocolError``."""
+        reader = Reader(data)
+        _start(reader, PairingMessageType.HELLO)
+        lock_id = reader.fixed(LOCK_ID_SIZE)
+        key = IdentityPublicKey(reader.fixed(ED25519_SIZE))
+        name = reader.str8()
+        try:
+            check_text(name, "name")
+        except ValueError as err:
+            raise MalformedError(str(err)) from err
+        suites = _read_suites(reader)
+        nonce = reader.fixed(NONCE_SIZE)
+        reader.done()
+        return cls(lock_id, key, name, suites, nonce)
+
+
+@dataclass(frozen=True, slots=True)
+class PairingChallenge:
+    """Lock → controller: its keys, chosen suite, nonces, signature over the transcript."""
+
+    lock_id: bytes
+    lock_key: IdentityPublicKey
+    lock_suites: tuple[SuiteId, ...]
+    seen_controller_suites: tuple[SuiteId, ...]
+    chosen_suite: SuiteId
+    lock_prekey: SignedPrekey
+    certificate_chain: tuple[bytes, ...]
+    controller_nonce: bytes
+    lock_nonce: bytes
+    signature: bytes
+
+    def body(self) -> bytes:
+        """Return everything the signature covers (besides the hello)."""
+        writer = (
+            _header(PairingMessageType.CHALLENGE)
+            .fixed(self.lock_id, LOCK_ID_SIZE)
+            .fixed(self.lock_key.raw, ED25519_SIZE)
+        )
+        _write_suites(writer, self.lock_suites)
+        _write_suites(writer, self.seen_controller_suites)
+        writer.u8(self.chosen_suite)
+        self.lock_prekey.encode(writer)
+        writer.u8(len(self.certificate_chain))
+        for cert in self.certificate_chain:
+            writer.bytes16(cert)
+        return (
+            writer.fixed(self.controller_nonce, NONCE_SIZE)
+            .fixed(self.lock_nonce, NONCE_SIZE)
+            .finish()
+        )
+
+    def to_bytes(self) -> bytes:
+        """Return the canonical encoding."""
+        return self.body() + self.signature
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Parse or raise a ``ProtocolError`` (signatures are checked later)."""
+        reader = Reader(data)
+        _start(reader, PairingMessageType.CHALLENGE)
+        lock_id = reader.fixed(LOCK_ID_SIZE)
+        lock_key = IdentityPublicKey(reader.fixed(ED25519_SIZE))
+        lock_suites = _read_suites(reader)
+        seen = _read_suites(reader)
+        chosen = suite_from_wire(reader.u8())
+        prekey = SignedPrekey.decode(reader)
+        chain = tuple(reader.bytes16() for _ in range(reader.u8()))
+        controller_nonce = reader.fixed(NONCE_SIZE)
+        lock_nonce = reader.fixed(NONCE_SIZE)
+        signature = reader.fixed(SIGNATURE_SIZE)
+        reader.done()
+        return cls(
+            lock_id,
+            lock_key,
+            lock_suites,
+            seen,
+            chosen,
+            prekey,
+            chain,
+            controller_nonce,
+            lock_nonce,
+            signature,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PairingProof:
+    """Controller → lock: its prekey, signature and pairing-secret MAC."""
+
+    lock_nonce: bytes
+    controller_prekey: SignedPrekey
+    signature: bytes
+    mac: bytes
+
+    def body(self) -> bytes:
+        """Return the signed part."""
+        writer = _header(PairingMessageType.PROOF).fixed(self.lock_nonce, NONCE_SIZE)
+        return self.controller_prekey.encode(writer).finish()
+
+    def to_bytes(self) -> bytes:
+        """Return the canonical encoding."""
+        return self.body() + self.signature + self.mac
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Parse or raise a ``ProtocolError``."""
+        reader = Reader(data)
+        _start(reader, PairingMessageType.PROOF)
+        lock_nonce = reader.fixed(NONCE_SIZE)
+        prekey = SignedPrekey.decode(reader)
+        signature = reader.fixed(SIGNATURE_SIZE)
+        mac = reader.fixed(MAC_SIZE)
+        reader.done()
+        return cls(lock_nonce, prekey, signature, mac)
+
+
+@dataclass(frozen=True, slots=True)
+class PairingResult:
+    """Lock → controller: granted role and ids, signed, plus the lock's MAC."""
+
+    controller_nonce: bytes
+    controller_id: bytes
+    role: Role
+    lock_time_ms: int
+    signature: bytes
+    mac: bytes
+
+    def body(self) -> bytes:
+        """Return the signed part."""
+        return (
+            _header(PairingMessageType.RESULT)
+            .fixed(self.controller_nonce, NONCE_SIZE)
+            .fixed(self.controller_id, KEY_ID_SIZE)
+            .u8(self.role)
+            .u64(self.lock_time_ms)
+            .finish()
+        )
+
+    def to_bytes(self) -> bytes:
+        """Return the canonical encoding."""
+        return self.body() + self.signature + self.mac
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Parse or raise a ``ProtocolError``."""
+        reader = Reader(data)
+        _start(reader, PairingMessageType.RESULT)
+        nonce = reader.fixed(NONCE_SIZE)
+        controller_id = reader.fixed(KEY_ID_SIZE)
+        role = enum_from_wire(Role, reader.u8())
+        lock_time = reader.u64()
+        signature = reader.fixed(SIGNATURE_SIZE)
+        mac = reader.fixed(MAC_SIZE)
+        reader.done()
+        return cls(nonce, controller_id, role, lock_time, signature, mac)

@@ -1,0 +1,50 @@
+"""Default role policy: which message kinds each role may send to the lock."""
+
+from __future__ import annotations
+
+from .messages import MessageKind
+from .roles import Role
+
+_EVERYONE = frozenset(
+    {
+        MessageKind.LOCK,
+        MessageKind.UNLOCK,
+        MessageKind.OPEN,
+        MessageKind.STATUS_REQUEST,
+        MessageKind.KEY_ROTATION,
+    }
+)
+_OPERATOR = _EVERYONE | {MessageKind.TIME_SYNC, MessageKind.AUDIT_LOG_REQUEST}
+_ADMIN = _OPERATOR | {
+    MessageKind.CONTROLLER_ADD,
+    MessageKind.CONTROLLER_REMOVE,
+    MessageKind.CONTROLLER_LIST,
+    MessageKind.FIRMWARE_CHUNK,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[MessageKind]] = {
+    Role.ADMIN: _ADMIN,
+    Role.OPERATOR: _OPERATOR,
+    Role.GUEST: _EVERYONE,
+}
+
+
+def may_send(
+    role: Role,
+    kind: MessageKind,
+    now_ms: int,
+    valid_from_ms: int = 0,
+    valid_until_ms: int = 0,
+) -> bool:
+    """Return whether ``role`` may send ``kind`` now; a zero bound means unbounded.
+
+    Guests must always be inside their validity window; other roles are
+    checked against it only when one is set.
+    """
+    if kind not in ROLE_PERMISSIONS[role]:
+        return False
+    if role is Role.GUEST and not valid_until_ms:
+        return False
+    if valid_from_ms and now_ms < valid_from_ms:
+        return False
+    return not (valid_until_ms and now_ms >= valid_until_ms)

@@ -1,0 +1,95 @@
+"""The lock state model carried in results, events and heartbeats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Self
+
+from .encoding import Reader, Writer
+from .errors import MalformedError
+
+BATTERY_UNKNOWN = 255
+MAX_TEXT_BYTES = 64
+
+
+def enum_from_wire[E: IntEnum](enum: type[E], value: int) -> E:
+    """Map a wire byte to an enum member or raise ``malformed``."""
+    try:
+        return enum(value)
+    except ValueError:
+        raise MalformedError(f"unknown {enum.__name__} value") from None
+
+
+def check_text(value: str, what: str) -> None:
+    """Reject text that would not fit the one-byte length prefix budget."""
+    if len(value.encode()) > MAX_TEXT_BYTES:
+        raise ValueError(f"{what} is longer than {MAX_TEXT_BYTES} UTF-8 bytes")
+
+
+class LockState(IntEnum):
+    """Bolt state."""
+
+    UNKNOWN = 0
+    LOCKED = 1
+    UNLOCKED = 2
+    LOCKING = 3
+    UNLOCKING = 4
+    OPEN = 5
+    OPENING = 6
+    JAMMED = 7
+
+
+class DoorState(IntEnum):
+    """Door sensor state."""
+
+    UNKNOWN = 0
+    OPEN = 1
+    CLOSED = 2
+
+
+@dataclass(frozen=True, slots=True)
+class LockStatus:
+    """Full observable state of the lock."""
+
+    lock_state: LockState = LockState.UNKNOWN
+    door_state: DoorState = DoorState.UNKNOWN
+    battery_percent: int = BATTERY_UNKNOWN
+    firmware_version: str = ""
+    has_latch: bool = False
+    auto_relock_seconds: int = 0
+
+    def __post_init__(self) -> None:
+        """Validate ranges so every value has an encoding."""
+        if not (
+            0 <= self.battery_percent <= 100 or self.battery_percent == BATTERY_UNKNOWN
+        ):
+            raise ValueError("battery_percent must be 0-100 or 255 (unknown)")
+        if not 0 <= self.auto_relock_seconds <= 0xFFFF:
+            raise ValueError("auto_relock_seconds out of range")
+        check_text(self.firmware_version, "firmware_version")
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return (
+            writer.u8(self.lock_state)
+            .u8(self.door_state)
+            .u8(self.battery_percent)
+            .str8(self.firmware_version)
+            .u8(int(self.has_latch))
+            .u16(self.auto_relock_seconds)
+        )
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one status."""
+        lock_state = enum_from_wire(LockState, reader.u8())
+        door_state = enum_from_wire(DoorState, reader.u8())
+        battery = reader.u8()
+        firmware = reader.str8()
+        has_latch = reader.boolean()
+        relock = reader.u16()
+        try:
+            return cls(lock_state, door_state, battery, firmware, has_latch, relock)
+        except ValueError as err:
+            raise MalformedError(str(err)) from err
