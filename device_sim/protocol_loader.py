@@ -19,7 +19,9 @@ import sys
 from types import ModuleType
 
 INTEGRATION_PACKAGE = "custom_components.secure_lock"
-INTEGRATION_DIR = Path(__file__).resolve().parent.parent / "custom_components" / "secure_lock"
+INTEGRATION_DIR = (
+    Path(__file__).resolve().parent.parent / "custom_components" / "secure_lock"
+)
 
 # Subpackages of the integration that never import Home Assistant.
 HA_FREE_PACKAGES = ("protocol", "transport")
