@@ -1,0 +1,1 @@
+"""Tests for the simulator infrastructure: PKI, broker, transports, storage."""
