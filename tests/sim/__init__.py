@@ -1,1 +1,1 @@
-"""Tests of the simulated lock."""
+"""Tests for the simulator infrastructure: PKI, broker, transports, storage."""

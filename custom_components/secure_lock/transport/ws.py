@@ -1,0 +1,77 @@
+"""LAN transport, client end: the controller dials the lock's WebSocket."""
+
+from __future__ import annotations
+
+import ssl
+from typing import override
+
+import aiohttp
+
+from .errors import NotConnected, TlsFailure
+from .link import DEFAULT_MAX_FRAME_SIZE, DEFAULT_QUEUE_SIZE
+from .ws_link import WebSocketLink, hard_message_limit
+
+CONNECT_TIMEOUT = 10.0
+
+
+class WebSocketFrameLink(WebSocketLink):
+    """A WebSocket client link to a lock on the local network.
+
+    Frames are end-to-end encrypted and authenticated by the protocol, so a
+    plain ``ws://`` URL is acceptable on the LAN.  When ``ssl_context`` is
+    given (``wss://``) it is used as is; pass a verifying context.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+    ) -> None:
+        """Prepare the link; ``session`` is borrowed, never closed here."""
+        super().__init__(max_frame_size=max_frame_size, queue_size=queue_size)
+        if ssl_context is not None and (
+            ssl_context.verify_mode != ssl.CERT_REQUIRED
+            or not ssl_context.check_hostname
+        ):
+            raise ValueError("TLS context must verify the peer")
+        self._url = url
+        self._session = session
+        self._own_session: aiohttp.ClientSession | None = None
+        self._ssl: ssl.SSLContext | bool = (
+            ssl_context if ssl_context is not None else True
+        )
+
+    async def connect(self) -> None:
+        """Open the WebSocket; raise :class:`NotConnected` or :class:`TlsFailure`."""
+        session = self._session
+        if session is None:
+            session = self._own_session = aiohttp.ClientSession()
+        try:
+            ws = await session.ws_connect(
+                self._url,
+                ssl=self._ssl,
+                max_msg_size=hard_message_limit(self.max_frame_size),
+                timeout=aiohttp.ClientWSTimeout(ws_close=CONNECT_TIMEOUT),
+                autoping=True,
+            )
+        except aiohttp.ClientSSLError as err:
+            await self._close_own_session()
+            raise TlsFailure(f"TLS failed: {err}") from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            await self._close_own_session()
+            raise NotConnected(f"cannot open WebSocket: {err}") from None
+        self._attach(ws)
+
+    async def _close_own_session(self) -> None:
+        session, self._own_session = self._own_session, None
+        if session is not None:
+            await session.close()
+
+    @override
+    async def close(self) -> None:
+        await super().close()
+        await self._close_own_session()

@@ -1,0 +1,149 @@
+"""Fixtures for the simulator infrastructure tests: dev PKI and a real Mosquitto."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+import shutil
+
+import pytest
+
+# device_sim registers the HA-free packages; it must be imported first.
+import device_sim  # noqa: F401
+
+# isort: split
+
+from custom_components.secure_lock.transport import (
+    Backoff,
+    LockTopics,
+    MqttFrameLink,
+    MqttLinkConfig,
+    MqttRole,
+    client_tls_context,
+)
+from device_sim.broker import MOSQUITTO, MosquittoBroker
+from device_sim.pki import DevCertificateAuthority, write_issued
+
+LOCK_A = bytes.fromhex("a1" * 16)
+LOCK_B = bytes.fromhex("b2" * 16)
+CONTROLLER_PASSWORD = "correct horse battery staple"
+
+requires_mosquitto = pytest.mark.skipif(
+    shutil.which(MOSQUITTO) is None, reason="mosquitto is not installed"
+)
+
+
+@pytest.fixture(autouse=True)
+def _localhost_sockets(socket_enabled: None) -> None:
+    """Allow socket creation; pytest-homeassistant still limits connects to 127.0.0.1."""
+
+
+@pytest.fixture(scope="session")
+def ca() -> DevCertificateAuthority:
+    """Return one dev manufacturer CA for the whole run (Ed25519 keys are cheap)."""
+    return DevCertificateAuthority.create()
+
+
+@pytest.fixture
+def broker(tmp_path: Path, ca: DevCertificateAuthority) -> Iterator[MosquittoBroker]:
+    """Run Mosquitto on free ports for one test; stop it afterwards."""
+    if shutil.which(MOSQUITTO) is None:
+        pytest.skip("mosquitto is not installed")
+    instance = MosquittoBroker.with_dev_pki(tmp_path / "broker", ca)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@dataclass
+class LinkFactory:
+    """Builds MQTT links against the test broker and closes them afterwards."""
+
+    broker: MosquittoBroker
+    ca: DevCertificateAuthority
+    directory: Path
+    links: list[MqttFrameLink]
+
+    def lock(
+        self,
+        lock_id: bytes,
+        *,
+        topics_of: bytes | None = None,
+        max_frame_size: int = 4096,
+        server_name: str = "localhost",
+        ca_file: Path | None = None,
+        backoff: Backoff | None = None,
+    ) -> MqttFrameLink:
+        """Return a lock-side link with ``lock_id``'s certificate.
+
+        ``topics_of`` points it at another lock's topics (for ACL tests).
+        """
+        files = write_issued(self.ca.issue_lock(lock_id), self.directory, lock_id.hex())
+        config = MqttLinkConfig(
+            role=MqttRole.LOCK,
+            topics=LockTopics.for_lock(topics_of or lock_id),
+            port=self.broker.lock_port,
+            tls=client_tls_context(
+                ca_file or self.broker.ca_file, files.cert, files.key
+            ),
+            server_name=server_name,
+            address="127.0.0.1",
+            connect_timeout=5.0,
+        )
+        return self._track(
+            MqttFrameLink(config, max_frame_size=max_frame_size, backoff=backoff)
+        )
+
+    def controller(
+        self,
+        lock_id: bytes,
+        username: str = "controller1",
+        password: str | None = CONTROLLER_PASSWORD,
+        *,
+        max_frame_size: int = 4096,
+        ca_file: Path | None = None,
+        server_name: str = "localhost",
+    ) -> MqttFrameLink:
+        """Return a controller-side link for ``lock_id``."""
+        config = MqttLinkConfig(
+            role=MqttRole.CONTROLLER,
+            topics=LockTopics.for_lock(lock_id),
+            port=self.broker.controller_port,
+            tls=client_tls_context(ca_file or self.broker.ca_file),
+            server_name=server_name,
+            address="127.0.0.1",
+            username=username if password is not None else None,
+            password=password,
+            connect_timeout=5.0,
+        )
+        return self._track(MqttFrameLink(config, max_frame_size=max_frame_size))
+
+    def _track(self, link: MqttFrameLink) -> MqttFrameLink:
+        self.links.append(link)
+        return link
+
+
+@pytest.fixture
+async def links(
+    broker: MosquittoBroker, ca: DevCertificateAuthority, tmp_path: Path
+) -> AsyncIterator[LinkFactory]:
+    """Return a link factory; every link it made is closed after the test."""
+    factory = LinkFactory(broker, ca, tmp_path / "clients", [])
+    yield factory
+    for link in factory.links:
+        await link.close()
+
+
+@pytest.fixture
+def grant(broker: MosquittoBroker) -> Callable[..., None]:
+    """Return a function granting a controller access to some locks."""
+
+    def _grant(*lock_ids: bytes, username: str = "controller1") -> None:
+        broker.add_controller(
+            username, CONTROLLER_PASSWORD, [i.hex() for i in lock_ids]
+        )
+
+    return _grant

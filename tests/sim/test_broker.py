@@ -1,0 +1,96 @@
+"""The broker launcher: configuration, lifecycle and accounts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from device_sim.broker import BrokerError, MosquittoBroker, free_port
+from device_sim.passwords import InvalidUsername
+from device_sim.pki import DevCertificateAuthority
+
+from .conftest import CONTROLLER_PASSWORD, LOCK_A
+
+
+def test_starts_on_free_ports_and_stops_cleanly(
+    tmp_path: Path, ca: DevCertificateAuthority
+) -> None:
+    """Start, check both ports are distinct and live, stop, and leave no zombie."""
+    broker = MosquittoBroker.with_dev_pki(tmp_path, ca)
+    with broker:
+        assert broker.running
+        assert broker.host == "127.0.0.1"
+        assert broker.lock_port != broker.controller_port
+        pid = broker.pid
+        assert pid is not None
+    assert not broker.running
+    # Reaped: the pid is no longer our child, and no process has it.
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert "running" in broker.log_path.read_text()
+    assert broker.stop() is None
+
+
+def test_config_is_locked_down(broker: MosquittoBroker) -> None:
+    """TLS 1.3 everywhere, no anonymous access, no plaintext listener, no persistence."""
+    config = broker.config_path.read_text()
+    lines = config.splitlines()
+    listeners = [line for line in lines if line.startswith("listener ")]
+    assert len(listeners) == 2
+    assert all(line.endswith(" 127.0.0.1") for line in listeners)
+    assert lines.count("tls_version tlsv1.3") == 2
+    assert lines.count("allow_anonymous false") == 2
+    assert "allow_anonymous true" not in config
+    assert "require_certificate true" in lines
+    assert "use_identity_as_username true" in lines
+    assert "set_tcp_nodelay true" in lines
+    assert "persistence false" in lines
+    assert "per_listener_settings true" in lines
+
+
+def test_password_file_holds_no_plaintext(broker: MosquittoBroker) -> None:
+    """Controller passwords are stored as PBKDF2 hashes only."""
+    broker.add_controller("controller1", CONTROLLER_PASSWORD, [LOCK_A.hex()])
+    passwd = (broker.directory / "passwd").read_bytes()
+    assert passwd.startswith(b"controller1:$7$101$")
+    assert CONTROLLER_PASSWORD.encode() not in passwd
+    acl = (broker.directory / "acl_controllers").read_text()
+    assert f"topic read securelock/v1/{LOCK_A.hex()}/up" in acl
+    assert f"topic write securelock/v1/{LOCK_A.hex()}/down" in acl
+    broker.remove_controller("controller1")
+    assert (broker.directory / "passwd").read_bytes() == b""
+
+
+def test_invalid_accounts_change_nothing(broker: MosquittoBroker) -> None:
+    """A username or routing id that could inject ACL syntax is refused up front."""
+    before = (broker.directory / "acl_controllers").read_bytes()
+    with pytest.raises(InvalidUsername):
+        broker.add_controller("evil\ntopic readwrite #", "pw", [LOCK_A.hex()])
+    with pytest.raises(BrokerError):
+        broker.add_controller("controller1", "pw", ["#"])
+    assert (broker.directory / "acl_controllers").read_bytes() == before
+
+
+def test_start_failure_is_reported(tmp_path: Path, ca: DevCertificateAuthority) -> None:
+    """A port already taken makes start() raise BrokerError, not hang."""
+    first = MosquittoBroker.with_dev_pki(tmp_path / "one", ca)
+    with first:
+        second = MosquittoBroker.with_dev_pki(
+            tmp_path / "two", ca, lock_port=first.lock_port, controller_port=free_port()
+        )
+        with pytest.raises(BrokerError):
+            second.start(timeout=5.0)
+        assert not second.running
+
+
+async def test_async_context_manager(
+    tmp_path: Path, ca: DevCertificateAuthority
+) -> None:
+    """The async variant starts and stops without blocking the loop."""
+    async with MosquittoBroker.with_dev_pki(tmp_path, ca) as broker:
+        assert broker.running
+    assert not broker.running

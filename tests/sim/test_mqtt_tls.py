@@ -1,0 +1,150 @@
+"""TLS and authentication failures are refused with typed errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import ssl
+
+import pytest
+
+from custom_components.secure_lock.transport import (
+    BrokerRefused,
+    LockTopics,
+    MqttFrameLink,
+    MqttLinkConfig,
+    MqttRole,
+    NotConnected,
+    TlsFailure,
+    TransportError,
+    client_tls_context,
+)
+from device_sim.broker import MosquittoBroker
+from device_sim.pki import DevCertificateAuthority, write_issued
+
+from .conftest import LOCK_A, LinkFactory
+
+
+@pytest.fixture
+def foreign_ca_file(tmp_path: Path) -> Path:
+    """Return the certificate of a CA the broker does not know."""
+    path = tmp_path / "foreign-ca.crt"
+    path.write_bytes(DevCertificateAuthority.create("Foreign Root").cert_pem)
+    return path
+
+
+async def test_client_not_trusting_dev_ca_fails(
+    links: LinkFactory, foreign_ca_file: Path
+) -> None:
+    """A controller that trusts another CA refuses the broker's certificate."""
+    link = links.controller(LOCK_A, ca_file=foreign_ca_file)
+    with pytest.raises(TlsFailure, match="certificate"):
+        await link.connect()
+    assert not link.connected
+
+
+async def test_wrong_hostname_fails(links: LinkFactory) -> None:
+    """The broker certificate names localhost/127.0.0.1; another name is refused."""
+    link = links.lock(LOCK_A, server_name="broker.invalid")
+    with pytest.raises(TlsFailure, match="certificate"):
+        await link.connect()
+
+
+async def test_ip_address_name_matches_san(links: LinkFactory) -> None:
+    """Dialling by IP verifies against the IP SAN."""
+    link = links.lock(LOCK_A, server_name="127.0.0.1")
+    await link.connect()
+    assert link.connected
+
+
+async def test_anonymous_controller_refused(links: LinkFactory) -> None:
+    """No username, no connection: there is no anonymous access."""
+    link = links.controller(LOCK_A, password=None)
+    with pytest.raises(BrokerRefused):
+        await link.connect()
+
+
+async def test_wrong_password_refused(
+    links: LinkFactory, broker: MosquittoBroker
+) -> None:
+    """A known user with the wrong password is refused."""
+    broker.add_controller("controller1", "the real password", [LOCK_A.hex()])
+    link = links.controller(LOCK_A, password="a guess")
+    with pytest.raises(BrokerRefused):
+        await link.connect()
+
+
+async def test_lock_port_requires_client_certificate(
+    broker: MosquittoBroker,
+) -> None:
+    """Without a client certificate the lock listener ends the TLS session."""
+    config = MqttLinkConfig(
+        role=MqttRole.LOCK,
+        topics=LockTopics.for_lock(LOCK_A),
+        port=broker.lock_port,
+        tls=client_tls_context(broker.ca_file),
+        address="127.0.0.1",
+        connect_timeout=5.0,
+    )
+    link = MqttFrameLink(config)
+    try:
+        with pytest.raises(TransportError) as caught:
+            await link.connect()
+        assert isinstance(caught.value, (TlsFailure, NotConnected, BrokerRefused))
+    finally:
+        await link.close()
+
+
+async def test_lock_certificate_from_foreign_ca_refused(
+    broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    """A lock certificate from another manufacturer is not accepted."""
+    foreign = DevCertificateAuthority.create("Foreign Root")
+    files = write_issued(foreign.issue_lock(LOCK_A), tmp_path, "foreign-lock")
+    config = MqttLinkConfig(
+        role=MqttRole.LOCK,
+        topics=LockTopics.for_lock(LOCK_A),
+        port=broker.lock_port,
+        tls=client_tls_context(broker.ca_file, files.cert, files.key),
+        address="127.0.0.1",
+        connect_timeout=5.0,
+    )
+    link = MqttFrameLink(config)
+    try:
+        with pytest.raises(TransportError):
+            await link.connect()
+        assert not link.connected
+    finally:
+        await link.close()
+
+
+def test_config_refuses_non_verifying_context(broker: MosquittoBroker) -> None:
+    """There is no insecure mode: a context without hostname checks is rejected."""
+    context = client_tls_context(broker.ca_file)
+    context.check_hostname = False
+    with pytest.raises(ValueError, match="verify"):
+        MqttLinkConfig(
+            role=MqttRole.CONTROLLER,
+            topics=LockTopics.for_lock(LOCK_A),
+            port=broker.controller_port,
+            tls=context,
+        )
+    assert client_tls_context(broker.ca_file).minimum_version is ssl.TLSVersion.TLSv1_3
+
+
+async def test_unreachable_broker_is_not_connected(broker: MosquittoBroker) -> None:
+    """A port nobody listens on gives NotConnected, not an OSError."""
+    port = broker.lock_port
+    broker.stop()
+    config = MqttLinkConfig(
+        role=MqttRole.CONTROLLER,
+        topics=LockTopics.for_lock(LOCK_A),
+        port=port,
+        tls=client_tls_context(broker.ca_file),
+        address="127.0.0.1",
+        username="u",
+        password="p",
+    )
+    link = MqttFrameLink(config)
+    with pytest.raises(NotConnected):
+        await link.connect()
+    await link.close()
