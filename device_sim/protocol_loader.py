@@ -24,7 +24,7 @@ INTEGRATION_DIR = (
 )
 
 # Subpackages of the integration that never import Home Assistant.
-HA_FREE_PACKAGES = ("protocol", "transport")
+HA_FREE_PACKAGES = ("protocol", "transport", "controller")
 
 
 def load_ha_free_package(name: str) -> ModuleType:

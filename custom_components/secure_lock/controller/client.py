@@ -1,0 +1,382 @@
+"""A controller's session with one paired lock over a frame link.
+
+`LockClient` seals requests, waits for the lock's signed answers (bound to the
+request's hash by the protocol), and turns pushed events and heartbeats into
+`LockUpdate`s.  It never reports a state the lock did not sign: a command that
+times out says so, and the caller keeps showing the last confirmed state.
+
+Counters live in the `PairedLock` record; the client calls `on_persist` after
+every change so the owner can store it (a restored old copy is harmless: the
+lock's signed high-water mark in each result moves the counter past it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+import logging
+import time
+
+from ..protocol.channel import Channel, unwrap, wrap
+from ..protocol.errors import ProtocolError
+from ..protocol.identity import ControllerIdentity
+from ..protocol.keys import PublicKeyBundle
+from ..protocol.messages import (
+    REQUEST_ID_SIZE,
+    AuditEntry,
+    AuditLogChunk,
+    AuditLogRequest,
+    Command,
+    CommandResult,
+    ControllerAdd,
+    ControllerListChunk,
+    ControllerListRequest,
+    ControllerRemove,
+    ControllerSummary,
+    Event,
+    Heartbeat,
+    KeyRotation,
+    MessageKind,
+    Payload,
+    ResultCode,
+    TimeSync,
+)
+from ..protocol.registry import PairedLock
+from ..protocol.rng import Clock, Rng, system_clock, system_rng
+from ..protocol.roles import Role
+from ..protocol.session import ControllerEndpoint, VerifiedMessage
+from ..protocol.state import LockStatus
+from ..transport.errors import TransportError
+from ..transport.link import FrameLink
+from .errors import CommandRefused, CommandTimeout, LinkUnavailable
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_COMMAND_TIMEOUT = 15.0
+UNLOCK_LIFETIME_MS = 10_000
+"""Unlock and open expire 10 s after sending: a delayed unlock is worse than none."""
+
+
+class UpdateKind(StrEnum):
+    """Where a verified update came from."""
+
+    EVENT = "event"
+    HEARTBEAT = "heartbeat"
+    RESULT = "result"
+
+
+@dataclass(frozen=True, slots=True)
+class LockUpdate:
+    """A state report the lock signed."""
+
+    kind: UpdateKind
+    status: LockStatus
+    lock_time_ms: int
+    event: Event | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutcome:
+    """A request's verified answer(s)."""
+
+    messages: tuple[VerifiedMessage, ...]
+
+    @property
+    def result(self) -> CommandResult:
+        """Return the single command result (for ordinary commands)."""
+        payload = self.messages[-1].payload
+        if not isinstance(payload, CommandResult):
+            raise TypeError("this request was answered with chunks")
+        return payload
+
+
+@dataclass(slots=True)
+class _Waiter:
+    """Collects the answers to one request until the last one arrives."""
+
+    kind: MessageKind
+    future: asyncio.Future[CommandOutcome]
+    messages: list[VerifiedMessage] = field(default_factory=list)
+
+    def add(self, message: VerifiedMessage) -> None:
+        self.messages.append(message)
+        if _is_last(message.payload) and not self.future.done():
+            self.future.set_result(CommandOutcome(tuple(self.messages)))
+
+
+def _is_last(payload: Payload) -> bool:
+    if isinstance(payload, ControllerListChunk):
+        return payload.index == payload.total - 1
+    if isinstance(payload, AuditLogChunk):
+        return payload.final
+    return True
+
+
+class LockClient:
+    """One controller's session with one lock."""
+
+    def __init__(
+        self,
+        link: FrameLink,
+        identity: ControllerIdentity,
+        lock: PairedLock,
+        *,
+        on_update: Callable[[LockUpdate], None] | None = None,
+        on_persist: Callable[[PairedLock], None] | None = None,
+        clock: Clock = system_clock,
+        rng: Rng = system_rng,
+    ) -> None:
+        """Bind to a link; call `start` to begin receiving."""
+        self.link = link
+        self.identity = identity
+        self.endpoint = ControllerEndpoint(identity, lock, rng=rng, clock=clock)
+        self._on_update = on_update or (lambda _update: None)
+        self._on_persist = on_persist or (lambda _lock: None)
+        self._clock = clock
+        self._rng = rng
+        self._waiters: dict[bytes, _Waiter] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.last_status: LockStatus | None = None
+        self.last_update_monotonic: float | None = None
+        self.rejected_frames = 0
+
+    @property
+    def paired_lock(self) -> PairedLock:
+        """Return the lock record (keys, counters, clock offset) to persist."""
+        return self.endpoint.lock
+
+    @property
+    def clock_offset_ms(self) -> int:
+        """Return the lock's clock minus ours, from its last signed time."""
+        return self.endpoint.lock.clock_offset_ms
+
+    async def start(self) -> None:
+        """Start receiving frames."""
+        if self._task is None:
+            self._task = asyncio.create_task(
+                self._receive_loop(), name="secure_lock receive"
+            )
+
+    async def close(self) -> None:
+        """Stop receiving and fail pending requests (the link is closed by its owner)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for waiter in self._waiters.values():
+            if not waiter.future.done():
+                waiter.future.set_exception(LinkUnavailable("client closed"))
+        self._waiters.clear()
+
+    # Requests ----------------------------------------------------------------
+
+    async def request(
+        self,
+        kind: MessageKind,
+        payload: Payload,
+        *,
+        timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        lifetime_ms: int | None = None,
+    ) -> CommandOutcome:
+        """Send one request and wait for its verified answer(s)."""
+        request_id = self._rng(REQUEST_ID_SIZE)
+        frame = self.endpoint.seal(
+            kind, payload, lifetime_ms=lifetime_ms, request_id=request_id
+        )
+        # The counter moved: persisted before the frame can reach the lock.
+        self._on_persist(self.endpoint.lock)
+        waiter = _Waiter(kind, asyncio.get_running_loop().create_future())
+        self._waiters[request_id] = waiter
+        try:
+            try:
+                await self.link.send(wrap(Channel.ENVELOPE, frame))
+            except TransportError as err:
+                raise LinkUnavailable(
+                    f"cannot reach the lock: {type(err).__name__}"
+                ) from err
+            try:
+                async with asyncio.timeout(timeout):
+                    return await waiter.future
+            except TimeoutError:
+                raise CommandTimeout(
+                    f"no signed answer to {kind.name.lower()} within {timeout:g} s"
+                ) from None
+        finally:
+            self._waiters.pop(request_id, None)
+
+    async def command(
+        self, kind: MessageKind, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
+    ) -> CommandResult:
+        """Lock, unlock, open or ask for status; raise CommandRefused unless OK."""
+        lifetime = (
+            UNLOCK_LIFETIME_MS
+            if kind in (MessageKind.UNLOCK, MessageKind.OPEN)
+            else None
+        )
+        result = (
+            await self.request(kind, Command(), timeout=timeout, lifetime_ms=lifetime)
+        ).result
+        if result.result is not ResultCode.OK:
+            raise CommandRefused(result)
+        return result
+
+    async def lock(self, *, timeout: float = DEFAULT_COMMAND_TIMEOUT) -> CommandResult:
+        """Lock and wait for the lock's signed confirmation."""
+        return await self.command(MessageKind.LOCK, timeout=timeout)
+
+    async def unlock(
+        self, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
+    ) -> CommandResult:
+        """Unlock and wait for the lock's signed confirmation."""
+        return await self.command(MessageKind.UNLOCK, timeout=timeout)
+
+    async def open(self, *, timeout: float = DEFAULT_COMMAND_TIMEOUT) -> CommandResult:
+        """Unlatch and wait for the lock's signed confirmation."""
+        return await self.command(MessageKind.OPEN, timeout=timeout)
+
+    async def status(
+        self, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
+    ) -> CommandResult:
+        """Ask for the current state."""
+        return await self.command(MessageKind.STATUS_REQUEST, timeout=timeout)
+
+    async def add_controller(
+        self,
+        bundle: PublicKeyBundle,
+        name: str,
+        role: Role,
+        *,
+        valid_from_ms: int = 0,
+        valid_until_ms: int = 0,
+    ) -> CommandResult:
+        """Register another controller (admins only)."""
+        payload = ControllerAdd(bundle, name, role, valid_from_ms, valid_until_ms)
+        return self._checked(
+            (await self.request(MessageKind.CONTROLLER_ADD, payload)).result
+        )
+
+    async def remove_controller(self, controller_id: bytes) -> CommandResult:
+        """Revoke a controller (admins only; revoking oneself is allowed)."""
+        payload = ControllerRemove(controller_id)
+        return self._checked(
+            (await self.request(MessageKind.CONTROLLER_REMOVE, payload)).result
+        )
+
+    async def list_controllers(self) -> list[ControllerSummary]:
+        """Return every controller the lock knows (admins only)."""
+        outcome = await self.request(
+            MessageKind.CONTROLLER_LIST, ControllerListRequest()
+        )
+        self._refused_if_result(outcome)
+        chunks = [
+            m.payload
+            for m in outcome.messages
+            if isinstance(m.payload, ControllerListChunk)
+        ]
+        return [
+            entry
+            for chunk in sorted(chunks, key=lambda c: c.index)
+            for entry in chunk.entries
+        ]
+
+    async def audit_log(
+        self, since_index: int = 0, max_entries: int = 256
+    ) -> list[AuditEntry]:
+        """Return audit entries (operators and admins)."""
+        outcome = await self.request(
+            MessageKind.AUDIT_LOG_REQUEST, AuditLogRequest(since_index, max_entries)
+        )
+        self._refused_if_result(outcome)
+        return [
+            entry
+            for message in outcome.messages
+            if isinstance(message.payload, AuditLogChunk)
+            for entry in message.payload.entries
+        ]
+
+    async def time_sync(self) -> CommandResult:
+        """Send our clock; the signed answer refreshes the clock-offset estimate."""
+        payload = TimeSync(self._clock())
+        return self._checked(
+            (await self.request(MessageKind.TIME_SYNC, payload)).result
+        )
+
+    async def rotate_keys(self, rng: Rng = system_rng) -> CommandResult:
+        """Make a new prekey, announce it to the lock, then forget expired ones."""
+        now = self._clock()
+        fresh = self.identity.rotate_prekeys(rng, now)
+        prekey = next(p for p in fresh if p.suite is self.endpoint.lock.suite)
+        result = self._checked(
+            (await self.request(MessageKind.KEY_ROTATION, KeyRotation(prekey))).result
+        )
+        self.identity.erase_expired_prekeys(now)
+        return result
+
+    @staticmethod
+    def _checked(result: CommandResult) -> CommandResult:
+        if result.result is not ResultCode.OK:
+            raise CommandRefused(result)
+        return result
+
+    @staticmethod
+    def _refused_if_result(outcome: CommandOutcome) -> None:
+        payload = outcome.messages[-1].payload
+        if isinstance(payload, CommandResult):
+            raise CommandRefused(payload)
+
+    # Receiving ---------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        while True:
+            try:
+                frame = await self.link.receive()
+            except TransportError:
+                return
+            self.handle_frame(frame)
+
+    def handle_frame(self, frame: bytes) -> None:
+        """Verify one frame from the link and route it; bad frames are dropped."""
+        try:
+            channel, body = unwrap(frame)
+        except ProtocolError:
+            self.rejected_frames += 1
+            return
+        if channel is not Channel.ENVELOPE:
+            return
+        try:
+            message = self.endpoint.open(body)
+        except ProtocolError as err:
+            # Frames for other controllers of the same lock arrive too; those
+            # fail on the routing id before any cryptography runs.
+            self.rejected_frames += 1
+            _LOGGER.debug("Dropped a frame: %s", err.code.value)
+            return
+        self._on_persist(self.endpoint.lock)
+        payload = message.payload
+        if isinstance(payload, CommandResult):
+            self._publish(UpdateKind.RESULT, payload.status, payload.lock_time_ms)
+        elif isinstance(payload, Event):
+            self._publish(
+                UpdateKind.EVENT, payload.status, payload.lock_time_ms, payload
+            )
+        elif isinstance(payload, Heartbeat):
+            self._publish(UpdateKind.HEARTBEAT, payload.status, payload.lock_time_ms)
+        if (
+            waiter := self._waiters.get(message.request_id)
+        ) is not None and message.reply_to:
+            waiter.add(message)
+
+    def _publish(
+        self,
+        kind: UpdateKind,
+        status: LockStatus,
+        lock_time_ms: int,
+        event: Event | None = None,
+    ) -> None:
+        self.last_status = status
+        self.last_update_monotonic = time.monotonic()
+        self._on_update(LockUpdate(kind, status, lock_time_ms, event))

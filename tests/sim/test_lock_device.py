@@ -1,0 +1,370 @@
+"""The simulated lock's firmware over an in-process link: pairing, commands, roles, state."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from custom_components.secure_lock.controller import (
+    CommandRefused,
+    LockClient,
+    LockUpdate,
+    PairingFailed,
+    UpdateKind,
+    pair_over_link,
+)
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    ErrorCode,
+    EventSource,
+    EventType,
+    MessageKind,
+    ResultCode,
+    Role,
+    SetupPayload,
+)
+from custom_components.secure_lock.protocol.channel import Channel, unwrap
+from custom_components.secure_lock.protocol.state import LockState
+from device_sim.device_state import load_state
+from device_sim.lock_device import DeviceConfig, LockDevice
+from device_sim.loopback import LoopbackHub, LoopbackLink
+from device_sim.mechanism import DoorState, MechanismConfig
+from device_sim.storage import KeyFile, SealedStore
+from device_sim.timing import ManualScheduler
+
+
+@dataclass
+class Rig:
+    """A simulated lock on a loopback hub, with a manual clock."""
+
+    path: Path
+    scheduler: ManualScheduler
+    config: DeviceConfig
+    hub: LoopbackHub = field(default_factory=LoopbackHub)
+    device: LockDevice = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Boot the lock for the first time."""
+        self.boot()
+
+    def boot(self) -> LockDevice:
+        """Power the lock on (again), from whatever is in storage."""
+        store = SealedStore(self.path / "state", KeyFile(self.path / "device.key"))
+        self.device = LockDevice(store, self.scheduler, self.hub.outbox, self.config)
+        self.hub.receive = self.device.receive
+        return self.device
+
+    def now_ms(self) -> int:
+        """Return the manual clock in milliseconds (the controllers' clock too)."""
+        return int(self.scheduler.wall_time() * 1000)
+
+    async def pair(self, name: str = "Home Assistant") -> LockClient:
+        """Press the button and pair a new controller; return its started client."""
+        self.device.press_button()
+        link = self.hub.attach()
+        identity = ControllerIdentity.generate(now_ms=self.now_ms())
+        outcome = await pair_over_link(
+            link,
+            identity,
+            SetupPayload.parse(self.device.element.setup_payload.to_code()),
+            name,
+            clock=self.now_ms,
+        )
+        client = LockClient(link, identity, outcome.lock, clock=self.now_ms)
+        await client.start()
+        return client
+
+
+@pytest.fixture(name="rig")
+def rig_fixture(tmp_path: Path) -> Rig:
+    """Return a lock with instant motor movements."""
+    config = DeviceConfig(
+        mechanism=MechanismConfig(motor_seconds=0, open_hold_seconds=3)
+    )
+    return Rig(tmp_path, ManualScheduler(), config)
+
+
+async def test_first_boot_makes_keys_and_a_setup_code(rig: Rig) -> None:
+    """A new lock has a random id and a setup code that parses back to it."""
+    payload = rig.device.element.setup_payload
+    assert SetupPayload.parse(payload.to_code()).lock_id == rig.device.lock_id
+    assert rig.device.first_boot
+    again = rig.boot()
+    assert not again.first_boot
+    assert again.lock_id == payload.lock_id
+
+
+async def test_pair_then_lock_unlock_open_with_signed_confirmations(rig: Rig) -> None:
+    """The first controller becomes admin; each command returns the lock's signed state."""
+    client = await rig.pair()
+    assert client.paired_lock.role is Role.ADMIN
+    assert (await client.unlock()).status.lock_state is LockState.UNLOCKED
+    assert (await client.lock()).status.lock_state is LockState.LOCKED
+    assert (await client.open()).status.lock_state is LockState.OPEN
+    rig.scheduler.advance(3)
+    assert (await client.status()).status.lock_state is LockState.UNLOCKED
+    await client.close()
+
+
+async def test_pairing_needs_the_button(rig: Rig) -> None:
+    """Without a button press the lock refuses, and says so."""
+    link = rig.hub.attach()
+    identity = ControllerIdentity.generate(now_ms=rig.now_ms())
+    with pytest.raises(PairingFailed) as err:
+        await pair_over_link(
+            link, identity, rig.device.element.setup_payload, "HA", clock=rig.now_ms
+        )
+    assert err.value.code is ErrorCode.PAIRING_CLOSED
+
+
+async def test_pairing_window_closes_after_120_seconds(rig: Rig) -> None:
+    """The window lasts 120 s from the press."""
+    rig.device.press_button()
+    rig.scheduler.advance(121)
+    link = rig.hub.attach()
+    identity = ControllerIdentity.generate(now_ms=rig.now_ms())
+    with pytest.raises(PairingFailed) as err:
+        await pair_over_link(
+            link, identity, rig.device.element.setup_payload, "HA", clock=rig.now_ms
+        )
+    assert err.value.code is ErrorCode.PAIRING_CLOSED
+
+
+async def test_wrong_secret_locks_out_after_five_and_survives_reboot(rig: Rig) -> None:
+    """Five bad proofs lock pairing out, across a reboot, until the button is pressed."""
+    real = rig.device.element.setup_payload
+    forged = SetupPayload(
+        real.lock_id, real.fingerprint, bytes(len(real.pairing_secret))
+    )
+    rig.device.press_button()
+    for _ in range(5):
+        identity = ControllerIdentity.generate(now_ms=rig.now_ms())
+        with pytest.raises(PairingFailed) as err:
+            await pair_over_link(
+                rig.hub.attach(), identity, forged, "x", clock=rig.now_ms
+            )
+        assert err.value.code is ErrorCode.BAD_MAC
+
+    device = rig.boot()
+    assert device.state.pairing_attempts.failures == 5
+    device.pairing.open_window()  # a window alone does not lift the lockout
+    with pytest.raises(PairingFailed) as err:
+        await pair_over_link(
+            rig.hub.attach(),
+            ControllerIdentity.generate(now_ms=rig.now_ms()),
+            real,
+            "x",
+            clock=rig.now_ms,
+        )
+    assert err.value.code is ErrorCode.PAIRING_LOCKED_OUT
+
+    client = await rig.pair()  # the button press clears it
+    assert (await client.status()).result is ResultCode.OK
+    await client.close()
+
+
+async def test_events_reach_every_controller_with_source(rig: Rig) -> None:
+    """A manual turn is pushed, signed, to every paired controller as source manual."""
+    admin = await rig.pair("Home Assistant")
+    updates: list[LockUpdate] = []
+    second = await rig.pair("Phone")
+    admin_updates: list[LockUpdate] = []
+    admin._on_update = admin_updates.append
+    second._on_update = updates.append
+
+    rig.device.mechanism.turn_by_hand(lock=False)
+    await asyncio.sleep(0)
+    for seen in (admin_updates, updates):
+        events = [u.event for u in seen if u.kind is UpdateKind.EVENT]
+        assert events, seen
+        assert events[-1] is not None
+        assert events[-1].source is EventSource.MANUAL
+        assert events[-1].status.lock_state is LockState.UNLOCKED
+
+    await second.unlock()
+    await asyncio.sleep(0)
+    named = [
+        u.event
+        for u in admin_updates
+        if u.event and u.event.source is EventSource.CONTROLLER
+    ]
+    assert named[-1] is not None
+    assert named[-1].controller_name == "Phone"
+    await admin.close()
+    await second.close()
+
+
+async def test_jam_and_door_open_are_errors_not_success(rig: Rig) -> None:
+    """A jam and a refusal to lock with the door open come back as signed errors."""
+    client = await rig.pair()
+    await client.unlock()
+    rig.device.set_door(DoorState.OPEN)
+    with pytest.raises(CommandRefused) as err:
+        await client.lock()
+    assert err.value.code is ResultCode.DOOR_OPEN
+    assert err.value.result.status.lock_state is LockState.UNLOCKED
+
+    rig.device.set_door(DoorState.CLOSED)
+    rig.device.mechanism.jam_next_operation()
+    with pytest.raises(CommandRefused) as err:
+        await client.lock()
+    assert err.value.code is ResultCode.JAMMED
+    assert err.value.result.status.lock_state is LockState.JAMMED
+    await client.close()
+
+
+async def test_roles_guest_window_and_revocation(rig: Rig) -> None:
+    """Admins add and remove controllers; guests only inside their window; revocation is immediate."""
+    admin = await rig.pair()
+    operator = await rig.pair("Operator")
+    assert operator.paired_lock.role is Role.OPERATOR
+    with pytest.raises(CommandRefused) as err:
+        await operator.list_controllers()
+    assert err.value.code is ResultCode.NOT_PERMITTED
+
+    guest_identity = ControllerIdentity.generate(now_ms=rig.now_ms())
+    await admin.add_controller(
+        guest_identity.public_bundle(),
+        "Cleaner",
+        Role.GUEST,
+        valid_from_ms=rig.now_ms(),
+        valid_until_ms=rig.now_ms() + 3_600_000,
+    )
+    listed = await admin.list_controllers()
+    assert {(c.name, c.role) for c in listed} == {
+        ("Home Assistant", Role.ADMIN),
+        ("Operator", Role.OPERATOR),
+        ("Cleaner", Role.GUEST),
+    }
+
+    # The guest learns the lock's keys from the admin out of band (its bundle).
+    from custom_components.secure_lock.protocol import PairedLock  # noqa: PLC0415
+
+    guest_lock = PairedLock(
+        admin.paired_lock.lock_id,
+        admin.paired_lock.bundle,
+        admin.paired_lock.suite,
+        Role.GUEST,
+    )
+    guest = LockClient(rig.hub.attach(), guest_identity, guest_lock, clock=rig.now_ms)
+    await guest.start()
+    assert (await guest.unlock()).status.lock_state is LockState.UNLOCKED
+    with pytest.raises(CommandRefused) as err:
+        await guest.audit_log()
+    assert err.value.code is ResultCode.NOT_PERMITTED
+
+    rig.scheduler.advance(3601)
+    with pytest.raises(CommandRefused) as err:
+        await guest.lock()
+    assert err.value.code is ResultCode.NOT_PERMITTED
+
+    await admin.remove_controller(operator.identity.key_id)
+    with pytest.raises(Exception, match="no signed answer"):
+        await operator.lock(timeout=0.2)
+    for client in (admin, operator, guest):
+        await client.close()
+
+
+async def test_replay_rejected_after_reboot(rig: Rig) -> None:
+    """A captured unlock replayed after a power cycle does nothing."""
+    client = await rig.pair()
+    link = client.link
+    assert isinstance(link, LoopbackLink)
+    await client.unlock()
+    unlock_frame = link.sent[-1]
+    await client.lock()
+    rig.boot()
+    before = len(rig.hub.sent_by_lock)
+    rig.device.receive(unlock_frame)
+    assert rig.device.mechanism.status.bolt.value == "locked"
+    assert len(rig.hub.sent_by_lock) == before  # not even an answer
+    await client.close()
+
+
+async def test_counters_written_before_acting(rig: Rig) -> None:
+    """The stored high-water mark already covers a command when its result is sent."""
+    client = await rig.pair()
+    await client.unlock()
+    state = load_state(
+        SealedStore(rig.path / "state", KeyFile(rig.path / "device.key"))
+    )
+    assert state is not None
+    record = state.registry.get(client.identity.key_id)
+    assert record is not None
+    assert record.high_water == client.paired_lock.last_sent_counter
+    await client.close()
+
+
+async def test_audit_log_records_commands_and_manual_use(rig: Rig) -> None:
+    """Executed commands and manual operations appear in the audit log, in order."""
+    client = await rig.pair()
+    await client.unlock()
+    rig.device.mechanism.turn_by_hand(lock=True)
+    entries = await client.audit_log()
+    kinds = [(e.kind, e.source) for e in entries]
+    assert kinds[-2:] == [
+        (MessageKind.UNLOCK, EventSource.CONTROLLER),
+        (MessageKind.LOCK, EventSource.MANUAL),
+    ]
+    assert [e.index for e in entries] == list(range(len(entries)))
+    await client.close()
+
+
+async def test_heartbeat_carries_full_state(rig: Rig) -> None:
+    """Heartbeats go out on their interval with the full signed state."""
+    client = await rig.pair()
+    updates: list[LockUpdate] = []
+    client._on_update = updates.append
+    rig.device.start()
+    rig.scheduler.advance(30)
+    await asyncio.sleep(0)
+    beats = [u for u in updates if u.kind is UpdateKind.HEARTBEAT]
+    assert len(beats) == 1
+    assert beats[0].status.lock_state is LockState.LOCKED
+    rig.device.shutdown()
+    await client.close()
+
+
+async def test_garbage_frames_change_nothing(rig: Rig) -> None:
+    """Random bytes on either channel are dropped; the state file is unchanged."""
+    client = await rig.pair()
+    before = (rig.path / "state" / "state.sealed").read_bytes()
+    sent = len(rig.hub.sent_by_lock)
+    for frame in (b"", b"\x00", bytes([Channel.ENVELOPE]) + b"x" * 50, bytes(2000)):
+        rig.device.receive(frame)
+    assert (rig.path / "state" / "state.sealed").read_bytes() == before
+    assert len(rig.hub.sent_by_lock) == sent
+    # A pairing frame while closed gets a notice but changes no stored state.
+    rig.device.receive(bytes([Channel.PAIRING, 1]))
+    channel, _ = unwrap(rig.hub.sent_by_lock[-1])
+    assert channel is Channel.PAIRING
+    await client.close()
+
+
+async def test_offline_lock_answers_nothing(rig: Rig) -> None:
+    """Offline means offline: commands time out, nothing is acted on."""
+    client = await rig.pair()
+    rig.device.set_online(False)
+    with pytest.raises(Exception, match="no signed answer"):
+        await client.unlock(timeout=0.1)
+    assert rig.device.mechanism.status.bolt.value == "locked"
+    rig.device.set_online(True)
+    await client.unlock()
+    await client.close()
+
+
+async def test_event_types(rig: Rig) -> None:
+    """Jam, tamper and low battery become their own event types."""
+    client = await rig.pair()
+    updates: list[LockUpdate] = []
+    client._on_update = updates.append
+    rig.device.mechanism.tamper()
+    rig.device.mechanism.set_battery(10)
+    await asyncio.sleep(0)
+    types = [u.event.event for u in updates if u.event]
+    assert EventType.TAMPER in types
+    assert EventType.LOW_BATTERY in types
+    await client.close()
