@@ -491,8 +491,9 @@ class LockDevice:
         except ProtocolError as err:
             _LOGGER.warning("Could not seal a broadcast: %s", err.code.value)
             return
-        if frames:
-            self._send(list(frames.values()))
+        # Sent even when empty: persisting the mechanism's new state matters
+        # whether or not any controller is paired yet.
+        self._send(list(frames.values()))
 
     def send_heartbeat(self) -> None:
         """Broadcast the full state (also what a silent relay would withhold)."""
