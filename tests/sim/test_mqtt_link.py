@@ -1,0 +1,119 @@
+"""MQTT link behaviour: frame limits, expiry, typed errors, reconnect with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import socket
+
+import pytest
+
+from custom_components.secure_lock.transport import (
+    Backoff,
+    FrameTooLarge,
+    LinkClosed,
+    NotConnected,
+)
+from device_sim.broker import MosquittoBroker
+
+from .conftest import LOCK_A, LinkFactory
+from .helpers import wait_until
+
+DELIVERY_TIMEOUT = 5.0
+
+
+async def test_oversize_frame_dropped_and_counted(
+    links: LinkFactory, grant: Callable[..., None]
+) -> None:
+    """A frame above the receiver's limit is dropped and counted; the link keeps working."""
+    grant(LOCK_A)
+    lock = links.lock(LOCK_A, max_frame_size=64)
+    controller = links.controller(LOCK_A, max_frame_size=100_000)
+    await lock.connect()
+    await controller.connect()
+    await controller.send(b"x" * 65)
+    await controller.send(b"x" * 50_000)
+    await controller.send(b"fits")
+    async with asyncio.timeout(DELIVERY_TIMEOUT):
+        assert await lock.receive() == b"fits"
+    assert lock.stats.dropped_oversize == 2
+    assert lock.stats.frames_received == 1
+    assert lock.connected
+
+
+async def test_send_limits_and_states(
+    links: LinkFactory, grant: Callable[..., None]
+) -> None:
+    """Oversize, not connected, bad expiry and closed links raise typed errors."""
+    grant(LOCK_A)
+    controller = links.controller(LOCK_A, max_frame_size=16)
+    with pytest.raises(NotConnected):
+        await controller.send(b"early")
+    await controller.connect()
+    with pytest.raises(FrameTooLarge):
+        await controller.send(b"y" * 17)
+    with pytest.raises(ValueError, match="expiry"):
+        await controller.send(b"ok", expiry_s=0)
+    await controller.send(b"ok", expiry_s=5)
+    assert controller.stats.frames_sent == 1
+    await controller.close()
+    assert not controller.connected
+    with pytest.raises(LinkClosed):
+        await controller.send(b"late")
+    with pytest.raises(LinkClosed):
+        await controller.receive()
+    assert [frame async for frame in controller] == []
+
+
+async def test_tcp_nodelay_is_set(links: LinkFactory) -> None:
+    """The client socket has Nagle disabled."""
+    lock = links.lock(LOCK_A)
+    await lock.connect()
+    sock = lock._sock
+    assert isinstance(sock, socket.socket)
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+async def test_reconnects_with_backoff_after_broker_restart(
+    links: LinkFactory, grant: Callable[..., None], broker: MosquittoBroker
+) -> None:
+    """A lost connection is re-established after the injected backoff delay."""
+    grant(LOCK_A)
+    delays: list[float] = []
+    proceed = asyncio.Event()
+
+    async def fake_sleep(delay: float) -> None:
+        delays.append(delay)
+        await proceed.wait()
+
+    lock = links.lock(
+        LOCK_A, backoff=Backoff(initial=0.5, maximum=4.0, sleep=fake_sleep)
+    )
+    await lock.connect()
+    broker.stop()
+    await wait_until(lambda: not lock.connected and bool(delays))
+    # While the broker is down, attempts fail and the delay doubles.
+    proceed.set()
+    await wait_until(lambda: len(delays) >= 3)
+    proceed.clear()
+    assert delays[:3] == [0.5, 1.0, 2.0]
+    broker.start()
+    proceed.set()
+    await wait_until(lambda: lock.connected)
+    assert lock.stats.reconnects == 1
+
+    controller = links.controller(LOCK_A)
+    await controller.connect()
+    await controller.send(b"after restart")
+    async with asyncio.timeout(DELIVERY_TIMEOUT):
+        assert await lock.receive() == b"after restart"
+
+
+def test_backoff_sequence() -> None:
+    """Delays double up to the cap and reset after success."""
+    backoff = Backoff(initial=1.0, maximum=5.0)
+    assert [backoff.next_delay() for _ in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+    backoff.reset()
+    assert backoff.next_delay() == 1.0
+    with pytest.raises(ValueError):
+        Backoff(initial=0)

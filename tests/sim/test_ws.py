@@ -1,0 +1,179 @@
+"""LAN WebSocket link: round trip, binary only, size limits, per-connection rate limit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+import pytest
+
+from custom_components.secure_lock.transport import (
+    FrameTooLarge,
+    LanFrameServer,
+    NotConnected,
+    WebSocketFrameLink,
+)
+from custom_components.secure_lock.transport.ws_link import WebSocketLink
+
+from .helpers import ManualClock, wait_until
+
+type Server = Callable[..., Awaitable[LanFrameServer]]
+
+
+async def echo(link: WebSocketLink) -> None:
+    """Send every received frame back."""
+    async for frame in link:
+        await link.send(frame)
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Server]:
+    """Return a factory for started servers; all are stopped afterwards."""
+    servers: list[LanFrameServer] = []
+
+    async def _serve(
+        handler: Callable[[WebSocketLink], Awaitable[None]] = echo, **kwargs: object
+    ) -> LanFrameServer:
+        server = LanFrameServer(handler, **kwargs)  # type: ignore[arg-type]
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield _serve
+    for server in servers:
+        await server.stop()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[Callable[..., WebSocketFrameLink]]:
+    """Return a factory for client links; all are closed afterwards."""
+    made: list[WebSocketFrameLink] = []
+
+    def _client(url: str, **kwargs: int) -> WebSocketFrameLink:
+        link = WebSocketFrameLink(url, **kwargs)
+        made.append(link)
+        return link
+
+    yield _client
+    for link in made:
+        await link.close()
+
+
+async def test_round_trip(
+    serve: Server, clients: Callable[..., WebSocketFrameLink]
+) -> None:
+    """A binary frame goes to the server and comes back."""
+    server = await serve()
+    link = clients(server.url)
+    await link.connect()
+    assert link.connected
+    await link.send(b"\x00frame\xff")
+    assert await link.receive() == b"\x00frame\xff"
+    assert link.stats.frames_sent == 1 and link.stats.frames_received == 1
+
+
+async def test_flood_is_rate_limited_per_connection(
+    serve: Server, clients: Callable[..., WebSocketFrameLink]
+) -> None:
+    """With time frozen only the burst passes; the rest is dropped and counted."""
+    clock = ManualClock()
+    server = await serve(rate=10.0, burst=5.0, clock=clock)
+    flooder = clients(server.url)
+    await flooder.connect()
+    for i in range(50):
+        await flooder.send(i.to_bytes(2, "big"))
+    (server_link,) = server.links
+    await wait_until(lambda: server_link.stats.dropped_rate_limited == 45)
+    assert server_link.stats.frames_received == 5
+    assert [await flooder.receive() for _ in range(5)] == [
+        i.to_bytes(2, "big") for i in range(5)
+    ]
+
+    # Tokens come back with time, and a second connection has its own bucket.
+    clock.advance(0.1)
+    await flooder.send(b"later")
+    assert await flooder.receive() == b"later"
+    polite = clients(server.url)
+    await polite.connect()
+    await polite.send(b"hello")
+    assert await polite.receive() == b"hello"
+
+
+async def test_oversize_dropped_then_connection_fails_beyond_hard_limit(
+    serve: Server, clients: Callable[..., WebSocketFrameLink]
+) -> None:
+    """Oversize frames are dropped and counted; absurd ones end only that connection."""
+    server = await serve(max_frame_size=100)
+    link = clients(server.url, max_frame_size=10_000)
+    await link.connect()
+    await link.send(b"x" * 101)
+    await link.send(b"ok")
+    assert await link.receive() == b"ok"
+    (server_link,) = server.links
+    assert server_link.stats.dropped_oversize == 1
+
+    await link.send(b"x" * 5000)
+    await wait_until(lambda: not server.links)
+    # The server still serves new connections.
+    again = clients(server.url)
+    await again.connect()
+    await again.send(b"still up")
+    assert await again.receive() == b"still up"
+
+
+async def test_text_frames_dropped(serve: Server) -> None:
+    """Text frames are not protocol frames: dropped and counted."""
+    server = await serve()
+    async with aiohttp.ClientSession() as session, session.ws_connect(server.url) as ws:
+        await ws.send_str("hello")
+        await ws.send_bytes(b"bin")
+        assert await ws.receive_bytes() == b"bin"
+        (server_link,) = server.links
+        assert server_link.stats.dropped_unexpected == 1
+
+
+async def test_failing_handler_does_not_stop_server(
+    serve: Server, clients: Callable[..., WebSocketFrameLink]
+) -> None:
+    """A handler that raises ends its connection only."""
+    calls = 0
+
+    async def flaky(link: WebSocketLink) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("handler bug")
+        await echo(link)
+
+    server = await serve(flaky)
+    first = clients(server.url)
+    await first.connect()
+    await wait_until(lambda: not first.connected)
+    second = clients(server.url)
+    await second.connect()
+    await second.send(b"ok")
+    assert await second.receive() == b"ok"
+
+
+async def test_send_errors(
+    serve: Server, clients: Callable[..., WebSocketFrameLink]
+) -> None:
+    """Oversize sends and sends before connecting raise typed errors."""
+    server = await serve()
+    link = clients(server.url, max_frame_size=8)
+    with pytest.raises(NotConnected):
+        await link.send(b"early")
+    await link.connect()
+    with pytest.raises(FrameTooLarge):
+        await link.send(b"123456789")
+    assert link.stats.frames_sent == 0
+
+
+async def test_connect_refused(clients: Callable[..., WebSocketFrameLink]) -> None:
+    """Nobody listening gives NotConnected."""
+    server = LanFrameServer(echo)
+    await server.start()
+    url = server.url
+    await server.stop()
+    with pytest.raises(NotConnected):
+        await clients(url).connect()
