@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import cli_admin
+from . import cli_admin, cli_client, cli_lock, cli_pki
 
 DESCRIPTION = """\
 The Secure Lock simulator and its tools.
@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(
         title="commands", metavar="COMMAND", required=True
     )
+    cli_lock.add_parsers(subparsers)
+    cli_pki.add_parsers(subparsers)
+    cli_client.add_parsers(subparsers)
     cli_admin.add_parsers(subparsers)
     return parser
 

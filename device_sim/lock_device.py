@@ -640,6 +640,11 @@ class LockDevice:
         self.mechanism.set_door(door)
         self._persist()
 
+    def set_auto_relock(self, seconds: float | None) -> None:
+        """Change the auto-relock delay (None turns it off); kept across restarts."""
+        self.mechanism.set_auto_relock(seconds)
+        self._persist()
+
     def set_online(self, online: bool) -> None:
         """Drop or restore every link (frames in either direction are lost)."""
         self.online = online

@@ -1,0 +1,408 @@
+"""`python -m device_sim client`: the reference command-line controller.
+
+A profile file holds this controller's identity (private keys: the file is
+created 0600), the paired lock's record and how to reach it.  Tests and
+benchmarks drive locks through the same `LockClient` that Home Assistant uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+import json
+import os
+from pathlib import Path
+import signal
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from custom_components.secure_lock.controller import (
+    ControllerError,
+    LockClient,
+    LockUpdate,
+    pair_over_link,
+)
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    MessageKind,
+    PairedLock,
+    ProtocolError,
+    PublicKeyBundle,
+    Role,
+    SetupPayload,
+)
+from custom_components.secure_lock.transport import (
+    LockTopics,
+    MqttFrameLink,
+    MqttLinkConfig,
+    MqttRole,
+    TransportError,
+    client_tls_context,
+)
+from custom_components.secure_lock.transport.link import FrameLink
+from custom_components.secure_lock.transport.ws import WebSocketFrameLink
+
+PROFILE_VERSION = 1
+
+
+@dataclass(slots=True)
+class Connection:
+    """How this controller reaches its lock."""
+
+    lan_url: str | None = None
+    broker_url: str | None = None
+    broker_ca: str | None = None
+    username: str | None = None
+    password: str | None = None
+    lock_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "lan_url": self.lan_url,
+            "broker_url": self.broker_url,
+            "broker_ca": self.broker_ca,
+            "username": self.username,
+            "password": self.password,
+            "lock_id": self.lock_id,
+        }
+
+
+@dataclass(slots=True)
+class Profile:
+    """A controller identity, its paired lock and how to reach it."""
+
+    identity: ControllerIdentity
+    connection: Connection
+    lock: PairedLock | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> Profile:
+        """Read a profile; a missing or damaged file raises ValueError."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data["version"] != PROFILE_VERSION:
+                raise ValueError("unsupported profile version")
+            return cls(
+                ControllerIdentity.from_bytes(bytes.fromhex(data["identity"])),
+                Connection(**data["connection"]),
+                PairedLock.from_bytes(bytes.fromhex(data["lock"]))
+                if data["lock"]
+                else None,
+            )
+        except FileNotFoundError:
+            raise ValueError(f"no profile at {path}; pair first") from None
+        except (KeyError, TypeError, ProtocolError, json.JSONDecodeError) as err:
+            raise ValueError(
+                f"profile {path} is damaged ({type(err).__name__})"
+            ) from None
+
+    def save(self, path: Path) -> None:
+        """Write the profile atomically with owner-only permissions."""
+        data = {
+            "version": PROFILE_VERSION,
+            "identity": self.identity.to_bytes().hex(),
+            "connection": self.connection.to_json(),
+            "lock": self.lock.to_bytes().hex() if self.lock else None,
+        }
+        temp = path.with_name(f".{path.name}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.replace(path)
+
+
+async def open_link(connection: Connection) -> FrameLink:
+    """Connect to the lock over LAN or the broker, as the profile says."""
+    if connection.lan_url:
+        ws = WebSocketFrameLink(connection.lan_url)
+        await ws.connect()
+        return ws
+    if connection.broker_url and connection.lock_id and connection.broker_ca:
+        url = urlsplit(connection.broker_url)
+        if url.scheme != "mqtts" or url.hostname is None or url.port is None:
+            raise ValueError("broker URL must be mqtts://HOST:PORT")
+        link = MqttFrameLink(
+            MqttLinkConfig(
+                role=MqttRole.CONTROLLER,
+                topics=LockTopics.for_lock(bytes.fromhex(connection.lock_id)),
+                port=url.port,
+                tls=client_tls_context(Path(connection.broker_ca)),
+                server_name="localhost"
+                if url.hostname == "127.0.0.1"
+                else url.hostname,
+                address=url.hostname,
+                username=connection.username,
+                password=connection.password,
+            )
+        )
+        await link.connect()
+        return link
+    raise ValueError("the profile has no way to reach the lock (--lan or --broker)")
+
+
+def add_parsers(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Add the `client` subcommand and its actions."""
+    parser = subparsers.add_parser(
+        "client",
+        help="a command-line controller: pair, lock, unlock, open, events, admin",
+        description="The reference controller. Its profile file holds its keys (0600).",
+    )
+    parser.add_argument(
+        "--profile", type=Path, required=True, help="this controller's profile file"
+    )
+    actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+
+    pair = actions.add_parser("pair", help="pair with a lock whose button was pressed")
+    pair.add_argument("setup_code", help="the setup code or the QR text")
+    pair.add_argument(
+        "--name", default="Command line", help="this controller's name on the lock"
+    )
+    pair.add_argument(
+        "--lan", metavar="ws://HOST:PORT/securelock/v1", help="the lock's LAN address"
+    )
+    pair.add_argument(
+        "--broker", metavar="mqtts://HOST:PORT", help="the broker's controller listener"
+    )
+    pair.add_argument("--broker-ca", help="CA certificate of the broker")
+    pair.add_argument("--username", help="broker user name")
+    pair.add_argument("--password", help="broker password")
+    pair.set_defaults(action=_pair)
+
+    for name, text in (
+        ("lock", "lock and wait for the signed confirmation"),
+        ("unlock", "unlock and wait for the signed confirmation"),
+        ("open", "unlatch and wait for the signed confirmation"),
+        ("status", "ask for the lock's signed state"),
+    ):
+        sub = actions.add_parser(name, help=text)
+        sub.set_defaults(action=_command, command=name)
+
+    events = actions.add_parser(
+        "events", help="print verified events and heartbeats until Ctrl-C"
+    )
+    events.add_argument("--seconds", type=float, help="stop after this long")
+    events.set_defaults(action=_events)
+
+    bundle = actions.add_parser(
+        "bundle", help="print this controller's public key bundle (for an admin to add)"
+    )
+    bundle.set_defaults(action=_bundle)
+
+    add = actions.add_parser(
+        "add-controller", help="admin: add a controller by its public bundle"
+    )
+    add.add_argument("bundle", help="hex bundle printed by `client bundle`")
+    add.add_argument("--name", required=True)
+    add.add_argument(
+        "--role", choices=["admin", "operator", "guest"], default="operator"
+    )
+    add.add_argument(
+        "--valid-hours", type=float, help="validity from now (required for guests)"
+    )
+    add.set_defaults(action=_add_controller)
+
+    remove = actions.add_parser(
+        "remove-controller", help="admin: revoke a controller by id"
+    )
+    remove.add_argument("controller_id", help="hex id from `client controllers`")
+    remove.set_defaults(action=_remove_controller)
+
+    listing = actions.add_parser("controllers", help="admin: list controllers")
+    listing.set_defaults(action=_controllers)
+
+    audit = actions.add_parser("audit", help="print the lock's audit log")
+    audit.add_argument("--since", type=int, default=0)
+    audit.set_defaults(action=_audit)
+
+    rotate = actions.add_parser(
+        "rotate-keys", help="rotate this controller's prekey now"
+    )
+    rotate.set_defaults(action=_rotate)
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        action: Callable[[argparse.Namespace], Awaitable[int]] = args.action
+        return asyncio.run(action(args))
+    except (ControllerError, TransportError, ProtocolError, ValueError) as err:
+        print(f"error: {err}")
+        return 1
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def _pair(args: argparse.Namespace) -> int:
+    setup = SetupPayload.parse(args.setup_code)
+    connection = Connection(
+        lan_url=args.lan,
+        broker_url=args.broker,
+        broker_ca=args.broker_ca,
+        username=args.username,
+        password=args.password,
+        lock_id=setup.lock_id.hex(),
+    )
+    profile = Profile(ControllerIdentity.generate(), connection)
+    link = await open_link(connection)
+    try:
+        outcome = await pair_over_link(link, profile.identity, setup, args.name)
+    finally:
+        await link.close()
+    profile.lock = outcome.lock
+    profile.save(args.profile)
+    print(
+        f"paired with lock {outcome.lock.lock_id.hex()} as {outcome.role.name.lower()}"
+    )
+    print(f"controller id {outcome.controller_id.hex()}")
+    return 0
+
+
+async def _with_client(
+    args: argparse.Namespace, work: Callable[[LockClient], Awaitable[int]]
+) -> int:
+    profile = Profile.load(args.profile)
+    if profile.lock is None:
+        raise ValueError("this profile is not paired")
+    link = await open_link(profile.connection)
+
+    def persist(lock: PairedLock) -> None:
+        profile.lock = lock
+        profile.save(args.profile)
+
+    client = LockClient(
+        link,
+        profile.identity,
+        profile.lock,
+        on_persist=persist,
+        on_update=_print_update,
+    )
+    await client.start()
+    try:
+        return await work(client)
+    finally:
+        await client.close()
+        await link.close()
+        profile.save(args.profile)
+
+
+def _print_update(update: LockUpdate) -> None:
+    status = update.status
+    line = (
+        f"{update.kind.value:9} lock={status.lock_state.name.lower()} door={status.door_state.name.lower()} "
+        f"battery={status.battery_percent}%"
+    )
+    if update.event is not None:
+        line += f" event={update.event.event.name.lower()} source={update.event.source.name.lower()}"
+        if update.event.controller_name:
+            line += f" by={update.event.controller_name}"
+    print(line, flush=True)
+
+
+_COMMANDS = {
+    "lock": MessageKind.LOCK,
+    "unlock": MessageKind.UNLOCK,
+    "open": MessageKind.OPEN,
+    "status": MessageKind.STATUS_REQUEST,
+}
+
+
+async def _command(args: argparse.Namespace) -> int:
+    async def work(client: LockClient) -> int:
+        result = await client.command(_COMMANDS[args.command])
+        print(f"ok: lock is {result.status.lock_state.name.lower()}")
+        return 0
+
+    return await _with_client(args, work)
+
+
+async def _events(args: argparse.Namespace) -> int:
+    async def work(client: LockClient) -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        try:
+            async with asyncio.timeout(args.seconds):
+                await stop.wait()
+        except TimeoutError:
+            pass
+        return 0
+
+    return await _with_client(args, work)
+
+
+async def _bundle(args: argparse.Namespace) -> int:
+    profile = Profile.load(args.profile)
+    print(profile.identity.public_bundle().to_bytes().hex())
+    return 0
+
+
+async def _add_controller(args: argparse.Namespace) -> int:
+    bundle = PublicKeyBundle.from_bytes(bytes.fromhex(args.bundle))
+    role = Role[args.role.upper()]
+    now = _now_ms()
+    until = int(now + args.valid_hours * 3_600_000) if args.valid_hours else 0
+
+    async def work(client: LockClient) -> int:
+        await client.add_controller(
+            bundle,
+            args.name,
+            role,
+            valid_from_ms=now if until else 0,
+            valid_until_ms=until,
+        )
+        print(f"added {args.name} as {args.role} (id {bundle.key_id.hex()})")
+        return 0
+
+    return await _with_client(args, work)
+
+
+async def _remove_controller(args: argparse.Namespace) -> int:
+    async def work(client: LockClient) -> int:
+        await client.remove_controller(bytes.fromhex(args.controller_id))
+        print("removed")
+        return 0
+
+    return await _with_client(args, work)
+
+
+async def _controllers(args: argparse.Namespace) -> int:
+    async def work(client: LockClient) -> int:
+        for entry in await client.list_controllers():
+            state = "revoked" if entry.revoked else "active"
+            print(
+                f"{entry.controller_id.hex()}  {entry.role.name.lower():8} {state:7} {entry.name}"
+            )
+        return 0
+
+    return await _with_client(args, work)
+
+
+async def _audit(args: argparse.Namespace) -> int:
+    async def work(client: LockClient) -> int:
+        for entry in await client.audit_log(args.since):
+            print(
+                f"{entry.index:5} {entry.time_ms} {entry.kind.name.lower():18} "
+                f"{entry.source.name.lower():11} {entry.result.name.lower():13} {entry.controller_id.hex()}"
+            )
+        return 0
+
+    return await _with_client(args, work)
+
+
+async def _rotate(args: argparse.Namespace) -> int:
+    async def work(client: LockClient) -> int:
+        await client.rotate_keys()
+        print("rotated")
+        return 0
+
+    return await _with_client(args, work)

@@ -1,0 +1,202 @@
+"""`python -m device_sim lock`: run one or many simulated locks until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+import signal
+from urllib.parse import urlsplit
+
+import segno
+
+from .lock_device import DeviceConfig
+from .lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
+from .mechanism import MechanismConfig
+from .pki import DevCertificateAuthority
+
+QR_FILE = "setup-qr.png"
+
+
+def add_parsers(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Add the `lock` subcommand."""
+    parser = subparsers.add_parser(
+        "lock",
+        help="run a simulated lock (LAN WebSocket and/or MQTT broker)",
+        description=(
+            "Run a simulated lock. On first boot it generates its keys inside an "
+            "emulated secure element, seals them under a device key in the state "
+            "directory, and prints its setup code and QR (also saved as "
+            f"{QR_FILE}). Press its pairing button with "
+            "`python -m device_sim press-button --state-dir DIR`."
+        ),
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        required=True,
+        help="where the lock keeps its sealed state",
+    )
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="serve the LAN WebSocket here (e.g. 127.0.0.1:8765)",
+    )
+    parser.add_argument(
+        "--broker",
+        metavar="mqtts://HOST:PORT",
+        help="connect to this MQTT broker's lock listener (mutual TLS)",
+    )
+    parser.add_argument(
+        "--broker-ca",
+        type=Path,
+        help="CA certificate that signed the broker's certificate",
+    )
+    parser.add_argument(
+        "--factory-ca",
+        type=Path,
+        metavar="DIR",
+        help="dev CA directory (ca.crt, ca.key) that issues the device certificate at first boot",
+    )
+    parser.add_argument(
+        "--zeroconf", action="store_true", help="advertise _securelock._tcp on loopback"
+    )
+    parser.add_argument(
+        "--motor-seconds",
+        type=float,
+        default=1.0,
+        help="time the bolt takes to move (0 for benchmarks)",
+    )
+    parser.add_argument(
+        "--auto-relock",
+        type=int,
+        metavar="SECONDS",
+        help="relock this many seconds after an unlock (0 turns it off; kept across restarts)",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="heartbeat interval",
+    )
+    parser.add_argument(
+        "--no-latch", action="store_true", help="a lock without a latch (no open)"
+    )
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=1,
+        help="host this many locks in one process (state in DIR/lock-N; LAN ports counted up)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not print QR codes")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        options = _options(args)
+    except ValueError as err:
+        print(f"error: {err}")
+        return 2
+    return asyncio.run(_serve(options, quiet=args.quiet, auto_relock=args.auto_relock))
+
+
+def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
+    if args.listen is None and args.broker is None:
+        raise ValueError("give --listen, --broker, or both")
+    lan: tuple[str, int] | None = None
+    if args.listen is not None:
+        host, _, port = args.listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError("--listen takes HOST:PORT")
+        lan = (host, int(port))
+    broker: BrokerSettings | None = None
+    if args.broker is not None:
+        url = urlsplit(args.broker)
+        if url.scheme != "mqtts" or url.hostname is None or url.port is None:
+            raise ValueError("--broker takes mqtts://HOST:PORT (TLS only)")
+        if args.broker_ca is None:
+            raise ValueError("--broker needs --broker-ca")
+        broker = BrokerSettings(url.hostname, url.port, args.broker_ca)
+    factory_ca = None
+    if args.factory_ca is not None:
+        factory_ca = DevCertificateAuthority.load(
+            args.factory_ca / "ca.crt", args.factory_ca / "ca.key"
+        )
+    device = DeviceConfig(
+        mechanism=MechanismConfig(
+            motor_seconds=args.motor_seconds, has_latch=not args.no_latch
+        ),
+        heartbeat_seconds=args.heartbeat,
+    )
+    result = []
+    for index in range(args.count):
+        state_dir = (
+            args.state_dir if args.count == 1 else args.state_dir / f"lock-{index}"
+        )
+        result.append(
+            RuntimeOptions(
+                state_dir=state_dir,
+                device=device,
+                lan=None if lan is None else (lan[0], lan[1] + index if lan[1] else 0),
+                broker=broker,
+                factory_ca=factory_ca,
+                zeroconf=args.zeroconf,
+                admin_socket=True,
+            )
+        )
+    return result
+
+
+async def _serve(
+    options: list[RuntimeOptions], *, quiet: bool, auto_relock: int | None
+) -> int:
+    runtimes = [LockRuntime(o) for o in options]
+    for runtime in runtimes:
+        device = await runtime.start()
+        if device.first_boot or len(runtimes) == 1:
+            _announce(runtime, quiet=quiet or len(runtimes) > 1)
+        if auto_relock is not None:
+            device.set_auto_relock(auto_relock or None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"{len(runtimes)} lock(s) running; Ctrl-C stops.", flush=True)
+    await stop.wait()
+    for runtime in runtimes:
+        with contextlib.suppress(Exception):
+            await runtime.stop()
+    return 0
+
+
+def _announce(runtime: LockRuntime, *, quiet: bool) -> None:
+    device = runtime.device
+    assert device is not None
+    payload = device.element.setup_payload
+    state_dir = runtime.options.state_dir
+    qr = segno.make(payload.to_uri(), error="m")
+    # The QR holds the pairing secret (it is the lock's label): owner-only.
+    qr.save(str(state_dir / QR_FILE), scale=6, border=4)
+    (state_dir / QR_FILE).chmod(0o600)
+    print(
+        f"Simulated lock {device.lock_id.hex()} ({device.config.model}, firmware {device.config.firmware_version})"
+    )
+    if runtime.lan is not None:
+        print(f"  LAN:        {runtime.lan.url}")
+    if (broker := runtime.options.broker) is not None:
+        print(f"  Broker:     mqtts://{broker.host}:{broker.port}")
+    print(f"  Setup code: {payload.to_code()}")
+    print(f"  QR text:    {payload.to_uri()}")
+    print(f"  QR image:   {state_dir / QR_FILE}")
+    print(f"  Pairing:    python -m device_sim press-button --state-dir {state_dir}")
+    if not quiet:
+        qr.terminal(compact=True)
