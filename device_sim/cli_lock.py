@@ -93,6 +93,11 @@ def add_parsers(
         default=1,
         help="host this many locks in one process (state in DIR/lock-N; LAN ports counted up)",
     )
+    parser.add_argument(
+        "--lan-rate",
+        type=float,
+        help="frames per second one LAN connection may send before frames are dropped",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print QR codes")
     parser.set_defaults(handler=_run)
 
@@ -151,6 +156,7 @@ def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
                 factory_ca=factory_ca,
                 zeroconf=args.zeroconf,
                 admin_socket=True,
+                lan_rate=args.lan_rate,
             )
         )
     return result

@@ -253,6 +253,7 @@ class LockDevice:
                     "name": r.name,
                     "role": r.role.name.lower(),
                     "revoked": r.revoked,
+                    "high_water": r.high_water,
                 }
                 for r in self.state.registry.records.values()
             ],

@@ -26,7 +26,10 @@ from custom_components.secure_lock.transport import (
 )
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws_link import WebSocketLink
-from custom_components.secure_lock.transport.ws_server import LanFrameServer
+from custom_components.secure_lock.transport.ws_server import (
+    DEFAULT_RATE,
+    LanFrameServer,
+)
 
 from .admin import SOCKET_NAME, AdminCommand, AdminError, AdminRequest, AdminServer
 from .lock_device import DeviceConfig, LockDevice
@@ -63,6 +66,8 @@ class RuntimeOptions:
     factory_ca: DevCertificateAuthority | None = None
     zeroconf: bool = False
     admin_socket: bool = True
+    lan_rate: float | None = None
+    """Frames per second one LAN connection may send (None: the server default)."""
 
 
 class LockRuntime:
@@ -101,7 +106,10 @@ class LockRuntime:
             await self._admin.start()
         if self.options.lan is not None:
             host, port = self.options.lan
-            self.lan = LanFrameServer(self._serve_lan, host=host, port=port)
+            rate = self.options.lan_rate or DEFAULT_RATE
+            self.lan = LanFrameServer(
+                self._serve_lan, host=host, port=port, rate=rate, burst=2 * rate
+            )
             await self.lan.start()
         if self.options.broker is not None:
             await self._connect_broker(store, device)

@@ -142,6 +142,8 @@ class LockClient:
         self.last_status: LockStatus | None = None
         self.last_update_monotonic: float | None = None
         self.rejected_frames = 0
+        self.confirmed_high_water = 0
+        """Highest of our counters the lock has signed as durably seen."""
 
     @property
     def paired_lock(self) -> PairedLock:
@@ -358,6 +360,9 @@ class LockClient:
         self._on_persist(self.endpoint.lock)
         payload = message.payload
         if isinstance(payload, CommandResult):
+            self.confirmed_high_water = max(
+                self.confirmed_high_water, payload.sender_high_water
+            )
             self._publish(UpdateKind.RESULT, payload.status, payload.lock_time_ms)
         elif isinstance(payload, Event):
             self._publish(
