@@ -113,12 +113,18 @@ class MosquittoBroker:
         lock_port: int = 0,
         controller_port: int = 0,
         executable: str = MOSQUITTO,
+        tcp_nodelay: bool = True,
     ) -> None:
-        """Prepare (but do not start) a broker; ports 0 mean "pick free ports"."""
+        """Prepare (but do not start) a broker; ports 0 mean "pick free ports".
+
+        ``tcp_nodelay=False`` exists only so bench/bench_broker.py can show
+        what Nagle costs.
+        """
         self.directory = directory
         self.ca_file = ca_file
         self._server = server
         self._executable = executable
+        self._tcp_nodelay = tcp_nodelay
         self._lock_port = lock_port
         self._controller_port = controller_port
         self._grants: dict[str, ControllerGrant] = {}
@@ -133,6 +139,7 @@ class MosquittoBroker:
         *,
         lock_port: int = 0,
         controller_port: int = 0,
+        tcp_nodelay: bool = True,
     ) -> MosquittoBroker:
         """Write the CA certificate and a fresh server certificate into ``directory``."""
         directory.mkdir(parents=True, exist_ok=True)
@@ -207,7 +214,7 @@ class MosquittoBroker:
             "log_timestamp true",
             # Nagle on the broker side adds ~40-90 ms per round trip for
             # the small frames this protocol sends.
-            "set_tcp_nodelay true",
+            f"set_tcp_nodelay {'true' if self._tcp_nodelay else 'false'}",
             f"max_packet_size {MAX_PACKET_SIZE}",
             "",
             "# Locks: mutual TLS, certificate CN = lock id hex = username = client id.",
