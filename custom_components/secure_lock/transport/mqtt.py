@@ -84,9 +84,7 @@ class MqttLinkConfig:
         """Refuse a TLS context that would not authenticate the broker."""
         if self.tls.verify_mode != ssl.CERT_REQUIRED or not self.tls.check_hostname:
             raise ValueError("TLS context must verify the broker's chain and host name")
-        if (self.password is None) != (
-            self.username is None
-        ) and self.password is not None:
+        if self.password is not None and self.username is None:
             raise ValueError("a password needs a username")
 
     @property
