@@ -33,13 +33,13 @@ import threading
 import time
 from typing import Self
 
+from custom_components.secure_lock.transport.topics import PREFIX, LockTopics
+
 from .passwords import check_username, password_line
 from .pki import CertFiles, DevCertificateAuthority, write_issued
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 HOST = "127.0.0.1"
-TOPIC_PREFIX = "securelock/v1"
-ROUTING_ID_HEX_LEN = 32
 # Generous enough for any protocol frame; the transport enforces the real
 # frame limit, and tests need the broker to forward an oversize frame.
 MAX_PACKET_SIZE = 262_144
@@ -63,11 +63,10 @@ class ControllerGrant:
 
 def check_routing_id(routing_id: str) -> str:
     """Return ``routing_id`` if it is 32 lowercase hex digits."""
-    if len(routing_id) != ROUTING_ID_HEX_LEN or any(
-        c not in "0123456789abcdef" for c in routing_id
-    ):
-        raise BrokerError("routing id must be 32 lowercase hex digits")
-    return routing_id
+    try:
+        return LockTopics(routing_id).routing_id
+    except ValueError as err:
+        raise BrokerError(str(err)) from None
 
 
 def free_port() -> int:
@@ -113,12 +112,18 @@ class MosquittoBroker:
         lock_port: int = 0,
         controller_port: int = 0,
         executable: str = MOSQUITTO,
+        tcp_nodelay: bool = True,
     ) -> None:
-        """Prepare (but do not start) a broker; ports 0 mean "pick free ports"."""
+        """Prepare (but do not start) a broker; ports 0 mean "pick free ports".
+
+        ``tcp_nodelay=False`` exists only so bench/bench_broker.py can show
+        what Nagle costs.
+        """
         self.directory = directory
         self.ca_file = ca_file
         self._server = server
         self._executable = executable
+        self._tcp_nodelay = tcp_nodelay
         self._lock_port = lock_port
         self._controller_port = controller_port
         self._grants: dict[str, ControllerGrant] = {}
@@ -133,6 +138,7 @@ class MosquittoBroker:
         *,
         lock_port: int = 0,
         controller_port: int = 0,
+        tcp_nodelay: bool = True,
     ) -> MosquittoBroker:
         """Write the CA certificate and a fresh server certificate into ``directory``."""
         directory.mkdir(parents=True, exist_ok=True)
@@ -207,7 +213,7 @@ class MosquittoBroker:
             "log_timestamp true",
             # Nagle on the broker side adds ~40-90 ms per round trip for
             # the small frames this protocol sends.
-            "set_tcp_nodelay true",
+            f"set_tcp_nodelay {'true' if self._tcp_nodelay else 'false'}",
             f"max_packet_size {MAX_PACKET_SIZE}",
             "",
             "# Locks: mutual TLS, certificate CN = lock id hex = username = client id.",
@@ -237,8 +243,8 @@ class MosquittoBroker:
         _write_atomic(
             self.directory / "acl_locks",
             "# Each lock reads its commands and writes its replies, nothing else.\n"
-            f"pattern read {TOPIC_PREFIX}/%u/down\n"
-            f"pattern write {TOPIC_PREFIX}/%u/up\n",
+            f"pattern read {PREFIX}/%u/down\n"
+            f"pattern write {PREFIX}/%u/up\n",
         )
         acl = ["# One block per controller: the locks it was granted."]
         passwd: list[str] = []
@@ -246,8 +252,9 @@ class MosquittoBroker:
             passwd.append(grant.password_line)
             acl.append(f"user {grant.username}")
             for routing_id in sorted(grant.routing_ids):
-                acl.append(f"topic read {TOPIC_PREFIX}/{routing_id}/up")
-                acl.append(f"topic write {TOPIC_PREFIX}/{routing_id}/down")
+                topics = LockTopics(routing_id)
+                acl.append(f"topic read {topics.up}")
+                acl.append(f"topic write {topics.down}")
             acl.append("")
         _write_atomic(
             self.directory / "passwd", "".join(f"{line}\n" for line in passwd)

@@ -53,6 +53,10 @@ class StorageCorrupted(StorageError):
     """A record failed to parse or authenticate: tampered, truncated or foreign."""
 
 
+class StorageIOError(StorageError):
+    """The file system refused a read or write; nothing was changed."""
+
+
 class StorageKeyError(StorageError):
     """The device key is missing, malformed, or too widely readable."""
 
@@ -205,6 +209,10 @@ class SealedStore:
             blob = path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as err:
+            raise StorageIOError(
+                f"cannot read record {name!r}: {err.strerror}"
+            ) from None
         minimum = _HEADER.size + NONCE_LEN + TAG_LEN
         if len(blob) < minimum:
             raise StorageCorrupted(f"record {name!r} is truncated")
@@ -252,10 +260,15 @@ class SealedStore:
         try:
             _write_new_file(temp, header + nonce + sealed)
             temp.replace(path)
+            _fsync_directory(self._directory)
+        except OSError as err:
+            temp.unlink(missing_ok=True)
+            raise StorageIOError(
+                f"cannot write record {name!r}: {err.strerror}"
+            ) from None
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
-        _fsync_directory(self._directory)
         return generation
 
     def delete(self, name: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from device_sim.broker import BrokerError, MosquittoBroker, free_port
+from device_sim.broker import BrokerError, MosquittoBroker, free_port, main
 from device_sim.passwords import InvalidUsername
 from device_sim.pki import DevCertificateAuthority
 
@@ -94,3 +94,10 @@ async def test_async_context_manager(
     async with MosquittoBroker.with_dev_pki(tmp_path, ca) as broker:
         assert broker.running
     assert not broker.running
+
+
+def test_cli_rejects_bad_controller_without_starting(tmp_path: Path) -> None:
+    """The developer entry point reports bad input with exit status 1."""
+    assert main([str(tmp_path), "--controller", "bad name=" + LOCK_A.hex()]) == 1
+    assert main([str(tmp_path), "--controller", "ok=not-hex"]) == 1
+    assert not (tmp_path / "mosquitto.log").exists()

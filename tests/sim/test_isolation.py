@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 import subprocess
 import sys
+
+REPO = Path(__file__).resolve().parents[2]
 
 CHECK = """
 import sys
@@ -16,4 +19,4 @@ assert not leaked, leaked
 
 def test_transport_imports_no_homeassistant() -> None:
     """Importing device_sim and the transport pulls in no homeassistant module."""
-    subprocess.run([sys.executable, "-c", CHECK], check=True, cwd=".")  # noqa: S603
+    subprocess.run([sys.executable, "-c", CHECK], check=True, cwd=REPO)  # noqa: S603

@@ -2,7 +2,8 @@
 
 Mosquitto 2.0.11 acknowledges a SUBSCRIBE to a topic the ACL does not grant
 and enforces the read ACL when it routes each message, so these tests prove
-the property that matters: the message never arrives.  A refused SUBACK
+the property that matters: the message never arrives.  Denied QoS 1 publishes
+are answered with PUBACK "not authorized" (:class:`PublishRejected`).  A refused SUBACK
 (:class:`SubscribeRejected`, what newer brokers send) is accepted as well.
 """
 
@@ -14,7 +15,11 @@ import contextlib
 
 import pytest
 
-from custom_components.secure_lock.transport import MqttFrameLink, SubscribeRejected
+from custom_components.secure_lock.transport import (
+    MqttFrameLink,
+    PublishRejected,
+    SubscribeRejected,
+)
 
 from .conftest import LOCK_A, LOCK_B, LinkFactory
 
@@ -101,12 +106,14 @@ async def test_second_lock_cannot_publish_as_first_lock(
     await controller.connect()
     lock_b = links.lock(LOCK_B)
     await lock_b.connect()
-    await _publish_raw(lock_b, f"securelock/v1/{LOCK_A.hex()}/up", b"forged")
+    assert not await _publish_raw(lock_b, f"securelock/v1/{LOCK_A.hex()}/up", b"forged")
     await _assert_silent(controller)
     # Nor can it inject commands into A's downlink.
     lock_a = links.lock(LOCK_A)
     await lock_a.connect()
-    await _publish_raw(lock_b, f"securelock/v1/{LOCK_A.hex()}/down", b"forged")
+    assert not await _publish_raw(
+        lock_b, f"securelock/v1/{LOCK_A.hex()}/down", b"forged"
+    )
     await _assert_silent(lock_a)
 
 
@@ -122,7 +129,9 @@ async def test_controller_without_grant_cannot_read_or_command(
     await lock_a.send(b"status")
     if subscribed:
         await _assert_silent(outsider)
-        await _publish_raw(outsider, f"securelock/v1/{LOCK_A.hex()}/down", b"open")
+        # Mosquitto answers the denied QoS 1 publish with PUBACK "not authorized".
+        with pytest.raises(PublishRejected):
+            await outsider.send(b"open")
         await _assert_silent(lock_a)
 
 

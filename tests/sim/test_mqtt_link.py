@@ -117,3 +117,13 @@ def test_backoff_sequence() -> None:
     assert backoff.next_delay() == 1.0
     with pytest.raises(ValueError):
         Backoff(initial=0)
+
+
+async def test_concurrent_connects_make_one_connection(
+    links: LinkFactory, grant: Callable[..., None]
+) -> None:
+    """Two callers connecting at once share one connection."""
+    lock = links.lock(LOCK_A)
+    await asyncio.gather(lock.connect(), lock.connect())
+    assert lock.connected
+    assert lock.stats.reconnects == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 import ssl
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 import pytest
 
 from custom_components.secure_lock.transport import (
@@ -148,3 +150,14 @@ async def test_unreachable_broker_is_not_connected(broker: MosquittoBroker) -> N
     with pytest.raises(NotConnected):
         await link.connect()
     await link.close()
+
+
+async def test_ed25519_over_tls13_with_mosquitto(links: LinkFactory) -> None:
+    """Mosquitto accepts our Ed25519 client certificate and serves an Ed25519 one, over TLS 1.3."""
+    lock = links.lock(LOCK_A)
+    await lock.connect()
+    sock = lock._sock
+    assert isinstance(sock, ssl.SSLSocket)
+    assert sock.version() == "TLSv1.3"
+    peer = x509.load_der_x509_certificate(sock.getpeercert(binary_form=True) or b"")
+    assert isinstance(peer.public_key(), Ed25519PublicKey)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 import stat
 
+from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from device_sim.storage import (
@@ -13,6 +14,7 @@ from device_sim.storage import (
     KeyFile,
     SealedStore,
     StorageCorrupted,
+    StorageIOError,
     StorageKeyError,
 )
 
@@ -153,3 +155,46 @@ def test_leftover_temporaries_swept(tmp_path: Path, key_file: KeyFile) -> None:
     leftover.write_bytes(b"partial")
     SealedStore(state, key_file)
     assert not leftover.exists()
+
+
+def test_unreadable_record_is_typed_error(store: SealedStore) -> None:
+    """A record path that cannot be read gives StorageIOError, not OSError."""
+    store.path_of("state").mkdir()
+    with pytest.raises(StorageIOError):
+        store.load("state")
+    with pytest.raises(StorageIOError):
+        store.save("state", b"x")
+    assert [p.name for p in store.directory.iterdir()] == ["state.sealed"]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_corruption_is_detected(store: SealedStore, data: st.DataObject) -> None:
+    """Any change to a sealed file either fails with StorageCorrupted or is not a change."""
+    if store.load("state") is None:
+        store.save("state", SECRET)
+    path = store.path_of("state")
+    original = path.read_bytes()
+    mutated = data.draw(
+        st.one_of(
+            st.binary(max_size=len(original) + 8),
+            st.integers(0, len(original) - 1).map(lambda n: original[:n]),
+            st.tuples(st.integers(0, len(original) - 1), st.integers(1, 255)).map(
+                lambda t: (
+                    original[: t[0]]
+                    + bytes([original[t[0]] ^ t[1]])
+                    + original[t[0] + 1 :]
+                )
+            ),
+            st.binary(min_size=1, max_size=8).map(lambda extra: original + extra),
+        )
+    )
+    path.write_bytes(mutated)
+    try:
+        if mutated == original:
+            assert store.load("state") == SECRET
+        else:
+            with pytest.raises(StorageCorrupted):
+                store.load("state")
+    finally:
+        path.write_bytes(original)

@@ -177,3 +177,18 @@ async def test_connect_refused(clients: Callable[..., WebSocketFrameLink]) -> No
     await server.stop()
     with pytest.raises(NotConnected):
         await clients(url).connect()
+
+
+async def test_connection_cap(
+    serve: Server, clients: Callable[..., WebSocketFrameLink]
+) -> None:
+    """Connections beyond the cap are refused; existing ones keep working."""
+    server = await serve(max_connections=1)
+    first = clients(server.url)
+    await first.connect()
+    await wait_until(lambda: len(server.links) == 1)
+    with pytest.raises(NotConnected):
+        await clients(server.url).connect()
+    assert server.refused_connections == 1
+    await first.send(b"ok")
+    assert await first.receive() == b"ok"

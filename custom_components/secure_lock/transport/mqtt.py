@@ -79,14 +79,14 @@ class MqttLinkConfig:
     password: str | None = field(default=None, repr=False)
     keepalive: int = 30
     connect_timeout: float = 10.0
+    # How long send() waits for the broker's PUBACK before giving up.
+    ack_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         """Refuse a TLS context that would not authenticate the broker."""
         if self.tls.verify_mode != ssl.CERT_REQUIRED or not self.tls.check_hostname:
             raise ValueError("TLS context must verify the broker's chain and host name")
-        if (self.password is None) != (
-            self.username is None
-        ) and self.password is not None:
+        if self.password is not None and self.username is None:
             raise ValueError("a password needs a username")
 
     @property
@@ -149,6 +149,11 @@ def _open_tls_socket(config: MqttLinkConfig) -> ssl.SSLSocket:
     return tls
 
 
+def _close_opened_socket(opening: asyncio.Future[ssl.SSLSocket]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().close()
+
+
 class MqttFrameLink(FrameLink):
     """A :class:`FrameLink` over one MQTT 5 connection with automatic reconnect."""
 
@@ -174,6 +179,7 @@ class MqttFrameLink(FrameLink):
         self._misc_timer: asyncio.TimerHandle | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._gone: asyncio.Event = asyncio.Event()
+        self._connect_lock = asyncio.Lock()
 
     @property
     def config(self) -> MqttLinkConfig:
@@ -195,14 +201,24 @@ class MqttFrameLink(FrameLink):
         """
         if self._closed:
             raise LinkClosed("link closed")
-        if self._connected:
-            return
         await self._attempt()
 
     async def _attempt(self) -> None:
+        async with self._connect_lock:
+            if not self._connected:
+                await self._attempt_locked()
+
+    async def _attempt_locked(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
         config = self._config
-        sock = await loop.run_in_executor(None, _open_tls_socket, config)
+        opening = loop.run_in_executor(None, _open_tls_socket, config)
+        try:
+            # Shielded so that a cancelled caller cannot orphan a connected
+            # socket: the callback closes it once the thread is done.
+            sock = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(_close_opened_socket)
+            raise
         if self._closed:
             sock.close()
             raise LinkClosed("link closed")
@@ -304,7 +320,10 @@ class MqttFrameLink(FrameLink):
             raise NotConnected(f"publish failed: {info.rc.name}")
         self._publishes[info.mid] = future
         try:
-            reason = await future
+            async with asyncio.timeout(self._config.ack_timeout):
+                reason = await future
+        except TimeoutError:
+            raise NotConnected("broker did not acknowledge the frame in time") from None
         finally:
             self._publishes.pop(info.mid, None)
         if reason.is_failure:

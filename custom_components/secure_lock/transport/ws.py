@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import override
 
@@ -51,13 +52,14 @@ class WebSocketFrameLink(WebSocketLink):
         if session is None:
             session = self._own_session = aiohttp.ClientSession()
         try:
-            ws = await session.ws_connect(
-                self._url,
-                ssl=self._ssl,
-                max_msg_size=hard_message_limit(self.max_frame_size),
-                timeout=aiohttp.ClientWSTimeout(ws_close=CONNECT_TIMEOUT),
-                autoping=True,
-            )
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                ws = await session.ws_connect(
+                    self._url,
+                    ssl=self._ssl,
+                    max_msg_size=hard_message_limit(self.max_frame_size),
+                    timeout=aiohttp.ClientWSTimeout(ws_close=CONNECT_TIMEOUT),
+                    autoping=True,
+                )
         except aiohttp.ClientSSLError as err:
             await self._close_own_session()
             raise TlsFailure(f"TLS failed: {err}") from None

@@ -19,6 +19,9 @@ _LOGGER = logging.getLogger(__name__)
 PATH = "/securelock/v1"
 DEFAULT_RATE = 20.0
 DEFAULT_BURST = 40.0
+# A lock serves a handful of controllers; more connections than this are
+# refused before any per-connection state is allocated.
+DEFAULT_MAX_CONNECTIONS = 8
 
 type ConnectionHandler = Callable[[WebSocketLink], Awaitable[None]]
 
@@ -43,6 +46,7 @@ class LanFrameServer:
         rate: float = DEFAULT_RATE,
         burst: float = DEFAULT_BURST,
         clock: Callable[[], float] = time.monotonic,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         """Configure the server; :meth:`start` binds it."""
         self._handler = handler
@@ -54,6 +58,8 @@ class LanFrameServer:
         self._rate = rate
         self._burst = burst
         self._clock = clock
+        self._max_connections = max_connections
+        self.refused_connections = 0
         self._runner: web.AppRunner | None = None
         self.links: set[WebSocketLink] = set()
 
@@ -88,7 +94,10 @@ class LanFrameServer:
         if runner is not None:
             await runner.cleanup()
 
-    async def _serve(self, request: web.Request) -> web.WebSocketResponse:
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        if len(self.links) >= self._max_connections:
+            self.refused_connections += 1
+            return web.Response(status=503, text="too many connections")
         ws = web.WebSocketResponse(
             max_msg_size=hard_message_limit(self._max_frame_size), autoping=True
         )
