@@ -388,16 +388,18 @@ class ControllerPairing:
             raise PairingError(
                 ErrorCode.IDENTITY_MISMATCH, "lock key does not match the label"
             )
-        challenge.lock_key.verify(
-            challenge.signature, _challenge_signed(state.hello_bytes, challenge.body())
-        )
-        # Signed by the lock, so a mismatch means our hello was altered in transit.
+        # The lock echoes the suite list it received.  Checked before the
+        # signature only to name the cause: a stripped list breaks the signature
+        # too (it covers the hello as the lock saw it); either way pairing aborts.
         if challenge.seen_controller_suites != self._suites:
             raise PairingError(ErrorCode.DOWNGRADE, "our suite list was altered")
         if challenge.chosen_suite != choose_suite(self._suites, challenge.lock_suites):
             raise PairingError(
                 ErrorCode.DOWNGRADE, "lock did not choose the best common suite"
             )
+        challenge.lock_key.verify(
+            challenge.signature, _challenge_signed(state.hello_bytes, challenge.body())
+        )
         challenge.lock_prekey.verify(challenge.lock_key)
         if challenge.lock_prekey.suite is not challenge.chosen_suite:
             raise PairingError(ErrorCode.DOWNGRADE, "lock prekey for another suite")

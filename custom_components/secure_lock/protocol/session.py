@@ -241,6 +241,7 @@ class LockEndpoint(_Endpoint):
         _check_times(inner, now)
         check_fresh(self.counters, inner.sender_id, inner.counter)
         payload = decode_payload(inner.kind, inner.payload)
+        bundle = _apply_rotation(record.bundle, payload, record.suite)
         self.counters.advance(inner.sender_id, inner.counter)
         message = VerifiedMessage(
             inner.kind,
@@ -259,7 +260,7 @@ class LockEndpoint(_Endpoint):
             record.role, inner.kind, now, record.valid_from_ms, record.valid_until_ms
         ):
             raise UnauthorizedError(message)
-        record.bundle = _apply_rotation(record.bundle, payload, record.suite)
+        record.bundle = bundle
         return message
 
     def seal(
@@ -417,14 +418,15 @@ class ControllerEndpoint(_Endpoint):
         _check_times(inner, self.lock_time(now))
         check_fresh(self.counters, inner.sender_id, inner.counter)
         payload = decode_payload(inner.kind, inner.payload)
+        bundle = _apply_rotation(self.lock.bundle, payload, self.lock.suite)
         self.counters.advance(inner.sender_id, inner.counter)
+        self.lock.bundle = bundle
         self.lock.clock_offset_ms = inner.issued_at_ms - now
         if isinstance(payload, CommandResult):
             # Jump past whatever the lock has seen from us (restored backups).
             self.lock.last_sent_counter = max(
                 self.lock.last_sent_counter, payload.sender_high_water
             )
-        self.lock.bundle = _apply_rotation(self.lock.bundle, payload, self.lock.suite)
         return VerifiedMessage(
             inner.kind,
             payload,
