@@ -168,6 +168,7 @@ def main(argv: list[str]) -> int:
     """Run and print; optionally write the docs section."""
     lines = [
         f"Machine: {machine()}",
+        "",
         f"CPU time per operation, median of {REPEATS} repeats (spread = min-max of repeats).",
         "",
         "| suite | frame bytes | operation | median µs | spread µs |",

@@ -321,6 +321,10 @@ def test_roles_limit_what_a_controller_may_send(suite: SuiteId) -> None:
         pair.lock_ep.open(add, T0)
     assert info.value.code is ErrorCode.UNAUTHORIZED
     assert info.value.message.kind is MessageKind.CONTROLLER_LIST
+    # The refused frame advanced the high-water mark: it cannot be replayed.
+    with pytest.raises(ProtocolError) as replay:
+        pair.lock_ep.open(add, T0)
+    assert replay.value.code is ErrorCode.REPLAYED
     assert pair.lock_ep.open(
         pair.ctrl_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0), T0
     )
