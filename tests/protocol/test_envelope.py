@@ -277,18 +277,22 @@ def test_responses_are_bound_to_their_request(pair: Pair) -> None:
 
 def test_result_high_water_lets_a_restored_controller_jump_ahead(pair: Pair) -> None:
     """Controller counters catch up with the lock's signed high-water mark."""
-    message = pair.lock_ep.open(
-        pair.ctrl_ep.seal(MessageKind.LOCK, Command(), now_ms=T0), T0
-    )
+    for _ in range(3):
+        message = pair.lock_ep.open(
+            pair.ctrl_ep.seal(MessageKind.LOCK, Command(), now_ms=T0), T0
+        )
     high = pair.registry.high_water(pair.controller.key_id)
     assert high == message.counter
     pair.paired.last_sent_counter = 0  # as if restored from an old backup
+    # The caller's value is ignored: the lock signs its real mark.
     reply = pair.lock_ep.respond(
-        message, CommandResult(ResultCode.OK, STATUS, T0, high + 1000), now_ms=T0
+        message, CommandResult(ResultCode.OK, STATUS, T0, 0), now_ms=T0
     )
-    pair.ctrl_ep.open(reply, T0)
+    result = pair.ctrl_ep.open(reply, T0).payload
+    assert isinstance(result, CommandResult)
+    assert result.sender_high_water == high
     frame = pair.ctrl_ep.seal(MessageKind.LOCK, Command(), now_ms=T0)
-    assert pair.lock_ep.open(frame, T0).counter == high + 1001
+    assert pair.lock_ep.open(frame, T0).counter == high + 1
 
 
 def test_payload_larger_than_capacity_is_refused(pair: Pair) -> None:

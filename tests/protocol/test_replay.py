@@ -186,3 +186,13 @@ def test_controller_follows_the_lock_clock(pair: Pair) -> None:
     stale = pair.ctrl_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0)
     assert _code(pair.lock_ep.open, stale, T0 + skew) is ErrorCode.EXPIRED
     assert STATUS.battery_percent == 87
+
+
+def test_delayed_lock_frames_barely_move_the_clock_estimate(pair: Pair) -> None:
+    """A relay holding lock frames back cannot drag the offset estimate far down."""
+    payload = sample_payload(MessageKind.HEARTBEAT, pair.lock.public_bundle(), T0)
+    held = pair.lock_ep.seal(
+        pair.controller.key_id, MessageKind.HEARTBEAT, payload, now_ms=T0
+    )
+    pair.ctrl_ep.open(held, T0 + 25_000)  # delivered 25 s late, still valid
+    assert pair.paired.clock_offset_ms == -1_000

@@ -37,6 +37,7 @@ from .registry import ControllerRecord, PairedLock
 from .rng import Clock, Rng, system_clock, system_rng
 from .roles import Role
 from .setup_payload import SetupPayload
+from .state import check_text
 from .suites import SuiteId, choose_suite, supported_suites
 
 _LABEL = b"secure-lock/v1/pairing/"
@@ -324,6 +325,10 @@ class ControllerPairing:
         clock: Clock = system_clock,
     ) -> None:
         """Prepare to pair with the lock described by ``setup``."""
+        try:
+            check_text(name, "name")
+        except ValueError as err:
+            raise PairingError(ErrorCode.INVALID_ARGUMENT, str(err)) from None
         self._identity = identity
         self._setup = setup
         self._name = name

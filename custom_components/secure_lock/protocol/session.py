@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .envelope import (
     NO_REPLY,
@@ -40,6 +40,8 @@ MAX_CLOCK_SKEW_MS = 5_000
 """A frame may be stamped up to 5 s in the receiver's future (clock skew)."""
 
 DEFAULT_LIFETIME_MS = 30_000
+MAX_OFFSET_DROP_MS = 1_000
+"""How far one lock frame may pull the clock-offset estimate down."""
 _PENDING_LIMIT = 64
 
 
@@ -74,6 +76,18 @@ class UnauthorizedError(ProtocolError):
             ErrorCode.UNAUTHORIZED, f"role may not send {message.kind.name}"
         )
         self.message = message
+
+
+def _next_offset(current: int, sample: int) -> int:
+    """Update the lock-clock offset estimate from one signed lock timestamp.
+
+    Transit delay only ever makes a sample too low, so higher samples are
+    taken at once and lower ones only slowly: a relay that holds frames back
+    cannot drag the estimate (and with it our request times) far into the past.
+    """
+    if sample >= current:
+        return sample
+    return current - min(current - sample, MAX_OFFSET_DROP_MS)
 
 
 def _check_times(inner: InnerMessage, now_ms: int) -> None:
@@ -304,7 +318,16 @@ class LockEndpoint(_Endpoint):
     def respond(
         self, request: VerifiedMessage, payload: Payload, *, now_ms: int | None = None
     ) -> bytes:
-        """Seal the response to ``request``, signed over the request's hash."""
+        """Seal the response to ``request``, signed over the request's hash.
+
+        A ``CommandResult`` always carries the lock's real high-water mark for
+        the requester (whatever the caller put there), so a controller restored
+        from an old backup learns where to continue.
+        """
+        if isinstance(payload, CommandResult):
+            payload = replace(
+                payload, sender_high_water=self.counters.high_water(request.sender_id)
+            )
         kind = next(
             (
                 k
@@ -421,7 +444,9 @@ class ControllerEndpoint(_Endpoint):
         bundle = _apply_rotation(self.lock.bundle, payload, self.lock.suite)
         self.counters.advance(inner.sender_id, inner.counter)
         self.lock.bundle = bundle
-        self.lock.clock_offset_ms = inner.issued_at_ms - now
+        self.lock.clock_offset_ms = _next_offset(
+            self.lock.clock_offset_ms, inner.issued_at_ms - now
+        )
         if isinstance(payload, CommandResult):
             # Jump past whatever the lock has seen from us (restored backups).
             self.lock.last_sent_counter = max(
