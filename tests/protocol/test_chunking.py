@@ -6,14 +6,22 @@ import pytest
 
 from custom_components.secure_lock.protocol import (
     ChunkAssembler,
+    Command,
     ControllerAdd,
+    ControllerEndpoint,
     ControllerIdentity,
+    ControllerListChunk,
+    ControllerListRequest,
+    ControllerRecord,
+    ControllerSummary,
     DeterministicRng,
     FirmwareChunk,
     MessageKind,
+    PairedLock,
     ProtocolError,
     Role,
     SuiteId,
+    chunk_controller_list,
     firmware_chunk_capacity,
     split_firmware,
     supported_suites,
@@ -71,3 +79,56 @@ def test_largest_controller_add_fits_each_suite() -> None:
     )
     payload = ControllerAdd(small.public_bundle(), "n" * 64, Role.GUEST, T0, T0 + 1)
     assert len(payload.to_bytes()) <= params(SuiteId.X25519_CHACHA20).payload_capacity
+
+
+def test_controller_list_is_chunked_to_fit(pair: Pair, suite: SuiteId) -> None:
+    """Many controllers produce several list chunks, each fitting one frame."""
+    entries = [
+        ControllerSummary(
+            bytes([i]) * 16, f"controller {i}" * 4, Role.OPERATOR, False, 0, 0
+        )
+        for i in range(40)
+    ]
+    chunks = chunk_controller_list(entries, suite)
+    assert len(chunks) > 1
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert all(c.total == len(chunks) for c in chunks)
+    request = pair.lock_ep.open(
+        pair.ctrl_ep.seal(
+            MessageKind.CONTROLLER_LIST, ControllerListRequest(), now_ms=T0
+        ),
+        T0,
+    )
+    received: list[ControllerSummary] = []
+    for chunk in chunks:
+        opened = pair.ctrl_ep.open(pair.lock_ep.respond(request, chunk, now_ms=T0), T0)
+        assert isinstance(opened.payload, ControllerListChunk)
+        received.extend(opened.payload.entries)
+    assert received == entries
+
+
+def test_controller_add_becomes_a_registry_record(pair: Pair, suite: SuiteId) -> None:
+    """An admin adds a guest; the guest's frames are then accepted in its window."""
+    guest = ControllerIdentity.generate(
+        DeterministicRng(b"guest"), now_ms=T0, suites=(suite,)
+    )
+    add = ControllerAdd(guest.public_bundle(), "Guest", Role.GUEST, T0, T0 + 3_600_000)
+    request = pair.lock_ep.open(
+        pair.ctrl_ep.seal(MessageKind.CONTROLLER_ADD, add, now_ms=T0), T0
+    )
+    assert isinstance(request.payload, ControllerAdd)
+    record = ControllerRecord.from_add(request.payload, pair.lock.suites)
+    assert (record.controller_id, record.suite, record.role) == (
+        guest.key_id,
+        suite,
+        Role.GUEST,
+    )
+    pair.registry.add(record)
+    lock = PairedLock(
+        pair.lock.lock_id, pair.lock.public_bundle((suite,)), suite, Role.GUEST
+    )
+    guest_ep = ControllerEndpoint(
+        guest, lock, rng=DeterministicRng(b"g"), clock=lambda: T0
+    )
+    frame = guest_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0)
+    assert pair.lock_ep.open(frame, T0).sender_role is Role.GUEST
