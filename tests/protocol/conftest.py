@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+# First: registers the protocol package without running the integration's
+# __init__ (which imports Home Assistant).
+import device_sim  # noqa: F401
+
+# isort: split
+
 from dataclasses import dataclass
 
-import device_sim  # noqa: F401  # registers the protocol package without Home Assistant
 import pytest
 
 from custom_components.secure_lock.protocol import (
@@ -66,7 +71,9 @@ def pair_devices(
     lock = lock or LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
     controller = ControllerIdentity.generate(rng, now_ms=T0, suites=(suite,))
     setup = SetupPayload.generate(lock, rng)
-    lock_pairing = LockPairing(lock, setup, PairingAttempts(), rng=rng, clock=lambda: T0)
+    lock_pairing = LockPairing(
+        lock, setup, PairingAttempts(), rng=rng, clock=lambda: T0
+    )
     lock_pairing.open_window(T0)
     ctrl_pairing = ControllerPairing(
         controller, setup, name, suites=(suite,), rng=rng, clock=lambda: T0
@@ -98,5 +105,5 @@ def suite(request: pytest.FixtureRequest) -> SuiteId:
 
 @pytest.fixture
 def pair(suite: SuiteId) -> Pair:
-    """A freshly paired lock and controller for ``suite``."""
+    """Return a freshly paired lock and controller for ``suite``."""
     return pair_devices(suite)

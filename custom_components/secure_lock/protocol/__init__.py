@@ -29,7 +29,12 @@ High-level API (see docs/protocol.md for the byte layouts)::
 Every failure is a ``ProtocolError`` with a stable ``ErrorCode``.
 """
 
-from .chunking import ChunkAssembler, firmware_chunk_capacity, split_firmware
+from .chunking import (
+    ChunkAssembler,
+    chunk_controller_list,
+    firmware_chunk_capacity,
+    split_firmware,
+)
 from .envelope import PROTOCOL_VERSION, frame_size, routing_id
 from .errors import (
     ErrorCode,
@@ -149,6 +154,7 @@ __all__ = [
     "UnauthorizedError",
     "VerifiedMessage",
     "choose_suite",
+    "chunk_controller_list",
     "firmware_chunk_capacity",
     "frame_size",
     "key_id",

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from .encoding import Writer
 from .errors import ErrorCode, ProtocolError
-from .messages import REQUEST_ID_SIZE, FirmwareChunk, MessageKind
+from .messages import (
+    REQUEST_ID_SIZE,
+    ControllerListChunk,
+    ControllerSummary,
+    FirmwareChunk,
+    MessageKind,
+)
 from .suites import SuiteId, params
 
 # transfer id + offset + total size + data length prefix
@@ -72,3 +79,24 @@ class ChunkAssembler:
         if not self.complete:
             raise ProtocolError(ErrorCode.INVALID_ARGUMENT, "transfer incomplete")
         return b"".join(self._parts[offset] for offset in sorted(self._parts))
+
+
+def chunk_controller_list(
+    entries: list[ControllerSummary], suite: SuiteId
+) -> list[ControllerListChunk]:
+    """Pack listing entries into as few frames of ``suite`` as possible."""
+    capacity = params(suite).payload_capacity
+    header = len(ControllerListChunk(0, 1, ()).to_bytes())
+    groups: list[list[ControllerSummary]] = [[]]
+    used = header
+    for entry in entries:
+        size = len(entry.encode(Writer()).finish())
+        if groups[-1] and (used + size > capacity or len(groups[-1]) == 255):
+            groups.append([])
+            used = header
+        groups[-1].append(entry)
+        used += size
+    return [
+        ControllerListChunk(index, len(groups), tuple(group))
+        for index, group in enumerate(groups)
+    ]

@@ -81,11 +81,22 @@ class _Identity:
                 return prekey
         return None
 
-    def public_bundle(self) -> PublicKeyBundle:
-        """Return the identity key with the newest signed prekey of each suite."""
+    def public_bundle(
+        self, suites: tuple[SuiteId, ...] | None = None
+    ) -> PublicKeyBundle:
+        """Return the identity key with the newest signed prekey of each suite.
+
+        Pass ``suites`` to keep a bundle small, e.g. only the suite of the lock
+        it is sent to (a suite-1 frame cannot carry a hybrid public key).
+        """
+        chosen = (
+            self.suites
+            if suites is None
+            else tuple(s for s in self.suites if s in suites)
+        )
         return PublicKeyBundle(
             self.signing_key.public_key,
-            tuple(self.current_prekey(suite).signed for suite in self.suites),
+            tuple(self.current_prekey(suite).signed for suite in chosen),
         )
 
     def _new_prekey(self, suite: SuiteId, rng: Rng, now_ms: int) -> Prekey:

@@ -37,6 +37,7 @@ from .registry import ControllerRecord, PairedLock
 from .rng import Clock, Rng, system_clock, system_rng
 from .roles import Role
 from .setup_payload import SetupPayload
+from .state import check_text
 from .suites import SuiteId, choose_suite, supported_suites
 
 _LABEL = b"secure-lock/v1/pairing/"
@@ -324,6 +325,10 @@ class ControllerPairing:
         clock: Clock = system_clock,
     ) -> None:
         """Prepare to pair with the lock described by ``setup``."""
+        try:
+            check_text(name, "name")
+        except ValueError as err:
+            raise PairingError(ErrorCode.INVALID_ARGUMENT, str(err)) from None
         self._identity = identity
         self._setup = setup
         self._name = name
@@ -388,16 +393,18 @@ class ControllerPairing:
             raise PairingError(
                 ErrorCode.IDENTITY_MISMATCH, "lock key does not match the label"
             )
-        challenge.lock_key.verify(
-            challenge.signature, _challenge_signed(state.hello_bytes, challenge.body())
-        )
-        # Signed by the lock, so a mismatch means our hello was altered in transit.
+        # The lock echoes the suite list it received.  Checked before the
+        # signature only to name the cause: a stripped list breaks the signature
+        # too (it covers the hello as the lock saw it); either way pairing aborts.
         if challenge.seen_controller_suites != self._suites:
             raise PairingError(ErrorCode.DOWNGRADE, "our suite list was altered")
         if challenge.chosen_suite != choose_suite(self._suites, challenge.lock_suites):
             raise PairingError(
                 ErrorCode.DOWNGRADE, "lock did not choose the best common suite"
             )
+        challenge.lock_key.verify(
+            challenge.signature, _challenge_signed(state.hello_bytes, challenge.body())
+        )
         challenge.lock_prekey.verify(challenge.lock_key)
         if challenge.lock_prekey.suite is not challenge.chosen_suite:
             raise PairingError(ErrorCode.DOWNGRADE, "lock prekey for another suite")

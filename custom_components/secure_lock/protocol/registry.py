@@ -9,7 +9,7 @@ from .encoding import Reader, Writer
 from .errors import ErrorCode, MalformedError, ProtocolError
 from .identity import LOCK_ID_SIZE
 from .keys import KEY_ID_SIZE, PublicKeyBundle
-from .messages import ControllerSummary
+from .messages import ControllerAdd, ControllerSummary
 from .roles import Role
 from .state import enum_from_wire
 from .suites import SuiteId, suite_from_wire
@@ -65,6 +65,23 @@ class ControllerRecord:
             reader.u64(),
             reader.boolean(),
             reader.u64(),
+        )
+
+    @classmethod
+    def from_add(cls, request: ControllerAdd, lock_suites: tuple[SuiteId, ...]) -> Self:
+        """Build the record for an admin's ``CONTROLLER_ADD`` (strongest common suite)."""
+        offered = {prekey.suite for prekey in request.bundle.prekeys}
+        common = [suite for suite in lock_suites if suite in offered]
+        if not common:
+            raise ProtocolError(ErrorCode.UNSUPPORTED_SUITE, "no common suite")
+        return cls(
+            request.bundle.key_id,
+            request.name,
+            request.bundle,
+            request.role,
+            max(common),
+            request.valid_from_ms,
+            request.valid_until_ms,
         )
 
     def summary(self) -> ControllerSummary:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .envelope import (
     NO_REPLY,
@@ -40,6 +40,8 @@ MAX_CLOCK_SKEW_MS = 5_000
 """A frame may be stamped up to 5 s in the receiver's future (clock skew)."""
 
 DEFAULT_LIFETIME_MS = 30_000
+MAX_OFFSET_DROP_MS = 1_000
+"""How far one lock frame may pull the clock-offset estimate down."""
 _PENDING_LIMIT = 64
 
 
@@ -74,6 +76,18 @@ class UnauthorizedError(ProtocolError):
             ErrorCode.UNAUTHORIZED, f"role may not send {message.kind.name}"
         )
         self.message = message
+
+
+def _next_offset(current: int, sample: int) -> int:
+    """Update the lock-clock offset estimate from one signed lock timestamp.
+
+    Transit delay only ever makes a sample too low, so higher samples are
+    taken at once and lower ones only slowly: a relay that holds frames back
+    cannot drag the estimate (and with it our request times) far into the past.
+    """
+    if sample >= current:
+        return sample
+    return current - min(current - sample, MAX_OFFSET_DROP_MS)
 
 
 def _check_times(inner: InnerMessage, now_ms: int) -> None:
@@ -241,6 +255,7 @@ class LockEndpoint(_Endpoint):
         _check_times(inner, now)
         check_fresh(self.counters, inner.sender_id, inner.counter)
         payload = decode_payload(inner.kind, inner.payload)
+        bundle = _apply_rotation(record.bundle, payload, record.suite)
         self.counters.advance(inner.sender_id, inner.counter)
         message = VerifiedMessage(
             inner.kind,
@@ -259,7 +274,7 @@ class LockEndpoint(_Endpoint):
             record.role, inner.kind, now, record.valid_from_ms, record.valid_until_ms
         ):
             raise UnauthorizedError(message)
-        record.bundle = _apply_rotation(record.bundle, payload, record.suite)
+        record.bundle = bundle
         return message
 
     def seal(
@@ -303,7 +318,16 @@ class LockEndpoint(_Endpoint):
     def respond(
         self, request: VerifiedMessage, payload: Payload, *, now_ms: int | None = None
     ) -> bytes:
-        """Seal the response to ``request``, signed over the request's hash."""
+        """Seal the response to ``request``, signed over the request's hash.
+
+        A ``CommandResult`` always carries the lock's real high-water mark for
+        the requester (whatever the caller put there), so a controller restored
+        from an old backup learns where to continue.
+        """
+        if isinstance(payload, CommandResult):
+            payload = replace(
+                payload, sender_high_water=self.counters.high_water(request.sender_id)
+            )
         kind = next(
             (
                 k
@@ -417,14 +441,17 @@ class ControllerEndpoint(_Endpoint):
         _check_times(inner, self.lock_time(now))
         check_fresh(self.counters, inner.sender_id, inner.counter)
         payload = decode_payload(inner.kind, inner.payload)
+        bundle = _apply_rotation(self.lock.bundle, payload, self.lock.suite)
         self.counters.advance(inner.sender_id, inner.counter)
-        self.lock.clock_offset_ms = inner.issued_at_ms - now
+        self.lock.bundle = bundle
+        self.lock.clock_offset_ms = _next_offset(
+            self.lock.clock_offset_ms, inner.issued_at_ms - now
+        )
         if isinstance(payload, CommandResult):
             # Jump past whatever the lock has seen from us (restored backups).
             self.lock.last_sent_counter = max(
                 self.lock.last_sent_counter, payload.sender_high_water
             )
-        self.lock.bundle = _apply_rotation(self.lock.bundle, payload, self.lock.suite)
         return VerifiedMessage(
             inner.kind,
             payload,

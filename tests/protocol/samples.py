@@ -1,0 +1,84 @@
+"""One representative payload per message kind (shared by several tests)."""
+
+from __future__ import annotations
+
+from custom_components.secure_lock.protocol import (
+    AuditEntry,
+    AuditLogChunk,
+    AuditLogRequest,
+    Command,
+    CommandResult,
+    ControllerAdd,
+    ControllerListChunk,
+    ControllerListRequest,
+    ControllerRemove,
+    ControllerSummary,
+    DoorState,
+    Event,
+    EventSource,
+    EventType,
+    FirmwareChunk,
+    Heartbeat,
+    KeyRotation,
+    LockState,
+    LockStatus,
+    MessageKind,
+    Payload,
+    PublicKeyBundle,
+    ResultCode,
+    Role,
+    TimeSync,
+)
+
+STATUS = LockStatus(LockState.LOCKED, DoorState.CLOSED, 87, "1.2.3", True, 30)
+
+
+def sample_payload(kind: MessageKind, bundle: PublicKeyBundle, time_ms: int) -> Payload:
+    """Return a realistic payload for ``kind``; ``bundle`` feeds key-carrying kinds."""
+    prekey = bundle.prekeys[0]
+    samples: dict[MessageKind, Payload] = {
+        MessageKind.LOCK: Command(),
+        MessageKind.UNLOCK: Command(),
+        MessageKind.OPEN: Command(),
+        MessageKind.STATUS_REQUEST: Command(),
+        MessageKind.COMMAND_RESULT: CommandResult(
+            ResultCode.OK, STATUS, time_ms, 42, "done"
+        ),
+        MessageKind.EVENT: Event(
+            EventType.STATE_CHANGED,
+            EventSource.CONTROLLER,
+            STATUS,
+            time_ms,
+            bytes(range(16)),
+            "HA",
+        ),
+        MessageKind.HEARTBEAT: Heartbeat(STATUS, time_ms, 3600),
+        MessageKind.CONTROLLER_ADD: ControllerAdd(
+            bundle, "Guest phone ☂" * 4, Role.GUEST, time_ms, time_ms + 3_600_000
+        ),
+        MessageKind.CONTROLLER_REMOVE: ControllerRemove(bytes(range(16))),
+        MessageKind.CONTROLLER_LIST: ControllerListRequest(),
+        MessageKind.CONTROLLER_LIST_CHUNK: ControllerListChunk(
+            0,
+            1,
+            (ControllerSummary(bytes(16), "Home Assistant", Role.ADMIN, False, 0, 0),),
+        ),
+        MessageKind.KEY_ROTATION: KeyRotation(prekey),
+        MessageKind.TIME_SYNC: TimeSync(time_ms, set_lock_clock=True),
+        MessageKind.AUDIT_LOG_REQUEST: AuditLogRequest(0, 10),
+        MessageKind.AUDIT_LOG_CHUNK: AuditLogChunk(
+            (
+                AuditEntry(
+                    7,
+                    time_ms,
+                    MessageKind.UNLOCK,
+                    EventSource.CONTROLLER,
+                    ResultCode.OK,
+                    bytes(16),
+                ),
+            ),
+            final=True,
+        ),
+        MessageKind.FIRMWARE_CHUNK: FirmwareChunk(bytes(16), 0, 1000, b"\xa5" * 200),
+    }
+    return samples[kind]

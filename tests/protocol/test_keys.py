@@ -1,0 +1,136 @@
+"""Keys and identities: ids, storage round trips, bundles, secrets never printed."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    ControllerPairing,
+    DeterministicRng,
+    ErrorCode,
+    LockIdentity,
+    LockPairing,
+    PairingAttempts,
+    ProtocolError,
+    PublicKeyBundle,
+    SetupPayload,
+    SignedPrekey,
+    SuiteId,
+    key_id,
+    suites as suites_module,
+)
+
+from .conftest import T0
+
+
+def test_key_id_is_a_hash_of_the_public_key() -> None:
+    """Ids are the first 128 bits of a labelled SHA-256 of the public key."""
+    raw = bytes(range(32))
+    expected = hashlib.sha256(b"secure-lock/v1/key-id\x00" + raw).digest()[:16]
+    assert key_id(raw) == expected
+
+
+def test_lock_ids_are_random() -> None:
+    """Two locks get unrelated ids (never derived from serial or MAC)."""
+    first = LockIdentity.generate(suites=(SuiteId.X25519_CHACHA20,))
+    second = LockIdentity.generate(suites=(SuiteId.X25519_CHACHA20,))
+    assert first.lock_id != second.lock_id
+    assert first.lock_id != first.key_id[:16]
+
+
+def test_identities_round_trip_through_storage(suite: SuiteId) -> None:
+    """to_bytes/from_bytes keep every key, and the public bundle verifies."""
+    rng = DeterministicRng(b"store")
+    lock = LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
+    ctrl = ControllerIdentity.generate(rng, now_ms=T0, suites=(suite,))
+    assert LockIdentity.from_bytes(lock.to_bytes()).to_bytes() == lock.to_bytes()
+    assert ControllerIdentity.from_bytes(ctrl.to_bytes()).to_bytes() == ctrl.to_bytes()
+    bundle = lock.public_bundle()
+    assert PublicKeyBundle.from_bytes(bundle.to_bytes()) == bundle
+    with pytest.raises(ProtocolError):
+        LockIdentity.from_bytes(ctrl.to_bytes())
+    with pytest.raises(ProtocolError):
+        ControllerIdentity.from_bytes(lock.to_bytes()[:-1])
+
+
+def test_tampered_prekey_signature_is_refused(suite: SuiteId) -> None:
+    """Bundles carry only prekeys signed by their identity key."""
+    rng = DeterministicRng(b"tamper")
+    lock = LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
+    other = LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
+    prekey = lock.current_prekey(suite).signed
+    forged = SignedPrekey(
+        prekey.owner_id,
+        suite,
+        other.current_prekey(suite).signed.prekey_id,
+        other.current_prekey(suite).signed.public_key,
+        prekey.valid_from,
+        prekey.valid_until,
+        prekey.signature,
+    )
+    bundle = PublicKeyBundle(lock.signing_key.public_key, (forged,))
+    with pytest.raises(ProtocolError) as info:
+        PublicKeyBundle.from_bytes(bundle.to_bytes())
+    assert info.value.code is ErrorCode.BAD_SIGNATURE
+
+
+def _secrets(identity: LockIdentity | ControllerIdentity) -> list[bytes]:
+    found = [identity.signing_key.private_bytes()]
+    found += [p.private_key.private_bytes() for p in identity.prekeys]
+    return found
+
+
+def test_private_keys_never_appear_in_repr_or_str(suite: SuiteId) -> None:
+    """No key or identity object prints its private bytes in any form."""
+    rng = DeterministicRng(b"repr")
+    lock = LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
+    ctrl = ControllerIdentity.generate(rng, now_ms=T0, suites=(suite,))
+    setup = SetupPayload.generate(lock, rng)
+    objects: list[object] = [
+        lock,
+        ctrl,
+        lock.signing_key,
+        ctrl.signing_key,
+        *lock.prekeys,
+        *ctrl.prekeys,
+        *(p.private_key for p in lock.prekeys),
+        setup,
+        LockPairing(lock, setup, PairingAttempts()),
+        ControllerPairing(ctrl, setup, "HA"),
+        rng,
+    ]
+    secrets = [*_secrets(lock), *_secrets(ctrl), setup.pairing_secret]
+    for obj in objects:
+        for text in (repr(obj), str(obj)):
+            for secret in secrets:
+                for form in (
+                    secret.hex(),
+                    secret.hex().upper(),
+                    str(secret),
+                    secret[:8].hex(),
+                ):
+                    assert form not in text, type(obj).__name__
+
+
+def test_suite_detection_falls_back_without_ml_kem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An OpenSSL without ML-KEM leaves suite 1 only."""
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+
+    def unsupported(*_: object) -> None:
+        raise UnsupportedAlgorithm("no ML-KEM in this build")
+
+    monkeypatch.setattr(
+        suites_module.mlkem.MLKEM768PrivateKey, "from_seed_bytes", unsupported
+    )
+    suites_module.supported_suites.cache_clear()
+    try:
+        assert suites_module.supported_suites() == (SuiteId.X25519_CHACHA20,)
+    finally:
+        monkeypatch.undo()
+        suites_module.supported_suites.cache_clear()
+    assert SuiteId.X25519_CHACHA20 in suites_module.supported_suites()

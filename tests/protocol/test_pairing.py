@@ -1,0 +1,362 @@
+"""Pairing: happy path, MITM, wrong secret, window, lockout, replays, downgrade, certificates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.x509.oid import NameOID
+import pytest
+
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    ControllerPairing,
+    DeterministicRng,
+    ErrorCode,
+    LockIdentity,
+    LockPairing,
+    PairingAttempts,
+    PairingError,
+    ProtocolError,
+    Role,
+    SetupPayload,
+    SuiteId,
+    pairing as pairing_module,
+    supported_suites,
+)
+from custom_components.secure_lock.protocol.pairing_messages import PairingHello
+
+from .conftest import T0
+
+both_suites = pytest.mark.skipif(
+    len(supported_suites()) < 2, reason="needs both suites"
+)
+
+
+class World:
+    """A lock and a controller about to pair."""
+
+    def __init__(self, suite: SuiteId | None = None, seed: bytes = b"world") -> None:
+        """Create both identities and open the lock's pairing window at T0."""
+        suites = (suite,) if suite else None
+        self.rng = DeterministicRng(seed)
+        self.lock = LockIdentity.generate(self.rng, now_ms=T0, suites=suites)
+        self.controller = ControllerIdentity.generate(
+            self.rng, now_ms=T0, suites=suites
+        )
+        self.setup = SetupPayload.generate(self.lock, self.rng)
+        self.attempts = PairingAttempts()
+        self.lock_side = LockPairing(
+            self.lock, self.setup, self.attempts, rng=self.rng, clock=lambda: T0
+        )
+        self.lock_side.open_window(T0)
+
+    def controller_side(
+        self, setup: SetupPayload | None = None, **kwargs: object
+    ) -> ControllerPairing:
+        """Return a controller-side pairing object for ``setup``."""
+        return ControllerPairing(
+            self.controller,
+            setup or self.setup,
+            "Home Assistant",
+            rng=self.rng,
+            clock=lambda: T0,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+def _code(func: Callable[..., object], *args: object) -> ErrorCode:
+    with pytest.raises(ProtocolError) as info:
+        func(*args)
+    assert isinstance(info.value, PairingError)
+    return info.value.code
+
+
+def test_pairing_succeeds_and_both_sides_agree(suite: SuiteId) -> None:
+    """Both outcomes carry ids, suite and role; the secret never travels."""
+    world = World(suite)
+    ctrl = world.controller_side()
+    hello = ctrl.start()
+    challenge = world.lock_side.handle_hello(hello, T0)
+    proof = ctrl.handle_challenge(challenge, T0)
+    result, lock_outcome = world.lock_side.handle_proof(proof, Role.ADMIN, T0 + 5)
+    outcome = ctrl.handle_result(result, T0)
+    assert outcome.role is Role.ADMIN
+    assert (
+        outcome.controller_id
+        == world.controller.key_id
+        == lock_outcome.record.controller_id
+    )
+    assert outcome.lock.suite is suite is lock_outcome.record.suite
+    assert outcome.lock.lock_id == world.lock.lock_id
+    assert outcome.lock.clock_offset_ms == 5  # the lock's signed time
+    assert lock_outcome.record.name == "Home Assistant"
+    for message in (hello, challenge, proof, result):
+        assert world.setup.pairing_secret not in message
+    # One pairing per window: the window closes on success.
+    assert not world.lock_side.is_open(T0)
+
+
+@both_suites
+def test_suite_two_is_chosen_when_both_support_it() -> None:
+    """No configuration needed: the strongest common suite wins."""
+    world = World()
+    ctrl = world.controller_side()
+    challenge = world.lock_side.handle_hello(ctrl.start(), T0)
+    proof = ctrl.handle_challenge(challenge, T0)
+    result, _ = world.lock_side.handle_proof(proof, Role.ADMIN, T0)
+    assert ctrl.handle_result(result, T0).lock.suite is SuiteId.MLKEM768_X25519_CHACHA20
+
+
+def test_wrong_fingerprint_stops_a_look_alike_lock(suite: SuiteId) -> None:
+    """A relay answering with another lock's key fails the label check."""
+    world = World(suite)
+    impostor = World(suite, seed=b"impostor")
+    # The impostor knows the public label (lock id) but has its own key.
+    fake_label = SetupPayload(
+        world.lock.lock_id, impostor.lock.fingerprint, world.setup.pairing_secret
+    )
+    fake_lock = LockIdentity(
+        world.lock.lock_id,
+        impostor.lock.signing_key,
+        list(impostor.lock.prekeys),
+        impostor.lock.policy,
+    )
+    fake_side = LockPairing(fake_lock, fake_label, PairingAttempts(), rng=impostor.rng)
+    fake_side.open_window(T0)
+    ctrl = world.controller_side()
+    challenge = fake_side.handle_hello(ctrl.start(), T0)
+    assert _code(ctrl.handle_challenge, challenge, T0) is ErrorCode.IDENTITY_MISMATCH
+
+
+def test_wrong_secret_fails_and_counts(suite: SuiteId) -> None:
+    """A controller with a wrong secret is refused; five failures lock pairing out."""
+    world = World(suite)
+    wrong = SetupPayload(world.setup.lock_id, world.setup.fingerprint, bytes(16))
+    for attempt in range(5):
+        ctrl = world.controller_side(wrong)
+        challenge = world.lock_side.handle_hello(ctrl.start(), T0)
+        proof = ctrl.handle_challenge(challenge, T0)
+        assert (
+            _code(world.lock_side.handle_proof, proof, Role.ADMIN, T0)
+            is ErrorCode.BAD_MAC
+        )
+        assert world.attempts.failures == attempt + 1
+    assert world.attempts.is_locked_out(5)
+    stored = PairingAttempts.from_bytes(world.attempts.to_bytes())
+    assert stored.is_locked_out(5)
+    ctrl = world.controller_side()
+    assert (
+        _code(world.lock_side.handle_hello, ctrl.start(), T0)
+        is ErrorCode.PAIRING_LOCKED_OUT
+    )
+    # The counter survives a reboot.
+    rebooted = LockPairing(world.lock, world.setup, stored)
+    rebooted.open_window(T0)
+    assert (
+        _code(rebooted.handle_hello, ctrl.start(), T0) is ErrorCode.PAIRING_LOCKED_OUT
+    )
+
+
+def test_lock_without_the_secret_cannot_complete_pairing(
+    suite: SuiteId, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mutual proof: a lock that skips the MAC check still cannot forge its own MAC."""
+    world = World(suite)
+    impostor = LockPairing(
+        world.lock,
+        SetupPayload(world.lock.lock_id, world.lock.fingerprint, bytes(16)),
+        PairingAttempts(),
+        rng=world.rng,
+    )
+    impostor.open_window(T0)
+    ctrl = world.controller_side()
+    proof = ctrl.handle_challenge(impostor.handle_hello(ctrl.start(), T0), T0)
+    with monkeypatch.context() as patch:
+        patch.setattr(pairing_module, "_check_mac", lambda *_: None)
+        result, _ = impostor.handle_proof(proof, Role.ADMIN, T0)
+    assert _code(ctrl.handle_result, result, T0) is ErrorCode.BAD_MAC
+
+
+def test_closed_window_refuses(suite: SuiteId) -> None:
+    """No pairing before the button press or after the window ends."""
+    world = World(suite)
+    world.lock_side.close_window()
+    ctrl = world.controller_side()
+    assert (
+        _code(world.lock_side.handle_hello, ctrl.start(), T0)
+        is ErrorCode.PAIRING_CLOSED
+    )
+    world.lock_side.open_window(T0, duration_ms=1000)
+    challenge = world.lock_side.handle_hello(ctrl.start(), T0)
+    proof = ctrl.handle_challenge(challenge, T0)
+    assert (
+        _code(world.lock_side.handle_proof, proof, Role.ADMIN, T0 + 1000)
+        is ErrorCode.PAIRING_CLOSED
+    )
+
+
+def test_one_session_at_a_time(suite: SuiteId) -> None:
+    """A second hello during a session is refused until the session times out."""
+    world = World(suite)
+    world.lock_side.handle_hello(world.controller_side().start(), T0)
+    other = world.controller_side()
+    assert (
+        _code(world.lock_side.handle_hello, other.start(), T0 + 1)
+        is ErrorCode.PAIRING_BUSY
+    )
+    assert world.lock_side.handle_hello(other.start(), T0 + 60_000)
+
+
+def test_replayed_pairing_messages_fail(suite: SuiteId) -> None:
+    """Old challenge, proof or result from an earlier session are recognized."""
+    world = World(suite)
+    first = world.controller_side()
+    old_challenge = world.lock_side.handle_hello(first.start(), T0)
+    old_proof = first.handle_challenge(old_challenge, T0)
+    old_result, _ = world.lock_side.handle_proof(old_proof, Role.ADMIN, T0)
+    world.lock_side.open_window(T0)
+    second = world.controller_side()
+    challenge = world.lock_side.handle_hello(second.start(), T0)
+    assert _code(second.handle_challenge, old_challenge, T0) is ErrorCode.REPLAYED
+    assert (
+        _code(world.lock_side.handle_proof, old_proof, Role.ADMIN, T0)
+        is ErrorCode.REPLAYED
+    )
+    assert world.attempts.failures == 0
+    proof = second.handle_challenge(challenge, T0)
+    assert _code(second.handle_result, old_result, T0) is ErrorCode.REPLAYED
+    result, _ = world.lock_side.handle_proof(proof, Role.OPERATOR, T0)
+    assert second.handle_result(result, T0).role is Role.OPERATOR
+
+
+def test_out_of_order_messages_fail(suite: SuiteId) -> None:
+    """Each side accepts only the message its state expects."""
+    world = World(suite)
+    ctrl = world.controller_side()
+    hello = ctrl.start()
+    assert (
+        _code(world.lock_side.handle_proof, hello, Role.ADMIN, T0)
+        is ErrorCode.UNEXPECTED_MESSAGE
+    )
+    challenge = world.lock_side.handle_hello(hello, T0)
+    assert _code(ctrl.handle_result, challenge, T0) is ErrorCode.UNEXPECTED_MESSAGE
+    assert (
+        _code(world.lock_side.handle_proof, challenge, Role.ADMIN, T0)
+        is ErrorCode.UNEXPECTED_MESSAGE
+    )
+
+
+@both_suites
+def test_stripped_suite_list_is_detected() -> None:
+    """A relay removing suite 2 from the hello is caught by the controller."""
+    world = World()
+    ctrl = world.controller_side()
+    hello = PairingHello.from_bytes(ctrl.start())
+    stripped = PairingHello(
+        hello.lock_id,
+        hello.controller_key,
+        hello.name,
+        (SuiteId.X25519_CHACHA20,),
+        hello.nonce,
+    ).to_bytes()
+    challenge = world.lock_side.handle_hello(stripped, T0)
+    assert _code(ctrl.handle_challenge, challenge, T0) is ErrorCode.DOWNGRADE
+
+
+@both_suites
+def test_rewritten_suite_choice_is_detected() -> None:
+    """Changing the chosen suite byte breaks the lock's signature."""
+    world = World()
+    ctrl = world.controller_side()
+    challenge = bytearray(world.lock_side.handle_hello(ctrl.start(), T0))
+    # Layout: type, version, lock id, key, suites(1+2), seen(1+2), chosen.
+    chosen_at = 2 + 16 + 32 + 3 + 3
+    assert challenge[chosen_at] == SuiteId.MLKEM768_X25519_CHACHA20
+    challenge[chosen_at] = SuiteId.X25519_CHACHA20
+    with pytest.raises(ProtocolError):
+        ctrl.handle_challenge(bytes(challenge), T0)
+
+
+def _cert(
+    subject: str,
+    public_key: ed25519.Ed25519PublicKey,
+    issuer: str,
+    issuer_key: ed25519.Ed25519PrivateKey,
+    *,
+    ca: bool,
+    days: int = 365,
+) -> x509.Certificate:
+    start = datetime.fromtimestamp(T0 / 1000, tz=UTC) - timedelta(days=1)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+        .public_key(public_key)
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .sign(issuer_key, None)
+    )
+
+
+def _chain(
+    lock: LockIdentity, *, leaf_days: int = 365
+) -> tuple[x509.Certificate, tuple[bytes, ...]]:
+    root_key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    mid_key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+    root = _cert("Maker Root", root_key.public_key(), "Maker Root", root_key, ca=True)
+    mid = _cert("Maker Devices", mid_key.public_key(), "Maker Root", root_key, ca=True)
+    lock_key = ed25519.Ed25519PublicKey.from_public_bytes(
+        lock.signing_key.public_key.raw
+    )
+    leaf = _cert("lock", lock_key, "Maker Devices", mid_key, ca=False, days=leaf_days)
+    der = serialization.Encoding.DER
+    return root, (leaf.public_bytes(der), mid.public_bytes(der))
+
+
+def _run_with_chain(
+    world: World, chain: tuple[bytes, ...], ca: x509.Certificate
+) -> ErrorCode | None:
+    lock_side = LockPairing(
+        world.lock,
+        world.setup,
+        PairingAttempts(),
+        certificate_chain=chain,
+        rng=world.rng,
+    )
+    lock_side.open_window(T0)
+    ctrl = world.controller_side(manufacturer_ca=ca)
+    challenge = lock_side.handle_hello(ctrl.start(), T0)
+    try:
+        ctrl.handle_challenge(challenge, T0)
+    except ProtocolError as err:
+        return err.code
+    return None
+
+
+def test_device_certificate_chain(suite: SuiteId) -> None:
+    """With a manufacturer CA configured the chain must lead to it and name the lock key."""
+    world = World(suite)
+    root, chain = _chain(world.lock)
+    assert _run_with_chain(world, chain, root) is None
+    assert _run_with_chain(world, (), root) is ErrorCode.CERTIFICATE_INVALID
+    assert _run_with_chain(world, chain[:1], root) is ErrorCode.CERTIFICATE_INVALID
+    other_root, _ = _chain(world.lock)
+    other_key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(32))
+    stranger = _cert("Other", other_key.public_key(), "Other", other_key, ca=True)
+    assert _run_with_chain(world, chain, stranger) is ErrorCode.CERTIFICATE_INVALID
+    assert other_root == root
+    impostor = World(suite, seed=b"impostor")
+    _, foreign_chain = _chain(impostor.lock)
+    assert _run_with_chain(world, foreign_chain, root) is ErrorCode.IDENTITY_MISMATCH
+    _, expired = _chain(world.lock, leaf_days=0)
+    assert _run_with_chain(world, expired, root) is ErrorCode.CERTIFICATE_INVALID
+    assert (
+        _run_with_chain(world, (b"\x30\x03garbage", *chain[1:]), root)
+        is ErrorCode.CERTIFICATE_INVALID
+    )

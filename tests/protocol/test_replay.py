@@ -1,0 +1,198 @@
+"""Replay and delay: counters, high-water persistence, expiry, clock skew."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.secure_lock.protocol import (
+    MAX_CLOCK_SKEW_MS,
+    Command,
+    ControllerRegistry,
+    Direction,
+    ErrorCode,
+    LockEndpoint,
+    MessageKind,
+    PairedLock,
+    ProtocolError,
+    next_counter,
+)
+from custom_components.secure_lock.protocol.envelope import (
+    NO_REPLY,
+    PROTOCOL_VERSION,
+    InnerMessage,
+    seal_frame,
+)
+from custom_components.secure_lock.protocol.replay import COUNTER_CLOCK_SHIFT
+
+from .conftest import T0, Pair
+from .samples import STATUS, sample_payload
+
+
+def _code(func: object, *args: object) -> ErrorCode:
+    with pytest.raises(ProtocolError) as info:
+        func(*args)  # type: ignore[operator]
+    return info.value.code
+
+
+def test_same_frame_twice_is_replayed(pair: Pair) -> None:
+    """The second delivery of an accepted frame is refused."""
+    frame = pair.ctrl_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0)
+    pair.lock_ep.open(frame, T0)
+    assert _code(pair.lock_ep.open, frame, T0) is ErrorCode.REPLAYED
+
+
+def test_older_frame_after_newer_is_replayed(pair: Pair) -> None:
+    """Counters must strictly increase: a held-back older frame is refused."""
+    old = pair.ctrl_ep.seal(MessageKind.LOCK, Command(), now_ms=T0)
+    new = pair.ctrl_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0)
+    pair.lock_ep.open(new, T0)
+    assert _code(pair.lock_ep.open, old, T0) is ErrorCode.REPLAYED
+
+
+def test_replay_after_lock_reboot_is_refused(pair: Pair) -> None:
+    """The persisted registry carries the high-water mark across a reboot."""
+    frame = pair.ctrl_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0)
+    pair.lock_ep.open(frame, T0)
+    stored = pair.registry.to_bytes()
+    rebooted = LockEndpoint(
+        pair.lock, ControllerRegistry.from_bytes(stored), clock=lambda: T0
+    )
+    assert _code(rebooted.open, frame, T0) is ErrorCode.REPLAYED
+    assert rebooted.open(pair.ctrl_ep.seal(MessageKind.LOCK, Command(), now_ms=T0), T0)
+
+
+class _FailingStore:
+    """A durable store whose write fails (full flash, I/O error)."""
+
+    def high_water(self, peer_id: bytes) -> int:
+        return 0
+
+    def advance(self, peer_id: bytes, counter: int) -> None:
+        raise ProtocolError(ErrorCode.INVALID_ARGUMENT, "storage failed")
+
+
+def test_message_is_not_returned_unless_the_mark_is_stored(pair: Pair) -> None:
+    """open() persists through the CounterStore before it returns anything."""
+    endpoint = LockEndpoint(
+        pair.lock, pair.registry, counters=_FailingStore(), clock=lambda: T0
+    )
+    frame = pair.ctrl_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0)
+    with pytest.raises(ProtocolError):
+        endpoint.open(frame, T0)
+
+
+def test_old_state_report_from_the_lock_is_replayed(pair: Pair) -> None:
+    """Lock→controller traffic has its own counters."""
+    payload = sample_payload(MessageKind.HEARTBEAT, pair.lock.public_bundle(), T0)
+    old = pair.lock_ep.seal(
+        pair.controller.key_id, MessageKind.HEARTBEAT, payload, now_ms=T0
+    )
+    new = pair.lock_ep.seal(
+        pair.controller.key_id, MessageKind.HEARTBEAT, payload, now_ms=T0
+    )
+    pair.ctrl_ep.open(new, T0)
+    assert _code(pair.ctrl_ep.open, old, T0) is ErrorCode.REPLAYED
+    assert _code(pair.ctrl_ep.open, new, T0) is ErrorCode.REPLAYED
+
+
+def test_counters_are_seeded_from_the_clock() -> None:
+    """A controller restored from a backup still sends higher counters later on."""
+    assert next_counter(0, T0) == T0 << COUNTER_CLOCK_SHIFT
+    assert (
+        next_counter(T0 << COUNTER_CLOCK_SHIFT, T0) == (T0 << COUNTER_CLOCK_SHIFT) + 1
+    )
+    assert next_counter(5, T0 + 1) > next_counter(T0 << COUNTER_CLOCK_SHIFT, T0)
+
+
+def test_restored_controller_is_accepted_once_time_moved_on(pair: Pair) -> None:
+    """Backup restore: the old record's counter is behind, the clock seed is not."""
+    backup = PairedLock.from_bytes(pair.paired.to_bytes())
+    for _ in range(3):
+        pair.lock_ep.open(pair.ctrl_ep.seal(MessageKind.LOCK, Command(), now_ms=T0), T0)
+    pair.ctrl_ep.lock = backup
+    pair.ctrl_ep.counters = backup
+    stale = pair.ctrl_ep.seal(MessageKind.LOCK, Command(), now_ms=T0)
+    assert _code(pair.lock_ep.open, stale, T0) is ErrorCode.REPLAYED
+    fresh = pair.ctrl_ep.seal(MessageKind.LOCK, Command(), now_ms=T0 + 1)
+    assert pair.lock_ep.open(fresh, T0 + 1)
+
+
+def test_expired_and_not_yet_valid(pair: Pair) -> None:
+    """not_after is enforced; the future is tolerated only up to the skew."""
+    frame = pair.ctrl_ep.seal(
+        MessageKind.UNLOCK, Command(), now_ms=T0, lifetime_ms=10_000
+    )
+    assert _code(pair.lock_ep.open, frame, T0 + 10_001) is ErrorCode.EXPIRED
+    early = pair.ctrl_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0)
+    assert (
+        _code(pair.lock_ep.open, early, T0 - MAX_CLOCK_SKEW_MS - 1)
+        is ErrorCode.NOT_YET_VALID
+    )
+    assert pair.lock_ep.open(early, T0 - MAX_CLOCK_SKEW_MS)
+
+
+def test_unlock_lifetime_is_capped_at_seal_time(pair: Pair) -> None:
+    """Unlock and open may live at most 30 s."""
+    for kind in (MessageKind.UNLOCK, MessageKind.OPEN):
+        with pytest.raises(ProtocolError) as info:
+            pair.ctrl_ep.seal(kind, Command(), now_ms=T0, lifetime_ms=30_001)
+        assert info.value.code is ErrorCode.LIFETIME_TOO_LONG
+        assert pair.ctrl_ep.seal(kind, Command(), now_ms=T0, lifetime_ms=30_000)
+
+
+def test_unlock_lifetime_is_capped_at_the_receiver(pair: Pair) -> None:
+    """A sender that bypasses the seal-time check is still refused."""
+    inner = InnerMessage(
+        PROTOCOL_VERSION,
+        pair.paired.suite,
+        pair.lock.lock_id,
+        pair.controller.key_id,
+        pair.lock.key_id,
+        Direction.CONTROLLER_TO_LOCK,
+        MessageKind.UNLOCK,
+        1 << 60,
+        T0,
+        T0 + 3_600_000,
+        bytes(16),
+        NO_REPLY,
+        b"",
+    )
+    frame = seal_frame(
+        inner,
+        pair.controller.signing_key,
+        pair.lock.current_prekey(pair.paired.suite).signed,
+        pair.lock_ep.routing_id,
+        pair.rng,
+    )
+    assert _code(pair.lock_ep.open, frame, T0) is ErrorCode.LIFETIME_TOO_LONG
+
+
+def test_controller_follows_the_lock_clock(pair: Pair) -> None:
+    """Signed lock times keep the controller's estimate of the lock clock current."""
+    skew = 120_000  # the lock runs two minutes ahead
+    pair.paired.clock_offset_ms = skew - 1_000  # rough estimate from pairing
+    payload = sample_payload(
+        MessageKind.HEARTBEAT, pair.lock.public_bundle(), T0 + skew
+    )
+    beat = pair.lock_ep.seal(
+        pair.controller.key_id, MessageKind.HEARTBEAT, payload, now_ms=T0 + skew
+    )
+    pair.ctrl_ep.open(beat, T0)
+    assert pair.ctrl_ep.lock_time(T0) == T0 + skew
+    frame = pair.ctrl_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0)
+    assert pair.lock_ep.open(frame, T0 + skew).issued_at_ms == T0 + skew
+    # Without the offset, the lock would see a frame from two minutes ago.
+    pair.paired.clock_offset_ms = 0
+    stale = pair.ctrl_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0)
+    assert _code(pair.lock_ep.open, stale, T0 + skew) is ErrorCode.EXPIRED
+    assert STATUS.battery_percent == 87
+
+
+def test_delayed_lock_frames_barely_move_the_clock_estimate(pair: Pair) -> None:
+    """A relay holding lock frames back cannot drag the offset estimate far down."""
+    payload = sample_payload(MessageKind.HEARTBEAT, pair.lock.public_bundle(), T0)
+    held = pair.lock_ep.seal(
+        pair.controller.key_id, MessageKind.HEARTBEAT, payload, now_ms=T0
+    )
+    pair.ctrl_ep.open(held, T0 + 25_000)  # delivered 25 s late, still valid
+    assert pair.paired.clock_offset_ms == -1_000
