@@ -152,7 +152,12 @@ async def run(cycles: int, workdir: Path, seed: int | None = None) -> CrashRepor
             state = await lock.state()
             _check_controller(state, identity, confirmed_counter)
             paired, confirmed = await _replay_then_fire(
-                lock, identity, paired, sent_frames, rng, report
+                lock,
+                identity=identity,
+                paired=paired,
+                sent_frames=sent_frames,
+                rng=rng,
+                report=report,
             )
             confirmed_counter = max(confirmed_counter, confirmed)
             lock.kill()
@@ -197,6 +202,7 @@ def _check_controller(
 
 async def _replay_then_fire(
     lock: _LockProcess,
+    *,
     identity: ControllerIdentity,
     paired: PairedLock,
     sent_frames: list[tuple[bytes, int]],
@@ -232,7 +238,9 @@ async def _replay_then_fire(
     ]
     report.commands_sent += len(tasks)
     # Mostly kill while the commands are being handled, sometimes after.
-    await asyncio.sleep(rng.uniform(0, 0.01) if rng.random() < 0.7 else rng.uniform(0.02, 0.08))
+    await asyncio.sleep(
+        rng.uniform(0, 0.01) if rng.random() < 0.7 else rng.uniform(0.02, 0.08)
+    )
     if any(not task.done() for task in tasks):
         report.kills_during_commands += 1
     lock.kill()
@@ -269,7 +277,9 @@ async def _replay(
     after = await lock.state()
     acted = after["audit_entries"] - before["audit_entries"]
     if acted > allowed:
-        raise CrashCheckFailed(f"{acted} replayed frames were acted on (allowed {allowed})")
+        raise CrashCheckFailed(
+            f"{acted} replayed frames were acted on (allowed {allowed})"
+        )
 
 
 def _our_high_water(state: dict[str, Any], identity: ControllerIdentity) -> int:
