@@ -225,10 +225,10 @@ async def _replay_then_fire(
 
     original_send = link.send
 
-    async def recording_send(frame: bytes) -> None:
+    async def recording_send(frame: bytes, *, expiry_s: int | None = None) -> None:
         # Sealing happened just before: the counter in the record is this frame's.
         sent_frames.append((frame, client.paired_lock.last_sent_counter))
-        await original_send(frame)
+        await original_send(frame, expiry_s=expiry_s)
 
     link.send = recording_send  # type: ignore[method-assign]
     kinds = [client.unlock, client.lock]

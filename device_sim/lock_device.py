@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 import logging
 
+from custom_components.secure_lock.protocol.audit import chain_hash
 from custom_components.secure_lock.protocol.channel import (
     Channel,
     encode_pairing_failure,
@@ -600,18 +601,18 @@ class LockDevice:
             min(request.max_entries or AUDIT_MAX_ENTRIES, AUDIT_MAX_ENTRIES),
         )
         entries = list(window.entries)
-        chunks = [
-            tuple(entries[i : i + AUDIT_CHUNK_SIZE])
-            for i in range(0, max(len(entries), 1), AUDIT_CHUNK_SIZE)
-        ]
         frames = []
-        for index, chunk in enumerate(chunks):
+        previous = window.previous_hash
+        starts = range(0, max(len(entries), 1), AUDIT_CHUNK_SIZE)
+        for number, start in enumerate(starts):
+            chunk = tuple(entries[start : start + AUDIT_CHUNK_SIZE])
+            head = previous
+            for entry in chunk:
+                head = chain_hash(head, entry)
+            payload = AuditLogChunk(chunk, number == len(starts) - 1, previous, head)
+            previous = head
             try:
-                frames.append(
-                    self.endpoint.respond(
-                        message, AuditLogChunk(chunk, index == len(chunks) - 1)
-                    )
-                )
+                frames.append(self.endpoint.respond(message, payload))
             except ProtocolError as err:
                 _LOGGER.warning("Could not seal an audit chunk: %s", err.code.value)
                 return

@@ -23,18 +23,20 @@ class LoopbackLink(FrameLink):
         self._deliver_to_lock = deliver_to_lock
         self.connected_flag = True
         self.sent: list[bytes] = []
+        self.expiries: list[int | None] = []
 
     @property
     def connected(self) -> bool:
         """Return whether frames can pass."""
         return self.connected_flag and not self.closed
 
-    async def send(self, frame: bytes) -> None:
+    async def send(self, frame: bytes, *, expiry_s: int | None = None) -> None:
         """Hand a frame to the lock (synchronously, like a fast network)."""
         self._check_outgoing(frame)
         if not self.connected_flag:
             raise NotConnected("loopback link is down")
         self.sent.append(frame)
+        self.expiries.append(expiry_s)
         self.stats.frames_sent += 1
         self._deliver_to_lock(frame)
 

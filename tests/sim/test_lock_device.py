@@ -368,3 +368,14 @@ async def test_event_types(rig: Rig) -> None:
     assert EventType.TAMPER in types
     assert EventType.LOW_BATTERY in types
     await client.close()
+
+
+async def test_commands_ask_the_relay_to_expire_them(rig: Rig) -> None:
+    """Each command carries a relay expiry equal to its lifetime (unlock 10 s, lock 30 s)."""
+    client = await rig.pair()
+    link = client.link
+    assert isinstance(link, LoopbackLink)
+    await client.unlock()
+    await client.lock()
+    assert link.expiries[-2:] == [10, 30]
+    await client.close()

@@ -199,9 +199,9 @@ async def test_restart_keeps_pairing_and_rejects_replays(
     sent: list[bytes] = []
     original_send = link.send
 
-    async def recording_send(frame: bytes) -> None:
+    async def recording_send(frame: bytes, *, expiry_s: int | None = None) -> None:
         sent.append(frame)
-        await original_send(frame)
+        await original_send(frame, expiry_s=expiry_s)
 
     link.send = recording_send  # type: ignore[method-assign]
     await client.unlock()

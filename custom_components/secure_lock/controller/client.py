@@ -18,10 +18,12 @@ import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 import logging
+import math
 import time
 
+from ..protocol.audit import verify_chain
 from ..protocol.channel import Channel, unwrap, wrap
-from ..protocol.errors import ProtocolError
+from ..protocol.errors import ErrorCode, ProtocolError
 from ..protocol.identity import ControllerIdentity
 from ..protocol.keys import PublicKeyBundle
 from ..protocol.messages import (
@@ -47,7 +49,7 @@ from ..protocol.messages import (
 from ..protocol.registry import PairedLock
 from ..protocol.rng import Clock, Rng, system_clock, system_rng
 from ..protocol.roles import Role
-from ..protocol.session import ControllerEndpoint, VerifiedMessage
+from ..protocol.session import DEFAULT_LIFETIME_MS, ControllerEndpoint, VerifiedMessage
 from ..protocol.state import LockStatus
 from ..transport.errors import TransportError
 from ..transport.link import FrameLink
@@ -194,8 +196,10 @@ class LockClient:
         waiter = _Waiter(kind, asyncio.get_running_loop().create_future())
         self._waiters[request_id] = waiter
         try:
+            # Defence in depth: a relay drops the command once the lock would.
+            expiry_s = math.ceil((lifetime_ms or DEFAULT_LIFETIME_MS) / 1000)
             try:
-                await self.link.send(wrap(Channel.ENVELOPE, frame))
+                await self.link.send(wrap(Channel.ENVELOPE, frame), expiry_s=expiry_s)
             except TransportError as err:
                 raise LinkUnavailable(
                     f"cannot reach the lock: {type(err).__name__}"
@@ -288,17 +292,23 @@ class LockClient:
     async def audit_log(
         self, since_index: int = 0, max_entries: int = 256
     ) -> list[AuditEntry]:
-        """Return audit entries (operators and admins)."""
+        """Return audit entries (operators and admins), after checking their hash chain."""
         outcome = await self.request(
             MessageKind.AUDIT_LOG_REQUEST, AuditLogRequest(since_index, max_entries)
         )
         self._refused_if_result(outcome)
-        return [
-            entry
-            for message in outcome.messages
-            if isinstance(message.payload, AuditLogChunk)
-            for entry in message.payload.entries
+        chunks = [
+            m.payload for m in outcome.messages if isinstance(m.payload, AuditLogChunk)
         ]
+        entries: list[AuditEntry] = []
+        for number, chunk in enumerate(chunks):
+            if number and chunk.previous_hash != chunks[number - 1].head_hash:
+                raise ProtocolError(
+                    ErrorCode.BAD_SIGNATURE, "audit chunks do not join up"
+                )
+            verify_chain(chunk.previous_hash, chunk.entries, chunk.head_hash)
+            entries.extend(chunk.entries)
+        return entries
 
     async def time_sync(self) -> CommandResult:
         """Send our clock; the signed answer refreshes the clock-offset estimate."""

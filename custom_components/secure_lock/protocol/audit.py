@@ -15,10 +15,9 @@ import hashlib
 
 from .encoding import Writer
 from .errors import ErrorCode, ProtocolError
-from .messages import AuditEntry
+from .messages import AUDIT_HASH_SIZE, AuditEntry
 
-CHAIN_HASH_SIZE = 32
-GENESIS_HASH = bytes(CHAIN_HASH_SIZE)
+GENESIS_HASH = bytes(AUDIT_HASH_SIZE)
 _DOMAIN = b"secure-lock/audit/v1"
 
 

@@ -16,6 +16,10 @@ REQUEST_ID_SIZE = 16
 NO_CONTROLLER = bytes(KEY_ID_SIZE)
 
 
+AUDIT_HASH_SIZE = 32
+"""SHA-256 chain hashes of the audit log."""
+
+
 class Direction(IntEnum):
     """Who sent a frame; bound into the signature so reflection fails."""
 
@@ -443,16 +447,24 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True)
 class AuditLogChunk(Payload):
-    """A run of audit entries; ``final`` marks the last chunk of an answer."""
+    """A run of audit entries; ``final`` marks the last chunk of an answer.
+
+    ``previous_hash`` is the audit chain hash before the first entry and
+    ``head_hash`` the chain hash after the last one (see ``audit.py``), so a
+    controller can check that no entry in between was dropped or changed.
+    """
 
     kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.AUDIT_LOG_CHUNK,)
 
     entries: tuple[AuditEntry, ...]
     final: bool
+    previous_hash: bytes = bytes(AUDIT_HASH_SIZE)
+    head_hash: bytes = bytes(AUDIT_HASH_SIZE)
 
     def encode(self, writer: Writer) -> Writer:
         """Append the canonical encoding."""
-        writer.u8(int(self.final)).u8(len(self.entries))
+        writer.u8(int(self.final)).fixed(self.previous_hash, AUDIT_HASH_SIZE)
+        writer.fixed(self.head_hash, AUDIT_HASH_SIZE).u8(len(self.entries))
         for entry in self.entries:
             entry.encode(writer)
         return writer
@@ -461,7 +473,9 @@ class AuditLogChunk(Payload):
     def decode(cls, reader: Reader) -> Self:
         """Read one chunk."""
         final = reader.boolean()
-        return cls(tuple(AuditEntry.decode(reader) for _ in range(reader.u8())), final)
+        previous, head = reader.fixed(AUDIT_HASH_SIZE), reader.fixed(AUDIT_HASH_SIZE)
+        entries = tuple(AuditEntry.decode(reader) for _ in range(reader.u8()))
+        return cls(entries, final, previous, head)
 
 
 @dataclass(frozen=True, slots=True)

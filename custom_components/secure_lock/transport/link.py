@@ -69,8 +69,12 @@ class FrameLink(ABC):
         """Return whether frames can be sent right now."""
 
     @abstractmethod
-    async def send(self, frame: bytes) -> None:
-        """Send one frame; raise a :class:`TransportError` if it cannot be sent."""
+    async def send(self, frame: bytes, *, expiry_s: int | None = None) -> None:
+        """Send one frame; raise a :class:`TransportError` if it cannot be sent.
+
+        ``expiry_s`` asks a relay that can hold messages (MQTT 5) to drop the
+        frame once it is this many seconds old; direct links ignore it.
+        """
 
     @abstractmethod
     async def close(self) -> None:

@@ -81,7 +81,8 @@ class WebSocketLink(FrameLink):
             await asyncio.shield(self._pump_task)
 
     @override
-    async def send(self, frame: bytes) -> None:
+    async def send(self, frame: bytes, *, expiry_s: int | None = None) -> None:
+        # A direct connection holds nothing back: there is nothing to expire.
         self._check_outgoing(frame)
         ws = self._ws
         if ws is None or ws.closed:
