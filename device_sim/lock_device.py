@@ -176,6 +176,7 @@ class LockDevice:
             self.state.pairing_attempts, clock=self.now_ms, rng=rng
         )
         self._pending_motor: _PendingMotor | None = None
+        self.dropped_frames: dict[ErrorCode, int] = {}
         self._timers: dict[str, TimerHandle] = {}
         self._persist()
 
@@ -259,6 +260,9 @@ class LockDevice:
                 for r in self.state.registry.records.values()
             ],
             "audit_entries": self.state.audit.next_index,
+            "dropped_frames": {
+                code.value: n for code, n in self.dropped_frames.items()
+            },
         }
 
     # Persistence -----------------------------------------------------------
@@ -287,8 +291,8 @@ class LockDevice:
             return
         try:
             channel, body = unwrap(frame)
-        except ProtocolError:
-            _LOGGER.debug("Dropped a frame with no valid channel byte")
+        except ProtocolError as err:
+            self._dropped(err.code)
             return
         if channel is Channel.PAIRING:
             self._receive_pairing(body)
@@ -347,11 +351,21 @@ class LockDevice:
             )
             return
         except ProtocolError as err:
-            _LOGGER.debug("Dropped a frame: %s", err.code.value)
+            self._dropped(err.code)
             return
         # The high-water mark is durable before anything happens.
         self._persist()
         self._dispatch(message)
+
+    def _dropped(self, code: ErrorCode) -> None:
+        """Count a rejected frame; say so once per reason, not once per frame."""
+        count = self.dropped_frames.get(code, 0)
+        self.dropped_frames[code] = count + 1
+        if count == 0:
+            _LOGGER.warning(
+                "Dropped a frame (%s); further frames dropped for this reason are only counted",
+                code.value,
+            )
 
     def _dispatch(self, message: VerifiedMessage) -> None:
         match message.kind:

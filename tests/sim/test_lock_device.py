@@ -328,15 +328,22 @@ async def test_heartbeat_carries_full_state(rig: Rig) -> None:
     await client.close()
 
 
-async def test_garbage_frames_change_nothing(rig: Rig) -> None:
-    """Random bytes on either channel are dropped; the state file is unchanged."""
+async def test_garbage_frames_change_nothing(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Random bytes on either channel are dropped, logged once per reason; state unchanged."""
     client = await rig.pair()
     before = (rig.path / "state" / "state.sealed").read_bytes()
     sent = len(rig.hub.sent_by_lock)
     for frame in (b"", b"\x00", bytes([Channel.ENVELOPE]) + b"x" * 50, bytes(2000)):
         rig.device.receive(frame)
+    for _ in range(20):
+        rig.device.receive(bytes([Channel.ENVELOPE]) + bytes(700))
     assert (rig.path / "state" / "state.sealed").read_bytes() == before
     assert len(rig.hub.sent_by_lock) == sent
+    assert sum(rig.device.dropped_frames.values()) == 24
+    dropped_logs = [r for r in caplog.records if "Dropped a frame" in r.getMessage()]
+    assert len(dropped_logs) == len(rig.device.dropped_frames)  # once per reason
     # A pairing frame while closed gets a notice but changes no stored state.
     rig.device.receive(bytes([Channel.PAIRING, 1]))
     channel, _ = unwrap(rig.hub.sent_by_lock[-1])
