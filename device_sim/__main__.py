@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import cli_admin, cli_client, cli_lock, cli_pki
+from . import cli_admin, cli_client, cli_lock, cli_pki, cli_stack
 
 DESCRIPTION = """\
 The Secure Lock simulator and its tools.
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         title="commands", metavar="COMMAND", required=True
     )
     cli_lock.add_parsers(subparsers)
+    cli_stack.add_parsers(subparsers)
     cli_pki.add_parsers(subparsers)
     cli_client.add_parsers(subparsers)
     cli_admin.add_parsers(subparsers)

@@ -169,7 +169,7 @@ async def _serve(
     for runtime in runtimes:
         device = await runtime.start()
         if device.first_boot or len(runtimes) == 1:
-            _announce(runtime, quiet=quiet or len(runtimes) > 1)
+            announce(runtime, quiet=quiet or len(runtimes) > 1)
         if auto_relock is not None:
             device.set_auto_relock(auto_relock or None)
     stop = asyncio.Event()
@@ -184,7 +184,8 @@ async def _serve(
     return 0
 
 
-def _announce(runtime: LockRuntime, *, quiet: bool) -> None:
+def announce(runtime: LockRuntime, *, quiet: bool) -> None:
+    """Print how to pair the lock: setup code, QR, button; save the QR as a PNG."""
     device = runtime.device
     assert device is not None
     payload = device.element.setup_payload

@@ -164,7 +164,7 @@ def test_wrong_secret_fails_and_counts(suite: SuiteId) -> None:
 def test_lock_without_the_secret_cannot_complete_pairing(
     suite: SuiteId, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Mutual proof: a lock that skips the MAC check still cannot forge its own MAC."""
+    """Mutual proof: a lock that skips its secret checks still cannot forge its own MAC."""
     world = World(suite)
     impostor = LockPairing(
         world.lock,
@@ -177,6 +177,7 @@ def test_lock_without_the_secret_cannot_complete_pairing(
     proof = ctrl.handle_challenge(impostor.handle_hello(ctrl.start(), T0), T0)
     with monkeypatch.context() as patch:
         patch.setattr(pairing_module, "_check_mac", lambda *_: None)
+        patch.setattr(pairing_module, "open_name", lambda *_: "unknown")
         result, _ = impostor.handle_proof(proof, Role.ADMIN, T0)
     assert _code(ctrl.handle_result, result, T0) is ErrorCode.BAD_MAC
 
@@ -259,7 +260,6 @@ def test_stripped_suite_list_is_detected() -> None:
     stripped = PairingHello(
         hello.lock_id,
         hello.controller_key,
-        hello.name,
         (SuiteId.X25519_CHACHA20,),
         hello.nonce,
     ).to_bytes()
@@ -360,3 +360,33 @@ def test_device_certificate_chain(suite: SuiteId) -> None:
         _run_with_chain(world, (b"\x30\x03garbage", *chain[1:]), root)
         is ErrorCode.CERTIFICATE_INVALID
     )
+
+
+def test_controller_name_never_travels_in_the_clear(suite: SuiteId) -> None:
+    """The name reaches the lock, but no pairing message carries it readably."""
+    world = World(suite)
+    ctrl = world.controller_side()
+    hello = ctrl.start()
+    challenge = world.lock_side.handle_hello(hello, T0)
+    proof = ctrl.handle_challenge(challenge, T0)
+    result, outcome = world.lock_side.handle_proof(proof, Role.ADMIN, T0)
+    assert outcome.record.name == "Home Assistant"
+    for message in (hello, challenge, proof, result):
+        assert b"Home Assistant" not in message
+        assert b"Home" not in message
+
+
+def test_sealed_name_needs_the_pairing_secret(suite: SuiteId) -> None:
+    """A sealed name opened with another secret fails as a bad MAC (counts as a failure)."""
+    from custom_components.secure_lock.protocol.pairing import (  # noqa: PLC0415
+        name_key,
+        open_name,
+        seal_name,
+    )
+
+    th1 = bytes(32)
+    sealed = seal_name(name_key(b"a" * 16, th1, bytes(16)), th1, "Phone")
+    assert open_name(name_key(b"a" * 16, th1, bytes(16)), th1, sealed) == "Phone"
+    with pytest.raises(ProtocolError) as err:
+        open_name(name_key(b"b" * 16, th1, bytes(16)), th1, sealed)
+    assert err.value.code is ErrorCode.BAD_MAC

@@ -19,7 +19,9 @@ import hmac as std_hmac
 from typing import Self
 
 from cryptography import x509
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .certs import verify_device_chain
@@ -27,6 +29,7 @@ from .errors import ErrorCode, PairingError, ProtocolError
 from .identity import ControllerIdentity, LockIdentity
 from .keys import PublicKeyBundle
 from .pairing_messages import (
+    NAME_FIELD_SIZE,
     NONCE_SIZE,
     PairingChallenge,
     PairingHello,
@@ -80,6 +83,38 @@ def pairing_keys(secret: bytes, th1: bytes, lock_id: bytes) -> tuple[bytes, byte
         secret
     )
     return okm[:32], okm[32:]
+
+
+def name_key(secret: bytes, th1: bytes, lock_id: bytes) -> bytes:
+    """Derive the key that seals the controller's name (separate HKDF label)."""
+    return HKDF(hashes.SHA256(), 32, salt=th1, info=_LABEL + b"name" + lock_id).derive(
+        secret
+    )
+
+
+def seal_name(key: bytes, th1: bytes, name: str) -> bytes:
+    """Pad the name to a fixed size and seal it; the key is used once per session."""
+    check_text(name, "name")
+    raw = name.encode()
+    padded = bytes((len(raw),)) + raw + bytes(NAME_FIELD_SIZE - 1 - len(raw))
+    return ChaCha20Poly1305(key).encrypt(bytes(12), padded, th1)
+
+
+def open_name(key: bytes, th1: bytes, sealed: bytes) -> str:
+    """Open a sealed name; a wrong pairing secret fails here like a bad MAC."""
+    try:
+        padded = ChaCha20Poly1305(key).decrypt(bytes(12), sealed, th1)
+    except InvalidTag:
+        raise PairingError(ErrorCode.BAD_MAC, "sealed name does not open") from None
+    length = padded[0]
+    if length > NAME_FIELD_SIZE - 1 or any(padded[1 + length :]):
+        raise PairingError(ErrorCode.MALFORMED, "bad name padding")
+    try:
+        name = padded[1 : 1 + length].decode()
+        check_text(name, "name")
+    except UnicodeDecodeError, ValueError:
+        raise PairingError(ErrorCode.MALFORMED, "bad name") from None
+    return name
 
 
 def _mac(key: bytes, message: bytes) -> bytes:
@@ -273,6 +308,11 @@ class LockPairing:
         try:
             session.hello.controller_key.verify(proof.signature, th2)
             _check_mac(k_c, th2, proof.mac)
+            name = open_name(
+                name_key(self._secret, th1, self._identity.lock_id),
+                th1,
+                proof.sealed_name,
+            )
             proof.controller_prekey.verify(session.hello.controller_key)
             if proof.controller_prekey.suite is not session.suite:
                 raise PairingError(
@@ -290,7 +330,7 @@ class LockPairing:
         result = unsigned.body() + self._identity.signing_key.sign(th3) + _mac(k_l, th3)
         record = ControllerRecord(
             controller_id,
-            session.hello.name,
+            name,
             PublicKeyBundle(session.hello.controller_key, (proof.controller_prekey,)),
             role,
             session.suite,
@@ -349,7 +389,6 @@ class ControllerPairing:
         hello = PairingHello(
             self._setup.lock_id,
             self._identity.signing_key.public_key,
-            self._name,
             self._suites,
             nonce,
         ).to_bytes()
@@ -375,7 +414,12 @@ class ControllerPairing:
             self._setup.pairing_secret, th1, self._setup.lock_id
         )
         prekey = self._identity.current_prekey(challenge.chosen_suite).signed
-        body = PairingProof(challenge.lock_nonce, prekey, b"", b"").body()
+        sealed_name = seal_name(
+            name_key(self._setup.pairing_secret, th1, self._setup.lock_id),
+            th1,
+            self._name,
+        )
+        body = PairingProof(challenge.lock_nonce, prekey, sealed_name, b"", b"").body()
         state.th2 = transcript_th2(th1, body)
         signature = self._identity.signing_key.sign(state.th2)
         mac = _mac(k_c, state.th2)

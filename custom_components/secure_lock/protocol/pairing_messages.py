@@ -17,13 +17,17 @@ from .keys import (
     SignedPrekey,
 )
 from .roles import Role
-from .state import check_text, enum_from_wire
+from .state import enum_from_wire
 from .suites import SuiteId, suite_from_wire
 
 PAIRING_VERSION = 1
 NONCE_SIZE = 32
 MAC_SIZE = 32
 MAX_SUITES = 8
+NAME_FIELD_SIZE = 1 + 64
+"""A name padded to a fixed size (length byte plus up to 64 UTF-8 bytes)."""
+SEALED_NAME_SIZE = NAME_FIELD_SIZE + 16
+"""The padded name under ChaCha20-Poly1305 (16-byte tag)."""
 
 
 class PairingMessageType(IntEnum):
@@ -62,22 +66,23 @@ def _header(kind: PairingMessageType) -> Writer:
 
 @dataclass(frozen=True, slots=True)
 class PairingHello:
-    """Controller → lock: its identity key, name, offered suites, fresh nonce."""
+    """Controller → lock: its identity key, offered suites, fresh nonce.
+
+    The controller's name is not here: it travels sealed in the proof, so a
+    relay never reads it.
+    """
 
     lock_id: bytes
     controller_key: IdentityPublicKey
-    name: str
     offered_suites: tuple[SuiteId, ...]
     nonce: bytes
 
     def to_bytes(self) -> bytes:
         """Return the canonical encoding."""
-        check_text(self.name, "name")
         writer = (
             _header(PairingMessageType.HELLO)
             .fixed(self.lock_id, LOCK_ID_SIZE)
             .fixed(self.controller_key.raw, ED25519_SIZE)
-            .str8(self.name)
         )
         return (
             _write_suites(writer, self.offered_suites)
@@ -92,15 +97,10 @@ class PairingHello:
         _start(reader, PairingMessageType.HELLO)
         lock_id = reader.fixed(LOCK_ID_SIZE)
         key = IdentityPublicKey(reader.fixed(ED25519_SIZE))
-        name = reader.str8()
-        try:
-            check_text(name, "name")
-        except ValueError as err:
-            raise MalformedError(str(err)) from err
         suites = _read_suites(reader)
         nonce = reader.fixed(NONCE_SIZE)
         reader.done()
-        return cls(lock_id, key, name, suites, nonce)
+        return cls(lock_id, key, suites, nonce)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,17 +174,19 @@ class PairingChallenge:
 
 @dataclass(frozen=True, slots=True)
 class PairingProof:
-    """Controller → lock: its prekey, signature and pairing-secret MAC."""
+    """Controller → lock: its prekey, sealed name, signature and pairing-secret MAC."""
 
     lock_nonce: bytes
     controller_prekey: SignedPrekey
+    sealed_name: bytes
     signature: bytes
     mac: bytes
 
     def body(self) -> bytes:
         """Return the signed part."""
         writer = _header(PairingMessageType.PROOF).fixed(self.lock_nonce, NONCE_SIZE)
-        return self.controller_prekey.encode(writer).finish()
+        self.controller_prekey.encode(writer)
+        return writer.fixed(self.sealed_name, SEALED_NAME_SIZE).finish()
 
     def to_bytes(self) -> bytes:
         """Return the canonical encoding."""
@@ -197,10 +199,11 @@ class PairingProof:
         _start(reader, PairingMessageType.PROOF)
         lock_nonce = reader.fixed(NONCE_SIZE)
         prekey = SignedPrekey.decode(reader)
+        sealed_name = reader.fixed(SEALED_NAME_SIZE)
         signature = reader.fixed(SIGNATURE_SIZE)
         mac = reader.fixed(MAC_SIZE)
         reader.done()
-        return cls(lock_nonce, prekey, signature, mac)
+        return cls(lock_nonce, prekey, sealed_name, signature, mac)
 
 
 @dataclass(frozen=True, slots=True)

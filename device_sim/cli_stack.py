@@ -1,0 +1,151 @@
+"""`python -m device_sim stack`: the development stack in one process.
+
+Starts Mosquitto with TLS from the dev CA (mutual TLS for locks, a password
+account for Home Assistant granted every simulated lock), then the simulated
+locks, each on the LAN and on the broker, and prints what a developer needs to
+pair them from Home Assistant.  State lives in one directory and survives
+restarts; Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+from pathlib import Path
+import secrets
+import signal
+
+from .broker import MosquittoBroker
+from .cli_lock import announce
+from .lock_device import DeviceConfig
+from .lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
+from .mechanism import MechanismConfig
+from .pki import DevCertificateAuthority
+
+CONTROLLER_USER = "homeassistant"
+FIRST_LAN_PORT = 8765
+
+
+def add_parsers(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Add the `stack` subcommand."""
+    parser = subparsers.add_parser(
+        "stack",
+        help="run the development stack: Mosquitto (TLS) and simulated locks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--dir", type=Path, required=True, help="state directory of the stack"
+    )
+    parser.add_argument("--locks", type=int, default=1, help="how many simulated locks")
+    parser.add_argument("--motor-seconds", type=float, default=1.0)
+    parser.add_argument(
+        "--lock-port", type=int, default=18883, help="broker port for locks (mTLS)"
+    )
+    parser.add_argument(
+        "--controller-port",
+        type=int,
+        default=18884,
+        help="broker port for Home Assistant",
+    )
+    parser.add_argument(
+        "--ready-file", type=Path, help="write a JSON summary here once everything runs"
+    )
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return asyncio.run(_serve(args))
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    root: Path = args.dir
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pki = root / "pki"
+    if (pki / "ca.crt").exists():
+        ca = DevCertificateAuthority.load(pki / "ca.crt", pki / "ca.key")
+    else:
+        ca = DevCertificateAuthority.create()
+        ca.save(pki)
+    # Fixed ports: Home Assistant stores the broker address in its config entry.
+    broker = MosquittoBroker.with_dev_pki(
+        root / "broker",
+        ca,
+        lock_port=args.lock_port,
+        controller_port=args.controller_port,
+    )
+    password_file = root / f"{CONTROLLER_USER}.password"
+    if password_file.exists():
+        password = password_file.read_text(encoding="utf-8").strip()
+    else:
+        password = secrets.token_urlsafe(24)
+        password_file.write_text(password + "\n", encoding="utf-8")
+        password_file.chmod(0o600)
+    await asyncio.get_running_loop().run_in_executor(None, broker.start)
+    settings = BrokerSettings(broker.host, broker.lock_port, broker.ca_file)
+    runtimes: list[LockRuntime] = []
+    try:
+        for index in range(args.locks):
+            runtime = LockRuntime(
+                RuntimeOptions(
+                    state_dir=root / f"lock-{index}",
+                    device=DeviceConfig(
+                        mechanism=MechanismConfig(motor_seconds=args.motor_seconds)
+                    ),
+                    lan=("127.0.0.1", FIRST_LAN_PORT + index),
+                    broker=settings,
+                    factory_ca=ca,
+                )
+            )
+            await runtime.start()
+            runtimes.append(runtime)
+        lock_ids = [r.device.lock_id.hex() for r in runtimes if r.device is not None]
+        broker.add_controller(CONTROLLER_USER, password, lock_ids)
+        print(
+            f"\nMosquitto (TLS) for Home Assistant: mqtts://{broker.host}:{broker.controller_port}"
+        )
+        print(
+            f"  user {CONTROLLER_USER}, password in {password_file}, CA {broker.ca_file}\n"
+        )
+        for runtime in runtimes:
+            announce(runtime, quiet=len(runtimes) > 1)
+            print()
+        if args.ready_file is not None:
+            args.ready_file.write_text(
+                json.dumps(
+                    {
+                        "broker": f"mqtts://{broker.host}:{broker.controller_port}",
+                        "broker_ca": str(broker.ca_file),
+                        "username": CONTROLLER_USER,
+                        "locks": [
+                            {
+                                "lock_id": r.device.lock_id.hex(),
+                                "lan": r.lan.url if r.lan else None,
+                                "state_dir": str(r.options.state_dir),
+                            }
+                            for r in runtimes
+                            if r.device is not None
+                        ],
+                    },
+                    indent=2,
+                ),
+                encoding="utf-8",
+            )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        print("Stack running; Ctrl-C stops it.", flush=True)
+        await stop.wait()
+    finally:
+        for runtime in runtimes:
+            await runtime.stop()
+        await asyncio.get_running_loop().run_in_executor(None, broker.stop)
+    return 0
