@@ -409,12 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shutil.which(MOSQUITTO) is None:
         sys.stderr.write(f"{MOSQUITTO} not found; run scripts/setup\n")
         return 1
-    pki_dir = directory / "pki"
-    if (pki_dir / "ca.crt").exists():
-        ca = DevCertificateAuthority.load(pki_dir / "ca.crt", pki_dir / "ca.key")
-    else:
-        ca = DevCertificateAuthority.create()
-        ca.save(pki_dir)
+    ca, _ = DevCertificateAuthority.load_or_create(directory / "pki")
     broker = MosquittoBroker.with_dev_pki(
         directory, ca, lock_port=args.lock_port, controller_port=args.controller_port
     )

@@ -68,12 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     root: Path = args.dir
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    pki = root / "pki"
-    if (pki / "ca.crt").exists():
-        ca = DevCertificateAuthority.load(pki / "ca.crt", pki / "ca.key")
-    else:
-        ca = DevCertificateAuthority.create()
-        ca.save(pki)
+    ca, _ = DevCertificateAuthority.load_or_create(root / "pki")
     # Fixed ports: Home Assistant stores the broker address in its config entry.
     broker = MosquittoBroker.with_dev_pki(
         root / "broker",

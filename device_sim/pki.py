@@ -174,6 +174,15 @@ class DevCertificateAuthority:
             raise PkiError("CA key is not Ed25519")
         return cls(Issued(cert, key))
 
+    @classmethod
+    def load_or_create(cls, directory: Path) -> tuple[DevCertificateAuthority, bool]:
+        """Load the CA saved in ``directory``, or create and save one; say which."""
+        if (directory / "ca.crt").exists():
+            return cls.load(directory / "ca.crt", directory / "ca.key"), False
+        authority = cls.create()
+        authority.save(directory)
+        return authority, True
+
     @property
     def issued(self) -> Issued:
         """Return the CA certificate and key."""

@@ -101,8 +101,21 @@ class Payload:
         return self.encode(Writer()).finish()
 
 
+class EmptyPayload(Payload):
+    """A request whose kind says everything: the body is empty."""
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append nothing."""
+        return writer
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read nothing."""
+        return cls()
+
+
 @dataclass(frozen=True, slots=True)
-class Command(Payload):
+class Command(EmptyPayload):
     """Lock, unlock, open or status request: the kind says which; no arguments."""
 
     kinds: ClassVar[tuple[MessageKind, ...]] = (
@@ -111,15 +124,6 @@ class Command(Payload):
         MessageKind.OPEN,
         MessageKind.STATUS_REQUEST,
     )
-
-    def encode(self, writer: Writer) -> Writer:
-        """Commands have an empty body."""
-        return writer
-
-    @classmethod
-    def decode(cls, reader: Reader) -> Self:
-        """Commands have an empty body."""
-        return cls()
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,19 +283,10 @@ class ControllerRemove(Payload):
 
 
 @dataclass(frozen=True, slots=True)
-class ControllerListRequest(Payload):
+class ControllerListRequest(EmptyPayload):
     """Admin request: list controllers (answered by list chunks)."""
 
     kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.CONTROLLER_LIST,)
-
-    def encode(self, writer: Writer) -> Writer:
-        """Empty body."""
-        return writer
-
-    @classmethod
-    def decode(cls, reader: Reader) -> Self:
-        """Empty body."""
-        return cls()
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,24 @@ class VerifiedMessage:
     """The sender's role (lock side only)."""
 
 
+def _verified(
+    inner: InnerMessage, payload: Payload, frame: bytes, role: Role | None
+) -> VerifiedMessage:
+    return VerifiedMessage(
+        inner.kind,
+        payload,
+        inner.sender_id,
+        inner.counter,
+        inner.issued_at_ms,
+        inner.not_after_ms,
+        inner.request_id,
+        inner.reply_to,
+        frame_hash(frame),
+        inner.suite,
+        role,
+    )
+
+
 class UnauthorizedError(ProtocolError):
     """An authentic, fresh request the sender's role may not make.
 
@@ -257,19 +275,7 @@ class LockEndpoint(_Endpoint):
         payload = decode_payload(inner.kind, inner.payload)
         bundle = _apply_rotation(record.bundle, payload, record.suite)
         self.counters.advance(inner.sender_id, inner.counter)
-        message = VerifiedMessage(
-            inner.kind,
-            payload,
-            inner.sender_id,
-            inner.counter,
-            inner.issued_at_ms,
-            inner.not_after_ms,
-            inner.request_id,
-            inner.reply_to,
-            frame_hash(frame),
-            inner.suite,
-            record.role,
-        )
+        message = _verified(inner, payload, frame, record.role)
         if not may_send(
             record.role, inner.kind, now, record.valid_from_ms, record.valid_until_ms
         ):
@@ -452,15 +458,4 @@ class ControllerEndpoint(_Endpoint):
             self.lock.last_sent_counter = max(
                 self.lock.last_sent_counter, payload.sender_high_water
             )
-        return VerifiedMessage(
-            inner.kind,
-            payload,
-            inner.sender_id,
-            inner.counter,
-            inner.issued_at_ms,
-            inner.not_after_ms,
-            inner.request_id,
-            inner.reply_to,
-            frame_hash(frame),
-            inner.suite,
-        )
+        return _verified(inner, payload, frame, None)
