@@ -68,20 +68,25 @@ class CrashReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
 
 
-class _LockProcess:
+class LockProcess:
+    """A simulated lock in its own process (LAN only), to kill with SIGKILL."""
+
     def __init__(self, state_dir: Path, port: int) -> None:
+        """Prepare; `start` runs it."""
         self.state_dir = state_dir
         self.port = port
         self.process: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
+        """Start the process and wait until its admin channel answers."""
         self.process = subprocess.Popen(  # noqa: ASYNC220 - a child we kill -9 on purpose
             [
                 sys.executable,
@@ -122,12 +127,14 @@ class _LockProcess:
         raise CrashCheckFailed("the lock did not come up")
 
     def kill(self) -> None:
+        """SIGKILL the process: no clean-up, no flush, like a power cut."""
         if self.process is not None and self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.process = None
 
     async def state(self) -> dict[str, Any]:
+        """Return the lock's state from its admin channel."""
         answer = await admin_call(
             self.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.STATE)
         )
@@ -140,7 +147,7 @@ async def run(cycles: int, workdir: Path, seed: int | None = None) -> CrashRepor
     rng = random.Random(seed)  # noqa: S311 - timing jitter for a test, not a secret
     report = CrashReport()
     started = time.monotonic()
-    lock = _LockProcess(workdir / "lock", _free_port())
+    lock = LockProcess(workdir / "lock", free_port())
     await lock.start()
     identity = ControllerIdentity.generate()
     paired = await _pair(lock, identity)
@@ -168,7 +175,7 @@ async def run(cycles: int, workdir: Path, seed: int | None = None) -> CrashRepor
     return report
 
 
-async def _pair(lock: _LockProcess, identity: ControllerIdentity) -> PairedLock:
+async def _pair(lock: LockProcess, identity: ControllerIdentity) -> PairedLock:
     answer = await admin_call(
         lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.SETUP_CODE)
     )
@@ -201,7 +208,7 @@ def _check_controller(
 
 
 async def _replay_then_fire(
-    lock: _LockProcess,
+    lock: LockProcess,
     *,
     identity: ControllerIdentity,
     paired: PairedLock,
@@ -256,7 +263,7 @@ async def _replay_then_fire(
 
 
 async def _replay(
-    lock: _LockProcess,
+    lock: LockProcess,
     link: WebSocketFrameLink,
     client: LockClient,
     frames: list[bytes],

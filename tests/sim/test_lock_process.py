@@ -1,0 +1,107 @@
+"""The simulator as a real process: its CLI, and a pairing lockout that survives kill -9."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import subprocess
+import sys
+
+import pytest
+
+from custom_components.secure_lock.controller import PairingFailed, pair_over_link
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    ErrorCode,
+    SetupPayload,
+)
+from custom_components.secure_lock.transport.ws import WebSocketFrameLink
+from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
+from device_sim.crash_test import REPO_ROOT, LockProcess, free_port
+from device_sim.discovery import SERVICE_TYPE, service_info
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["lock"], ["client"], ["stack"], ["ca"], ["door"], ["press-button"]],
+    ids=lambda c: " ".join(c) or "top",
+)
+def test_help_explains_every_command(command: list[str]) -> None:
+    """`--help` works for the program and each subcommand."""
+    result = subprocess.run(
+        [sys.executable, "-m", "device_sim", *command, "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
+
+
+async def _try_pairing(port: int, setup: SetupPayload) -> ErrorCode:
+    link = WebSocketFrameLink(f"ws://127.0.0.1:{port}/securelock/v1")
+    await link.connect()
+    try:
+        await pair_over_link(
+            link, ControllerIdentity.generate(), setup, "guess", timeout=10
+        )
+    except PairingFailed as err:
+        return err.code
+    finally:
+        await link.close()
+    return ErrorCode.MALFORMED  # pragma: no cover - pairing was not supposed to work
+
+
+async def test_lockout_survives_kill_minus_nine(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    """Five wrong proofs lock pairing out; a killed and restarted lock stays locked out."""
+    lock = LockProcess(tmp_path / "lock", free_port())
+    await lock.start()
+    try:
+        answer = await admin_call(
+            lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.SETUP_CODE)
+        )
+        real = SetupPayload.parse(answer["code"])
+        wrong = SetupPayload(
+            real.lock_id, real.fingerprint, bytes(len(real.pairing_secret))
+        )
+        await admin_call(
+            lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.PRESS_BUTTON)
+        )
+        codes = [await _try_pairing(lock.port, wrong) for _ in range(6)]
+        assert codes == [ErrorCode.BAD_MAC] * 5 + [ErrorCode.PAIRING_LOCKED_OUT]
+
+        lock.kill()
+        await lock.start()
+        state = await lock.state()
+        assert state["pairing_locked_out"] is True
+        assert await _try_pairing(lock.port, real) is ErrorCode.PAIRING_LOCKED_OUT
+
+        await admin_call(
+            lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.PRESS_BUTTON)
+        )
+        link = WebSocketFrameLink(f"ws://127.0.0.1:{lock.port}/securelock/v1")
+        await link.connect()
+        outcome = await pair_over_link(
+            link, ControllerIdentity.generate(), real, "owner", timeout=10
+        )
+        await link.close()
+        assert outcome.lock.lock_id == real.lock_id
+    finally:
+        lock.kill()
+
+
+def test_zeroconf_record_carries_nothing_secret() -> None:
+    """The advertisement names the lock and its firmware; no setup code, no key."""
+    info = service_info(bytes(range(16)), "SL-1", "1.0.0", 8765)
+    assert info.type == SERVICE_TYPE == "_securelock._tcp.local."
+    assert info.port == 8765
+    properties = {k.decode(): (v or b"").decode() for k, v in info.properties.items()}
+    assert properties == {
+        "lock_id": bytes(range(16)).hex(),
+        "model": "SL-1",
+        "fw": "1.0.0",
+        "proto": "1",
+    }
