@@ -36,3 +36,10 @@ def test_public_api_is_exported() -> None:
     protocol = sys.modules["custom_components.secure_lock.protocol"]
     for name in PUBLIC_NAMES:
         assert hasattr(protocol, name), name
+
+
+def test_both_suites_available_on_supported_home_assistant() -> None:
+    """Cryptography >= 48 (HA 2026.6+) has HPKE with ML-KEM: no suite test is ever skipped here."""
+    from custom_components.secure_lock.protocol import SuiteId, supported_suites  # noqa: PLC0415
+
+    assert set(supported_suites()) == set(SuiteId)

@@ -29,10 +29,6 @@ LOCK_A = bytes.fromhex("a1" * 16)
 LOCK_B = bytes.fromhex("b2" * 16)
 CONTROLLER_PASSWORD = "correct horse battery staple"
 
-requires_mosquitto = pytest.mark.skipif(
-    shutil.which(MOSQUITTO) is None, reason="mosquitto is not installed"
-)
-
 
 @pytest.fixture(autouse=True)
 def _localhost_sockets(socket_enabled: None) -> None:
@@ -49,7 +45,8 @@ def ca() -> DevCertificateAuthority:
 def broker(tmp_path: Path, ca: DevCertificateAuthority) -> Iterator[MosquittoBroker]:
     """Run Mosquitto on free ports for one test; stop it afterwards."""
     if shutil.which(MOSQUITTO) is None:
-        pytest.skip("mosquitto is not installed")
+        # scripts/setup installs it; a missing broker must fail, not skip.
+        pytest.fail("mosquitto is not installed: run scripts/setup")
     instance = MosquittoBroker.with_dev_pki(tmp_path / "broker", ca)
     instance.start()
     try:
