@@ -60,6 +60,13 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_COMMAND_TIMEOUT = 15.0
 UNLOCK_LIFETIME_MS = 10_000
 """Unlock and open expire 10 s after sending: a delayed unlock is worse than none."""
+RELAY_EXPIRY_S = math.ceil(DEFAULT_LIFETIME_MS / 1000)
+"""MQTT 5 expiry asked of the relay, the same for every request.
+
+Defence in depth: the broker discards what the lock would refuse anyway.  It
+is one value for all kinds on purpose: a per-kind expiry (10 s for unlock,
+30 s for lock) would tell the broker which command a frame carries.
+"""
 
 
 class UpdateKind(StrEnum):
@@ -196,10 +203,10 @@ class LockClient:
         waiter = _Waiter(kind, asyncio.get_running_loop().create_future())
         self._waiters[request_id] = waiter
         try:
-            # Defence in depth: a relay drops the command once the lock would.
-            expiry_s = math.ceil((lifetime_ms or DEFAULT_LIFETIME_MS) / 1000)
             try:
-                await self.link.send(wrap(Channel.ENVELOPE, frame), expiry_s=expiry_s)
+                await self.link.send(
+                    wrap(Channel.ENVELOPE, frame), expiry_s=RELAY_EXPIRY_S
+                )
             except TransportError as err:
                 raise LinkUnavailable(
                     f"cannot reach the lock: {type(err).__name__}"
