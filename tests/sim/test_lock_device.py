@@ -387,3 +387,33 @@ async def test_commands_ask_the_relay_to_expire_them(rig: Rig) -> None:
     await client.status()
     assert link.expiries[-3:] == [30, 30, 30]
     await client.close()
+
+
+async def test_nothing_secret_in_plaintext_on_disk(rig: Rig) -> None:
+    """Keys, the pairing secret and the setup code exist on disk only sealed."""
+    client = await rig.pair()
+    await client.unlock()
+    element = rig.device.element
+    identity = element._identity
+    payload = element.setup_payload
+    secrets_to_find = [
+        identity.signing_key.private_bytes(),
+        payload.pairing_secret,
+        payload.to_code().encode(),
+        payload.to_uri().encode(),
+        *(prekey.private_key.private_bytes() for prekey in identity.prekeys),
+    ]
+    files = [p for p in (rig.path / "state").iterdir() if p.is_file()]
+    assert {p.name for p in files} >= {
+        "identity.sealed",
+        "setup.sealed",
+        "state.sealed",
+    }
+    for path in files:
+        blob = path.read_bytes()
+        for secret in secrets_to_find:
+            assert secret not in blob, path.name
+            assert secret.hex().encode() not in blob, path.name
+    # The device key lives apart from the state, owner-only.
+    assert (rig.path / "device.key").stat().st_mode & 0o077 == 0
+    await client.close()
