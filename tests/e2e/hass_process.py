@@ -1,0 +1,210 @@
+"""Run a real Home Assistant process for end-to-end tests, and talk to its API.
+
+Not the pytest harness's in-process `hass`: `hass --config DIR` in its own
+process, with this checkout on PYTHONPATH the way `scripts/develop` runs it,
+onboarded through the REST API like a new user's browser would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+import os
+from pathlib import Path
+import signal
+import socket
+import subprocess
+import time
+from typing import Any
+
+import aiohttp
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CLIENT_ID = "http://127.0.0.1/"
+START_TIMEOUT = 180.0
+USERNAME = "owner"
+PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway test account
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+CONFIGURATION = """\
+homeassistant:
+  name: Secure Lock e2e
+  time_zone: UTC
+  unit_system: metric
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+api:
+config:
+onboarding:
+automation:
+logger:
+  default: warning
+  logs:
+    custom_components.secure_lock: debug
+"""
+
+
+@dataclass
+class HassProcess:
+    """One Home Assistant process on a free port with its own config directory."""
+
+    hass_bin: Path
+    config_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    token: str | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> str:
+        """Return Home Assistant's log so far."""
+        path = self.config_dir / "home-assistant.log"
+        return (
+            path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        )
+
+    def write_config(self) -> None:
+        """Write a lean configuration that needs nothing compiled."""
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        (self.config_dir / "configuration.yaml").write_text(
+            CONFIGURATION.format(port=self.port), encoding="utf-8"
+        )
+
+    async def start(self) -> None:
+        """Start `hass` and wait until its HTTP server answers."""
+        if not (self.config_dir / "configuration.yaml").exists():
+            self.write_config()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(REPO_ROOT) + (
+            f":{env['PYTHONPATH']}" if env.get("PYTHONPATH") else ""
+        )
+        self.process = subprocess.Popen(  # noqa: ASYNC220 - a server we stop ourselves
+            [
+                str(self.hass_bin),
+                "--config",
+                str(self.config_dir),
+                "--log-file",
+                str(self.config_dir / "home-assistant.log"),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(
+                        f"hass exited with {self.process.returncode}:\n{self.log[-3000:]}"
+                    )
+                try:
+                    async with session.get(f"{self.url}/api/onboarding") as response:
+                        if response.status in (200, 401, 404):
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.5)
+        raise RuntimeError(f"hass did not come up:\n{self.log[-3000:]}")
+
+    async def stop(self) -> None:
+        """Stop Home Assistant the way Ctrl-C does, and wait for it."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        for _ in range(120):
+            if process.poll() is not None:
+                return
+            await asyncio.sleep(0.5)
+        process.kill()
+        process.wait()
+
+    async def onboard(self) -> str:
+        """Create the owner account as the onboarding page does; return an access token."""
+        async with aiohttp.ClientSession() as session:
+            async with session.post(
+                f"{self.url}/api/onboarding/users",
+                json={
+                    "client_id": CLIENT_ID,
+                    "name": "Owner",
+                    "username": USERNAME,
+                    "password": PASSWORD,
+                    "language": "en",
+                },
+            ) as response:
+                response.raise_for_status()
+                auth_code = (await response.json())["auth_code"]
+            self.token = await self._token(
+                session, {"grant_type": "authorization_code", "code": auth_code}
+            )
+        return self.token
+
+    async def login(self) -> str:
+        """Log in again after a restart (the login flow, as the frontend does)."""
+        async with aiohttp.ClientSession() as session:
+            async with session.post(
+                f"{self.url}/auth/login_flow",
+                json={
+                    "client_id": CLIENT_ID,
+                    "handler": ["homeassistant", None],
+                    "redirect_uri": CLIENT_ID,
+                },
+            ) as response:
+                flow = await response.json()
+            async with session.post(
+                f"{self.url}/auth/login_flow/{flow['flow_id']}",
+                json={
+                    "client_id": CLIENT_ID,
+                    "username": USERNAME,
+                    "password": PASSWORD,
+                },
+            ) as response:
+                result = await response.json()
+            self.token = await self._token(
+                session, {"grant_type": "authorization_code", "code": result["result"]}
+            )
+        return self.token
+
+    async def wait_running(self, timeout: float = START_TIMEOUT) -> None:
+        """Wait until Home Assistant has finished starting."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (await self.api("GET", "/api/config"))["state"] == "RUNNING":
+                return
+            await asyncio.sleep(0.5)
+        raise RuntimeError(f"hass did not finish starting:\n{self.log[-3000:]}")
+
+    async def _token(self, session: aiohttp.ClientSession, data: dict[str, str]) -> str:
+        async with session.post(
+            f"{self.url}/auth/token", data={**data, "client_id": CLIENT_ID}
+        ) as response:
+            response.raise_for_status()
+            token: str = (await response.json())["access_token"]
+        return token
+
+    async def api(self, method: str, path: str, payload: Any = None) -> Any:
+        """Call the REST API with the owner's token; return the decoded JSON."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                method, f"{self.url}{path}", json=payload, headers=headers
+            ) as response,
+        ):
+            body = await response.json(content_type=None)
+            if response.status >= 400:
+                raise AssertionError(f"{method} {path} -> {response.status}: {body}")
+            return body
