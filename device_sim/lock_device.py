@@ -48,6 +48,7 @@ from custom_components.secure_lock.protocol.registry import ControllerRecord
 from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.protocol.roles import Role
 from custom_components.secure_lock.protocol.session import (
+    RevokedError,
     UnauthorizedError,
     VerifiedMessage,
 )
@@ -349,6 +350,13 @@ class LockDevice:
             self._respond(
                 err.message, ResultCode.NOT_PERMITTED, "role does not allow this"
             )
+            return
+        except RevokedError as err:
+            # Signed by the revoked controller itself: tell it, so it asks its
+            # user to re-pair instead of retrying into silence.
+            self._persist()
+            self._audit(err.message, ResultCode.REVOKED)
+            self._respond(err.message, ResultCode.REVOKED, "controller revoked")
             return
         except ProtocolError as err:
             self._dropped(err.code)

@@ -17,6 +17,7 @@ from custom_components.secure_lock.protocol import (
     MessageKind,
     ProtocolError,
     ResultCode,
+    RevokedError,
     Role,
     SuiteId,
     UnauthorizedError,
@@ -223,7 +224,22 @@ def test_unknown_and_revoked_senders_are_rejected(pair: Pair, suite: SuiteId) ->
     stranger_lock = LockEndpoint(pair.lock, ControllerRegistry(), clock=lambda: T0)
     _expect(ErrorCode.UNKNOWN_SENDER, stranger_lock.open, frame, T0)
     pair.registry.revoke(pair.controller.key_id)
-    _expect(ErrorCode.REVOKED, pair.lock_ep.open, frame, T0)
+    error = _expect(ErrorCode.REVOKED, pair.lock_ep.open, frame, T0)
+    # Verified before refused: the lock can answer the revoked controller
+    # itself, signed, and nobody else can provoke that answer.
+    assert isinstance(error, RevokedError)
+    assert error.message.sender_id == pair.controller.key_id
+    assert pair.lock_ep.counters.high_water(pair.controller.key_id) > 0
+    reply = pair.lock_ep.respond(
+        error.message,
+        CommandResult(ResultCode.REVOKED, STATUS, T0, 0, "controller revoked"),
+        now_ms=T0,
+    )
+    answer = pair.ctrl_ep.open(reply, T0)
+    assert isinstance(answer.payload, CommandResult)
+    assert answer.payload.result is ResultCode.REVOKED
+    # Its frames replayed are still replays, not new revocation answers.
+    _expect(ErrorCode.REPLAYED, pair.lock_ep.open, frame, T0)
 
 
 def test_signature_by_another_key_is_rejected(pair: Pair, suite: SuiteId) -> None:

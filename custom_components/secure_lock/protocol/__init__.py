@@ -85,6 +85,7 @@ from .session import (
     MAX_CLOCK_SKEW_MS,
     ControllerEndpoint,
     LockEndpoint,
+    RevokedError,
     UnauthorizedError,
     VerifiedMessage,
 )
@@ -144,6 +145,7 @@ __all__ = [
     "ProtocolError",
     "PublicKeyBundle",
     "ResultCode",
+    "RevokedError",
     "Rng",
     "Role",
     "SetupCodeError",

@@ -61,6 +61,8 @@ class ResultCode(IntEnum):
     LOW_BATTERY = 7
     NOT_FOUND = 8
     INTERNAL_ERROR = 9
+    REVOKED = 10
+    """The sender was removed from the lock: re-pair, do not retry."""
 
 
 class EventType(IntEnum):

@@ -96,6 +96,20 @@ class UnauthorizedError(ProtocolError):
         self.message = message
 
 
+class RevokedError(ProtocolError):
+    """An authentic, fresh request from a controller that was revoked.
+
+    Checked after the signature, so only the revoked controller itself can
+    provoke it; ``message`` lets the lock answer with a signed ``revoked``
+    result, which tells that controller to re-pair instead of retrying.
+    """
+
+    def __init__(self, message: VerifiedMessage) -> None:
+        """Wrap the verified message."""
+        super().__init__(ErrorCode.REVOKED, "controller revoked")
+        self.message = message
+
+
 def _next_offset(current: int, sample: int) -> int:
     """Update the lock-clock offset estimate from one signed lock timestamp.
 
@@ -250,9 +264,10 @@ class LockEndpoint(_Endpoint):
         """Verify a controller's frame; raise a ``ProtocolError`` on any defect.
 
         Order: structure, routing, prekey, decryption, addressing, direction,
-        sender known and not revoked, suite fixed at pairing, signature, times,
-        counter; then the high-water mark is advanced (see ``CounterStore``),
-        then the role is checked (``UnauthorizedError`` carries the message).
+        sender known, suite fixed at pairing, signature, times, counter; then
+        the high-water mark is advanced (see ``CounterStore``), then revocation
+        (``RevokedError``) and the role (``UnauthorizedError``) are checked;
+        both carry the verified message so the lock can answer it signed.
         """
         now = self._clock() if now_ms is None else now_ms
         opened = open_frame(frame, self.routing_id, self.identity.find_prekey)
@@ -265,8 +280,6 @@ class LockEndpoint(_Endpoint):
         record = self.registry.get(inner.sender_id)
         if record is None:
             raise ProtocolError(ErrorCode.UNKNOWN_SENDER, "controller not paired")
-        if record.revoked:
-            raise ProtocolError(ErrorCode.REVOKED, "controller revoked")
         _verify_sender(opened, record.bundle, record.suite)
         if inner.reply_to != NO_REPLY:
             raise ProtocolError(ErrorCode.MALFORMED, "requests carry no reply hash")
@@ -276,6 +289,8 @@ class LockEndpoint(_Endpoint):
         bundle = _apply_rotation(record.bundle, payload, record.suite)
         self.counters.advance(inner.sender_id, inner.counter)
         message = _verified(inner, payload, frame, record.role)
+        if record.revoked:
+            raise RevokedError(message)
         if not may_send(
             record.role, inner.kind, now, record.valid_from_ms, record.valid_until_ms
         ):
