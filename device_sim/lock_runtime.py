@@ -17,6 +17,7 @@ from pathlib import Path
 import ssl
 from typing import Any
 
+from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.transport import (
     LockTopics,
     MqttFrameLink,
@@ -68,6 +69,8 @@ class RuntimeOptions:
     admin_socket: bool = True
     lan_rate: float | None = None
     """Frames per second one LAN connection may send (None: the server default)."""
+    rng: Rng = system_rng
+    """Randomness for keys and nonces; tests pass a deterministic one for stable ids."""
 
 
 class LockRuntime:
@@ -96,7 +99,13 @@ class LockRuntime:
         """Boot the lock and open its links."""
         self.scheduler = AsyncioScheduler()
         store = self.store
-        device = LockDevice(store, self.scheduler, self._enqueue, self.options.device)
+        device = LockDevice(
+            store,
+            self.scheduler,
+            self._enqueue,
+            self.options.device,
+            rng=self.options.rng,
+        )
         self.device = device
         self._tasks.append(asyncio.create_task(self._sender(), name="lock sender"))
         if self.options.admin_socket:

@@ -90,7 +90,7 @@ def _is_exception(call: ast.Call) -> bool:
         if isinstance(call.func, ast.Name)
         else getattr(call.func, "attr", "")
     )
-    return name.endswith(("Error", "Exception", "NotReady", "AuthFailed"))
+    return name.endswith(("Error", "Exception", "NotReady", "Failed"))
 
 
 def test_english_translation_matches_strings() -> None:
@@ -103,8 +103,11 @@ def test_every_flow_step_error_abort_and_exception_is_translated() -> None:
     config = STRINGS.get("config", {})
     for module in sorted(INTEGRATION_DIR.glob("*.py")):
         keys = _flow_keys(module)
+        options = STRINGS.get("options", {})
         for step in keys["step"]:
-            assert step in config.get("step", {}), f"{module.name}: step {step}"
+            assert step in config.get("step", {}) or step in options.get("step", {}), (
+                f"{module.name}: step {step}"
+            )
         for error in keys["error"]:
             assert error in config.get("error", {}), f"{module.name}: error {error}"
         for reason in keys["abort"]:

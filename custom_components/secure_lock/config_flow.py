@@ -1,19 +1,475 @@
-"""Config flow for Secure Lock.
+"""Pair Home Assistant with a Secure Lock: setup code, button press, signed challenge.
 
-Home Assistant needs this module to load config entries at all.  The pairing
-steps (setup code, button press, signed challenge) arrive with the pairing
-flow; until then the manifest does not advertise a config flow, so the UI does
-not offer one.
+The setup code (or the QR text) names the lock and pins its identity key; the
+pairing itself proves both sides and never sends the pairing secret.  Errors
+say what to do: press the button, wait out a lockout, or stop because the lock
+that answered is not the one on the label.
 """
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigFlow
+from collections.abc import Mapping
+import logging
+from typing import Any
 
-from .const import DOMAIN
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    SelectSelector,
+    SelectSelectorConfig,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+import voluptuous as vol
+
+from .const import (
+    CONF_ADDRESS,
+    CONF_BROKER_CA,
+    CONF_BROKER_URL,
+    CONF_LAN_URL,
+    CONF_LOCK_ID,
+    CONF_MODEL,
+    CONF_PREFER,
+    CONF_SETUP_CODE,
+    CONTROLLER_NAME,
+    DEFAULT_MODEL,
+    DOMAIN,
+    PAIRING_TIMEOUT,
+)
+from .controller import LinkUnavailable, PairingFailed, PairingTimedOut, pair_over_link
+from .controller.links import (
+    BrokerSettings,
+    LinkKind,
+    LinkSettings,
+    LinkSettingsError,
+    check_ca_pem,
+    lan_url,
+    open_link,
+    parse_broker_url,
+)
+from .entry_data import credential_data, link_data, settings_from_data
+from .protocol import (
+    ControllerIdentity,
+    ControllerPairingOutcome,
+    ErrorCode,
+    SetupCodeError,
+    SetupPayload,
+)
+from .transport import BrokerRefused, TlsFailure, TransportError
+
+_LOGGER = logging.getLogger(__name__)
+
+# What the lock said, as the message the user sees.
+_PAIRING_ERRORS = {
+    ErrorCode.PAIRING_CLOSED: "pairing_closed",
+    ErrorCode.PAIRING_BUSY: "pairing_busy",
+    ErrorCode.PAIRING_LOCKED_OUT: "pairing_locked_out",
+    ErrorCode.IDENTITY_MISMATCH: "identity_mismatch",
+    ErrorCode.CERTIFICATE_INVALID: "identity_mismatch",
+    ErrorCode.BAD_MAC: "wrong_setup_code",
+}
+
+_TEXT = TextSelector()
+_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+_PEM = TextSelector(TextSelectorConfig(multiline=True))
+
+
+def _broker_schema(defaults: Mapping[str, Any]) -> dict[vol.Marker, Any]:
+    return {
+        vol.Required(
+            CONF_BROKER_URL, default=defaults.get(CONF_BROKER_URL) or vol.UNDEFINED
+        ): _TEXT,
+        vol.Required(
+            CONF_BROKER_CA, default=defaults.get(CONF_BROKER_CA) or vol.UNDEFINED
+        ): _PEM,
+        vol.Optional(
+            CONF_USERNAME, default=defaults.get(CONF_USERNAME) or vol.UNDEFINED
+        ): _TEXT,
+        vol.Optional(CONF_PASSWORD): _PASSWORD,
+    }
+
+
+def _broker_from_input(user_input: Mapping[str, Any]) -> BrokerSettings:
+    """Validate the broker fields; raise LinkSettingsError naming the bad one."""
+    url = parse_broker_url(user_input[CONF_BROKER_URL])
+    ca_pem = user_input[CONF_BROKER_CA].strip() + "\n"
+    check_ca_pem(ca_pem)
+    username = user_input.get(CONF_USERNAME) or None
+    password = user_input.get(CONF_PASSWORD) or None
+    if password is not None and username is None:
+        raise LinkSettingsError(
+            "password_needs_username", "a password needs a user name"
+        )
+    return BrokerSettings(url, ca_pem, username, password)
 
 
 class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
     """Pair Home Assistant with a Secure Lock."""
 
     VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing known about the lock."""
+        self._setup: SetupPayload | None = None
+        self._settings: LinkSettings | None = None
+        self._discovered_lock_id: str | None = None
+        self._discovered_url: str | None = None
+        self._model = DEFAULT_MODEL
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> SecureLockOptionsFlow:
+        """Return the options flow."""
+        return SecureLockOptionsFlow()
+
+    # How to reach the lock ---------------------------------------------------
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask whether the lock is on this network or reached through a relay."""
+        return self.async_show_menu(step_id="user", menu_options=["lan", "broker"])
+
+    async def async_step_lan(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Take the lock's address on this network and its setup code."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            setup = self._parse_setup(user_input[CONF_SETUP_CODE], errors)
+            url = None
+            try:
+                url = lan_url(user_input[CONF_ADDRESS])
+            except LinkSettingsError:
+                errors[CONF_ADDRESS] = "invalid_address"
+            if setup is not None and url is not None:
+                await self._async_claim(setup)
+                settings = LinkSettings(setup.lock_id, lan_url=url)
+                if error := await _async_reachable(self, settings, LinkKind.LAN):
+                    errors["base"] = error
+                else:
+                    return await self._async_ready(setup, settings)
+        return self.async_show_form(
+            step_id="lan",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(
+                    {
+                        vol.Required(CONF_ADDRESS): _TEXT,
+                        vol.Required(CONF_SETUP_CODE): _TEXT,
+                    }
+                ),
+                user_input,
+            ),
+            errors=errors,
+        )
+
+    async def async_step_broker(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Take the relay's address, its CA certificate, credentials and the setup code."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            setup = self._parse_setup(user_input[CONF_SETUP_CODE], errors)
+            broker = None
+            try:
+                broker = _broker_from_input(user_input)
+            except LinkSettingsError as err:
+                errors[_field_of(err)] = err.key
+            if setup is not None and broker is not None:
+                await self._async_claim(setup)
+                settings = LinkSettings(
+                    setup.lock_id, broker=broker, prefer=LinkKind.BROKER
+                )
+                if error := await _async_reachable(self, settings, LinkKind.BROKER):
+                    errors["base"] = error
+                else:
+                    return await self._async_ready(setup, settings)
+        schema = vol.Schema(
+            {**_broker_schema({}), vol.Required(CONF_SETUP_CODE): _TEXT}
+        )
+        return self.async_show_form(
+            step_id="broker",
+            data_schema=self.add_suggested_values_to_schema(
+                schema,
+                {k: v for k, v in (user_input or {}).items() if k != CONF_PASSWORD},
+            ),
+            errors=errors,
+        )
+
+    # Discovery ---------------------------------------------------------------
+
+    async def async_step_zeroconf(
+        self, discovery_info: ZeroconfServiceInfo
+    ) -> ConfigFlowResult:
+        """Handle a lock that announced itself on this network."""
+        lock_id = _lock_id_from_txt(discovery_info.properties.get(CONF_LOCK_ID))
+        if lock_id is None:
+            return self.async_abort(reason="not_secure_lock")
+        url = lan_url(f"{discovery_info.host}:{discovery_info.port}")
+        await self.async_set_unique_id(lock_id)
+        # A known lock that moved: follow it (its keys prove it is the same).
+        self._abort_if_unique_id_configured(updates={CONF_LAN_URL: url})
+        self._discovered_lock_id = lock_id
+        self._discovered_url = url
+        self._model = str(discovery_info.properties.get(CONF_MODEL) or DEFAULT_MODEL)
+        self.context["title_placeholders"] = {"name": _title(bytes.fromhex(lock_id))}
+        return await self.async_step_zeroconf_confirm()
+
+    async def async_step_zeroconf_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the setup code of the discovered lock."""
+        errors: dict[str, str] = {}
+        assert self._discovered_lock_id is not None
+        assert self._discovered_url is not None
+        if user_input is not None:
+            setup = self._parse_setup(user_input[CONF_SETUP_CODE], errors)
+            if setup is not None and setup.lock_id.hex() != self._discovered_lock_id:
+                errors[CONF_SETUP_CODE] = "wrong_lock"
+            elif setup is not None:
+                settings = LinkSettings(setup.lock_id, lan_url=self._discovered_url)
+                return await self._async_ready(setup, settings)
+        return self.async_show_form(
+            step_id="zeroconf_confirm",
+            data_schema=vol.Schema({vol.Required(CONF_SETUP_CODE): _TEXT}),
+            description_placeholders={
+                "name": _title(bytes.fromhex(self._discovered_lock_id))
+            },
+            errors=errors,
+        )
+
+    # Pairing -----------------------------------------------------------------
+
+    async def async_step_pair(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Tell the user to press the lock's button, then run the signed pairing."""
+        errors: dict[str, str] = {}
+        assert self._setup is not None and self._settings is not None
+        if user_input is not None:
+            identity = await self.hass.async_add_executor_job(
+                ControllerIdentity.generate
+            )
+            error = None
+            try:
+                outcome = await self._async_pair(identity)
+            except PairingFailed as err:
+                _LOGGER.info("Pairing refused: %s", err.code.value)
+                error = _PAIRING_ERRORS.get(err.code, "pairing_failed")
+            except PairingTimedOut:
+                error = "timeout"
+            except LinkUnavailable, TransportError:
+                error = "cannot_connect"
+            if error is None:
+                data = {
+                    **link_data(self._settings),
+                    **credential_data(identity, outcome.lock),
+                    CONF_MODEL: self._model,
+                }
+                if self.source == SOURCE_REAUTH:
+                    return self.async_update_reload_and_abort(
+                        self._get_reauth_entry(), data=data
+                    )
+                return self.async_create_entry(
+                    title=_title(self._setup.lock_id), data=data
+                )
+            errors["base"] = error
+        return self.async_show_form(
+            step_id="pair",
+            description_placeholders={"name": _title(self._setup.lock_id)},
+            errors=errors,
+        )
+
+    async def _async_pair(
+        self, identity: ControllerIdentity
+    ) -> ControllerPairingOutcome:
+        assert self._setup is not None and self._settings is not None
+        link = await open_link(
+            self._settings,
+            self._settings.order()[0],
+            session=async_get_clientsession(self.hass),
+        )
+        try:
+            return await pair_over_link(
+                link, identity, self._setup, CONTROLLER_NAME, timeout=PAIRING_TIMEOUT
+            )
+        finally:
+            await link.close()
+
+    # Re-pairing and reconfiguring ----------------------------------------------
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Pair again: the lock no longer accepts our key (revoked or reset)."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the setup code again; the entry and its entities stay."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            setup = self._parse_setup(user_input[CONF_SETUP_CODE], errors)
+            if setup is not None and setup.lock_id.hex() != entry.unique_id:
+                errors[CONF_SETUP_CODE] = "wrong_lock"
+            elif setup is not None:
+                self._model = entry.data.get(CONF_MODEL, DEFAULT_MODEL)
+                return await self._async_ready(
+                    setup, settings_from_data(entry.data, entry.options)
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema({vol.Required(CONF_SETUP_CODE): _TEXT}),
+            description_placeholders={"name": entry.title},
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change how the lock is reached; the keys and pairing stay."""
+        entry = self._get_reconfigure_entry()
+        current = settings_from_data(entry.data, entry.options)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings = self._reconfigured(current, user_input, errors)
+            if settings is not None:
+                for kind in settings.order():
+                    if error := await _async_reachable(self, settings, kind):
+                        errors["base"] = error
+                        break
+                else:
+                    return self.async_update_reload_and_abort(
+                        entry, data_updates=link_data(settings)
+                    )
+        schema: dict[vol.Marker, Any] = {}
+        if current.lan_url is not None:
+            schema[vol.Required(CONF_ADDRESS, default=current.lan_url)] = _TEXT
+        if current.broker is not None:
+            schema.update(_broker_schema(entry.data))
+        return self.async_show_form(
+            step_id="reconfigure", data_schema=vol.Schema(schema), errors=errors
+        )
+
+    @staticmethod
+    def _reconfigured(
+        current: LinkSettings, user_input: Mapping[str, Any], errors: dict[str, str]
+    ) -> LinkSettings | None:
+        lan = current.lan_url
+        broker = current.broker
+        try:
+            if CONF_ADDRESS in user_input:
+                lan = lan_url(user_input[CONF_ADDRESS])
+            if CONF_BROKER_URL in user_input:
+                merged = dict(user_input)
+                if broker is not None and not merged.get(CONF_PASSWORD):
+                    # An empty password field keeps the stored one.
+                    merged[CONF_PASSWORD] = broker.password
+                broker = _broker_from_input(merged)
+        except LinkSettingsError as err:
+            errors[_field_of(err)] = err.key
+            return None
+        return LinkSettings(current.lock_id, lan, broker, current.prefer)
+
+    # Helpers -----------------------------------------------------------------
+
+    def _parse_setup(self, text: str, errors: dict[str, str]) -> SetupPayload | None:
+        try:
+            return SetupPayload.parse(text)
+        except SetupCodeError:
+            errors[CONF_SETUP_CODE] = "invalid_setup_code"
+            return None
+
+    async def _async_claim(self, setup: SetupPayload) -> None:
+        """One entry per lock: a second attempt for the same lock aborts."""
+        await self.async_set_unique_id(setup.lock_id.hex())
+        self._abort_if_unique_id_configured()
+
+    async def _async_ready(
+        self, setup: SetupPayload, settings: LinkSettings
+    ) -> ConfigFlowResult:
+        self._setup = setup
+        self._settings = settings
+        return await self.async_step_pair()
+
+
+class SecureLockOptionsFlow(OptionsFlowWithReload):
+    """Choose the preferred path when the lock has both."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the preferred path."""
+        settings = settings_from_data(self.config_entry.data, self.config_entry.options)
+        if len(settings.order()) < 2:
+            return self.async_abort(reason="single_path")
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_PREFER, default=settings.prefer.value
+                    ): SelectSelector(
+                        SelectSelectorConfig(
+                            options=[kind.value for kind in LinkKind],
+                            translation_key=CONF_PREFER,
+                        )
+                    )
+                }
+            ),
+        )
+
+
+async def _async_reachable(
+    flow: ConfigFlow, settings: LinkSettings, kind: LinkKind
+) -> str | None:
+    """Open and close one path; return an error key if the lock is not reachable."""
+    try:
+        link = await open_link(
+            settings, kind, session=async_get_clientsession(flow.hass)
+        )
+    except BrokerRefused:
+        return "invalid_auth"
+    except TlsFailure:
+        return "tls_failed"
+    except TransportError:
+        return "cannot_connect"
+    await link.close()
+    return None
+
+
+def _field_of(err: LinkSettingsError) -> str:
+    return {
+        "invalid_broker_url": CONF_BROKER_URL,
+        "invalid_ca": CONF_BROKER_CA,
+        "invalid_address": CONF_ADDRESS,
+        "password_needs_username": CONF_USERNAME,
+    }.get(err.key, "base")
+
+
+def _lock_id_from_txt(value: object) -> str | None:
+    """Return the announced lock id as lower-case hex, or None if it is not one."""
+    text = str(value or "").lower()
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        return None
+    return text if len(raw) == 16 else None
+
+
+def _title(lock_id: bytes) -> str:
+    return f"Secure Lock {lock_id.hex()[:8]}"

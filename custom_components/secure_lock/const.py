@@ -1,5 +1,38 @@
 """Constants for the Secure Lock integration."""
 
+from datetime import timedelta
+import logging
 from typing import Final
 
 DOMAIN: Final = "secure_lock"
+LOGGER = logging.getLogger(__package__)
+
+# Config entry data: how to reach the lock and this controller's keys.
+CONF_LOCK_ID: Final = "lock_id"
+CONF_IDENTITY: Final = "identity"
+"""This controller's private keys (hex); only ever in the config entry."""
+CONF_PAIRED_LOCK: Final = "paired_lock"
+"""The lock's public keys and suite as pinned at pairing (hex)."""
+CONF_LAN_URL: Final = "lan_url"
+CONF_BROKER_URL: Final = "broker_url"
+CONF_BROKER_CA: Final = "broker_ca"
+CONF_MODEL: Final = "model"
+
+# Options.
+CONF_PREFER: Final = "prefer"
+
+# Config flow fields (not stored).
+CONF_SETUP_CODE: Final = "setup_code"
+CONF_ADDRESS: Final = "address"
+
+CONTROLLER_NAME: Final = "Home Assistant"
+DEFAULT_MODEL: Final = "Secure Lock"
+
+HEARTBEAT_INTERVAL: Final = timedelta(seconds=30)
+"""How often a lock sends its signed heartbeat."""
+UNAVAILABLE_AFTER: Final = HEARTBEAT_INTERVAL * 2.5
+"""Without an authenticated frame for this long, the shown state is stale."""
+COMMAND_TIMEOUT: Final = 15.0
+PAIRING_TIMEOUT: Final = 30.0
+CLOCK_SKEW_REPAIR_MS: Final = 60_000
+"""A lock clock further off than this gets a repair issue."""

@@ -1,10 +1,218 @@
-"""Fixtures for tests that run the integration inside Home Assistant."""
+"""Fixtures for tests that run the integration inside Home Assistant.
+
+The lock is the real simulator (device_sim) on 127.0.0.1, in Home Assistant's
+event loop; the broker, where a test needs one, is a real Mosquitto.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+import shutil
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.secure_lock.const import CONF_MODEL, CONTROLLER_NAME, DOMAIN
+from custom_components.secure_lock.controller import pair_over_link
+from custom_components.secure_lock.controller.links import BrokerSettings, LinkSettings
+from custom_components.secure_lock.entry_data import credential_data, link_data
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    ControllerPairingOutcome,
+    DeterministicRng,
+    SetupPayload,
+)
+from custom_components.secure_lock.transport import WebSocketFrameLink
+from device_sim.broker import MOSQUITTO, MosquittoBroker
+from device_sim.lock_device import DeviceConfig, LockDevice
+from device_sim.lock_runtime import (
+    BrokerSettings as LockBrokerSettings,
+    LockRuntime,
+    RuntimeOptions,
+)
+from device_sim.mechanism import MechanismConfig
+from device_sim.pki import DevCertificateAuthority
+
+MODEL = "SL-1 (simulated)"
+FAST = DeviceConfig(
+    model=MODEL,
+    mechanism=MechanismConfig(motor_seconds=0, open_hold_seconds=600),
+)
+BROKER_USER = "home-assistant"
+BROKER_PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/secure_lock in every test here."""
+
+
+@pytest.fixture(autouse=True)
+def _localhost_sockets(socket_enabled: None) -> None:
+    """Allow sockets; connects are still limited to 127.0.0.1 (tests/conftest.py)."""
+
+
+@dataclass
+class SimLock:
+    """A running simulated lock and the handles a test needs."""
+
+    runtime: LockRuntime
+
+    @property
+    def device(self) -> LockDevice:
+        """Return the lock's firmware object."""
+        assert self.runtime.device is not None
+        return self.runtime.device
+
+    @property
+    def lan_url(self) -> str:
+        """Return the lock's WebSocket URL."""
+        assert self.runtime.lan is not None
+        return f"ws://127.0.0.1:{self.runtime.lan.port}/securelock/v1"
+
+    @property
+    def address(self) -> str:
+        """Return host:port as a user would type it."""
+        assert self.runtime.lan is not None
+        return f"127.0.0.1:{self.runtime.lan.port}"
+
+    @property
+    def setup_code(self) -> str:
+        """Return the typeable setup code from the lock's label."""
+        return self.device.element.setup_payload.to_code()
+
+    @property
+    def lock_id(self) -> str:
+        """Return the lock id as hex."""
+        return self.device.lock_id.hex()
+
+
+@pytest.fixture(scope="session")
+def ca() -> DevCertificateAuthority:
+    """Return one development manufacturer CA for the run."""
+    return DevCertificateAuthority.create()
+
+
+@pytest.fixture
+def broker(tmp_path: Path, ca: DevCertificateAuthority) -> Iterator[MosquittoBroker]:
+    """Run Mosquitto with TLS on free local ports for one test."""
+    if shutil.which(MOSQUITTO) is None:
+        pytest.fail("mosquitto is not installed: run scripts/setup")
+    instance = MosquittoBroker.with_dev_pki(tmp_path / "broker", ca)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+async def _start_lock(options: RuntimeOptions) -> LockRuntime:
+    runtime = LockRuntime(options)
+    await runtime.start()
+    return runtime
+
+
+@pytest.fixture
+async def sim_lock(hass: HomeAssistant, tmp_path: Path) -> AsyncIterator[SimLock]:
+    """Run a simulated lock on the LAN (stable ids: deterministic keys)."""
+    runtime = await _start_lock(
+        RuntimeOptions(
+            state_dir=tmp_path / "lock",
+            device=FAST,
+            lan=("127.0.0.1", 0),
+            admin_socket=False,
+            rng=DeterministicRng(b"secure lock test lock"),
+        )
+    )
+    yield SimLock(runtime)
+    await runtime.stop()
+
+
+@pytest.fixture
+async def broker_lock(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    broker: MosquittoBroker,
+    ca: DevCertificateAuthority,
+) -> AsyncIterator[SimLock]:
+    """Run a simulated lock reachable only through the broker."""
+    runtime = await _start_lock(
+        RuntimeOptions(
+            state_dir=tmp_path / "relay-lock",
+            device=FAST,
+            broker=LockBrokerSettings("127.0.0.1", broker.lock_port, broker.ca_file),
+            factory_ca=ca,
+            admin_socket=False,
+        )
+    )
+    assert runtime.device is not None
+    broker.add_controller(BROKER_USER, BROKER_PASSWORD, [runtime.device.lock_id.hex()])
+    yield SimLock(runtime)
+    await runtime.stop()
+
+
+async def pair_controller(
+    lock: SimLock, name: str = CONTROLLER_NAME
+) -> tuple[ControllerIdentity, ControllerPairingOutcome]:
+    """Pair a new controller with the lock over the LAN, as the config flow would."""
+    lock.device.press_button()
+    identity = ControllerIdentity.generate()
+    link = WebSocketFrameLink(lock.lan_url)
+    await link.connect()
+    try:
+        outcome = await pair_over_link(
+            link, identity, SetupPayload.parse(lock.setup_code), name, timeout=10
+        )
+    finally:
+        await link.close()
+    return identity, outcome
+
+
+@pytest.fixture
+async def paired_entry(hass: HomeAssistant, sim_lock: SimLock) -> MockConfigEntry:
+    """Return a config entry for a controller paired with the LAN lock."""
+    identity, outcome = await pair_controller(sim_lock)
+    settings = LinkSettings(sim_lock.device.lock_id, lan_url=sim_lock.lan_url)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=sim_lock.lock_id,
+        title="Front door",
+        data={
+            **link_data(settings),
+            **credential_data(identity, outcome.lock),
+            CONF_MODEL: MODEL,
+        },
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+def broker_settings(broker: MosquittoBroker, lock: SimLock) -> LinkSettings:
+    """Return link settings that reach `lock` through `broker` only."""
+    return LinkSettings(
+        lock.device.lock_id,
+        broker=BrokerSettings(
+            f"mqtts://127.0.0.1:{broker.controller_port}",
+            broker.ca_file.read_text(encoding="utf-8"),
+            BROKER_USER,
+            BROKER_PASSWORD,
+        ),
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, paired_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """Set the paired entry up; unload it after the test."""
+    assert await hass.config_entries.async_setup(paired_entry.entry_id)
+    await hass.async_block_till_done()
+    assert paired_entry.state is ConfigEntryState.LOADED
+    yield paired_entry
+    if paired_entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(paired_entry.entry_id)
+        await hass.async_block_till_done()

@@ -148,6 +148,7 @@ class LockClient:
         self._rng = rng
         self._waiters: dict[bytes, _Waiter] = {}
         self._task: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
         self.last_status: LockStatus | None = None
         self.last_update_monotonic: float | None = None
         self.rejected_frames = 0
@@ -171,8 +172,13 @@ class LockClient:
                 self._receive_loop(), name="secure_lock receive"
             )
 
+    async def wait_closed(self) -> None:
+        """Return once the link stopped delivering frames (lost, or closed by us)."""
+        await self._closed.wait()
+
     async def close(self) -> None:
         """Stop receiving and fail pending requests (the link is closed by its owner)."""
+        self._closed.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -354,6 +360,12 @@ class LockClient:
             try:
                 frame = await self.link.receive()
             except TransportError:
+                self._closed.set()
+                for waiter in self._waiters.values():
+                    if not waiter.future.done():
+                        waiter.future.set_exception(
+                            LinkUnavailable("the link to the lock closed")
+                        )
                 return
             self.handle_frame(frame)
 

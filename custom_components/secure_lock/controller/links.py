@@ -1,0 +1,181 @@
+"""How a controller reaches its lock: the LAN WebSocket or the MQTT relay.
+
+Shared by Home Assistant and the command-line controller, so both dial the
+same way and refuse the same bad addresses.  Like the rest of `controller`,
+it never imports Home Assistant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from enum import StrEnum
+import ipaddress
+import ssl
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from ..transport import (
+    LockTopics,
+    MqttFrameLink,
+    MqttLinkConfig,
+    MqttRole,
+    WebSocketFrameLink,
+    client_tls_context,
+)
+from ..transport.link import FrameLink
+
+LAN_PATH = "/securelock/v1"
+DEFAULT_LAN_PORT = 8765
+DEFAULT_BROKER_PORT = 8883
+
+
+class LinkKind(StrEnum):
+    """Which path a controller prefers when the lock has both."""
+
+    LAN = "lan"
+    BROKER = "broker"
+
+
+class LinkSettingsError(ValueError):
+    """An address, URL or certificate that cannot be used; `key` names which."""
+
+    def __init__(self, key: str, message: str) -> None:
+        """Keep a stable key for translations beside the message."""
+        super().__init__(message)
+        self.key = key
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSettings:
+    """An MQTT relay the lock is reachable through (TLS always)."""
+
+    url: str
+    ca_pem: str = field(repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def host(self) -> str:
+        """Return the broker's host name or address."""
+        host = urlsplit(self.url).hostname
+        assert host is not None  # checked by parse_broker_url
+        return host
+
+    @property
+    def port(self) -> int:
+        """Return the broker's controller port."""
+        return urlsplit(self.url).port or DEFAULT_BROKER_PORT
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """Every way this controller may reach one lock."""
+
+    lock_id: bytes
+    lan_url: str | None = None
+    broker: BrokerSettings | None = None
+    prefer: LinkKind = LinkKind.LAN
+
+    def order(self) -> list[LinkKind]:
+        """Return the configured paths, preferred first."""
+        available = [
+            kind
+            for kind, present in (
+                (LinkKind.LAN, self.lan_url is not None),
+                (LinkKind.BROKER, self.broker is not None),
+            )
+            if present
+        ]
+        return sorted(available, key=lambda kind: kind is not self.prefer)
+
+
+def lan_url(address: str) -> str:
+    """Turn what a user typed (host, host:port or a URL) into the lock's URL."""
+    text = address.strip()
+    if not text:
+        raise LinkSettingsError("invalid_address", "no address given")
+    if "://" not in text:
+        text = f"ws://{text}"
+    try:
+        url = urlsplit(text)
+        port = url.port or DEFAULT_LAN_PORT
+    except ValueError as err:
+        raise LinkSettingsError("invalid_address", str(err)) from None
+    if url.scheme not in ("ws", "wss") or not url.hostname:
+        raise LinkSettingsError("invalid_address", "expected host[:port] or ws://")
+    host = url.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{url.scheme}://{host}:{port}{url.path or LAN_PATH}"
+
+
+def parse_broker_url(text: str) -> str:
+    """Check a broker URL; only TLS (`mqtts://`) is accepted."""
+    try:
+        url = urlsplit(text.strip())
+        _ = url.port
+    except ValueError as err:
+        raise LinkSettingsError("invalid_broker_url", str(err)) from None
+    if url.scheme != "mqtts" or not url.hostname:
+        raise LinkSettingsError("invalid_broker_url", "expected mqtts://HOST[:PORT]")
+    return url.geturl()
+
+
+def check_ca_pem(ca_pem: str) -> None:
+    """Raise `LinkSettingsError` unless the text holds a usable CA certificate."""
+    try:
+        client_tls_context(ca_pem=ca_pem)
+    except ssl.SSLError, ValueError:
+        raise LinkSettingsError("invalid_ca", "not a PEM CA certificate") from None
+
+
+def _broker_link(lock_id: bytes, broker: BrokerSettings) -> MqttFrameLink:
+    host = broker.host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        server_name = host
+    else:
+        # A certificate names the broker; a bare loopback address is the
+        # development broker, whose certificate is issued for localhost.
+        server_name = "localhost" if ipaddress.ip_address(host).is_loopback else host
+    return MqttFrameLink(
+        MqttLinkConfig(
+            role=MqttRole.CONTROLLER,
+            topics=LockTopics.for_lock(lock_id),
+            port=broker.port,
+            tls=client_tls_context(ca_pem=broker.ca_pem),
+            server_name=server_name,
+            address=host,
+            username=broker.username,
+            password=broker.password,
+        )
+    )
+
+
+async def open_link(
+    settings: LinkSettings,
+    kind: LinkKind,
+    *,
+    session: aiohttp.ClientSession | None = None,
+) -> FrameLink:
+    """Connect over one path; raise `TransportError` when the lock is not reachable.
+
+    The TLS context loads certificates, which blocks, so it is built in an
+    executor thread; `session` is borrowed for the LAN path (Home Assistant
+    passes its shared one).
+    """
+    if kind is LinkKind.LAN:
+        assert settings.lan_url is not None
+        ws = WebSocketFrameLink(settings.lan_url, session=session)
+        await ws.connect()
+        return ws
+    assert settings.broker is not None
+    loop = asyncio.get_running_loop()
+    link = await loop.run_in_executor(
+        None, _broker_link, settings.lock_id, settings.broker
+    )
+    await link.connect()
+    return link

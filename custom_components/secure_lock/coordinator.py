@@ -1,0 +1,451 @@
+"""One paired lock's link, its verified state, and the counters kept for it.
+
+The lock pushes signed events and heartbeats; nothing here polls.  What the
+entities show is only ever what the lock signed: a command in flight shows a
+transition, and a relay that withholds traffic makes the entities unavailable
+after `UNAVAILABLE_AFTER` instead of leaving a stale "locked" on screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .const import (
+    CLOCK_SKEW_REPAIR_MS,
+    COMMAND_TIMEOUT,
+    CONF_IDENTITY,
+    DOMAIN,
+    LOGGER,
+    UNAVAILABLE_AFTER,
+)
+from .controller import (
+    CommandRefused,
+    CommandTimeout,
+    ControllerError,
+    LinkUnavailable,
+    LockClient,
+    LockUpdate,
+)
+from .controller.links import LinkKind, LinkSettings, open_link
+from .entry_data import link_settings, load_identity, paired_lock_from_entry
+from .protocol import (
+    ControllerIdentity,
+    Event,
+    EventSource,
+    EventType,
+    MessageKind,
+    PairedLock,
+    ResultCode,
+)
+from .protocol.state import LockStatus
+from .transport import Backoff, TransportError
+
+STORE_VERSION = 1
+STORE_SAVE_DELAY = 1.0
+"""Seconds to coalesce counter updates (an event and a result often arrive together).
+
+Losing the last second of counters in a crash is harmless: our send counters
+are seeded from the wall clock, and a lock frame replayed after a restart is
+still bound by its 30 s expiry.
+"""
+
+type SecureLockConfigEntry = ConfigEntry[SecureLockCoordinator]
+
+
+@dataclass(frozen=True, slots=True)
+class LockSnapshot:
+    """What the lock last signed, and what it tells the entities."""
+
+    status: LockStatus
+    changed_by: str | None = None
+    event: Event | None = None
+    event_serial: int = 0
+    """Counts verified events, so listeners can tell a new one from a repeat."""
+    link: LinkKind | None = None
+
+
+def changed_by(event: Event) -> str | None:
+    """Return who or what operated the lock, as `changed_by` shows it."""
+    match event.source:
+        case EventSource.CONTROLLER:
+            return event.controller_name or None
+        case EventSource.MANUAL:
+            return "manual"
+        case EventSource.KEYPAD:
+            return "keypad"
+        case EventSource.AUTO_RELOCK:
+            return "auto_relock"
+    return None
+
+
+def session_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, str]]:
+    """Return the store that keeps this entry's counters and the lock's prekeys."""
+    return Store(hass, STORE_VERSION, f"{DOMAIN}.{entry_id}", private=True)
+
+
+class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
+    """Keeps a verified session with one lock and shares its state."""
+
+    config_entry: SecureLockConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SecureLockConfigEntry,
+        identity: ControllerIdentity,
+        paired_lock: PairedLock,
+        store: Store[dict[str, str]],
+    ) -> None:
+        """Prepare; `async_config_entry_first_refresh` connects."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=None,
+            always_update=False,
+        )
+        self.identity = identity
+        self.paired_lock = paired_lock
+        self.settings: LinkSettings = link_settings(entry)
+        self.client: LockClient | None = None
+        self._store = store
+        self._backoff = Backoff(initial=1.0, maximum=60.0)
+        self._unsub_watchdog: CALLBACK_TYPE | None = None
+        self._unsub_reconnect: CALLBACK_TYPE | None = None
+        self._event_serial = 0
+        self._changed_by: str | None = None
+        self._link = LinkKind.LAN
+
+    @classmethod
+    async def async_create(
+        cls, hass: HomeAssistant, entry: SecureLockConfigEntry
+    ) -> SecureLockCoordinator:
+        """Load keys from the entry and counters from storage."""
+        store = session_store(hass, entry.entry_id)
+        stored = await store.async_load()
+        return cls(
+            hass,
+            entry,
+            load_identity(entry),
+            paired_lock_from_entry(entry, stored),
+            store,
+        )
+
+    @property
+    def lock_id(self) -> str:
+        """Return the lock id as hex (the entry's unique id)."""
+        return self.paired_lock.lock_id.hex()
+
+    @property
+    def link_kind(self) -> LinkKind | None:
+        """Return the path currently in use, if connected."""
+        return self.data.link if self.data is not None else None
+
+    # Connecting ----------------------------------------------------------------
+
+    async def _async_connect(self) -> LockClient:
+        """Open the first reachable path, preferred one first."""
+        if self.client is not None:
+            return self.client
+        failures: list[str] = []
+        for kind in self.settings.order():
+            try:
+                link = await open_link(
+                    self.settings, kind, session=async_get_clientsession(self.hass)
+                )
+            except TransportError as err:
+                failures.append(f"{kind.value}: {err}")
+                continue
+            client = LockClient(
+                link,
+                self.identity,
+                self.paired_lock,
+                on_update=self._handle_update,
+                on_persist=self._persist,
+            )
+            await client.start()
+            self.client = client
+            self._link = kind
+            self.config_entry.async_create_background_task(
+                self.hass, self._watch_link(client), f"{DOMAIN} link watch"
+            )
+            LOGGER.debug("Connected to lock %s over %s", self.lock_id, kind.value)
+            return client
+        raise UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"reason": "; ".join(failures)},
+        )
+
+    async def _watch_link(self, client: LockClient) -> None:
+        """Reconnect when the link drops (the MQTT link also retries on its own)."""
+        await client.wait_closed()
+        if self.client is not client:
+            return
+        self.client = None
+        await client.close()
+        await client.link.close()
+        if self._shutdown_requested:
+            return
+        LOGGER.debug("Link to lock %s lost; reconnecting", self.lock_id)
+        self._schedule_reconnect()
+
+    @callback
+    def _schedule_reconnect(self) -> None:
+        delay = self._backoff.next_delay()
+        self._unsub_reconnect = async_call_later(self.hass, delay, self._reconnect)
+
+    @callback
+    def _reconnect(self, _now: datetime) -> None:
+        self._unsub_reconnect = None
+        self.config_entry.async_create_background_task(
+            self.hass, self._async_reconnect(), f"{DOMAIN} reconnect"
+        )
+
+    async def _async_reconnect(self) -> None:
+        if self._shutdown_requested:
+            return
+        try:
+            await self._async_connect()
+        except UpdateFailed:
+            self._schedule_reconnect()
+            return
+        self._backoff.reset()
+        # Events may have been missed while away: ask for the signed state.
+        await self.async_request_refresh()
+
+    # Updates -----------------------------------------------------------------
+
+    async def _async_update_data(self) -> LockSnapshot:
+        """Ask the lock for its signed state (first refresh and reconnects)."""
+        client = await self._async_connect()
+        try:
+            result = await client.status(timeout=COMMAND_TIMEOUT)
+        except CommandRefused as err:
+            if err.code is ResultCode.REVOKED:
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN, translation_key="revoked"
+                ) from err
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="refused",
+                translation_placeholders={"reason": err.code.name.lower()},
+            ) from err
+        except (CommandTimeout, LinkUnavailable) as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key="timeout"
+            ) from err
+        self._arm_watchdog()
+        return self._snapshot(result.status)
+
+    def _snapshot(self, status: LockStatus, event: Event | None = None) -> LockSnapshot:
+        return LockSnapshot(
+            status=status,
+            changed_by=self._changed_by,
+            event=event,
+            event_serial=self._event_serial,
+            link=self._link if self.client is not None else None,
+        )
+
+    @callback
+    def _handle_update(self, update: LockUpdate) -> None:
+        """Take one verified state report from the lock."""
+        event = update.event
+        if event is not None:
+            self._event_serial += 1
+            if event.event is EventType.STATE_CHANGED:
+                self._changed_by = changed_by(event)
+        if not self.last_update_success:
+            LOGGER.info("Lock %s is reachable again", self.config_entry.title)
+        self._arm_watchdog()
+        self._check_clock()
+        self.async_set_updated_data(self._snapshot(update.status, event))
+
+    @callback
+    def _arm_watchdog(self) -> None:
+        if self._unsub_watchdog is not None:
+            self._unsub_watchdog()
+        self._unsub_watchdog = async_call_later(
+            self.hass, UNAVAILABLE_AFTER, self._watchdog_expired
+        )
+
+    @callback
+    def _watchdog_expired(self, _now: datetime) -> None:
+        self._unsub_watchdog = None
+        # DataUpdateCoordinator logs this once, and the recovery in
+        # _handle_update once: one line when it goes, one when it is back.
+        self.async_set_update_error(
+            UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="no_heartbeat",
+                translation_placeholders={
+                    "seconds": str(int(UNAVAILABLE_AFTER.total_seconds()))
+                },
+            )
+        )
+        if self.client is not None:
+            # The relay may withhold heartbeats only; a signed answer to a
+            # fresh request is as good as one.
+            self.hass.async_create_task(self.async_request_refresh())
+
+    @callback
+    def _check_clock(self) -> None:
+        issue_id = f"clock_skew_{self.lock_id}"
+        offset_ms = self.paired_lock.clock_offset_ms
+        if abs(offset_ms) > CLOCK_SKEW_REPAIR_MS:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="clock_skew",
+                translation_placeholders={
+                    "name": self.config_entry.title,
+                    "seconds": str(round(offset_ms / 1000)),
+                },
+            )
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+    # Persistence ---------------------------------------------------------------
+
+    @callback
+    def _persist(self, paired_lock: PairedLock) -> None:
+        self.paired_lock = paired_lock
+        self._store.async_delay_save(self._stored_data, STORE_SAVE_DELAY)
+
+    def _stored_data(self) -> dict[str, str]:
+        return {"paired_lock": self.paired_lock.to_bytes().hex()}
+
+    @callback
+    def _persist_identity(self) -> None:
+        """Write rotated private keys to the entry (the only place they live)."""
+        self.hass.config_entries.async_update_entry(
+            self.config_entry,
+            data={
+                **self.config_entry.data,
+                CONF_IDENTITY: self.identity.to_bytes().hex(),
+            },
+        )
+
+    # Commands ----------------------------------------------------------------
+
+    def require_client(self) -> LockClient:
+        """Return the connected client or raise a translated error."""
+        if self.client is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="not_connected",
+                translation_placeholders={"name": self.config_entry.title},
+            )
+        return self.client
+
+    async def async_command(self, kind: MessageKind) -> None:
+        """Send lock, unlock or open; return once the lock confirmed it, signed."""
+        await self.async_call(
+            lambda client: client.command(kind, timeout=COMMAND_TIMEOUT)
+        )
+
+    async def async_call[T](self, request: Callable[[LockClient], Awaitable[T]]) -> T:
+        """Run one request and turn controller failures into translated errors."""
+        client = self.require_client()
+        try:
+            result = await request(client)
+        except CommandRefused as err:
+            if err.code is ResultCode.REVOKED:
+                self.config_entry.async_start_reauth(self.hass)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key=_REFUSAL_KEYS.get(err.code, "refused"),
+                translation_placeholders={"reason": err.code.name.lower()},
+            ) from err
+        except CommandTimeout as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="timeout"
+            ) from err
+        except LinkUnavailable as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="not_connected",
+                translation_placeholders={"name": self.config_entry.title},
+            ) from err
+        except ControllerError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="protocol_error"
+            ) from err
+        return result
+
+    async def async_rotate_keys(self) -> None:
+        """Rotate this controller's prekey and store the new private keys."""
+        await self.async_call(lambda client: client.rotate_keys())
+        self._persist_identity()
+
+    # Shutdown ----------------------------------------------------------------
+
+    async def async_shutdown(self) -> None:
+        """Stop timers and close the link; counters are flushed to storage."""
+        await super().async_shutdown()
+        for unsub in (self._unsub_watchdog, self._unsub_reconnect):
+            if unsub is not None:
+                unsub()
+        self._unsub_watchdog = self._unsub_reconnect = None
+        client, self.client = self.client, None
+        if client is not None:
+            await client.close()
+            await client.link.close()
+        await self._store.async_save(self._stored_data())
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return what helps debugging; fingerprints, never keys."""
+        lock = self.paired_lock
+        return {
+            "lock_id": lock.lock_id.hex(),
+            "lock_key_id": lock.bundle.key_id.hex(),
+            "controller_id": self.identity.key_id.hex(),
+            "suite": lock.suite.name,
+            "role": lock.role.name.lower(),
+            "link": self.link_kind.value if self.link_kind else None,
+            "paths": [kind.value for kind in self.settings.order()],
+            "last_sent_counter": lock.last_sent_counter,
+            "lock_high_water": lock.lock_high_water,
+            "clock_offset_ms": lock.clock_offset_ms,
+            "rejected_frames": self.client.rejected_frames if self.client else None,
+            "available": self.last_update_success,
+            "status": _status_dict(self.data.status) if self.data else None,
+        }
+
+
+_REFUSAL_KEYS = {
+    ResultCode.JAMMED: "jammed",
+    ResultCode.DOOR_OPEN: "door_open",
+    ResultCode.NOT_PERMITTED: "not_permitted",
+    ResultCode.BUSY: "busy",
+    ResultCode.LOW_BATTERY: "low_battery",
+    ResultCode.REVOKED: "revoked",
+    ResultCode.UNSUPPORTED: "unsupported",
+}
+
+
+def _status_dict(status: LockStatus) -> dict[str, Any]:
+    return {
+        "lock_state": status.lock_state.name.lower(),
+        "door_state": status.door_state.name.lower(),
+        "battery_percent": status.battery_percent,
+        "firmware_version": status.firmware_version,
+        "has_latch": status.has_latch,
+        "auto_relock_seconds": status.auto_relock_seconds,
+    }

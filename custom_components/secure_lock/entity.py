@@ -1,0 +1,30 @@
+"""Base entity: one device per lock, state from the coordinator only."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import CONF_MODEL, DEFAULT_MODEL, DOMAIN
+from .coordinator import SecureLockCoordinator
+
+
+class SecureLockEntity(CoordinatorEntity[SecureLockCoordinator]):
+    """An entity of one Secure Lock."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: SecureLockCoordinator, key: str) -> None:
+        """Name the entity after its key and attach it to the lock's device."""
+        super().__init__(coordinator)
+        lock_id = coordinator.lock_id
+        self._attr_unique_id = f"{lock_id}_{key}"
+        entry = coordinator.config_entry
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, lock_id)},
+            manufacturer="Secure Lock",
+            model=entry.data.get(CONF_MODEL, DEFAULT_MODEL),
+            name=entry.title,
+            serial_number=lock_id,
+            sw_version=coordinator.data.status.firmware_version or None,
+        )

@@ -1,0 +1,74 @@
+"""Lock operations and alarms as events, each from a verified, signed lock event."""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .entity import SecureLockEntity
+from .protocol import Event, EventSource, EventType
+from .protocol.state import LockState
+
+PARALLEL_UPDATES = 0
+
+_STATE_EVENTS = {
+    LockState.LOCKED: "locked",
+    LockState.UNLOCKED: "unlocked",
+    LockState.OPEN: "opened",
+}
+_ALARMS = {
+    EventType.JAMMED: "jammed",
+    EventType.TAMPER: "tamper",
+    EventType.LOW_BATTERY: "low_battery",
+}
+EVENT_TYPES = [*_STATE_EVENTS.values(), *_ALARMS.values()]
+
+
+def event_type(event: Event) -> str | None:
+    """Return the event entity's type for a lock event, or None to skip it.
+
+    Transitions (locking, unlocking) are not events of their own: the lock
+    reports the finished operation, which is what automations want.
+    """
+    if event.event is EventType.STATE_CHANGED:
+        return _STATE_EVENTS.get(event.status.lock_state)
+    return _ALARMS.get(event.event)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SecureLockConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the event entity."""
+    async_add_entities([SecureLockEventEntity(entry.runtime_data)])
+
+
+class SecureLockEventEntity(SecureLockEntity, EventEntity):
+    """What happened at the lock, with who or what caused it."""
+
+    entity_description = EventEntityDescription(
+        key="activity", translation_key="activity", event_types=EVENT_TYPES
+    )
+
+    def __init__(self, coordinator: SecureLockCoordinator) -> None:
+        """Start after the events seen so far."""
+        super().__init__(coordinator, "activity")
+        self._seen = coordinator.data.event_serial
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        data = self.coordinator.data
+        if data.event_serial != self._seen and data.event is not None:
+            self._seen = data.event_serial
+            if (kind := event_type(data.event)) is not None:
+                self._trigger_event(
+                    kind,
+                    {
+                        "source": EventSource(data.event.source).name.lower(),
+                        "changed_by": data.changed_by,
+                    },
+                )
+        super()._handle_coordinator_update()

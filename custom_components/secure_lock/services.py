@@ -1,0 +1,211 @@
+"""Actions: manage who may use the lock, read its audit log, rotate keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import time
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+import voluptuous as vol
+
+from .const import DOMAIN
+from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .protocol import ProtocolError, PublicKeyBundle, Role
+
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+ATTR_BUNDLE = "bundle"
+ATTR_NAME = "name"
+ATTR_ROLE = "role"
+ATTR_VALID_FOR = "valid_for"
+ATTR_CONTROLLER_ID = "controller_id"
+ATTR_SINCE = "since"
+
+SERVICE_ADD_CONTROLLER = "add_controller"
+SERVICE_REMOVE_CONTROLLER = "remove_controller"
+SERVICE_LIST_CONTROLLERS = "list_controllers"
+SERVICE_AUDIT_LOG = "get_audit_log"
+SERVICE_ROTATE_KEYS = "rotate_keys"
+
+_ENTRY = {vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string}
+_ROLES = [role.name.lower() for role in Role]
+
+ADD_SCHEMA = vol.Schema(
+    {
+        **_ENTRY,
+        vol.Required(ATTR_BUNDLE): cv.string,
+        vol.Required(ATTR_NAME): vol.All(cv.string, vol.Length(min=1, max=64)),
+        vol.Required(ATTR_ROLE): vol.In(_ROLES),
+        vol.Optional(ATTR_VALID_FOR): cv.positive_time_period,
+    }
+)
+REMOVE_SCHEMA = vol.Schema({**_ENTRY, vol.Required(ATTR_CONTROLLER_ID): cv.string})
+AUDIT_SCHEMA = vol.Schema(
+    {**_ENTRY, vol.Optional(ATTR_SINCE, default=0): cv.positive_int}
+)
+ENTRY_SCHEMA = vol.Schema(_ENTRY)
+
+
+def _coordinator(call: ServiceCall) -> SecureLockCoordinator:
+    entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
+    entry: SecureLockConfigEntry | None = call.hass.config_entries.async_get_entry(
+        entry_id
+    )
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"name": entry.title},
+        )
+    return entry.runtime_data
+
+
+def _require_admin(coordinator: SecureLockCoordinator) -> None:
+    # The lock refuses anyway; saying so before sending is clearer.
+    if coordinator.paired_lock.role is not Role.ADMIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_admin",
+            translation_placeholders={"name": coordinator.config_entry.title},
+        )
+
+
+def _hex(value: str, what: str) -> bytes:
+    try:
+        return bytes.fromhex(value.strip())
+    except ValueError:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=f"invalid_{what}",
+        ) from None
+
+
+async def _add_controller(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call)
+    _require_admin(coordinator)
+    try:
+        bundle = PublicKeyBundle.from_bytes(_hex(call.data[ATTR_BUNDLE], "bundle"))
+    except ProtocolError:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="invalid_bundle"
+        ) from None
+    role = Role[call.data[ATTR_ROLE].upper()]
+    valid_for: timedelta | None = call.data.get(ATTR_VALID_FOR)
+    if role is Role.GUEST and valid_for is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="guest_needs_validity"
+        )
+    now_ms = time.time_ns() // 1_000_000
+    until_ms = now_ms + int(valid_for.total_seconds() * 1000) if valid_for else 0
+    await coordinator.async_call(
+        lambda client: client.add_controller(
+            bundle,
+            call.data[ATTR_NAME],
+            role,
+            valid_from_ms=now_ms if until_ms else 0,
+            valid_until_ms=until_ms,
+        )
+    )
+    return {"controller_id": bundle.key_id.hex()}
+
+
+async def _remove_controller(call: ServiceCall) -> None:
+    coordinator = _coordinator(call)
+    _require_admin(coordinator)
+    controller_id = _hex(call.data[ATTR_CONTROLLER_ID], "controller_id")
+    if len(controller_id) != 16:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="invalid_controller_id"
+        )
+    await coordinator.async_call(lambda client: client.remove_controller(controller_id))
+
+
+async def _list_controllers(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call)
+    _require_admin(coordinator)
+    controllers = await coordinator.async_call(lambda client: client.list_controllers())
+    own_id = coordinator.identity.key_id
+    return {
+        "controllers": [
+            {
+                "controller_id": entry.controller_id.hex(),
+                "name": entry.name,
+                "role": entry.role.name.lower(),
+                "revoked": entry.revoked,
+                "valid_from_ms": entry.valid_from_ms,
+                "valid_until_ms": entry.valid_until_ms,
+                "this_home_assistant": entry.controller_id == own_id,
+            }
+            for entry in controllers
+        ]
+    }
+
+
+async def _audit_log(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call)
+    entries = await coordinator.async_call(
+        lambda client: client.audit_log(call.data[ATTR_SINCE])
+    )
+    return {
+        "entries": [
+            {
+                "index": entry.index,
+                "time_ms": entry.time_ms,
+                "action": entry.kind.name.lower(),
+                "source": entry.source.name.lower(),
+                "result": entry.result.name.lower(),
+                "controller_id": entry.controller_id.hex(),
+            }
+            for entry in entries
+        ]
+    }
+
+
+async def _rotate_keys(call: ServiceCall) -> None:
+    await _coordinator(call).async_rotate_keys()
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions (once, for every entry)."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ADD_CONTROLLER,
+        _add_controller,
+        schema=ADD_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_REMOVE_CONTROLLER, _remove_controller, schema=REMOVE_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_LIST_CONTROLLERS,
+        _list_controllers,
+        schema=ENTRY_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_AUDIT_LOG,
+        _audit_log,
+        schema=AUDIT_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_ROTATE_KEYS, _rotate_keys, schema=ENTRY_SCHEMA
+    )
