@@ -1,0 +1,530 @@
+"""The pairing flow, step by step, against the real simulated lock (and broker)."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+from unittest.mock import patch
+
+from aiohttp import web
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    SOURCE_ZEROCONF,
+    ConfigEntryState,
+)
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.secure_lock.const import (
+    CONF_ADDRESS,
+    CONF_BROKER_CA,
+    CONF_BROKER_URL,
+    CONF_IDENTITY,
+    CONF_LAN_URL,
+    CONF_LOCK_ID,
+    CONF_PREFER,
+    CONF_SETUP_CODE,
+    DOMAIN,
+)
+from custom_components.secure_lock.protocol import LockIdentity, SetupPayload
+from device_sim.broker import MosquittoBroker, free_port
+from device_sim.pki import DevCertificateAuthority
+
+from .conftest import BROKER_PASSWORD, BROKER_USER, SimLock
+
+
+async def _start(hass: HomeAssistant, path: str) -> str:
+    """Open the flow and choose LAN or broker in the menu; return the flow id."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["lan", "broker"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": path}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == path
+    return result["flow_id"]
+
+
+async def test_pair_over_lan(hass: HomeAssistant, sim_lock: SimLock) -> None:
+    """Address, setup code, button press: the entry holds keys that work."""
+    flow_id = await _start(hass, "lan")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_ADDRESS: sim_lock.address, CONF_SETUP_CODE: sim_lock.setup_code}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "pair"
+
+    sim_lock.device.press_button()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == sim_lock.lock_id
+    assert result["data"][CONF_LAN_URL] == sim_lock.lan_url
+    assert result["title"] == f"Secure Lock {sim_lock.lock_id[:8]}"
+    # The lock knows Home Assistant as its first controller, an admin.
+    names = [r.name for r in sim_lock.device.state.registry.records.values()]
+    assert names == ["Home Assistant"]
+    await hass.async_block_till_done()
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_pair_accepts_the_qr_text(hass: HomeAssistant, sim_lock: SimLock) -> None:
+    """The QR code's URI works wherever the typed code does."""
+    flow_id = await _start(hass, "lan")
+    uri = sim_lock.device.element.setup_payload.to_uri()
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_ADDRESS: sim_lock.address, CONF_SETUP_CODE: uri}
+    )
+    assert result["step_id"] == "pair"
+
+
+async def test_typo_in_setup_code_and_bad_address(
+    hass: HomeAssistant, sim_lock: SimLock
+) -> None:
+    """One swapped character is caught by the check character; bad input changes nothing."""
+    flow_id = await _start(hass, "lan")
+    code = sim_lock.setup_code
+    typo = code[:2] + ("A" if code[2] != "A" else "B") + code[3:]
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_ADDRESS: "", CONF_SETUP_CODE: typo}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        CONF_SETUP_CODE: "invalid_setup_code",
+        CONF_ADDRESS: "invalid_address",
+    }
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_cannot_connect(hass: HomeAssistant, sim_lock: SimLock) -> None:
+    """Nothing listens at the address: say so before asking for the button."""
+    flow_id = await _start(hass, "lan")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_ADDRESS: f"127.0.0.1:{free_port()}",
+            CONF_SETUP_CODE: sim_lock.setup_code,
+        },
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["step_id"] == "lan"
+
+
+async def _at_pair_step(hass: HomeAssistant, lock: SimLock, code: str) -> str:
+    flow_id = await _start(hass, "lan")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_ADDRESS: lock.address, CONF_SETUP_CODE: code}
+    )
+    assert result["step_id"] == "pair"
+    return flow_id
+
+
+async def test_button_not_pressed(hass: HomeAssistant, sim_lock: SimLock) -> None:
+    """Pairing mode is closed: the form says to press the button; pressing it then works."""
+    flow_id = await _at_pair_step(hass, sim_lock, sim_lock.setup_code)
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "pairing_closed"}
+
+    sim_lock.device.press_button()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+def _forged_code(
+    lock: SimLock, *, secret: bool = False, fingerprint: bool = False
+) -> str:
+    """Return a well-formed code for this lock id with a wrong secret or key fingerprint."""
+    real = lock.device.element.setup_payload
+    other = SetupPayload.generate(LockIdentity.generate())
+    return SetupPayload(
+        real.lock_id,
+        other.fingerprint if fingerprint else real.fingerprint,
+        other.pairing_secret if secret else real.pairing_secret,
+    ).to_code()
+
+
+async def test_identity_mismatch_is_called_an_attack(
+    hass: HomeAssistant, sim_lock: SimLock
+) -> None:
+    """The lock's key does not match the label: refuse, and say it may be an attack."""
+    flow_id = await _at_pair_step(
+        hass, sim_lock, _forged_code(sim_lock, fingerprint=True)
+    )
+    sim_lock.device.press_button()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["errors"] == {"base": "identity_mismatch"}
+    assert not sim_lock.device.state.registry.records
+
+
+async def test_wrong_secret_then_lockout(
+    hass: HomeAssistant, sim_lock: SimLock
+) -> None:
+    """A wrong pairing secret is refused; after five the lock locks pairing out."""
+    flow_id = await _at_pair_step(hass, sim_lock, _forged_code(sim_lock, secret=True))
+    sim_lock.device.press_button()
+    for _ in range(5):
+        result = await hass.config_entries.flow.async_configure(flow_id, {})
+        assert result["errors"] == {"base": "wrong_setup_code"}
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["errors"] == {"base": "pairing_locked_out"}
+    assert not sim_lock.device.state.registry.records
+
+
+async def test_silent_lock_times_out(hass: HomeAssistant, sim_lock: SimLock) -> None:
+    """A device that accepts the connection but never answers: a timeout, not a hang."""
+    silent = web.Application()
+
+    async def ignore(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for _message in ws:
+            pass
+        return ws
+
+    silent.router.add_get("/securelock/v1", ignore)
+    runner = web.AppRunner(silent)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        flow_id = await _start(hass, "lan")
+        result = await hass.config_entries.flow.async_configure(
+            flow_id,
+            {CONF_ADDRESS: f"127.0.0.1:{port}", CONF_SETUP_CODE: sim_lock.setup_code},
+        )
+        with patch("custom_components.secure_lock.config_flow.PAIRING_TIMEOUT", 0.3):
+            result = await hass.config_entries.flow.async_configure(flow_id, {})
+        assert result["errors"] == {"base": "timeout"}
+    finally:
+        await runner.cleanup()
+
+
+async def test_lock_gone_before_pairing(hass: HomeAssistant, sim_lock: SimLock) -> None:
+    """The lock disappears between the steps: cannot connect, no entry."""
+    flow_id = await _at_pair_step(hass, sim_lock, sim_lock.setup_code)
+    await sim_lock.runtime.stop()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_same_lock_twice_aborts(
+    hass: HomeAssistant, sim_lock: SimLock, paired_entry: MockConfigEntry
+) -> None:
+    """One entry per lock."""
+    flow_id = await _start(hass, "lan")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_ADDRESS: sim_lock.address, CONF_SETUP_CODE: sim_lock.setup_code}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+# Relay ---------------------------------------------------------------------
+
+
+def _broker_input(
+    broker: MosquittoBroker, lock: SimLock, **changes: str
+) -> dict[str, str]:
+    values = {
+        CONF_BROKER_URL: f"mqtts://127.0.0.1:{broker.controller_port}",
+        CONF_BROKER_CA: broker.ca_file.read_text(encoding="utf-8"),
+        CONF_USERNAME: BROKER_USER,
+        CONF_PASSWORD: BROKER_PASSWORD,
+        CONF_SETUP_CODE: lock.setup_code,
+    }
+    values.update(changes)
+    return values
+
+
+async def test_pair_through_the_relay(
+    hass: HomeAssistant, broker: MosquittoBroker, broker_lock: SimLock
+) -> None:
+    """A lock reached only through the broker pairs and works."""
+    flow_id = await _start(hass, "broker")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _broker_input(broker, broker_lock)
+    )
+    assert result["step_id"] == "pair"
+    broker_lock.device.press_button()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_LAN_URL] is None
+    await hass.async_block_till_done()
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.link_kind.value == "broker"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_relay_input_errors(
+    hass: HomeAssistant,
+    broker: MosquittoBroker,
+    broker_lock: SimLock,
+    ca: DevCertificateAuthority,
+) -> None:
+    """Plain MQTT, a non-certificate, a password without user, wrong CA, wrong password."""
+    flow_id = await _start(hass, "broker")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        _broker_input(
+            broker,
+            broker_lock,
+            **{CONF_BROKER_URL: "mqtt://127.0.0.1:1883", CONF_BROKER_CA: "hello"},
+        ),
+    )
+    assert result["errors"] == {
+        CONF_BROKER_URL: "invalid_broker_url",
+    }
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _broker_input(broker, broker_lock, **{CONF_BROKER_CA: "hello"})
+    )
+    assert result["errors"] == {CONF_BROKER_CA: "invalid_ca"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _broker_input(broker, broker_lock, **{CONF_USERNAME: ""})
+    )
+    assert result["errors"] == {CONF_USERNAME: "password_needs_username"}
+
+    stranger_ca = DevCertificateAuthority.create().cert_pem.decode()
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _broker_input(broker, broker_lock, **{CONF_BROKER_CA: stranger_ca})
+    )
+    assert result["errors"] == {"base": "tls_failed"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _broker_input(broker, broker_lock, **{CONF_PASSWORD: "wrong"})
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        _broker_input(
+            broker,
+            broker_lock,
+            **{CONF_BROKER_URL: f"mqtts://127.0.0.1:{free_port()}"},
+        ),
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            k: v
+            for k, v in _broker_input(broker, broker_lock).items()
+            if k not in (CONF_USERNAME, CONF_PASSWORD)
+        },
+    )
+    # The broker requires an account: no credentials, no connection.
+    assert result["errors"] == {"base": "invalid_auth"}
+
+
+# Discovery -----------------------------------------------------------------
+
+
+def _discovery(lock: SimLock, lock_id: str | None = None) -> ZeroconfServiceInfo:
+    assert lock.runtime.lan is not None
+    return ZeroconfServiceInfo(
+        ip_address=ip_address("127.0.0.1"),
+        ip_addresses=[ip_address("127.0.0.1")],
+        hostname="securelock-test.local.",
+        name="Secure Lock test._securelock._tcp.local.",
+        port=lock.runtime.lan.port,
+        type="_securelock._tcp.local.",
+        properties={
+            CONF_LOCK_ID: lock.lock_id if lock_id is None else lock_id,
+            "model": "SL-1",
+            "fw": "1.0.0",
+        },
+    )
+
+
+async def test_zeroconf_discovery_pairs(hass: HomeAssistant, sim_lock: SimLock) -> None:
+    """A discovered lock asks only for its setup code, then the button."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(sim_lock)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "zeroconf_confirm"
+    flow_id = result["flow_id"]
+
+    wrong = SetupPayload.generate(LockIdentity.generate()).to_code()
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_SETUP_CODE: wrong}
+    )
+    assert result["errors"] == {CONF_SETUP_CODE: "wrong_lock"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_SETUP_CODE: "not a code"}
+    )
+    assert result["errors"] == {CONF_SETUP_CODE: "invalid_setup_code"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_SETUP_CODE: sim_lock.setup_code}
+    )
+    assert result["step_id"] == "pair"
+    sim_lock.device.press_button()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["model"] == "SL-1"
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_zeroconf_updates_a_moved_lock(
+    hass: HomeAssistant, sim_lock: SimLock, paired_entry: MockConfigEntry
+) -> None:
+    """A known lock seen at a new address: the entry follows it, no new flow."""
+    info = _discovery(sim_lock)
+    info.port = 4242
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=info
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert paired_entry.data[CONF_LAN_URL] == "ws://127.0.0.1:4242/securelock/v1"
+
+
+@pytest.mark.parametrize("lock_id", ["", "zz" * 16, "ab" * 15])
+async def test_zeroconf_rejects_foreign_records(
+    hass: HomeAssistant, sim_lock: SimLock, lock_id: str
+) -> None:
+    """A record without a valid lock id is not ours."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_discovery(sim_lock, lock_id)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_secure_lock"
+
+
+# Reauth, reconfigure, options ----------------------------------------------
+
+
+async def test_reauth_after_revocation_keeps_the_entry(
+    hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
+) -> None:
+    """Revoked on the lock: one reauth flow; re-pairing keeps entry and entities."""
+    old_identity = init_integration.data[CONF_IDENTITY]
+    controller_id = init_integration.runtime_data.identity.key_id
+    sim_lock.device.state.registry.revoke(controller_id)
+
+    with pytest.raises(Exception, match="no longer accepts"):
+        await hass.services.async_call(
+            "lock", "unlock", {"entity_id": "lock.front_door"}, blocking=True
+        )
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert len(flows) == 1
+    assert flows[0]["context"]["source"] == "reauth"
+    flow_id = flows[0]["flow_id"]
+
+    wrong = SetupPayload.generate(LockIdentity.generate()).to_code()
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_SETUP_CODE: wrong}
+    )
+    assert result["errors"] == {CONF_SETUP_CODE: "wrong_lock"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_SETUP_CODE: "garbage"}
+    )
+    assert result["errors"] == {CONF_SETUP_CODE: "invalid_setup_code"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_SETUP_CODE: sim_lock.setup_code}
+    )
+    assert result["step_id"] == "pair"
+    sim_lock.device.press_button()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert init_integration.data[CONF_IDENTITY] != old_identity
+    assert init_integration.state is ConfigEntryState.LOADED
+    await hass.services.async_call(
+        "lock", "unlock", {"entity_id": "lock.front_door"}, blocking=True
+    )
+    assert hass.states.get("lock.front_door").state == "unlocked"
+
+
+async def test_reconfigure_lan_address(
+    hass: HomeAssistant, sim_lock: SimLock, paired_entry: MockConfigEntry
+) -> None:
+    """A new address is checked, stored, and the keys stay."""
+    identity = paired_entry.data[CONF_IDENTITY]
+    result = await paired_entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ADDRESS: f"127.0.0.1:{free_port()}"}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ADDRESS: "ftp://nowhere"}
+    )
+    assert result["errors"] == {CONF_ADDRESS: "invalid_address"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ADDRESS: sim_lock.address}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert paired_entry.data[CONF_IDENTITY] == identity
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(paired_entry.entry_id)
+
+
+async def test_reconfigure_broker_keeps_the_password(
+    hass: HomeAssistant, broker: MosquittoBroker, broker_lock: SimLock
+) -> None:
+    """An empty password field keeps the stored password; a bad CA is refused."""
+    flow_id = await _start(hass, "broker")
+    await hass.config_entries.flow.async_configure(
+        flow_id, _broker_input(broker, broker_lock)
+    )
+    broker_lock.device.press_button()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    entry = result["result"]
+    await hass.async_block_till_done()
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    values = _broker_input(broker, broker_lock)
+    del values[CONF_SETUP_CODE]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**values, CONF_BROKER_CA: "nope"}
+    )
+    assert result["errors"] == {CONF_BROKER_CA: "invalid_ca"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**values, CONF_PASSWORD: ""}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_PASSWORD] == BROKER_PASSWORD
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_options_choose_the_preferred_path(
+    hass: HomeAssistant, paired_entry: MockConfigEntry, broker: MosquittoBroker
+) -> None:
+    """With one path there is nothing to choose; with two the user picks one."""
+    result = await hass.config_entries.options.async_init(paired_entry.entry_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "single_path"
+
+    hass.config_entries.async_update_entry(
+        paired_entry,
+        data={
+            **paired_entry.data,
+            CONF_BROKER_URL: f"mqtts://127.0.0.1:{broker.controller_port}",
+            CONF_BROKER_CA: broker.ca_file.read_text(encoding="utf-8"),
+        },
+    )
+    result = await hass.config_entries.options.async_init(paired_entry.entry_id)
+    assert result["step_id"] == "init"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PREFER: "broker"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert paired_entry.options == {CONF_PREFER: "broker"}
