@@ -173,6 +173,12 @@ class Mechanism:
         if self._status.battery_percent <= 0:
             raise MechanismRefused(Refusal.BATTERY_EMPTY)
         self._cancel_relock()
+        if self._timer is not None:
+            # Only the latch release can be pending here (a moving bolt was
+            # refused above): the new movement supersedes it, or it would
+            # later flip a freshly locked bolt back to "unlocked".
+            self._timer.cancel()
+            self._timer = None
         self._drain_battery()
         self._status = replace(self._status, bolt=moving, last_source=source)
 

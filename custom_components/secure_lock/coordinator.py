@@ -299,7 +299,9 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         if self.client is not None:
             # The relay may withhold heartbeats only; a signed answer to a
             # fresh request is as good as one.
-            self.hass.async_create_task(self.async_request_refresh())
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_request_refresh(), f"{DOMAIN} status check"
+            )
 
     @callback
     def _check_clock(self) -> None:

@@ -68,6 +68,19 @@ def test_open_unlatches_then_returns_to_unlocked(
     assert mechanism.status.bolt is BoltState.UNLOCKED
 
 
+def test_locking_while_open_cancels_the_latch_release(
+    scheduler: ManualScheduler, events: list[MechanismEvent]
+) -> None:
+    """Locked right after an open stays locked when the latch hold time runs out."""
+    mechanism = _mechanism(scheduler, events, motor_seconds=0, open_hold_seconds=3)
+    mechanism.open(Source.CONTROLLER)
+    mechanism.lock(Source.CONTROLLER)
+    assert mechanism.status.bolt is BoltState.LOCKED
+    scheduler.advance(10)
+    assert mechanism.status.bolt is BoltState.LOCKED
+    assert events[-1].status.bolt is BoltState.LOCKED
+
+
 def test_open_refused_without_latch(
     scheduler: ManualScheduler, events: list[MechanismEvent]
 ) -> None:
