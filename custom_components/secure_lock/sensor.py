@@ -62,10 +62,13 @@ SENSORS = (
         translation_key="clock_offset",
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.SECONDS,
-        suggested_display_precision=1,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=lambda coordinator: coordinator.paired_lock.clock_offset_ms / 1000,
+        # Whole seconds: network delay makes anything finer noise, and the
+        # repair threshold is a minute.
+        value_fn=lambda coordinator: round(
+            coordinator.paired_lock.clock_offset_ms / 1000
+        ),
     ),
     SecureLockSensorDescription(
         key="firmware",

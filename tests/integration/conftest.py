@@ -10,11 +10,16 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 import shutil
+from unittest.mock import PropertyMock, patch
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from custom_components.secure_lock.const import CONF_MODEL, CONTROLLER_NAME, DOMAIN
 from custom_components.secure_lock.controller import pair_over_link
@@ -54,6 +59,37 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 @pytest.fixture(autouse=True)
 def _localhost_sockets(socket_enabled: None) -> None:
     """Allow sockets; connects are still limited to 127.0.0.1 (tests/conftest.py)."""
+
+
+class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Home Assistant's serializer, one snapshot folder per Home Assistant release.
+
+    Registry entries gain fields between releases, so each supported release
+    keeps its own reviewed snapshots instead of one set that fits neither.
+    """
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """Return snapshots/<major.minor>/ beside the test module."""
+        release = ".".join(HA_VERSION.split(".")[:2])
+        return str(Path(test_location.filepath).parent / "snapshots" / release)
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Return the snapshot assertion with Home Assistant's serializer."""
+    return snapshot.use_extension(VersionedSnapshotExtension)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Create entities that are disabled by default as enabled (for snapshots)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @dataclass

@@ -506,9 +506,9 @@ async def test_reconfigure_broker_keeps_the_password(
 
 
 async def test_options_choose_the_preferred_path(
-    hass: HomeAssistant, paired_entry: MockConfigEntry, broker: MosquittoBroker
+    hass: HomeAssistant, paired_entry: MockConfigEntry, ca: DevCertificateAuthority
 ) -> None:
-    """With one path there is nothing to choose; with two the user picks one."""
+    """One path: nothing to choose. Two: the choice reloads, and a dead relay falls back."""
     result = await hass.config_entries.options.async_init(paired_entry.entry_id)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "single_path"
@@ -517,8 +517,8 @@ async def test_options_choose_the_preferred_path(
         paired_entry,
         data={
             **paired_entry.data,
-            CONF_BROKER_URL: f"mqtts://127.0.0.1:{broker.controller_port}",
-            CONF_BROKER_CA: broker.ca_file.read_text(encoding="utf-8"),
+            CONF_BROKER_URL: f"mqtts://127.0.0.1:{free_port()}",
+            CONF_BROKER_CA: ca.cert_pem.decode(),
         },
     )
     result = await hass.config_entries.options.async_init(paired_entry.entry_id)
@@ -528,3 +528,8 @@ async def test_options_choose_the_preferred_path(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert paired_entry.options == {CONF_PREFER: "broker"}
+    await hass.async_block_till_done()
+    # Nothing listens where the relay should be: the lock is reached on the LAN.
+    assert paired_entry.state is ConfigEntryState.LOADED
+    assert paired_entry.runtime_data.link_kind.value == "lan"
+    assert await hass.config_entries.async_unload(paired_entry.entry_id)
