@@ -1,0 +1,116 @@
+"""The connection manager: reconnects, re-syncs, and raises repair issues."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.components.lock import LockState
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.secure_lock.const import DOMAIN
+from custom_components.secure_lock.controller.links import LinkSettings
+from custom_components.secure_lock.entry_data import credential_data, link_data
+from device_sim.lock_runtime import LockRuntime
+from tests.sim.helpers import wait_until
+
+from .conftest import SimLock, pair_controller
+
+LOCK = "lock.front_door"
+
+
+def _state(hass: HomeAssistant) -> str:
+    state = hass.states.get(LOCK)
+    assert state is not None
+    return state.state
+
+
+async def test_reconnects_and_resyncs_after_the_lock_restarts(
+    hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
+) -> None:
+    """The LAN link drops; retries back off; once the lock is back its state is read."""
+    coordinator = init_integration.runtime_data
+    options = sim_lock.runtime.options
+    assert sim_lock.runtime.lan is not None
+    port = sim_lock.runtime.lan.port
+    await sim_lock.runtime.stop()
+    await wait_until(lambda: coordinator.client is None)
+
+    # The first retry finds nothing listening and schedules the next one.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    assert coordinator.client is None
+
+    # While away, someone unlocks by hand: the missed event must not matter.
+    restarted = LockRuntime(
+        type(options)(**{**vars_of(options), "lan": ("127.0.0.1", port)})
+    )
+    sim_lock.runtime = restarted
+    await restarted.start()
+    sim_lock.device.mechanism.turn_by_hand(lock=False)
+
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=3))
+    await hass.async_block_till_done()
+    await wait_until(lambda: coordinator.client is not None)
+    await wait_until(lambda: _state(hass) == LockState.UNLOCKED)
+    await hass.services.async_call("lock", "lock", {"entity_id": LOCK}, blocking=True)
+    assert _state(hass) == LockState.LOCKED
+
+
+async def test_commands_while_disconnected_fail_clearly(
+    hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
+) -> None:
+    """No link: the call fails at once with a message, the state stays as signed."""
+    coordinator = init_integration.runtime_data
+    await sim_lock.runtime.stop()
+    await wait_until(lambda: coordinator.client is None)
+    with pytest.raises(HomeAssistantError, match="not connected"):
+        await hass.services.async_call(
+            "lock", "unlock", {"entity_id": LOCK}, blocking=True
+        )
+    assert _state(hass) == LockState.LOCKED
+
+
+async def test_clock_skew_raises_a_repair_issue(
+    hass: HomeAssistant,
+    sim_lock: SimLock,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A lock whose clock is minutes off is reported, so the user can fix it."""
+    scheduler = sim_lock.runtime.scheduler
+    assert scheduler is not None
+    scheduler.skew_seconds = -180
+    identity, outcome = await pair_controller(sim_lock)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=sim_lock.lock_id,
+        title="Front door",
+        data={
+            **link_data(
+                LinkSettings(sim_lock.device.lock_id, lan_url=sim_lock.lan_url)
+            ),
+            **credential_data(identity, outcome.lock),
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, f"clock_skew_{sim_lock.lock_id}")
+    assert issue is not None
+    assert issue.translation_placeholders == {"name": "Front door", "seconds": "-180"}
+    # The lock still works: requests are stamped on the lock's clock.
+    await hass.services.async_call("lock", "unlock", {"entity_id": LOCK}, blocking=True)
+    assert _state(hass) == LockState.UNLOCKED
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def vars_of(options: object) -> dict[str, object]:
+    """Return a frozen dataclass's fields as a dict."""
+    return {name: getattr(options, name) for name in options.__dataclass_fields__}  # type: ignore[attr-defined]
