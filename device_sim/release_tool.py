@@ -155,8 +155,10 @@ def publish(directory: Path, signed: SignedManifest, image: bytes) -> Path:
         "image_sha256": manifest.image_sha256.hex(),
         "release_notes": manifest.release_notes,
         "transfer_id": manifest.transfer_id.hex(),
-        "signatures": [s.algorithm.name for s in signed.signatures],
-        "key_id": signed.signatures[0].key_id.hex() if signed.signatures else "",
+        "signatures": [
+            {"algorithm": s.algorithm.name, "key_id": s.key_id.hex()}
+            for s in signed.signatures
+        ],
     }
     _write_new(directory / IMAGE_FILE, image, 0o644)
     _write_new(

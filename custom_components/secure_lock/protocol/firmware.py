@@ -234,8 +234,20 @@ class ReleasePublicKey:
 
     @property
     def key_id(self) -> bytes:
-        """Return SHA-256 of the encoded key, first 16 bytes."""
+        """Return SHA-256 of the whole encoded key, first 16 bytes (names the key pair)."""
         return hashlib.sha256(_KEY_ID_CONTEXT + self.to_bytes()).digest()[:KEY_ID_SIZE]
+
+    def key_id_for(self, algorithm: SignatureAlgorithm) -> bytes:
+        """Return the id of one algorithm's public key, as signature entries carry it.
+
+        Per algorithm, so a lock that trusts only the Ed25519 half still
+        recognises the Ed25519 signature of a hybrid-signed release.
+        """
+        raw = self.ed25519 if algorithm is SignatureAlgorithm.ED25519 else self.mldsa65
+        if raw is None:
+            raise ProtocolError(ErrorCode.INVALID_ARGUMENT, "no key for the algorithm")
+        digest = hashlib.sha256(_KEY_ID_CONTEXT + bytes([algorithm]) + raw).digest()
+        return digest[:KEY_ID_SIZE]
 
     def to_bytes(self) -> bytes:
         """Return ``format(1) ed25519(32) has_mldsa(1) [mldsa65(1952)]``."""
@@ -411,17 +423,19 @@ class ReleaseSigningKey:
         """Sign ``manifest`` with every algorithm of this key."""
         manifest_bytes = manifest.to_bytes()
         message = _signed_message(manifest_bytes)
-        key_id = self.public_key().key_id
+        public = self.public_key()
         signatures = [
             ManifestSignature(
-                SignatureAlgorithm.ED25519, key_id, self._ed.sign(message)
+                SignatureAlgorithm.ED25519,
+                public.key_id_for(SignatureAlgorithm.ED25519),
+                self._ed.sign(message),
             )
         ]
         if self._pq is not None:
             signatures.append(
                 ManifestSignature(
                     SignatureAlgorithm.ML_DSA_65,
-                    key_id,
+                    public.key_id_for(SignatureAlgorithm.ML_DSA_65),
                     self._pq.sign(message, _SIGNATURE_CONTEXT),
                 )
             )
@@ -477,7 +491,6 @@ def verify_manifest(data: bytes, key: ReleasePublicKey) -> VerifiedManifest:
     """
     signed = SignedManifest.from_bytes(data)
     by_algorithm = {s.algorithm: s for s in signed.signatures}
-    key_id = key.key_id
     message = _signed_message(signed.manifest_bytes)
     for algorithm in sorted(key.algorithms):
         entry = by_algorithm.get(algorithm)
@@ -485,12 +498,12 @@ def verify_manifest(data: bytes, key: ReleasePublicKey) -> VerifiedManifest:
             raise FirmwareError(
                 ErrorCode.FIRMWARE_BAD_SIGNATURE, f"no {algorithm.name} signature"
             )
-        if entry.key_id != key_id:
+        if entry.key_id != key.key_id_for(algorithm):
             raise FirmwareError(
                 ErrorCode.FIRMWARE_BAD_SIGNATURE, "signed by another release key"
             )
         _verify_one(algorithm, key, entry.signature, message)
-    return VerifiedManifest(signed.manifest, signed, key_id)
+    return VerifiedManifest(signed.manifest, signed, key.key_id)
 
 
 def check_update(
