@@ -32,6 +32,7 @@ from custom_components.secure_lock.protocol import (
     ReleaseSigningKey,
     ResultCode,
     SetupPayload,
+    SuiteId,
 )
 from custom_components.secure_lock.protocol.chunking import firmware_chunk_capacity
 from custom_components.secure_lock.protocol.messages import (
@@ -468,3 +469,27 @@ async def test_release_key_is_baked_in_once(
     assert (await update_firmware(admin, release)).running_version == "1.1.0"
     for client in rig.clients:
         await client.close()
+
+
+async def test_update_over_suite_1_frames(
+    rig: Rig, release_key: ReleaseSigningKey
+) -> None:
+    """With the smallest frames the hybrid manifest takes ten offer parts; the update still works."""
+    rig.device.press_button()
+    identity = ControllerIdentity.generate(
+        now_ms=rig.now_ms(), suites=(SuiteId.X25519_CHACHA20,)
+    )
+    outcome = await pair_over_link(
+        rig.hub.attach(),
+        identity,
+        SetupPayload.parse(rig.device.element.setup_payload.to_code()),
+        "Suite 1",
+        clock=rig.now_ms,
+    )
+    admin = await rig.client(identity, outcome.lock)
+    assert admin.paired_lock.suite is SuiteId.X25519_CHACHA20
+    release = make_release(release_key, "1.1.0")
+    assert len(release.signed_manifest) > 9 * firmware_chunk_capacity(
+        SuiteId.X25519_CHACHA20
+    )
+    assert (await update_firmware(admin, release)).running_version == "1.1.0"
