@@ -205,7 +205,7 @@ class FirmwareUpdater:
         Raises `UpdateRefused` (nothing changed) for anything unacceptable.
         """
         if self.record.trial is not None:
-            raise UpdateRefused(ErrorCode.INVALID_ARGUMENT, ResultCode.BUSY)
+            raise UpdateRefused(ErrorCode.FIRMWARE_BUSY, ResultCode.BUSY)
         if part.total_size > MAX_SIGNED_MANIFEST:
             raise UpdateRefused(ErrorCode.PAYLOAD_TOO_LARGE, ResultCode.INVALID_REQUEST)
         offer = self._offer
@@ -327,7 +327,7 @@ class FirmwareUpdater:
             raise UpdateRefused(ErrorCode.FIRMWARE_NOT_LOCKED)
         transfer = self.record.transfer
         if self.record.trial is not None:
-            raise UpdateRefused(ErrorCode.INVALID_ARGUMENT, ResultCode.BUSY)
+            raise UpdateRefused(ErrorCode.FIRMWARE_BUSY, ResultCode.BUSY)
         if transfer is None or not transfer.ready:
             raise UpdateRefused(ErrorCode.FIRMWARE_NO_TRANSFER)
         pending = self._pending()

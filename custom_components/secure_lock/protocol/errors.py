@@ -47,6 +47,7 @@ class ErrorCode(StrEnum):
     FIRMWARE_SELF_CHECK_FAILED = "firmware_self_check_failed"
     FIRMWARE_INTERRUPTED = "firmware_interrupted"
     FIRMWARE_STORAGE = "firmware_storage"
+    FIRMWARE_BUSY = "firmware_busy"
 
 
 class ProtocolError(Exception):
