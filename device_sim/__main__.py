@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import cli_admin, cli_client, cli_lock, cli_pki, cli_stack
+from . import cli_admin, cli_client, cli_firmware, cli_lock, cli_pki, cli_stack
 
 DESCRIPTION = """\
 The Secure Lock simulator and its tools.
 
 Run a simulated lock, a development broker and PKI, a command-line
-controller, and act on a running lock as a person would (press its pairing
+controller, build signed firmware releases, and act on a running lock as a person would (press its pairing
 button, open the door, jam the bolt, drain the battery).
 """
 
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_stack.add_parsers(subparsers)
     cli_pki.add_parsers(subparsers)
     cli_client.add_parsers(subparsers)
+    cli_firmware.add_parsers(subparsers)
     cli_admin.add_parsers(subparsers)
     return parser
 

@@ -42,6 +42,7 @@ class AdminCommand(StrEnum):
     ONLINE = "online"
     STATE = "state"
     SETUP_CODE = "setup-code"
+    SELF_CHECK = "self-check"
 
 
 # Which argument each command takes: None, a choice from a set, or a number.
@@ -49,6 +50,7 @@ _CHOICES: dict[AdminCommand, frozenset[str]] = {
     AdminCommand.DOOR: frozenset({"open", "closed"}),
     AdminCommand.TURN: frozenset({"lock", "unlock"}),
     AdminCommand.KEYPAD: frozenset({"lock", "unlock"}),
+    AdminCommand.SELF_CHECK: frozenset({"fail", "pass"}),
 }
 _NUMBERS: dict[AdminCommand, tuple[float, float]] = {
     AdminCommand.BATTERY: (0.0, 100.0),

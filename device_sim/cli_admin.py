@@ -22,11 +22,13 @@ _HELP: dict[AdminCommand, str] = {
     AdminCommand.ONLINE: "bring the lock's network links back",
     AdminCommand.STATE: "print the lock's state (no secrets)",
     AdminCommand.SETUP_CODE: "print the setup code and QR text again",
+    AdminCommand.SELF_CHECK: "make the next firmware self-check fail (or pass again)",
 }
 _ARGUMENT: dict[AdminCommand, dict[str, object]] = {
     AdminCommand.DOOR: {"choices": ["open", "closed"]},
     AdminCommand.TURN: {"choices": ["lock", "unlock"]},
     AdminCommand.KEYPAD: {"choices": ["lock", "unlock"]},
+    AdminCommand.SELF_CHECK: {"choices": ["fail", "pass"]},
     AdminCommand.BATTERY: {"type": float},
     AdminCommand.CLOCK_SKEW: {"type": float},
 }

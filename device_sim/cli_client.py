@@ -23,7 +23,11 @@ from custom_components.secure_lock.controller import (
     ControllerError,
     LockClient,
     LockUpdate,
+    UpdateProgress,
+    firmware_status,
+    load_release,
     pair_over_link,
+    update_firmware,
 )
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
@@ -226,6 +230,38 @@ def add_parsers(
         "rotate-keys", help="rotate this controller's prekey now"
     )
     rotate.set_defaults(action=_rotate)
+
+    update = actions.add_parser(
+        "update",
+        help="admin: install a firmware release directory (resumes an interrupted one)",
+        description=(
+            "Offer the release's signed manifest to the lock, stream the image in "
+            "chunks from wherever the lock's copy stops, and install it. Run it "
+            "again after an interruption: the transfer resumes."
+        ),
+    )
+    update.add_argument(
+        "release_dir", type=Path, help="a directory written by `firmware release`"
+    )
+    update.add_argument(
+        "--no-install",
+        action="store_true",
+        help="only transfer the image; install later by running update again",
+    )
+    update.add_argument(
+        "--rate",
+        type=float,
+        default=15.0,
+        metavar="FRAMES_PER_SECOND",
+        help="pace the chunks (the lock's LAN limit is 20/s by default; 0 = unpaced)",
+    )
+    update.set_defaults(action=_update)
+
+    fw_status = actions.add_parser(
+        "firmware-status",
+        help="print the running firmware and any update in progress",
+    )
+    fw_status.set_defaults(action=_firmware_status)
     parser.set_defaults(handler=_run)
 
 
@@ -393,6 +429,53 @@ async def _audit(args: argparse.Namespace) -> int:
             print(
                 f"{entry.index:5} {entry.time_ms} {entry.kind.name.lower():18} "
                 f"{entry.source.name.lower():11} {entry.result.name.lower():13} {entry.controller_id.hex()}"
+            )
+        return 0
+
+    return await _with_client(args, work)
+
+
+def _print_progress(progress: UpdateProgress) -> None:
+    print(
+        f"{progress.phase.value:12} {progress.held}/{progress.total} bytes "
+        f"({progress.percent}%)",
+        flush=True,
+    )
+
+
+async def _update(args: argparse.Namespace) -> int:
+    release = load_release(args.release_dir)
+
+    async def work(client: LockClient) -> int:
+        status = await update_firmware(
+            client,
+            release,
+            on_progress=_print_progress,
+            install=not args.no_install,
+            frames_per_second=args.rate or None,
+        )
+        if args.no_install:
+            print(f"transferred {release.version}; run update again to install")
+        else:
+            print(f"lock runs firmware {status.running_version}")
+        return 0
+
+    return await _with_client(args, work)
+
+
+async def _firmware_status(args: argparse.Namespace) -> int:
+    async def work(client: LockClient) -> int:
+        status = await firmware_status(client)
+        print(f"running {status.running_version} (slot {status.running_slot.name})")
+        print(f"security version floor {status.security_version}")
+        print(f"update state {status.state.name.lower()}", end="")
+        if status.total:
+            print(f", {status.pending_version}: {status.received}/{status.total} bytes")
+        else:
+            print()
+        if status.last_outcome.value:
+            print(
+                f"last update {status.last_outcome.name.lower()} {status.last_error}".rstrip()
             )
         return 0
 

@@ -12,12 +12,16 @@ from urllib.parse import urlsplit
 
 import segno
 
+from custom_components.secure_lock.protocol.errors import ProtocolError
+from custom_components.secure_lock.protocol.firmware import ReleasePublicKey
+
 from .lock_device import DeviceConfig
 from .lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
 from .mechanism import MechanismConfig
 from .pki import DevCertificateAuthority
 
 QR_FILE = "setup-qr.png"
+_DEFAULTS = DeviceConfig()
 
 
 def add_parsers(
@@ -98,6 +102,35 @@ def add_parsers(
         type=float,
         help="frames per second one LAN connection may send before frames are dropped",
     )
+    parser.add_argument(
+        "--release-key",
+        type=Path,
+        metavar="FILE",
+        help="manufacturer release public key (release.pub from `firmware keygen`); "
+        "baked into the lock's sealed state the first time it is given, never replaced",
+    )
+    parser.add_argument(
+        "--model",
+        default=_DEFAULTS.model,
+        help="model name; firmware releases must name the same model",
+    )
+    parser.add_argument(
+        "--firmware-version",
+        default=_DEFAULTS.firmware_version,
+        metavar="X.Y.Z",
+        help="version of the factory image in slot A (first boot only)",
+    )
+    parser.add_argument(
+        "--reboot-seconds",
+        type=float,
+        default=_DEFAULTS.reboot_seconds,
+        help="how long the simulated reboot into a new firmware image takes",
+    )
+    parser.add_argument(
+        "--refuse-update-unlocked",
+        action="store_true",
+        help="refuse to install firmware while the bolt is not locked",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print QR codes")
     parser.set_defaults(handler=_run)
 
@@ -136,11 +169,24 @@ def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
         factory_ca = DevCertificateAuthority.load(
             args.factory_ca / "ca.crt", args.factory_ca / "ca.key"
         )
+    release_key = None
+    if args.release_key is not None:
+        try:
+            release_key = ReleasePublicKey.from_text(
+                args.release_key.read_text(encoding="ascii")
+            )
+        except (OSError, UnicodeDecodeError, ProtocolError) as err:
+            raise ValueError(f"cannot read the release key: {err}") from None
     device = DeviceConfig(
+        model=args.model,
+        firmware_version=args.firmware_version,
         mechanism=MechanismConfig(
             motor_seconds=args.motor_seconds, has_latch=not args.no_latch
         ),
         heartbeat_seconds=args.heartbeat,
+        release_key=release_key,
+        reboot_seconds=args.reboot_seconds,
+        refuse_update_when_unlocked=args.refuse_update_unlocked,
     )
     result = []
     for index in range(args.count):

@@ -79,10 +79,13 @@ def free_port() -> int:
 class LockProcess:
     """A simulated lock in its own process (LAN only), to kill with SIGKILL."""
 
-    def __init__(self, state_dir: Path, port: int) -> None:
-        """Prepare; `start` runs it."""
+    def __init__(
+        self, state_dir: Path, port: int, extra_args: tuple[str, ...] = ()
+    ) -> None:
+        """Prepare; `start` runs it (``extra_args`` go to `device_sim lock`)."""
         self.state_dir = state_dir
         self.port = port
+        self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
@@ -105,6 +108,7 @@ class LockProcess:
                 # Replays come in bursts here; flood limits are tested elsewhere.
                 "--lan-rate",
                 "100000",
+                *self.extra_args,
             ],
             cwd=REPO_ROOT,
             stdout=subprocess.DEVNULL,

@@ -18,6 +18,7 @@ from custom_components.secure_lock.protocol.pairing import PairingAttempts
 from custom_components.secure_lock.protocol.registry import ControllerRegistry
 
 from .audit_log import AuditLog
+from .firmware_record import FirmwareRecord
 from .mechanism import BoltState, DoorState, MechanismStatus, Source
 from .storage import SealedStore, StorageCorrupted
 
@@ -47,6 +48,7 @@ class DeviceState:
     )
     settings: DeviceSettings = field(default_factory=DeviceSettings)
     audit: AuditLog = field(default_factory=AuditLog)
+    firmware: FirmwareRecord = field(default_factory=FirmwareRecord)
 
     def to_bytes(self) -> bytes:
         """Serialize (the store seals it)."""
@@ -68,6 +70,7 @@ class DeviceState:
                 "refuse_lock_when_door_open": self.settings.refuse_lock_when_door_open,
             },
             "audit": self.audit.to_json(),
+            "firmware": self.firmware.to_json(),
         }
         return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
 
@@ -98,6 +101,10 @@ class DeviceState:
                     bool(settings["refuse_lock_when_door_open"]),
                 ),
                 audit=AuditLog.from_json(data["audit"]),
+                # Absent in states saved before firmware updates existed.
+                firmware=FirmwareRecord.from_json(data["firmware"])
+                if "firmware" in data
+                else FirmwareRecord(),
             )
         except (ValueError, KeyError, TypeError, ProtocolError) as err:
             raise StorageCorrupted(

@@ -26,6 +26,7 @@ from custom_components.secure_lock.protocol.channel import (
     wrap,
 )
 from custom_components.secure_lock.protocol.errors import ErrorCode, ProtocolError
+from custom_components.secure_lock.protocol.firmware import ReleasePublicKey
 from custom_components.secure_lock.protocol.identity import PrekeyPolicy
 from custom_components.secure_lock.protocol.messages import (
     AuditLogChunk,
@@ -37,11 +38,14 @@ from custom_components.secure_lock.protocol.messages import (
     Event,
     EventSource,
     EventType,
+    FirmwareChunk,
+    FirmwareInstall,
     Heartbeat,
     KeyRotation,
     MessageKind,
     ResultCode,
     TimeSync,
+    UpdateOutcome,
 )
 from custom_components.secure_lock.protocol.pairing_messages import PairingMessageType
 from custom_components.secure_lock.protocol.registry import ControllerRecord
@@ -60,6 +64,8 @@ from custom_components.secure_lock.protocol.state import (
 from custom_components.secure_lock.protocol.suites import choose_suite
 
 from .device_state import DeviceState, load_state, save_state
+from .firmware_slots import SlotStore
+from .firmware_update import FirmwareUpdater, UpdateRefused
 from .mechanism import (
     BoltState,
     DoorState,
@@ -82,6 +88,7 @@ NO_CONTROLLER = bytes(16)
 CONTROLLER_LIST_CHUNK_SIZE = 4
 AUDIT_CHUNK_SIZE = 8
 AUDIT_MAX_ENTRIES = 256
+FIRMWARE_DIR = "firmware"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +102,12 @@ class DeviceConfig:
     pairing_window_seconds: float = 120.0
     lockout_threshold: int = 5
     prekey_policy: PrekeyPolicy = field(default_factory=PrekeyPolicy)
+    release_key: ReleasePublicKey | None = None
+    """Manufacturer release key, baked into the sealed state once (then never replaced)."""
+    reboot_seconds: float = 2.0
+    """How long the simulated reboot into a new image takes (frames are dropped meanwhile)."""
+    refuse_update_when_unlocked: bool = False
+    """Refuse to install while the bolt is not locked (the door stays secured)."""
 
 
 _BOLT_TO_WIRE = {
@@ -179,7 +192,19 @@ class LockDevice:
         self._pending_motor: _PendingMotor | None = None
         self.dropped_frames: dict[ErrorCode, int] = {}
         self._timers: dict[str, TimerHandle] = {}
+        self.firmware = FirmwareUpdater(
+            self.state.firmware,
+            SlotStore(store.directory / FIRMWARE_DIR),
+            model=self.config.model,
+            persist=self._persist,
+        )
+        self.firmware.provision(self.config.firmware_version, self.config.release_key)
+        self.rebooting = False
         self._persist()
+        if self.state.firmware.trial is not None:
+            # Power came back while a new image was on trial: this boot is
+            # the trial boot (or, if it already had one, the fallback).
+            self._trial_boot()
 
     # Clock and lifecycle ------------------------------------------------------
 
@@ -229,7 +254,7 @@ class LockDevice:
             if status.door is DoorState.OPEN
             else WireDoorState.CLOSED,
             round(status.battery_percent),
-            self.config.firmware_version,
+            self.firmware.running_version,
             self.mechanism.config.has_latch,
             int(self.mechanism.config.auto_relock_seconds or 0),
         )
@@ -240,7 +265,19 @@ class LockDevice:
         return {
             "lock_id": self.lock_id.hex(),
             "model": self.config.model,
-            "firmware_version": self.config.firmware_version,
+            "firmware_version": self.firmware.running_version,
+            "firmware": {
+                "state": self.firmware.state.name.lower(),
+                "active_slot": self.state.firmware.active.name,
+                "security_floor": self.state.firmware.security_floor,
+                "received": self.state.firmware.transfer.received
+                if self.state.firmware.transfer
+                else 0,
+                "last_outcome": self.state.firmware.last_outcome.name.lower(),
+                "last_error": self.state.firmware.last_error,
+                "release_key": self.state.firmware.release_key is not None,
+                "rebooting": self.rebooting,
+            },
             "bolt": status.bolt.value,
             "door": status.door.value,
             "battery_percent": round(status.battery_percent, 2),
@@ -288,7 +325,7 @@ class LockDevice:
 
     def receive(self, frame: bytes) -> None:
         """Handle one frame from any link; bad frames are dropped, never raised."""
-        if not self.online:
+        if not self.online or self.rebooting:
             return
         try:
             channel, body = unwrap(frame)
@@ -391,6 +428,16 @@ class LockDevice:
                 self._send_audit_log(message)
             case MessageKind.TIME_SYNC:
                 self._time_sync(message)
+            case MessageKind.FIRMWARE_OFFER:
+                self._firmware_offer(message)
+            case MessageKind.FIRMWARE_CHUNK:
+                payload = message.payload
+                assert isinstance(payload, FirmwareChunk)
+                self.firmware.chunk(payload)
+            case MessageKind.FIRMWARE_STATUS_REQUEST:
+                self._respond_firmware(message)
+            case MessageKind.FIRMWARE_INSTALL:
+                self._firmware_install(message)
             case MessageKind.KEY_ROTATION:
                 # The endpoint already switched to the controller's new prekey.
                 self._persist()
@@ -644,6 +691,82 @@ class LockDevice:
         request = message.payload
         assert isinstance(request, TimeSync)
         self._respond(message, ResultCode.OK)
+
+    # Firmware update -----------------------------------------------------------
+
+    def _respond_firmware(
+        self, request: VerifiedMessage, refusal: UpdateRefused | None = None
+    ) -> None:
+        if refusal is None:
+            payload = self.firmware.status(self.now_ms())
+        else:
+            payload = self.firmware.status(
+                self.now_ms(), refusal.result, refusal.code.value
+            )
+        try:
+            frame = self.endpoint.respond(request, payload)
+        except ProtocolError as err:
+            _LOGGER.warning("Could not answer a firmware request: %s", err.code.value)
+            return
+        self._send([frame])
+
+    def _firmware_offer(self, message: VerifiedMessage) -> None:
+        part = message.payload
+        assert isinstance(part, FirmwareChunk)
+        try:
+            self.firmware.offer_part(part)
+        except UpdateRefused as refusal:
+            self._audit(message, refusal.result)
+            self._respond_firmware(message, refusal)
+            return
+        self._respond_firmware(message)
+
+    def _firmware_install(self, message: VerifiedMessage) -> None:
+        request = message.payload
+        assert isinstance(request, FirmwareInstall)
+        try:
+            self.firmware.install(
+                request.transfer_id,
+                secured=not self.config.refuse_update_when_unlocked
+                or self.mechanism.status.bolt is BoltState.LOCKED,
+            )
+        except UpdateRefused as refusal:
+            self._audit(message, refusal.result)
+            self._respond_firmware(message, refusal)
+            return
+        self._audit(message, ResultCode.OK)
+        # The trial is durable (install persisted it); say so, then go dark.
+        self._respond_firmware(message)
+        self.rebooting = True
+        self._schedule("reboot", self.config.reboot_seconds, self._trial_boot)
+
+    def _trial_boot(self) -> None:
+        self._timers.pop("reboot", None)
+        result = self.firmware.trial_boot()
+        self.rebooting = False
+        updated = result.outcome is UpdateOutcome.UPDATED
+        self.state.audit.append(
+            self.now_ms(),
+            MessageKind.FIRMWARE_INSTALL,
+            EventSource.UNKNOWN,
+            ResultCode.OK if updated else ResultCode.FIRMWARE_REJECTED,
+            NO_CONTROLLER,
+        )
+        self.broadcast(
+            MessageKind.EVENT,
+            Event(
+                EventType.FIRMWARE_UPDATED
+                if updated
+                else EventType.FIRMWARE_ROLLED_BACK,
+                EventSource.UNKNOWN,
+                self.wire_status(),
+                self.now_ms(),
+            ),
+        )
+
+    def fail_next_self_check(self, fail: bool = True) -> None:
+        """Make the next firmware self-check fail (admin channel; tests the fallback)."""
+        self.firmware.fail_next_self_check = fail
 
     # The physical world (admin channel) --------------------------------------
 

@@ -283,6 +283,8 @@ def _apply_admin(
             device.set_online(False)
         case AdminCommand.ONLINE:
             device.set_online(True)
+        case AdminCommand.SELF_CHECK:
+            device.fail_next_self_check(request.argument == "fail")
         case AdminCommand.STATE | AdminCommand.SETUP_CODE:
             pass
 

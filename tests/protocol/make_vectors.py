@@ -14,6 +14,7 @@ import device_sim  # noqa: F401
 
 # isort: split
 
+import hashlib
 import json
 from pathlib import Path
 import sys
@@ -41,6 +42,13 @@ from custom_components.secure_lock.protocol.envelope import (
     PROTOCOL_VERSION,
     InnerMessage,
     OuterHeader,
+)
+from custom_components.secure_lock.protocol.firmware import (
+    FirmwareManifest,
+    FirmwareVersion,
+    ReleaseSigningKey,
+    SignatureAlgorithm,
+    transfer_id_of,
 )
 from custom_components.secure_lock.protocol.messages import Direction
 from custom_components.secure_lock.protocol.pairing import (
@@ -157,9 +165,50 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
             "inner_unlock": inner.to_bytes(params(SUITE).payload_capacity).hex(),
         },
     }
+    vectors["firmware"] = firmware_vectors()
     lock_ep = LockEndpoint(lock, registry)
     ctrl_ep = ControllerEndpoint(ctrl, outcome.lock, rng=rng)
     return vectors, lock_ep, ctrl_ep
+
+
+FIRMWARE_SEED = b"secure-lock firmware vector v1"
+
+
+def firmware_vectors() -> dict[str, Any]:
+    """Return the release-key and manifest-signature vector.
+
+    Ed25519 signatures are deterministic, so the signed envelope is a fixed
+    vector with the Ed25519 half of the key.  ML-DSA-65 signing is hedged
+    (randomized) in ``cryptography``, so for it only the key (from its seed)
+    and its id are fixed.
+    """
+    rng = DeterministicRng(FIRMWARE_SEED)
+    ed_seed, pq_seed = rng(32), rng(32)
+    hybrid = ReleaseSigningKey(ed_seed, pq_seed).public_key()
+    ed_only = ReleaseSigningKey(ed_seed, None)
+    manifest = FirmwareManifest(
+        model="Secure Lock SL-1 (simulated)",
+        version=FirmwareVersion(1, 1, 0),
+        security_version=2,
+        image_size=65536,
+        image_sha256=bytes(range(32)),
+        min_version=FirmwareVersion(1, 0, 0),
+        release_notes="Test vector",
+    )
+    signed = ed_only.sign(manifest)
+    return {
+        "ed25519_seed": ed_seed.hex(),
+        "ed25519_public": hybrid.ed25519.hex(),
+        "mldsa65_seed": pq_seed.hex(),
+        "mldsa65_public_sha256": hashlib.sha256(hybrid.mldsa65 or b"").hexdigest(),
+        "key_id_ed25519": hybrid.key_id_for(SignatureAlgorithm.ED25519).hex(),
+        "key_id_mldsa65": hybrid.key_id_for(SignatureAlgorithm.ML_DSA_65).hex(),
+        "release_key_id": hybrid.key_id.hex(),
+        "manifest": manifest.to_bytes().hex(),
+        "transfer_id": transfer_id_of(manifest.to_bytes()).hex(),
+        "ed25519_signature": signed.signatures[0].signature.hex(),
+        "signed_manifest_ed25519_only": signed.to_bytes().hex(),
+    }
 
 
 def captured_frame_opens(frame_hex: str, lock_ep: LockEndpoint) -> dict[str, Any]:

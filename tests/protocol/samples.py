@@ -18,6 +18,10 @@ from custom_components.secure_lock.protocol import (
     EventSource,
     EventType,
     FirmwareChunk,
+    FirmwareInstall,
+    FirmwareSlot,
+    FirmwareStatus,
+    FirmwareStatusRequest,
     Heartbeat,
     KeyRotation,
     LockState,
@@ -28,6 +32,8 @@ from custom_components.secure_lock.protocol import (
     ResultCode,
     Role,
     TimeSync,
+    UpdateOutcome,
+    UpdateState,
 )
 
 STATUS = LockStatus(LockState.LOCKED, DoorState.CLOSED, 87, "1.2.3", True, 30)
@@ -80,5 +86,23 @@ def sample_payload(kind: MessageKind, bundle: PublicKeyBundle, time_ms: int) -> 
             final=True,
         ),
         MessageKind.FIRMWARE_CHUNK: FirmwareChunk(bytes(16), 0, 1000, b"\xa5" * 200),
+        MessageKind.FIRMWARE_OFFER: FirmwareChunk(bytes(16), 300, 500, b"\x5a" * 200),
+        MessageKind.FIRMWARE_STATUS_REQUEST: FirmwareStatusRequest(),
+        MessageKind.FIRMWARE_INSTALL: FirmwareInstall(bytes(range(16))),
+        MessageKind.FIRMWARE_STATUS: FirmwareStatus(
+            ResultCode.FIRMWARE_REJECTED,
+            UpdateState.RECEIVING,
+            "1.2.3",
+            FirmwareSlot.B,
+            7,
+            time_ms,
+            "firmware_rollback",
+            bytes(range(16)),
+            716,
+            40_000,
+            "1.3.0",
+            UpdateOutcome.ROLLED_BACK,
+            "firmware_self_check_failed",
+        ),
     }
     return samples[kind]

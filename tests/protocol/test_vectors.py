@@ -40,3 +40,16 @@ def test_captured_frame_opens_to_the_expected_message(stored: dict[str, Any]) ->
 def test_docs_carry_the_same_vectors(stored: dict[str, Any]) -> None:
     """docs/protocol.md embeds exactly vectors.json."""
     assert render_docs_block(stored) in DOCS.read_text()
+
+
+def test_firmware_vector_verifies(stored: dict[str, Any]) -> None:
+    """The stored Ed25519-signed manifest verifies under the vector's Ed25519 key."""
+    from custom_components.secure_lock.protocol import ReleasePublicKey, verify_manifest  # noqa: PLC0415
+
+    vector = stored["firmware"]
+    key = ReleasePublicKey(bytes.fromhex(vector["ed25519_public"]))
+    verified = verify_manifest(
+        bytes.fromhex(vector["signed_manifest_ed25519_only"]), key
+    )
+    assert verified.transfer_id.hex() == vector["transfer_id"]
+    assert verified.manifest.to_bytes().hex() == vector["manifest"]

@@ -13,6 +13,18 @@ from .errors import (
     PairingFailed,
     PairingTimedOut,
 )
+from .firmware import (
+    FirmwareRejected,
+    FirmwareRelease,
+    UpdatePhase,
+    UpdateProgress,
+    firmware_status,
+    install_firmware,
+    load_release,
+    offer_firmware,
+    send_firmware,
+    update_firmware,
+)
 from .pairing import pair_over_link
 
 __all__ = [
@@ -20,11 +32,21 @@ __all__ = [
     "CommandRefused",
     "CommandTimeout",
     "ControllerError",
+    "FirmwareRejected",
+    "FirmwareRelease",
     "LinkUnavailable",
     "LockClient",
     "LockUpdate",
     "PairingFailed",
     "PairingTimedOut",
     "UpdateKind",
+    "UpdatePhase",
+    "UpdateProgress",
+    "firmware_status",
+    "install_firmware",
+    "load_release",
+    "offer_firmware",
     "pair_over_link",
+    "send_firmware",
+    "update_firmware",
 ]

@@ -143,6 +143,7 @@ class LockClient:
         self.identity = identity
         self.endpoint = ControllerEndpoint(identity, lock, rng=rng, clock=clock)
         self._on_update = on_update or (lambda _update: None)
+        self._listeners: list[Callable[[LockUpdate], None]] = []
         self._on_persist = on_persist or (lambda _lock: None)
         self._clock = clock
         self._rng = rng
@@ -226,6 +227,24 @@ class LockClient:
                 ) from None
         finally:
             self._waiters.pop(request_id, None)
+
+    async def post(self, kind: MessageKind, payload: Payload) -> None:
+        """Send one request that the lock does not answer (firmware chunks)."""
+        frame = self.endpoint.seal(kind, payload)
+        self._on_persist(self.endpoint.lock)
+        try:
+            await self.link.send(wrap(Channel.ENVELOPE, frame), expiry_s=RELAY_EXPIRY_S)
+        except TransportError as err:
+            raise LinkUnavailable(
+                f"cannot reach the lock: {type(err).__name__}"
+            ) from err
+
+    def add_listener(
+        self, listener: Callable[[LockUpdate], None]
+    ) -> Callable[[], None]:
+        """Also pass every verified update to ``listener``; return its remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     async def command(
         self, kind: MessageKind, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
@@ -413,4 +432,7 @@ class LockClient:
     ) -> None:
         self.last_status = status
         self.last_update_monotonic = time.monotonic()
-        self._on_update(LockUpdate(kind, status, lock_time_ms, event))
+        update = LockUpdate(kind, status, lock_time_ms, event)
+        self._on_update(update)
+        for listener in list(self._listeners):
+            listener(update)

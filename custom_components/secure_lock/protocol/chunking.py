@@ -24,17 +24,27 @@ def firmware_chunk_capacity(suite: SuiteId) -> int:
 
 
 def split_firmware(
-    data: bytes, transfer_id: bytes, suite: SuiteId
+    data: bytes, transfer_id: bytes, suite: SuiteId, start: int = 0
 ) -> list[FirmwareChunk]:
-    """Cut ``data`` into chunks that each fill one frame of ``suite``."""
-    if len(transfer_id) != REQUEST_ID_SIZE or len(data) > MAX_TRANSFER_SIZE:
+    """Cut ``data`` from ``start`` on into chunks that each fill one frame of ``suite``.
+
+    ``start`` is a resume offset: the bytes before it are already held by the
+    receiver, and need not be a multiple of the chunk size.
+    """
+    if (
+        len(transfer_id) != REQUEST_ID_SIZE
+        or len(data) > MAX_TRANSFER_SIZE
+        or not 0 <= start <= len(data)
+    ):
         raise ProtocolError(
-            ErrorCode.INVALID_ARGUMENT, "bad transfer id or image too large"
+            ErrorCode.INVALID_ARGUMENT, "bad transfer id, start or image size"
         )
     size = firmware_chunk_capacity(suite)
+    if start == len(data) and data:
+        return []
     return [
         FirmwareChunk(transfer_id, offset, len(data), data[offset : offset + size])
-        for offset in range(0, max(len(data), 1), size)
+        for offset in range(start, max(len(data), 1), size)
     ]
 
 

@@ -35,6 +35,19 @@ class ErrorCode(StrEnum):
     INVALID_SETUP_CODE = "invalid_setup_code"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     INVALID_ARGUMENT = "invalid_argument"
+    FIRMWARE_BAD_SIGNATURE = "firmware_bad_signature"
+    FIRMWARE_HASH_MISMATCH = "firmware_hash_mismatch"
+    FIRMWARE_WRONG_MODEL = "firmware_wrong_model"
+    FIRMWARE_NOT_NEWER = "firmware_not_newer"
+    FIRMWARE_ROLLBACK = "firmware_rollback"
+    FIRMWARE_BASE_TOO_OLD = "firmware_base_too_old"
+    FIRMWARE_NO_RELEASE_KEY = "firmware_no_release_key"
+    FIRMWARE_NO_TRANSFER = "firmware_no_transfer"
+    FIRMWARE_NOT_LOCKED = "firmware_not_locked"
+    FIRMWARE_SELF_CHECK_FAILED = "firmware_self_check_failed"
+    FIRMWARE_INTERRUPTED = "firmware_interrupted"
+    FIRMWARE_STORAGE = "firmware_storage"
+    FIRMWARE_BUSY = "firmware_busy"
 
 
 class ProtocolError(Exception):

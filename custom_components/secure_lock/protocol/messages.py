@@ -46,6 +46,10 @@ class MessageKind(IntEnum):
     AUDIT_LOG_REQUEST = 0x0040
     AUDIT_LOG_CHUNK = 0x0041
     FIRMWARE_CHUNK = 0x0050
+    FIRMWARE_OFFER = 0x0051
+    FIRMWARE_STATUS_REQUEST = 0x0052
+    FIRMWARE_INSTALL = 0x0053
+    FIRMWARE_STATUS = 0x0054
 
 
 class ResultCode(IntEnum):
@@ -63,6 +67,8 @@ class ResultCode(IntEnum):
     INTERNAL_ERROR = 9
     REVOKED = 10
     """The sender was removed from the lock: re-pair, do not retry."""
+    FIRMWARE_REJECTED = 11
+    """The reason is a stable ``ErrorCode`` value (e.g. ``firmware_rollback``)."""
 
 
 class EventType(IntEnum):
@@ -72,6 +78,8 @@ class EventType(IntEnum):
     JAMMED = 2
     TAMPER = 3
     LOW_BATTERY = 4
+    FIRMWARE_UPDATED = 5
+    FIRMWARE_ROLLED_BACK = 6
 
 
 class EventSource(IntEnum):
@@ -477,9 +485,16 @@ class AuditLogChunk(Payload):
 
 @dataclass(frozen=True, slots=True)
 class FirmwareChunk(Payload):
-    """Opaque firmware bytes at ``offset`` of a ``total_size`` image transfer."""
+    """Opaque bytes at ``offset`` of a ``total_size`` transfer.
 
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.FIRMWARE_CHUNK,)
+    As ``FIRMWARE_CHUNK`` it carries the image; as ``FIRMWARE_OFFER`` it
+    carries the signed manifest (larger than one frame once ML-DSA signs it).
+    """
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (
+        MessageKind.FIRMWARE_CHUNK,
+        MessageKind.FIRMWARE_OFFER,
+    )
 
     transfer_id: bytes
     offset: int
@@ -507,6 +522,141 @@ class FirmwareChunk(Payload):
         if offset + len(data) > total:
             raise MalformedError("chunk beyond the image size")
         return cls(transfer_id, offset, total, data)
+
+
+class UpdateState(IntEnum):
+    """Where the lock is in a firmware update."""
+
+    IDLE = 0
+    RECEIVING = 1
+    READY = 2
+    INSTALLING = 3
+
+
+class UpdateOutcome(IntEnum):
+    """How the last update attempt ended."""
+
+    NONE = 0
+    UPDATED = 1
+    ROLLED_BACK = 2
+    TRANSFER_FAILED = 3
+
+
+class FirmwareSlot(IntEnum):
+    """The lock's A/B image slots."""
+
+    A = 0
+    B = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareStatusRequest(EmptyPayload):
+    """Ask where a firmware update stands (also the resume offset)."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.FIRMWARE_STATUS_REQUEST,)
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareInstall(Payload):
+    """Install the fully received, verified image of ``transfer_id`` and reboot into it."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.FIRMWARE_INSTALL,)
+
+    transfer_id: bytes
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return writer.fixed(self.transfer_id, REQUEST_ID_SIZE)
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one request."""
+        return cls(reader.fixed(REQUEST_ID_SIZE))
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareStatus(Payload):
+    """The lock's signed answer to every firmware request.
+
+    ``result``/``reason`` answer the request (a refusal's reason is a stable
+    ``ErrorCode`` value); the rest is the update state: ``received`` is the
+    resume offset of transfer ``transfer_id``, ``last_outcome``/``last_error``
+    say how the previous attempt ended (a self-check fallback shows here).
+    """
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.FIRMWARE_STATUS,)
+
+    result: ResultCode
+    state: UpdateState
+    running_version: str
+    running_slot: FirmwareSlot
+    security_version: int
+    lock_time_ms: int
+    reason: str = ""
+    transfer_id: bytes = bytes(REQUEST_ID_SIZE)
+    received: int = 0
+    total: int = 0
+    pending_version: str = ""
+    last_outcome: UpdateOutcome = UpdateOutcome.NONE
+    last_error: str = ""
+
+    def __post_init__(self) -> None:
+        """Bound texts."""
+        for text in (self.reason, self.running_version, self.pending_version):
+            check_text(text, "text")
+        check_text(self.last_error, "last_error")
+        if len(self.transfer_id) != REQUEST_ID_SIZE:
+            raise ValueError("transfer_id must be 16 bytes")
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return (
+            writer.u8(self.result)
+            .str8(self.reason)
+            .u8(self.state)
+            .fixed(self.transfer_id, REQUEST_ID_SIZE)
+            .u32(self.received)
+            .u32(self.total)
+            .str8(self.pending_version)
+            .str8(self.running_version)
+            .u8(self.running_slot)
+            .u32(self.security_version)
+            .u8(self.last_outcome)
+            .str8(self.last_error)
+            .u64(self.lock_time_ms)
+        )
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one status."""
+        result = enum_from_wire(ResultCode, reader.u8())
+        reason = _checked_text(reader.str8())
+        state = enum_from_wire(UpdateState, reader.u8())
+        transfer_id = reader.fixed(REQUEST_ID_SIZE)
+        received, total = reader.u32(), reader.u32()
+        if received > total:
+            raise MalformedError("received beyond the total")
+        pending = _checked_text(reader.str8())
+        running = _checked_text(reader.str8())
+        slot = enum_from_wire(FirmwareSlot, reader.u8())
+        security = reader.u32()
+        outcome = enum_from_wire(UpdateOutcome, reader.u8())
+        last_error = _checked_text(reader.str8())
+        return cls(
+            result,
+            state,
+            running,
+            slot,
+            security,
+            reader.u64(),
+            reason,
+            transfer_id,
+            received,
+            total,
+            pending,
+            outcome,
+            last_error,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,6 +709,18 @@ KIND_INFO: dict[MessageKind, KindInfo] = {
     ),
     MessageKind.FIRMWARE_CHUNK: KindInfo(
         FirmwareChunk, _C2L, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.FIRMWARE_OFFER: KindInfo(
+        FirmwareChunk, _C2L, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.FIRMWARE_STATUS_REQUEST: KindInfo(
+        FirmwareStatusRequest, _C2L, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.FIRMWARE_INSTALL: KindInfo(
+        FirmwareInstall, _C2L, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.FIRMWARE_STATUS: KindInfo(
+        FirmwareStatus, _L2C, True, DEFAULT_MAX_LIFETIME_MS
     ),
 }
 

@@ -14,12 +14,19 @@ _EVERYONE = frozenset(
         MessageKind.KEY_ROTATION,
     }
 )
-_OPERATOR = _EVERYONE | {MessageKind.TIME_SYNC, MessageKind.AUDIT_LOG_REQUEST}
+# Operators may read where an update stands; only admins change firmware.
+_OPERATOR = _EVERYONE | {
+    MessageKind.TIME_SYNC,
+    MessageKind.AUDIT_LOG_REQUEST,
+    MessageKind.FIRMWARE_STATUS_REQUEST,
+}
 _ADMIN = _OPERATOR | {
     MessageKind.CONTROLLER_ADD,
     MessageKind.CONTROLLER_REMOVE,
     MessageKind.CONTROLLER_LIST,
     MessageKind.FIRMWARE_CHUNK,
+    MessageKind.FIRMWARE_OFFER,
+    MessageKind.FIRMWARE_INSTALL,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[MessageKind]] = {
