@@ -16,9 +16,9 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
@@ -27,6 +27,7 @@ from .const import (
     COMMAND_TIMEOUT,
     CONF_IDENTITY,
     DOMAIN,
+    KEY_ROTATION_INTERVAL,
     LOGGER,
     UNAVAILABLE_AFTER,
 )
@@ -125,6 +126,9 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         self._backoff = Backoff(initial=1.0, maximum=60.0)
         self._unsub_watchdog: CALLBACK_TYPE | None = None
         self._unsub_reconnect: CALLBACK_TYPE | None = None
+        self._unsub_rotation = async_track_time_interval(
+            hass, self._rotate_on_schedule, KEY_ROTATION_INTERVAL
+        )
         self._event_serial = 0
         self._changed_by: str | None = None
         self._link = LinkKind.LAN
@@ -272,7 +276,19 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
             LOGGER.info("Lock %s is reachable again", self.config_entry.title)
         self._arm_watchdog()
         self._check_clock()
+        if self.data is not None and (
+            update.status.firmware_version != self.data.status.firmware_version
+        ):
+            self._update_device_firmware(update.status.firmware_version)
         self.async_set_updated_data(self._snapshot(update.status, event))
+
+    @callback
+    def _update_device_firmware(self, version: str) -> None:
+        registry = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(
+            registry, self.config_entry.entry_id
+        ):
+            registry.async_update_device(device.id, sw_version=version or None)
 
     @callback
     def _arm_watchdog(self) -> None:
@@ -393,8 +409,26 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
 
     async def async_rotate_keys(self) -> None:
         """Rotate this controller's prekey and store the new private keys."""
-        await self.async_call(lambda client: client.rotate_keys())
+        await self.async_call(
+            lambda client: client.rotate_keys(timeout=COMMAND_TIMEOUT)
+        )
         self._persist_identity()
+
+    @callback
+    def _rotate_on_schedule(self, _now: datetime) -> None:
+        """Rotate daily, so a key stolen later cannot open frames recorded earlier."""
+        self.config_entry.async_create_background_task(
+            self.hass, self._async_rotate_quietly(), f"{DOMAIN} key rotation"
+        )
+
+    async def _async_rotate_quietly(self) -> None:
+        try:
+            await self.async_rotate_keys()
+        except HomeAssistantError as err:
+            # Tried again tomorrow; the current key stays valid meanwhile.
+            LOGGER.warning(
+                "Key rotation for %s failed: %s", self.config_entry.title, err
+            )
 
     # Shutdown ----------------------------------------------------------------
 
@@ -405,6 +439,7 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
             if unsub is not None:
                 unsub()
         self._unsub_watchdog = self._unsub_reconnect = None
+        self._unsub_rotation()
         client, self.client = self.client, None
         if client is not None:
             await client.close()

@@ -349,14 +349,17 @@ class LockClient:
             (await self.request(MessageKind.TIME_SYNC, payload)).result
         )
 
-    async def rotate_keys(self, rng: Rng = system_rng) -> CommandResult:
+    async def rotate_keys(
+        self, rng: Rng = system_rng, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
+    ) -> CommandResult:
         """Make a new prekey, announce it to the lock, then forget expired ones."""
         now = self._clock()
         fresh = self.identity.rotate_prekeys(rng, now)
         prekey = next(p for p in fresh if p.suite is self.endpoint.lock.suite)
-        result = self._checked(
-            (await self.request(MessageKind.KEY_ROTATION, KeyRotation(prekey))).result
+        outcome = await self.request(
+            MessageKind.KEY_ROTATION, KeyRotation(prekey), timeout=timeout
         )
+        result = self._checked(outcome.result)
         self.identity.erase_expired_prekeys(now)
         return result
 
