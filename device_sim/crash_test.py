@@ -32,6 +32,7 @@ import time
 from typing import Any
 
 from custom_components.secure_lock.controller import (
+    CommandTimeout,
     ControllerError,
     LockClient,
     pair_over_link,
@@ -284,13 +285,29 @@ async def _replay(
     for start in range(0, len(frames), REPLAY_BATCH):
         for frame in frames[start : start + REPLAY_BATCH]:
             await link.send(frame)
-        await client.status(timeout=10)
+        await _settled(client)
     after = await lock.state()
     acted = after["audit_entries"] - before["audit_entries"]
     if acted > allowed:
         raise CrashCheckFailed(
             f"{acted} replayed frames were acted on (allowed {allowed})"
         )
+
+
+async def _settled(client: LockClient, attempts: int = 3) -> None:
+    """Wait for a signed status answer: everything sent before it was handled.
+
+    On a loaded machine (CI shares two cores) one answer can take longer than
+    the timeout; asking again is safe because a status request changes nothing.
+    """
+    for attempt in range(attempts):
+        try:
+            await client.status(timeout=10)
+        except CommandTimeout:
+            if attempt == attempts - 1:
+                raise
+        else:
+            return
 
 
 def _our_high_water(state: dict[str, Any], identity: ControllerIdentity) -> int:
