@@ -70,9 +70,9 @@ class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
 
     @classmethod
     def dirname(cls, *, test_location: PyTestLocation) -> str:
-        """Return snapshots/<major.minor>/ beside the test module."""
+        """Return snapshots-<major.minor>/ beside the test module."""
         release = ".".join(HA_VERSION.split(".")[:2])
-        return str(Path(test_location.filepath).parent / "snapshots" / release)
+        return str(Path(test_location.filepath).parent / f"snapshots-{release}")
 
 
 @pytest.fixture
