@@ -48,6 +48,7 @@ from .protocol import (
     EventType,
     MessageKind,
     PairedLock,
+    ProtocolError,
     ResultCode,
 )
 from .protocol.state import LockStatus
@@ -401,7 +402,8 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
                 translation_key="not_connected",
                 translation_placeholders={"name": self.config_entry.title},
             ) from err
-        except ControllerError as err:
+        except (ControllerError, ProtocolError) as err:
+            # E.g. an audit log whose hash chain does not verify.
             raise HomeAssistantError(
                 translation_domain=DOMAIN, translation_key="protocol_error"
             ) from err

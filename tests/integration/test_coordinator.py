@@ -140,3 +140,18 @@ async def test_keys_rotate_daily(
     await wait_until(lambda: init_integration.data[CONF_IDENTITY] != before)
     await hass.services.async_call("lock", "unlock", {"entity_id": LOCK}, blocking=True)
     assert _state(hass) == LockState.UNLOCKED
+
+
+async def test_link_lost_during_a_command_fails_it_at_once(
+    hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
+) -> None:
+    """The lock vanishes mid-command: the call fails now, not after the timeout."""
+    sim_lock.device.set_online(False)
+    call = hass.async_create_task(
+        hass.services.async_call("lock", "unlock", {"entity_id": LOCK}, blocking=True)
+    )
+    await wait_until(lambda: _state(hass) == LockState.UNLOCKING)
+    await sim_lock.runtime.stop()
+    with pytest.raises(HomeAssistantError, match="not connected"):
+        await call
+    assert _state(hass) == LockState.LOCKED
