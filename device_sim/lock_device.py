@@ -44,6 +44,7 @@ from custom_components.secure_lock.protocol.messages import (
     KeyRotation,
     MessageKind,
     ResultCode,
+    Settings,
     TimeSync,
     UpdateOutcome,
 )
@@ -428,6 +429,8 @@ class LockDevice:
                 self._send_audit_log(message)
             case MessageKind.TIME_SYNC:
                 self._time_sync(message)
+            case MessageKind.SETTINGS:
+                self._apply_settings(message)
             case MessageKind.FIRMWARE_OFFER:
                 self._firmware_offer(message)
             case MessageKind.FIRMWARE_CHUNK:
@@ -690,6 +693,14 @@ class LockDevice:
     def _time_sync(self, message: VerifiedMessage) -> None:
         request = message.payload
         assert isinstance(request, TimeSync)
+        self._respond(message, ResultCode.OK)
+
+    def _apply_settings(self, message: VerifiedMessage) -> None:
+        request = message.payload
+        assert isinstance(request, Settings)
+        # Persisted by set_auto_relock before the admin hears it took effect.
+        self.set_auto_relock(request.auto_relock_seconds or None)
+        self._audit(message, ResultCode.OK)
         self._respond(message, ResultCode.OK)
 
     # Firmware update -----------------------------------------------------------

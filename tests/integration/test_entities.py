@@ -29,7 +29,13 @@ def _state(hass: HomeAssistant, entity_id: str) -> str:
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize(
     "platform",
-    [Platform.BINARY_SENSOR, Platform.EVENT, Platform.LOCK, Platform.SENSOR],
+    [
+        Platform.BINARY_SENSOR,
+        Platform.EVENT,
+        Platform.LOCK,
+        Platform.NUMBER,
+        Platform.SENSOR,
+    ],
 )
 async def test_entities_snapshot(
     hass: HomeAssistant,

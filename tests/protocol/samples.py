@@ -31,6 +31,7 @@ from custom_components.secure_lock.protocol import (
     PublicKeyBundle,
     ResultCode,
     Role,
+    Settings,
     TimeSync,
     UpdateOutcome,
     UpdateState,
@@ -71,6 +72,7 @@ def sample_payload(kind: MessageKind, bundle: PublicKeyBundle, time_ms: int) -> 
         ),
         MessageKind.KEY_ROTATION: KeyRotation(prekey),
         MessageKind.TIME_SYNC: TimeSync(time_ms, set_lock_clock=True),
+        MessageKind.SETTINGS: Settings(90),
         MessageKind.AUDIT_LOG_REQUEST: AuditLogRequest(0, 10),
         MessageKind.AUDIT_LOG_CHUNK: AuditLogChunk(
             (

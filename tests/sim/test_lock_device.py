@@ -422,3 +422,21 @@ async def test_nothing_secret_in_plaintext_on_disk(rig: Rig) -> None:
     # The device key lives apart from the state, owner-only.
     assert (rig.path / "device.key").stat().st_mode & 0o077 == 0
     await client.close()
+
+
+async def test_admin_sets_auto_relock_operator_may_not(rig: Rig) -> None:
+    """Settings are admin-only, stored, confirmed signed, and survive a reboot."""
+    admin = await rig.pair()
+    operator = await rig.pair("Operator")
+    with pytest.raises(CommandRefused) as err:
+        await operator.set_auto_relock(10)
+    assert err.value.code is ResultCode.NOT_PERMITTED
+    result = await admin.set_auto_relock(10)
+    assert result.status.auto_relock_seconds == 10
+    await admin.unlock()
+    rig.scheduler.advance(10)
+    assert rig.device.mechanism.status.bolt.name == "LOCKED"
+    rig.device.shutdown()
+    assert rig.boot().state.settings.auto_relock_seconds == 10
+    for client in (admin, operator):
+        await client.close()

@@ -44,6 +44,7 @@ from ..protocol.messages import (
     MessageKind,
     Payload,
     ResultCode,
+    Settings,
     TimeSync,
 )
 from ..protocol.registry import PairedLock
@@ -341,6 +342,15 @@ class LockClient:
             verify_chain(chunk.previous_hash, chunk.entries, chunk.head_hash)
             entries.extend(chunk.entries)
         return entries
+
+    async def set_auto_relock(
+        self, seconds: int, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
+    ) -> CommandResult:
+        """Set the auto-relock delay in seconds, 0 for off (admins only)."""
+        outcome = await self.request(
+            MessageKind.SETTINGS, Settings(seconds), timeout=timeout
+        )
+        return self._checked(outcome.result)
 
     async def time_sync(self) -> CommandResult:
         """Send our clock; the signed answer refreshes the clock-offset estimate."""

@@ -43,6 +43,7 @@ class MessageKind(IntEnum):
     CONTROLLER_LIST_CHUNK = 0x0023
     KEY_ROTATION = 0x0030
     TIME_SYNC = 0x0031
+    SETTINGS = 0x0032
     AUDIT_LOG_REQUEST = 0x0040
     AUDIT_LOG_CHUNK = 0x0041
     FIRMWARE_CHUNK = 0x0050
@@ -399,6 +400,35 @@ class TimeSync(Payload):
         return cls(reader.u64(), reader.boolean())
 
 
+MAX_AUTO_RELOCK_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Settings(Payload):
+    """Lock settings an admin may change; 0 turns auto-relock off."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.SETTINGS,)
+
+    auto_relock_seconds: int
+
+    def __post_init__(self) -> None:
+        """Keep the delay within what the lock accepts."""
+        if not 0 <= self.auto_relock_seconds <= MAX_AUTO_RELOCK_SECONDS:
+            raise ValueError(f"auto_relock_seconds must be 0-{MAX_AUTO_RELOCK_SECONDS}")
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return writer.u16(self.auto_relock_seconds)
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one request."""
+        try:
+            return cls(reader.u16())
+        except ValueError as err:
+            raise MalformedError(str(err)) from err
+
+
 @dataclass(frozen=True, slots=True)
 class AuditLogRequest(Payload):
     """Ask for audit entries starting at ``since_index``."""
@@ -701,6 +731,7 @@ KIND_INFO: dict[MessageKind, KindInfo] = {
         KeyRotation, _BOTH, False, DEFAULT_MAX_LIFETIME_MS
     ),
     MessageKind.TIME_SYNC: KindInfo(TimeSync, _C2L, False, DEFAULT_MAX_LIFETIME_MS),
+    MessageKind.SETTINGS: KindInfo(Settings, _C2L, False, DEFAULT_MAX_LIFETIME_MS),
     MessageKind.AUDIT_LOG_REQUEST: KindInfo(
         AuditLogRequest, _C2L, False, DEFAULT_MAX_LIFETIME_MS
     ),

@@ -24,6 +24,7 @@ _ADMIN = _OPERATOR | {
     MessageKind.CONTROLLER_ADD,
     MessageKind.CONTROLLER_REMOVE,
     MessageKind.CONTROLLER_LIST,
+    MessageKind.SETTINGS,
     MessageKind.FIRMWARE_CHUNK,
     MessageKind.FIRMWARE_OFFER,
     MessageKind.FIRMWARE_INSTALL,
