@@ -180,6 +180,7 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
                 self.paired_lock,
                 on_update=self._handle_update,
                 on_persist=self._persist,
+                on_clock_skew=self._handle_clock_skew,
             )
             await client.start()
             self.client = client
@@ -322,23 +323,40 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
 
     @callback
     def _check_clock(self) -> None:
-        issue_id = f"clock_skew_{self.lock_id}"
+        """Report a lock clock that is far off, and withdraw it once it is not."""
         offset_ms = self.paired_lock.clock_offset_ms
         if abs(offset_ms) > CLOCK_SKEW_REPAIR_MS:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="clock_skew",
-                translation_placeholders={
-                    "name": self.config_entry.title,
-                    "seconds": str(round(offset_ms / 1000)),
-                },
-            )
+            self._report_clock("clock_skew", offset_ms)
         else:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            ir.async_delete_issue(self.hass, DOMAIN, self._clock_issue_id)
+
+    @callback
+    def _handle_clock_skew(self, sample_ms: int) -> None:
+        """Report authentic lock frames stamped outside the window, and which way."""
+        behind_by_ms = self.paired_lock.clock_offset_ms - sample_ms
+        if behind_by_ms > 0:
+            self._report_clock("clock_behind", behind_by_ms)
+        else:
+            self._report_clock("clock_skew", sample_ms)
+
+    @property
+    def _clock_issue_id(self) -> str:
+        return f"clock_skew_{self.lock_id}"
+
+    @callback
+    def _report_clock(self, translation_key: str, offset_ms: int) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._clock_issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=translation_key,
+            translation_placeholders={
+                "name": self.config_entry.title,
+                "seconds": str(round(offset_ms / 1000)),
+            },
+        )
 
     # Persistence ---------------------------------------------------------------
 

@@ -116,6 +116,45 @@ async def test_clock_skew_raises_a_repair_issue(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@pytest.mark.parametrize(
+    ("skew_seconds", "translation_key"),
+    [(600, "clock_skew"), (-600, "clock_behind")],
+)
+async def test_lock_clock_jumping_after_pairing_is_reported(
+    hass: HomeAssistant,
+    sim_lock: SimLock,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    *,
+    skew_seconds: int,
+    translation_key: str,
+) -> None:
+    """Authentic lock frames outside the window are refused, and the user is told why."""
+    coordinator = init_integration.runtime_data
+    client = coordinator.client
+    assert client is not None
+    scheduler = sim_lock.runtime.scheduler
+    assert scheduler is not None
+    issue_id = f"clock_skew_{sim_lock.lock_id}"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+    scheduler.skew_seconds = skew_seconds
+    rejected = client.rejected_frames
+    sim_lock.device.mechanism.turn_by_hand(lock=False)
+    await wait_until(lambda: client.rejected_frames > rejected)
+    await hass.async_block_till_done()
+
+    # The frame was not taken: the entity still shows the last signed state.
+    assert _state(hass) == LockState.LOCKED
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == translation_key
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["name"] == init_integration.title
+    # Whole seconds; the offset learnt at pairing is a few milliseconds.
+    assert issue.translation_placeholders["seconds"] == "600"
+
+
 def vars_of(options: object) -> dict[str, object]:
     """Return a frozen dataclass's fields as a dict."""
     return {name: getattr(options, name) for name in options.__dataclass_fields__}  # type: ignore[attr-defined]

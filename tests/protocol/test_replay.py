@@ -23,6 +23,7 @@ from custom_components.secure_lock.protocol.envelope import (
     seal_frame,
 )
 from custom_components.secure_lock.protocol.replay import COUNTER_CLOCK_SHIFT
+from custom_components.secure_lock.protocol.session import ClockSkewError
 
 from .conftest import T0, Pair
 from .samples import STATUS, sample_payload
@@ -196,3 +197,38 @@ def test_delayed_lock_frames_barely_move_the_clock_estimate(pair: Pair) -> None:
     )
     pair.ctrl_ep.open(held, T0 + 25_000)  # delivered 25 s late, still valid
     assert pair.paired.clock_offset_ms == -1_000
+
+
+def test_authentic_lock_frame_outside_the_window_reports_the_clock(pair: Pair) -> None:
+    """A new, signed lock frame far off our clock is refused as clock skew, with the sample."""
+    ahead = 600_000
+    payload = sample_payload(
+        MessageKind.HEARTBEAT, pair.lock.public_bundle(), T0 + ahead
+    )
+    beat = pair.lock_ep.seal(
+        pair.controller.key_id, MessageKind.HEARTBEAT, payload, now_ms=T0 + ahead
+    )
+    with pytest.raises(ClockSkewError) as info:
+        pair.ctrl_ep.open(beat, T0)
+    assert info.value.code is ErrorCode.NOT_YET_VALID
+    assert info.value.sample_ms == ahead
+    # Refused: neither the estimate nor the high-water mark moved.
+    assert pair.paired.clock_offset_ms == 0
+    assert pair.ctrl_ep.counters.high_water(pair.lock.key_id) == 0
+
+
+def test_replayed_expired_lock_frame_is_a_replay_not_clock_skew(pair: Pair) -> None:
+    """An old frame seen before says nothing about the clock: it is a replay."""
+    payload = sample_payload(MessageKind.HEARTBEAT, pair.lock.public_bundle(), T0)
+    beat = pair.lock_ep.seal(
+        pair.controller.key_id, MessageKind.HEARTBEAT, payload, now_ms=T0
+    )
+    pair.ctrl_ep.open(beat, T0)
+    late = T0 + 3_600_000
+    assert _code(pair.ctrl_ep.open, beat, late) is ErrorCode.REPLAYED
+    held = pair.lock_ep.seal(
+        pair.controller.key_id, MessageKind.HEARTBEAT, payload, now_ms=T0 + 1
+    )
+    with pytest.raises(ClockSkewError) as info:
+        pair.ctrl_ep.open(held, late)
+    assert info.value.code is ErrorCode.EXPIRED

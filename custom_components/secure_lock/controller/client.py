@@ -50,7 +50,12 @@ from ..protocol.messages import (
 from ..protocol.registry import PairedLock
 from ..protocol.rng import Clock, Rng, system_clock, system_rng
 from ..protocol.roles import Role
-from ..protocol.session import DEFAULT_LIFETIME_MS, ControllerEndpoint, VerifiedMessage
+from ..protocol.session import (
+    DEFAULT_LIFETIME_MS,
+    ClockSkewError,
+    ControllerEndpoint,
+    VerifiedMessage,
+)
 from ..protocol.state import LockStatus
 from ..transport.errors import TransportError
 from ..transport.link import FrameLink
@@ -136,6 +141,7 @@ class LockClient:
         *,
         on_update: Callable[[LockUpdate], None] | None = None,
         on_persist: Callable[[PairedLock], None] | None = None,
+        on_clock_skew: Callable[[int], None] | None = None,
         clock: Clock = system_clock,
         rng: Rng = system_rng,
     ) -> None:
@@ -146,6 +152,7 @@ class LockClient:
         self._on_update = on_update or (lambda _update: None)
         self._listeners: list[Callable[[LockUpdate], None]] = []
         self._on_persist = on_persist or (lambda _lock: None)
+        self._on_clock_skew = on_clock_skew or (lambda _sample: None)
         self._clock = clock
         self._rng = rng
         self._waiters: dict[bytes, _Waiter] = {}
@@ -412,6 +419,12 @@ class LockClient:
             return
         try:
             message = self.endpoint.open(body)
+        except ClockSkewError as err:
+            # Authentic and new, but stamped outside the window: the lock's
+            # clock moved (or the path delays frames). Dropped all the same.
+            self.rejected_frames += 1
+            self._on_clock_skew(err.sample_ms)
+            return
         except ProtocolError as err:
             # Frames for other controllers of the same lock arrive too; those
             # fail on the routing id before any cryptography runs.

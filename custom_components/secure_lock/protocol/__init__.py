@@ -102,6 +102,7 @@ from .rng import Clock, DeterministicRng, Rng, system_clock, system_rng
 from .roles import Role
 from .session import (
     MAX_CLOCK_SKEW_MS,
+    ClockSkewError,
     ControllerEndpoint,
     LockEndpoint,
     RevokedError,
@@ -173,6 +174,7 @@ __all__ = [
     "ReleasePublicKey",
     "ReleaseSigningKey",
     "ResultCode",
+    "ClockSkewError",
     "RevokedError",
     "Rng",
     "Role",

@@ -110,6 +110,21 @@ class RevokedError(ProtocolError):
         self.message = message
 
 
+class ClockSkewError(ProtocolError):
+    """A frame the lock really sent now, stamped outside our window of its clock.
+
+    Raised only after the signature verified and the counter proved the frame
+    new, so it is not a replay.  ``sample_ms`` is the lock's stamp minus our
+    clock: far ahead means the lock's clock is ahead; far behind means its
+    clock is behind, or something on the path held the frame back.
+    """
+
+    def __init__(self, code: ErrorCode, sample_ms: int) -> None:
+        """Keep the time code (expired or not yet valid) and the sample."""
+        super().__init__(code, "authentic frame outside the clock window")
+        self.sample_ms = sample_ms
+
+
 def _next_offset(current: int, sample: int) -> int:
     """Update the lock-clock offset estimate from one signed lock timestamp.
 
@@ -459,7 +474,13 @@ class ControllerEndpoint(_Endpoint):
                 ErrorCode.MALFORMED, "only responses carry a reply hash"
             )
         # Judge the lock's times on our estimate of its clock.
-        _check_times(inner, self.lock_time(now))
+        try:
+            _check_times(inner, self.lock_time(now))
+        except ProtocolError as err:
+            check_fresh(self.counters, inner.sender_id, inner.counter)
+            if err.code in (ErrorCode.EXPIRED, ErrorCode.NOT_YET_VALID):
+                raise ClockSkewError(err.code, inner.issued_at_ms - now) from None
+            raise
         check_fresh(self.counters, inner.sender_id, inner.counter)
         payload = decode_payload(inner.kind, inner.payload)
         bundle = _apply_rotation(self.lock.bundle, payload, self.lock.suite)
