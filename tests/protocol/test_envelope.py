@@ -242,6 +242,16 @@ def test_unknown_and_revoked_senders_are_rejected(pair: Pair, suite: SuiteId) ->
     _expect(ErrorCode.REPLAYED, pair.lock_ep.open, frame, T0)
 
 
+def test_revoked_controller_gets_no_more_events(pair: Pair) -> None:
+    """Revocation also ends what the former controller learns: no broadcasts."""
+    payload = sample_payload(MessageKind.HEARTBEAT, pair.lock.public_bundle(), T0)
+    before = pair.lock_ep.broadcast(MessageKind.HEARTBEAT, payload, now_ms=T0)
+    assert set(before) == {pair.controller.key_id}
+    pair.registry.revoke(pair.controller.key_id)
+    after = pair.lock_ep.broadcast(MessageKind.HEARTBEAT, payload, now_ms=T0 + 1)
+    assert after == {}
+
+
 def test_signature_by_another_key_is_rejected(pair: Pair, suite: SuiteId) -> None:
     """A frame claiming a registered sender id but signed by someone else."""
     mallory = ControllerIdentity.generate(
