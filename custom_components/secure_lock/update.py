@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.update import (
+    DOMAIN as UPDATE_DOMAIN,
     UpdateDeviceClass,
     UpdateEntity,
     UpdateEntityDescription,
@@ -20,6 +21,7 @@ from homeassistant.components.update import (
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, FIRMWARE_LAN_FRAMES_PER_SECOND
@@ -70,6 +72,11 @@ async def async_setup_entry(
     """Add the update entity when a release source is configured."""
     source = FirmwareSource.from_options(entry.options)
     if source is None:
+        # Updates turned off: drop the entity rather than leave it unavailable.
+        registry = er.async_get(hass)
+        unique_id = f"{entry.runtime_data.lock_id}_{FIRMWARE_UPDATE.key}"
+        if entity_id := registry.async_get_entity_id(UPDATE_DOMAIN, DOMAIN, unique_id):
+            registry.async_remove(entity_id)
         return
     firmware = FirmwareReleaseCoordinator(hass, entry, entry.runtime_data, source)
     await firmware.async_start()

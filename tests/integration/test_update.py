@@ -59,6 +59,11 @@ from custom_components.secure_lock.const import (
 )
 from custom_components.secure_lock.controller.firmware import IMAGE_FILE, MANIFEST_FILE
 from custom_components.secure_lock.entry_data import credential_data
+from custom_components.secure_lock.firmware_source import (
+    ReleaseFolderError,
+    pick_release,
+    scan_releases,
+)
 from custom_components.secure_lock.protocol import DeterministicRng, FirmwareVersion
 from custom_components.secure_lock.protocol.firmware import ReleaseSigningKey
 from custom_components.secure_lock.update import _summary
@@ -174,6 +179,7 @@ def make_release(
     notes: str | None = None,
     size: int = IMAGE_SIZE,
     name: str | None = None,
+    min_version: str = "0.0.0",
 ) -> Path:
     """Sign a generated image and publish it as ``folder/<version>``."""
     parsed = FirmwareVersion.parse(version)
@@ -184,6 +190,7 @@ def make_release(
         model=model,
         version=parsed,
         security_version=security_version,
+        min_version=FirmwareVersion.parse(min_version),
         notes=notes if notes is not None else f"Release {version}",
     )
     return publish(folder / (name or version), signed, image)
@@ -595,8 +602,8 @@ async def test_options_set_the_release_source(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert paired_entry.options == {}
     await hass.async_block_till_done()
-    assert er.async_get(hass).async_get(UPDATE) is not None  # registry keeps it
-    assert hass.states.get(UPDATE) is None or _state(hass).state == STATE_UNAVAILABLE
+    assert er.async_get(hass).async_get(UPDATE) is None
+    assert hass.states.get(UPDATE) is None
     assert await hass.config_entries.async_unload(paired_entry.entry_id)
 
 
@@ -628,3 +635,41 @@ async def test_stored_key_that_does_not_parse_turns_updates_off(
 def test_summary_is_the_first_line_cut_to_fit(notes: str, summary: str | None) -> None:
     """Home Assistant shows at most 255 characters of a release summary."""
     assert _summary(notes) == summary
+
+
+def test_the_newest_release_the_lock_accepts_is_picked(
+    releases: Path, release_key: ReleaseSigningKey
+) -> None:
+    """Newest first, but never one the lock's policy refuses (base, floor, not newer)."""
+    make_release(
+        releases,
+        release_key,
+        "2.0.0",
+        security_version=1,
+        min_version="1.1.0",
+        size=100,
+    )
+    make_release(releases, release_key, "1.1.0", security_version=1, size=100)
+    make_release(releases, release_key, "1.0.0", size=100)
+    scan = scan_releases(releases, release_key.public_key(), MODEL)
+    assert [str(c.version) for c in scan.candidates] == ["2.0.0", "1.1.0", "1.0.0"]
+
+    def pick(running: str, floor: int | None) -> str | None:
+        found = pick_release(
+            scan.candidates,
+            running=FirmwareVersion.parse(running),
+            security_floor=floor,
+        )
+        return str(found.version) if found else None
+
+    assert pick("1.0.0", 0) == "1.1.0"  # 2.0.0 needs 1.1.0 first
+    assert pick("1.1.0", 1) == "2.0.0"
+    assert pick("1.0.0", 2) is None  # both would roll the security version back
+    assert pick("1.0.0", None) == "1.1.0"  # unknown floor: the lock decides
+    assert pick("2.0.0", 0) is None
+
+    # The folder may be one release directory itself.
+    single = scan_releases(releases / "1.1.0", release_key.public_key(), MODEL)
+    assert [str(c.version) for c in single.candidates] == ["1.1.0"]
+    with pytest.raises(ReleaseFolderError):
+        scan_releases(releases / "missing", release_key.public_key(), MODEL)
