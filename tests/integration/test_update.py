@@ -11,6 +11,7 @@ from dataclasses import replace
 import logging
 from pathlib import Path
 import shutil
+import time
 from typing import Any
 from unittest.mock import patch
 
@@ -64,7 +65,12 @@ from custom_components.secure_lock.firmware_source import (
     pick_release,
     scan_releases,
 )
-from custom_components.secure_lock.protocol import DeterministicRng, FirmwareVersion
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    DeterministicRng,
+    FirmwareVersion,
+    Role,
+)
 from custom_components.secure_lock.protocol.firmware import ReleaseSigningKey
 from custom_components.secure_lock.update import _summary
 from device_sim.lock_device import DeviceConfig
@@ -673,3 +679,45 @@ def test_the_newest_release_the_lock_accepts_is_picked(
     assert [str(c.version) for c in single.candidates] == ["1.1.0"]
     with pytest.raises(ReleaseFolderError):
         scan_releases(releases / "missing", release_key.public_key(), MODEL)
+
+
+async def test_guest_sees_the_offer_without_floor_or_install(
+    hass: HomeAssistant,
+    sim_lock: SimLock,
+    setup_entry: MockConfigEntry,
+    releases: Path,
+    release_key: ReleaseSigningKey,
+) -> None:
+    """A guest may not read the firmware status: no floor, no security issue, no install."""
+    make_release(releases, release_key, "1.1.0", security_version=3)
+    admin = setup_entry.runtime_data
+    guest = ControllerIdentity.generate()
+    now_ms = time.time_ns() // 1_000_000
+    await admin.async_call(
+        lambda client: client.add_controller(
+            guest.public_bundle(),
+            "Guest",
+            Role.GUEST,
+            valid_from_ms=now_ms - 60_000,
+            valid_until_ms=now_ms + 3_600_000,
+        )
+    )
+    guest_lock = replace(admin.paired_lock, role=Role.GUEST, last_sent_counter=0)
+    # One lock, one entry: the admin's goes before the guest's is set up.
+    assert await hass.config_entries.async_remove(setup_entry.entry_id)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="guest",
+        title="Front door",
+        data={**setup_entry.data, **credential_data(guest, guest_lock)},
+        options=dict(setup_entry.options),
+    )
+    entry.add_to_hass(hass)
+    await _setup(hass, entry)
+    state = _state(hass)
+    assert state.state == STATE_ON
+    assert state.attributes[ATTR_LATEST_VERSION] == "1.1.0"
+    features = UpdateEntityFeature(state.attributes[ATTR_SUPPORTED_FEATURES])
+    assert UpdateEntityFeature.INSTALL not in features
+    assert _issue(hass, "security_update", sim_lock) is None
+    assert await hass.config_entries.async_unload(entry.entry_id)
