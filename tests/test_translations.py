@@ -109,7 +109,9 @@ def test_every_flow_step_error_abort_and_exception_is_translated() -> None:
                 f"{module.name}: step {step}"
             )
         for error in keys["error"]:
-            assert error in config.get("error", {}), f"{module.name}: error {error}"
+            assert error in config.get("error", {}) or error in options.get(
+                "error", {}
+            ), f"{module.name}: error {error}"
         for reason in keys["abort"]:
             sections = (
                 config.get("abort", {}),

@@ -20,6 +20,7 @@ PLATFORMS = [
     Platform.LOCK,
     Platform.NUMBER,
     Platform.SENSOR,
+    Platform.UPDATE,
 ]
 
 

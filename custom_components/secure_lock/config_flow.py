@@ -40,6 +40,8 @@ from .const import (
     CONF_LOCK_ID,
     CONF_MODEL,
     CONF_PREFER,
+    CONF_RELEASE_FOLDER,
+    CONF_RELEASE_KEY,
     CONF_SETUP_CODE,
     CONTROLLER_NAME,
     DEFAULT_MODEL,
@@ -58,13 +60,16 @@ from .controller.links import (
     parse_broker_url,
 )
 from .entry_data import credential_data, link_data, settings_from_data
+from .firmware_source import folder_problem
 from .protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
     ErrorCode,
+    ProtocolError,
     SetupCodeError,
     SetupPayload,
 )
+from .protocol.firmware import ReleasePublicKey
 from .transport import BrokerRefused, TlsFailure, TransportError
 
 _LOGGER = logging.getLogger(__name__)
@@ -406,32 +411,67 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class SecureLockOptionsFlow(OptionsFlowWithReload):
-    """Choose the preferred path when the lock has both."""
+    """Choose the preferred path (when the lock has two) and where firmware comes from."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show the preferred path."""
+        """Show the preferred path and the firmware release source."""
         settings = settings_from_data(self.config_entry.data, self.config_entry.options)
-        if len(settings.order()) < 2:
-            return self.async_abort(reason="single_path")
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
+            options, errors = await self._async_validate(user_input)
+            if not errors:
+                return self.async_create_entry(data=options)
+        fields: dict[vol.Marker, Any] = {}
+        if len(settings.order()) > 1:
+            fields[vol.Required(CONF_PREFER, default=settings.prefer.value)] = (
+                SelectSelector(
+                    SelectSelectorConfig(
+                        options=[kind.value for kind in LinkKind],
+                        translation_key=CONF_PREFER,
+                    )
+                )
+            )
+        fields[vol.Optional(CONF_RELEASE_FOLDER)] = TextSelector()
+        fields[vol.Optional(CONF_RELEASE_KEY)] = TextSelector(
+            TextSelectorConfig(multiline=True)
+        )
         return self.async_show_form(
             step_id="init",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(
-                        CONF_PREFER, default=settings.prefer.value
-                    ): SelectSelector(
-                        SelectSelectorConfig(
-                            options=[kind.value for kind in LinkKind],
-                            translation_key=CONF_PREFER,
-                        )
-                    )
-                }
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(fields), user_input or self.config_entry.options
             ),
+            errors=errors,
         )
+
+    async def _async_validate(
+        self, user_input: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Return the options to store, or errors; both release fields or neither."""
+        options = {
+            key: value
+            for key, value in user_input.items()
+            if key not in (CONF_RELEASE_FOLDER, CONF_RELEASE_KEY)
+        }
+        folder = str(user_input.get(CONF_RELEASE_FOLDER, "")).strip()
+        key_text = str(user_input.get(CONF_RELEASE_KEY, "")).strip()
+        if not folder and not key_text:
+            return options, {}
+        if not folder or not key_text:
+            return options, {"base": "release_source_incomplete"}
+        errors: dict[str, str] = {}
+        problem = await self.hass.async_add_executor_job(folder_problem, folder)
+        if problem is not None:
+            errors[CONF_RELEASE_FOLDER] = problem
+        try:
+            key = ReleasePublicKey.from_text(key_text)
+        except ProtocolError:
+            errors[CONF_RELEASE_KEY] = "invalid_release_key"
+        else:
+            options[CONF_RELEASE_KEY] = key.to_text()
+        options[CONF_RELEASE_FOLDER] = folder
+        return options, errors
 
 
 async def _async_reachable(

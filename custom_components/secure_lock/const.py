@@ -20,6 +20,10 @@ CONF_MODEL: Final = "model"
 
 # Options.
 CONF_PREFER: Final = "prefer"
+CONF_RELEASE_FOLDER: Final = "release_folder"
+"""Folder on the Home Assistant host that holds firmware release directories."""
+CONF_RELEASE_KEY: Final = "release_key"
+"""The manufacturer's release public key (hex, as `release.pub` holds it)."""
 
 # Config flow fields (not stored).
 CONF_SETUP_CODE: Final = "setup_code"
@@ -38,3 +42,7 @@ COMMAND_TIMEOUT: Final = 15.0
 PAIRING_TIMEOUT: Final = 30.0
 CLOCK_SKEW_REPAIR_MS: Final = 60_000
 """A lock clock further off than this gets a repair issue."""
+FIRMWARE_CHECK_INTERVAL: Final = timedelta(hours=6)
+"""How often the release folder is looked at again."""
+FIRMWARE_LAN_FRAMES_PER_SECOND: Final = 15.0
+"""Firmware chunk pace on the LAN: under the lock's 20 frames/s per connection."""

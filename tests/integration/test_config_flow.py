@@ -510,8 +510,8 @@ async def test_options_choose_the_preferred_path(
 ) -> None:
     """One path: nothing to choose. Two: the choice reloads, and a dead relay falls back."""
     result = await hass.config_entries.options.async_init(paired_entry.entry_id)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "single_path"
+    assert result["step_id"] == "init"
+    assert CONF_PREFER not in result["data_schema"].schema
 
     hass.config_entries.async_update_entry(
         paired_entry,
