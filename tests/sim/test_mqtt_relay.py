@@ -19,6 +19,7 @@ import threading
 import pytest
 
 from custom_components.secure_lock.transport import (
+    Backoff,
     LinkClosed,
     LockTopics,
     MqttFrameLink,
@@ -80,6 +81,9 @@ class Relay:
     """Behaviour knobs of the fake relay, and what it saw."""
 
     answer_connect: bool = True
+    answer_pings: bool = True
+    pings: int = 0
+    connections: int = 0
     suback_code: int = 0
     ack_publishes: bool = True
     on_subscribed: list[bytes] = field(default_factory=list)
@@ -93,6 +97,8 @@ class Relay:
         try:
             while True:
                 kind, body = await _read_packet(reader)
+                if kind == CONNECT:
+                    self.connections += 1
                 if kind == CONNECT and self.answer_connect:
                     writer.write(_packet(CONNACK, b"\x00\x00\x00"))
                 elif kind == SUBSCRIBE:
@@ -109,7 +115,9 @@ class Relay:
                     if self.ack_publishes:
                         writer.write(_packet(PUBACK, packet_id))
                 elif kind == PINGREQ:
-                    writer.write(_packet(PINGRESP, b""))
+                    self.pings += 1
+                    if self.answer_pings:
+                        writer.write(_packet(PINGRESP, b""))
                 elif kind == DISCONNECT:
                     break
                 await writer.drain()
@@ -128,7 +136,12 @@ class RelayRig:
     links: list[MqttFrameLink] = field(default_factory=list)
 
     def link(
-        self, *, ack_timeout: float = 10.0, connect_timeout: float = 10.0
+        self,
+        *,
+        ack_timeout: float = 10.0,
+        connect_timeout: float = 10.0,
+        keepalive: int = 30,
+        backoff: Backoff | None = None,
     ) -> MqttFrameLink:
         """Return a controller link to the relay (closed after the test)."""
         config = MqttLinkConfig(
@@ -141,8 +154,9 @@ class RelayRig:
             password="secret",
             ack_timeout=ack_timeout,
             connect_timeout=connect_timeout,
+            keepalive=keepalive,
         )
-        link = MqttFrameLink(config)
+        link = MqttFrameLink(config, backoff=backoff)
         self.links.append(link)
         return link
 
@@ -276,3 +290,26 @@ async def test_cancelled_connect_closes_the_late_socket(
     held.release.set()
     await wait_until(lambda: held.sockets[0].fileno() == -1)
     assert not link.connected
+
+
+async def test_silent_relay_is_noticed_and_the_link_reconnects(
+    rig: RelayRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keepalive pings go out; a relay that stops answering them is dropped and redialled.
+
+    paho's keepalive runs on its own wall clock, so this takes about two
+    seconds of real time (keepalive 1 s); the link's timer only polls faster.
+    """
+    monkeypatch.setattr(mqtt_module, "MISC_INTERVAL", 0.05)
+
+    async def no_sleep(_delay: float) -> None:
+        await asyncio.sleep(0)
+
+    link = rig.link(keepalive=1, backoff=Backoff(sleep=no_sleep))
+    await link.connect()
+    await wait_until(lambda: rig.relay.pings >= 1)
+    assert link.connected
+    rig.relay.answer_pings = False
+    await wait_until(lambda: rig.relay.connections == 2)
+    await wait_until(lambda: link.stats.reconnects == 1)
+    assert link.connected
