@@ -489,3 +489,44 @@ def test_sealed_name_needs_the_pairing_secret(suite: SuiteId) -> None:
     with pytest.raises(ProtocolError) as err:
         open_name(name_key(b"b" * 16, th1, bytes(16)), th1, sealed)
     assert err.value.code is ErrorCode.BAD_MAC
+
+
+def test_pairing_inputs_that_cannot_work_are_refused_up_front() -> None:
+    """Corrupt attempt records, overlong names, foreign setup codes, early challenges."""
+    with pytest.raises(PairingError) as err:
+        PairingAttempts.from_bytes(b"\x00\x01")
+    assert err.value.code is ErrorCode.MALFORMED
+    assert PairingAttempts.from_bytes(PairingAttempts(3).to_bytes()) == PairingAttempts(
+        3
+    )
+    world = World()
+    with pytest.raises(PairingError) as err:
+        ControllerPairing(world.controller, world.setup, "n" * 300)
+    assert err.value.code is ErrorCode.INVALID_ARGUMENT
+    other = World(seed=b"other lock")
+    with pytest.raises(PairingError) as err:
+        LockPairing(world.lock, other.setup, PairingAttempts())
+    assert err.value.code is ErrorCode.IDENTITY_MISMATCH
+    ctrl = world.controller_side()
+    with pytest.raises(PairingError) as err:
+        ctrl.handle_challenge(b"\x00" * 64, T0)
+    assert err.value.code is ErrorCode.UNEXPECTED_MESSAGE
+
+
+@both_suites
+def test_hello_without_a_common_suite_is_refused() -> None:
+    """A controller offering only suites the lock lacks gets UNSUPPORTED_SUITE."""
+    world = World(SuiteId.X25519_CHACHA20)
+    ctrl = ControllerPairing(
+        ControllerIdentity.generate(
+            world.rng, now_ms=T0, suites=(SuiteId.MLKEM768_X25519_CHACHA20,)
+        ),
+        world.setup,
+        "Home Assistant",
+        suites=(SuiteId.MLKEM768_X25519_CHACHA20,),
+        rng=world.rng,
+        clock=lambda: T0,
+    )
+    with pytest.raises(PairingError) as err:
+        world.lock_side.handle_hello(ctrl.start(), T0)
+    assert err.value.code is ErrorCode.UNSUPPORTED_SUITE
