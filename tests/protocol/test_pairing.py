@@ -530,3 +530,19 @@ def test_hello_without_a_common_suite_is_refused() -> None:
     with pytest.raises(PairingError) as err:
         world.lock_side.handle_hello(ctrl.start(), T0)
     assert err.value.code is ErrorCode.UNSUPPORTED_SUITE
+
+
+@pytest.mark.parametrize("offered", [(), (SuiteId.X25519_CHACHA20,) * 2])
+def test_hello_with_an_empty_or_repeated_suite_list_is_malformed(
+    offered: tuple[SuiteId, ...],
+) -> None:
+    """Such a list has no canonical meaning; the lock refuses it and stays open."""
+    world = World()
+    honest = PairingHello.from_bytes(world.controller_side().start())
+    forged = PairingHello(
+        honest.lock_id, honest.controller_key, offered, honest.nonce
+    ).to_bytes()
+    with pytest.raises(ProtocolError) as err:
+        world.lock_side.handle_hello(forged, T0)
+    assert err.value.code is ErrorCode.MALFORMED
+    assert world.lock_side.handle_hello(world.controller_side().start(), T0)
