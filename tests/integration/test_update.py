@@ -721,3 +721,24 @@ async def test_guest_sees_the_offer_without_floor_or_install(
     assert UpdateEntityFeature.INSTALL not in features
     assert _issue(hass, "security_update", sim_lock) is None
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    "device_config", [{"firmware_version": "2.0-beta"}], indirect=True
+)
+async def test_lock_version_that_does_not_parse_is_offered_nothing(
+    hass: HomeAssistant,
+    sim_lock: SimLock,
+    firmware_entry: MockConfigEntry,
+    releases: Path,
+    release_key: ReleaseSigningKey,
+) -> None:
+    """A running version that cannot be compared gets no offer rather than a guess."""
+    make_release(releases, release_key, "9.0.0", security_version=5)
+    await _setup(hass, firmware_entry)
+    state = _state(hass)
+    assert state.state == STATE_OFF
+    assert state.attributes[ATTR_INSTALLED_VERSION] == "2.0-beta"
+    assert state.attributes[ATTR_LATEST_VERSION] == "2.0-beta"
+    assert _issue(hass, "security_update", sim_lock) is None
+    assert await hass.config_entries.async_unload(firmware_entry.entry_id)

@@ -132,3 +132,19 @@ def test_controller_add_becomes_a_registry_record(pair: Pair, suite: SuiteId) ->
     )
     frame = guest_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0)
     assert pair.lock_ep.open(frame, T0).sender_role is Role.GUEST
+
+
+def test_list_chunk_numbered_beyond_its_total_is_malformed() -> None:
+    """Chunk 1 of 1 does not exist; a lock sending it sent a malformed frame."""
+    from custom_components.secure_lock.protocol import (  # noqa: PLC0415
+        ControllerListChunk,
+        MalformedError,
+        MessageKind,
+    )
+    from custom_components.secure_lock.protocol.messages import decode_payload  # noqa: PLC0415
+
+    data = bytearray(ControllerListChunk(0, 1, ()).to_bytes())
+    assert decode_payload(MessageKind.CONTROLLER_LIST_CHUNK, bytes(data))
+    data[0:2] = (1).to_bytes(2, "big")
+    with pytest.raises(MalformedError, match="out of range"):
+        decode_payload(MessageKind.CONTROLLER_LIST_CHUNK, bytes(data))

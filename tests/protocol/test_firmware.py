@@ -300,3 +300,43 @@ def test_parsers_only_raise_protocol_errors(data: st.DataObject) -> None:
     mutated[position] = data.draw(st.integers(0, 255))
     _survives(parse, bytes(mutated))
     _survives(parse, valid[: data.draw(st.integers(0, len(valid)))])
+
+
+def test_manifest_values_without_an_encoding_are_refused() -> None:
+    """A release tool cannot build a manifest that would not round-trip."""
+    for changes, match in (
+        ({"security_version": 1 << 32}, "security_version"),
+        ({"image_sha256": bytes(31)}, "image_sha256"),
+        ({"release_notes": "x" * 100_000}, "release notes"),
+        ({"model": ""}, "model"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            _manifest(**changes)
+
+
+def test_versions_only_compare_with_versions() -> None:
+    """Comparing a version with text is a TypeError, not a silent False."""
+    assert FirmwareVersion(1, 2, 0) < FirmwareVersion(1, 10, 0)
+    with pytest.raises(TypeError):
+        _ = FirmwareVersion(1, 2, 0) < "1.3.0"  # type: ignore[operator]
+
+
+def test_stored_keys_and_manifests_in_unknown_formats_are_malformed(
+    key: ReleaseSigningKey,
+) -> None:
+    """Pasted or stored bytes in a format this version does not know are refused."""
+    with pytest.raises(MalformedError, match="not hex"):
+        ReleasePublicKey.from_text("not a key")
+    public = key.public_key()
+    assert ReleasePublicKey.from_text(f"  {public.to_text()}\n") == public
+    stored = bytearray(key.to_bytes())
+    stored[0] ^= 0xFF  # format byte
+    with pytest.raises(MalformedError, match="signing key format"):
+        ReleaseSigningKey.from_bytes(bytes(stored))
+    with pytest.raises(ProtocolError) as err:
+        ReleaseSigningKey(bytes(31), None)
+    assert err.value.code is ErrorCode.INVALID_ARGUMENT
+    signed = bytearray(key.sign(_manifest()).to_bytes())
+    signed[4] ^= 0xFF  # format byte after the magic
+    with pytest.raises(MalformedError, match="signed manifest format"):
+        SignedManifest.from_bytes(bytes(signed))

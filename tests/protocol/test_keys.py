@@ -134,3 +134,90 @@ def test_suite_detection_falls_back_without_ml_kem(
         monkeypatch.undo()
         suites_module.supported_suites.cache_clear()
     assert SuiteId.X25519_CHACHA20 in suites_module.supported_suites()
+
+
+def test_stored_keys_of_the_wrong_length_are_malformed(suite: SuiteId) -> None:
+    """Truncated or padded key material fails as malformed, naming no bytes."""
+    from custom_components.secure_lock.protocol.kem import KemPrivateKey, KemPublicKey  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.keys import (  # noqa: PLC0415
+        IdentityPrivateKey,
+        IdentityPublicKey,
+    )
+
+    size = suites_module.params(suite)
+    for parse, raw in (
+        (IdentityPublicKey, bytes(31)),
+        (IdentityPrivateKey, bytes(33)),
+        (lambda raw: KemPublicKey(suite, raw), bytes(size.kem_public_size + 1)),
+        (lambda raw: KemPrivateKey(suite, raw), bytes(size.kem_private_size - 1)),
+    ):
+        with pytest.raises(ProtocolError) as err:
+            parse(raw)
+        assert err.value.code is ErrorCode.MALFORMED
+
+
+def test_equal_keys_hash_equal(suite: SuiteId) -> None:
+    """Keys compare and hash by value, so sets and dict keys deduplicate them."""
+    from custom_components.secure_lock.protocol.kem import KemPrivateKey  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.keys import (  # noqa: PLC0415
+        IdentityPrivateKey,
+        IdentityPublicKey,
+    )
+
+    rng = DeterministicRng(b"hash")
+    signer = IdentityPrivateKey.generate(rng)
+    copy = IdentityPublicKey(signer.public_key.raw)
+    other = IdentityPrivateKey.generate(rng).public_key
+    assert {signer.public_key, copy, other} == {copy, other}
+    assert repr(copy) == f"IdentityPublicKey(key_id={copy.key_id.hex()})"
+    kem = KemPrivateKey.generate(suite, rng)
+    twin = KemPrivateKey(suite, kem.private_bytes()).public_key
+    assert twin is not kem.public_key
+    assert (
+        len({kem.public_key, twin, KemPrivateKey.generate(suite, rng).public_key}) == 2
+    )
+
+
+def test_prekey_halves_must_match(suite: SuiteId) -> None:
+    """A stored prekey whose private half belongs to another key is refused."""
+    from custom_components.secure_lock.protocol.kem import KemPrivateKey  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.keys import Prekey  # noqa: PLC0415
+
+    lock = LockIdentity.generate(
+        DeterministicRng(b"halves"), now_ms=T0, suites=(suite,)
+    )
+    prekey = lock.prekeys[0]
+    stranger = KemPrivateKey.generate(suite, DeterministicRng(b"stranger"))
+    with pytest.raises(ProtocolError) as err:
+        Prekey(prekey.signed, stranger)
+    assert err.value.code is ErrorCode.INVALID_ARGUMENT
+    assert Prekey(prekey.signed, prekey.private_key).signed == prekey.signed
+
+
+def test_backend_without_the_suite_gives_a_typed_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Keys for a suite this OpenSSL cannot run fail as typed errors, not crashes."""
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+
+    from custom_components.secure_lock.protocol import kem as kem_module  # noqa: PLC0415
+
+    suite = SuiteId.X25519_CHACHA20
+    key = kem_module.KemPrivateKey.generate(suite, DeterministicRng(b"backend"))
+
+    def unsupported(*_: object, **__: object) -> None:
+        raise UnsupportedAlgorithm("not in this build")
+
+    class _NoHpke:
+        encrypt = unsupported
+
+    monkeypatch.setattr(kem_module, "hpke_suite", lambda _suite: _NoHpke())
+    with pytest.raises(ProtocolError) as err:
+        key.public_key.seal(b"hello", b"info")
+    assert err.value.code is ErrorCode.UNSUPPORTED_SUITE
+    monkeypatch.setattr(
+        kem_module.x25519.X25519PrivateKey, "from_private_bytes", unsupported
+    )
+    with pytest.raises(ProtocolError) as err:
+        kem_module.KemPrivateKey(suite, key.private_bytes())
+    assert err.value.code is ErrorCode.MALFORMED

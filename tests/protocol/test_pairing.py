@@ -27,6 +27,7 @@ from custom_components.secure_lock.protocol import (
     pairing as pairing_module,
     supported_suites,
 )
+from custom_components.secure_lock.protocol.certs import verify_device_chain
 from custom_components.secure_lock.protocol.pairing_messages import PairingHello
 
 from .conftest import T0
@@ -362,6 +363,104 @@ def test_device_certificate_chain(suite: SuiteId) -> None:
     )
 
 
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _swap_oid(der: bytes, old: bytes, new: bytes, occurrence: int) -> bytes:
+    """Replace the ``occurrence``-th (0-based) ``old`` with ``new`` (same length)."""
+    index = -1
+    for _ in range(occurrence + 1):
+        index = der.index(old, index + 1)
+    return der[:index] + new + der[index + len(old) :]
+
+
+_ED25519_OID = bytes.fromhex("06032b6570")  # 1.3.101.112
+_UNKNOWN_KEY_OID = bytes.fromhex("06032b6572")  # 1.3.101.114, unassigned
+
+
+def _chain_code(
+    chain: tuple[bytes, ...], ca: x509.Certificate, lock: LockIdentity
+) -> ErrorCode | None:
+    try:
+        verify_device_chain(chain, ca, lock.signing_key.public_key, T0)
+    except ProtocolError as err:
+        return err.code
+    return None
+
+
+def test_malformed_certificate_chains_are_typed_errors() -> None:
+    """Crafted chains from a lock fail with CERTIFICATE_INVALID, never a library error."""
+    world = World()
+    root, (leaf, mid) = _chain(world.lock)
+    assert _chain_code((leaf, mid), root, world.lock) is None
+    # Size limits: one oversized certificate, or too many certificates.
+    assert _chain_code((leaf, b"\x30" * 2049), root, world.lock) is (
+        ErrorCode.CERTIFICATE_INVALID
+    )
+    assert _chain_code((leaf, mid, mid, mid, mid), root, world.lock) is (
+        ErrorCode.CERTIFICATE_INVALID
+    )
+    # A leaf key of an algorithm the backend does not know (in the key info,
+    # the second Ed25519 OID; the first is the signature algorithm).
+    unknown_key = _swap_oid(leaf, _ED25519_OID, _UNKNOWN_KEY_OID, 1)
+    assert _chain_code((unknown_key, mid), root, world.lock) is (
+        ErrorCode.CERTIFICATE_INVALID
+    )
+    # An intermediate whose own key is of an unknown type cannot verify the leaf.
+    mid_unknown = _swap_oid(mid, _ED25519_OID, _UNKNOWN_KEY_OID, 1)
+    assert _chain_code((leaf, mid_unknown), root, world.lock) is (
+        ErrorCode.CERTIFICATE_INVALID
+    )
+
+
+def test_intermediate_must_be_a_well_formed_ca() -> None:
+    """An intermediate that is not a CA (or hides that) cannot issue the lock's leaf."""
+    world = World()
+    root_key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    mid_key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+    root = _cert("Maker Root", root_key.public_key(), "Maker Root", root_key, ca=True)
+    lock_key = ed25519.Ed25519PublicKey.from_public_bytes(
+        world.lock.signing_key.public_key.raw
+    )
+    leaf = _der(_cert("lock", lock_key, "Maker Devices", mid_key, ca=False))
+    not_ca = _der(
+        _cert("Maker Devices", mid_key.public_key(), "Maker Root", root_key, ca=False)
+    )
+    assert _chain_code((leaf, not_ca), root, world.lock) is (
+        ErrorCode.CERTIFICATE_INVALID
+    )
+    start = datetime.fromtimestamp(T0 / 1000, tz=UTC) - timedelta(days=1)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Maker Devices")])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Maker Root")]))
+        .public_key(mid_key.public_key())
+        .serial_number(2)
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=365))
+    )
+    no_constraints = _der(builder.sign(root_key, None))
+    assert _chain_code((leaf, no_constraints), root, world.lock) is (
+        ErrorCode.CERTIFICATE_INVALID
+    )
+    # Two basic-constraints extensions (the second rewritten from a key
+    # identifier): the issuer's extensions cannot be read unambiguously.
+    with_ski = builder.add_extension(
+        x509.BasicConstraints(ca=True, path_length=None), critical=True
+    ).add_extension(x509.SubjectKeyIdentifier(b"mid-key-id"), critical=False)
+    duplicate = _swap_oid(
+        _der(with_ski.sign(root_key, None)),
+        bytes.fromhex("0603551d0e"),  # subjectKeyIdentifier
+        bytes.fromhex("0603551d13"),  # basicConstraints
+        0,
+    )
+    assert _chain_code((leaf, duplicate), root, world.lock) is (
+        ErrorCode.CERTIFICATE_INVALID
+    )
+
+
 def test_controller_name_never_travels_in_the_clear(suite: SuiteId) -> None:
     """The name reaches the lock, but no pairing message carries it readably."""
     world = World(suite)
@@ -390,3 +489,60 @@ def test_sealed_name_needs_the_pairing_secret(suite: SuiteId) -> None:
     with pytest.raises(ProtocolError) as err:
         open_name(name_key(b"b" * 16, th1, bytes(16)), th1, sealed)
     assert err.value.code is ErrorCode.BAD_MAC
+
+
+def test_pairing_inputs_that_cannot_work_are_refused_up_front() -> None:
+    """Corrupt attempt records, overlong names, foreign setup codes, early challenges."""
+    with pytest.raises(PairingError) as err:
+        PairingAttempts.from_bytes(b"\x00\x01")
+    assert err.value.code is ErrorCode.MALFORMED
+    assert PairingAttempts.from_bytes(PairingAttempts(3).to_bytes()) == PairingAttempts(
+        3
+    )
+    world = World()
+    with pytest.raises(PairingError) as err:
+        ControllerPairing(world.controller, world.setup, "n" * 300)
+    assert err.value.code is ErrorCode.INVALID_ARGUMENT
+    other = World(seed=b"other lock")
+    with pytest.raises(PairingError) as err:
+        LockPairing(world.lock, other.setup, PairingAttempts())
+    assert err.value.code is ErrorCode.IDENTITY_MISMATCH
+    ctrl = world.controller_side()
+    with pytest.raises(PairingError) as err:
+        ctrl.handle_challenge(b"\x00" * 64, T0)
+    assert err.value.code is ErrorCode.UNEXPECTED_MESSAGE
+
+
+@both_suites
+def test_hello_without_a_common_suite_is_refused() -> None:
+    """A controller offering only suites the lock lacks gets UNSUPPORTED_SUITE."""
+    world = World(SuiteId.X25519_CHACHA20)
+    ctrl = ControllerPairing(
+        ControllerIdentity.generate(
+            world.rng, now_ms=T0, suites=(SuiteId.MLKEM768_X25519_CHACHA20,)
+        ),
+        world.setup,
+        "Home Assistant",
+        suites=(SuiteId.MLKEM768_X25519_CHACHA20,),
+        rng=world.rng,
+        clock=lambda: T0,
+    )
+    with pytest.raises(PairingError) as err:
+        world.lock_side.handle_hello(ctrl.start(), T0)
+    assert err.value.code is ErrorCode.UNSUPPORTED_SUITE
+
+
+@pytest.mark.parametrize("offered", [(), (SuiteId.X25519_CHACHA20,) * 2])
+def test_hello_with_an_empty_or_repeated_suite_list_is_malformed(
+    offered: tuple[SuiteId, ...],
+) -> None:
+    """Such a list has no canonical meaning; the lock refuses it and stays open."""
+    world = World()
+    honest = PairingHello.from_bytes(world.controller_side().start())
+    forged = PairingHello(
+        honest.lock_id, honest.controller_key, offered, honest.nonce
+    ).to_bytes()
+    with pytest.raises(ProtocolError) as err:
+        world.lock_side.handle_hello(forged, T0)
+    assert err.value.code is ErrorCode.MALFORMED
+    assert world.lock_side.handle_hello(world.controller_side().start(), T0)

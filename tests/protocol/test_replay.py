@@ -105,6 +105,17 @@ def test_counters_are_seeded_from_the_clock() -> None:
     assert next_counter(5, T0 + 1) > next_counter(T0 << COUNTER_CLOCK_SHIFT, T0)
 
 
+def test_exhausted_counter_space_is_an_error_not_a_wrap() -> None:
+    """At the 64-bit limit sealing fails instead of wrapping to a replayable counter."""
+    top = (1 << 64) - 1
+    assert next_counter(top - 1, T0) == top
+    with pytest.raises(ProtocolError) as err:
+        next_counter(top, T0)
+    assert err.value.code is ErrorCode.INVALID_ARGUMENT
+    with pytest.raises(ProtocolError):
+        next_counter(0, 1 << (64 - COUNTER_CLOCK_SHIFT))
+
+
 def test_restored_controller_is_accepted_once_time_moved_on(pair: Pair) -> None:
     """Backup restore: the old record's counter is behind, the clock seed is not."""
     backup = PairedLock.from_bytes(pair.paired.to_bytes())

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+import contextlib
 from pathlib import Path
+import socket
 import ssl
+import struct
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -11,6 +16,7 @@ import pytest
 
 from custom_components.secure_lock.transport import (
     BrokerRefused,
+    LinkClosed,
     LockTopics,
     MqttFrameLink,
     MqttLinkConfig,
@@ -161,3 +167,85 @@ async def test_ed25519_over_tls13_with_mosquitto(links: LinkFactory) -> None:
     assert sock.version() == "TLSv1.3"
     peer = x509.load_der_x509_certificate(sock.getpeercert(binary_form=True) or b"")
     assert isinstance(peer.public_key(), Ed25519PublicKey)
+
+
+@contextlib.asynccontextmanager
+async def _fake_broker(
+    answer: Callable[[socket.socket], None],
+) -> AsyncIterator[int]:
+    """Listen on 127.0.0.1; each connection's socket is handed to ``answer``."""
+
+    async def handle(
+        _reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        answer(writer.get_extra_info("socket"))
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def _config(broker: MosquittoBroker, port: int) -> MqttLinkConfig:
+    return MqttLinkConfig(
+        role=MqttRole.CONTROLLER,
+        topics=LockTopics.for_lock(LOCK_A),
+        port=port,
+        tls=client_tls_context(broker.ca_file),
+        address="127.0.0.1",
+        username="u",
+        password="p",
+    )
+
+
+async def test_peer_that_does_not_speak_tls_is_a_tls_failure(
+    broker: MosquittoBroker,
+) -> None:
+    """Something on the port answering plain text fails the handshake as TlsFailure."""
+
+    def garbage(sock: socket.socket) -> None:
+        sock.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n" * 4)
+
+    async with _fake_broker(garbage) as port:
+        link = MqttFrameLink(_config(broker, port))
+        with pytest.raises(TlsFailure, match="handshake failed"):
+            await link.connect()
+        assert not link.connected
+        await link.close()
+
+
+async def test_peer_resetting_the_handshake_is_not_connected(
+    broker: MosquittoBroker,
+) -> None:
+    """A connection reset during the handshake is NotConnected, not an OSError."""
+
+    def reset(sock: socket.socket) -> None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    async with _fake_broker(reset) as port:
+        link = MqttFrameLink(_config(broker, port))
+        with pytest.raises((NotConnected, TlsFailure)) as err:
+            await link.connect()
+        assert not link.connected
+        await link.close()
+    assert isinstance(err.value, NotConnected), err.value
+
+
+async def test_config_and_state_mistakes(broker: MosquittoBroker) -> None:
+    """A password without a user is refused; a closed link cannot connect again."""
+    with pytest.raises(ValueError, match="needs a username"):
+        MqttLinkConfig(
+            role=MqttRole.CONTROLLER,
+            topics=LockTopics.for_lock(LOCK_A),
+            port=broker.controller_port,
+            tls=client_tls_context(broker.ca_file),
+            password="p",
+        )
+    link = MqttFrameLink(_config(broker, broker.controller_port))
+    assert link.config.port == broker.controller_port
+    await link.close()
+    with pytest.raises(LinkClosed):
+        await link.connect()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+import ssl
 
 import aiohttp
 import pytest
@@ -11,7 +13,9 @@ from custom_components.secure_lock.transport import (
     FrameTooLarge,
     LanFrameServer,
     NotConnected,
+    TlsFailure,
     WebSocketFrameLink,
+    client_tls_context,
 )
 from custom_components.secure_lock.transport.ws_link import WebSocketLink
 
@@ -192,3 +196,30 @@ async def test_connection_cap(
     assert server.refused_connections == 1
     await first.send(b"ok")
     assert await first.receive() == b"ok"
+
+
+def test_tls_context_must_verify(tmp_path: Path) -> None:
+    """A context that skips chain or host-name checks is refused up front."""
+    lax = ssl.create_default_context()
+    lax.check_hostname = False
+    with pytest.raises(ValueError, match="must verify"):
+        WebSocketFrameLink("wss://127.0.0.1:1/", ssl_context=lax)
+    lax.verify_mode = ssl.CERT_NONE
+    with pytest.raises(ValueError, match="must verify"):
+        WebSocketFrameLink("wss://127.0.0.1:1/", ssl_context=lax)
+    # Exactly one trust anchor: no anchor would mean no verification, two is ambiguous.
+    with pytest.raises(ValueError, match="exactly one"):
+        client_tls_context()
+    with pytest.raises(ValueError, match="exactly one"):
+        client_tls_context(tmp_path / "ca.pem", ca_pem="-----BEGIN CERTIFICATE-----")
+
+
+async def test_tls_to_a_plain_server_is_a_tls_failure(serve: Server) -> None:
+    """A wss:// link to a server that does not speak TLS fails as TlsFailure."""
+    server = await serve()
+    ca = ssl.create_default_context()  # verifies; the handshake never gets that far
+    link = WebSocketFrameLink(server.url.replace("ws://", "wss://"), ssl_context=ca)
+    with pytest.raises(TlsFailure):
+        await link.connect()
+    assert not link.connected
+    await link.close()

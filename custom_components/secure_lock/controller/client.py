@@ -169,11 +169,6 @@ class LockClient:
         """Return the lock record (keys, counters, clock offset) to persist."""
         return self.endpoint.lock
 
-    @property
-    def clock_offset_ms(self) -> int:
-        """Return the lock's clock minus ours, from its last signed time."""
-        return self.endpoint.lock.clock_offset_ms
-
     async def start(self) -> None:
         """Start receiving frames."""
         if self._task is None:

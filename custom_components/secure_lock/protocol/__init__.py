@@ -97,7 +97,7 @@ from .pairing import (
 )
 from .permissions import ROLE_PERMISSIONS, may_send
 from .registry import ControllerRecord, ControllerRegistry, PairedLock
-from .replay import CounterStore, MemoryCounterStore, next_counter
+from .replay import CounterStore, next_counter
 from .rng import Clock, DeterministicRng, Rng, system_clock, system_rng
 from .roles import Role
 from .session import (
@@ -162,7 +162,6 @@ __all__ = [
     "LockState",
     "LockStatus",
     "MalformedError",
-    "MemoryCounterStore",
     "MessageKind",
     "PairedLock",
     "PairingAttempts",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .errors import ErrorCode, ProtocolError
@@ -44,7 +44,8 @@ def verify_device_chain(
     now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
     try:
         leaf_key = certs[0].public_key()
-    except ValueError, x509.UnsupportedGeneralNameType:
+    except ValueError, UnsupportedAlgorithm:
+        # A key type the backend does not know raises UnsupportedAlgorithm.
         raise _invalid("unsupported leaf key") from None
     if (
         not isinstance(leaf_key, ed25519.Ed25519PublicKey)
@@ -64,11 +65,11 @@ def verify_device_chain(
                 )
             except x509.ExtensionNotFound:
                 raise _invalid("issuer is not a CA") from None
-            except ValueError:
+            except ValueError, x509.DuplicateExtension:
                 raise _invalid("bad issuer extensions") from None
             if not constraints.value.ca:
                 raise _invalid("issuer is not a CA")
         try:
             cert.verify_directly_issued_by(issuer)
-        except ValueError, TypeError, InvalidSignature:
+        except ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm:
             raise _invalid("certificate not issued by the next one") from None

@@ -137,15 +137,6 @@ class Reader:
             raise MalformedError("invalid boolean")
         return value == 1
 
-    def rest(self) -> bytes:
-        """Read everything that is left."""
-        return self._take(len(self._data) - self._pos)
-
-    @property
-    def remaining(self) -> int:
-        """Bytes not yet read."""
-        return len(self._data) - self._pos
-
     def done(self) -> None:
         """Require that every byte was consumed (one encoding per value)."""
         if self._pos != len(self._data):

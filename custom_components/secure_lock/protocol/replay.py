@@ -41,22 +41,6 @@ class CounterStore(Protocol):
         ...
 
 
-class MemoryCounterStore:
-    """Volatile store for tests and for callers that persist it themselves."""
-
-    def __init__(self, marks: dict[bytes, int] | None = None) -> None:
-        """Start from ``marks`` (e.g. loaded from storage)."""
-        self.marks: dict[bytes, int] = dict(marks or {})
-
-    def high_water(self, peer_id: bytes) -> int:
-        """Return the mark for ``peer_id``."""
-        return self.marks.get(peer_id, 0)
-
-    def advance(self, peer_id: bytes, counter: int) -> None:
-        """Record the mark in memory."""
-        self.marks[peer_id] = max(counter, self.marks.get(peer_id, 0))
-
-
 def check_fresh(store: CounterStore, peer_id: bytes, counter: int) -> None:
     """Raise ``replayed`` unless ``counter`` is above the peer's high-water mark."""
     if counter <= store.high_water(peer_id):

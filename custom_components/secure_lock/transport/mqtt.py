@@ -384,7 +384,10 @@ class MqttFrameLink(FrameLink):
         if self._client is not None and self._sock is not None:
             # Sends keepalive pings and notices a silent broker.
             self._client.loop_misc()
-            self._start_misc_timer()
+            # A silent broker is dropped inside loop_misc; the reconnect then
+            # starts its own timer, and a second chain here would outlive close().
+            if self._client is not None and self._sock is not None:
+                self._start_misc_timer()
 
     def _on_connect(
         self,

@@ -75,11 +75,6 @@ class WebSocketLink(FrameLink):
         finally:
             self._shut_inbox()
 
-    async def wait_closed(self) -> None:
-        """Wait until the connection has ended."""
-        if self._pump_task is not None:
-            await asyncio.shield(self._pump_task)
-
     @override
     async def send(self, frame: bytes, *, expiry_s: int | None = None) -> None:
         # A direct connection holds nothing back: there is nothing to expire.

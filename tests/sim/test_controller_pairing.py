@@ -1,0 +1,166 @@
+"""Controller pairing over a link: noise on the path is skipped, real refusals reported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from custom_components.secure_lock.controller import (
+    LinkUnavailable,
+    PairingFailed,
+    PairingTimedOut,
+    pair_over_link,
+)
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    DeterministicRng,
+    ErrorCode,
+    LockIdentity,
+    LockPairing,
+    PairingAttempts,
+    Role,
+    SetupPayload,
+)
+from custom_components.secure_lock.protocol.channel import (
+    FAILURE_TAG,
+    Channel,
+    encode_pairing_failure,
+    unwrap,
+    wrap,
+)
+from custom_components.secure_lock.protocol.pairing import ControllerPairingOutcome
+from custom_components.secure_lock.transport import LinkClosed, NotConnected
+from custom_components.secure_lock.transport.link import FrameLink
+
+T0 = 1_800_000_000_000
+
+type Responder = Callable[[bytes], list[bytes]]
+
+
+class ScriptedLink(FrameLink):
+    """An in-memory link: every sent frame is answered by ``responder``."""
+
+    def __init__(
+        self,
+        responder: Responder,
+        *,
+        send_error: bool = False,
+        close_after_send: bool = False,
+    ) -> None:
+        """Answer with ``responder``; optionally fail sends or close once sent."""
+        super().__init__()
+        self._responder = responder
+        self._send_error = send_error
+        self._close_after_send = close_after_send
+        self.sent: list[bytes] = []
+
+    @property
+    def connected(self) -> bool:
+        """Return True until closed."""
+        return not self.closed
+
+    async def send(self, frame: bytes, *, expiry_s: int | None = None) -> None:
+        """Record ``frame`` and queue the scripted answers."""
+        if self._send_error:
+            raise NotConnected("no route")
+        self._check_outgoing(frame)
+        self.sent.append(frame)
+        for answer in self._responder(frame):
+            self._deliver(answer)
+        if self._close_after_send:
+            self._shut_inbox()
+
+    async def close(self) -> None:
+        """End every pending receive."""
+        self._shut_inbox()
+
+
+class World:
+    """A lock in pairing mode and a controller that knows its setup code."""
+
+    def __init__(self) -> None:
+        """Create both sides at T0."""
+        self.rng = DeterministicRng(b"controller-pairing")
+        self.lock = LockIdentity.generate(self.rng, now_ms=T0)
+        self.controller = ControllerIdentity.generate(self.rng, now_ms=T0)
+        self.setup = SetupPayload.generate(self.lock, self.rng)
+        self.lock_side = LockPairing(
+            self.lock, self.setup, PairingAttempts(), rng=self.rng, clock=lambda: T0
+        )
+        self.lock_side.open_window(T0)
+        self.steps = 0
+
+    def lock_reply(self, frame: bytes) -> bytes:
+        """Return the honest lock's answer to one controller frame."""
+        channel, body = unwrap(frame)
+        assert channel is Channel.PAIRING
+        self.steps += 1
+        if self.steps == 1:
+            return wrap(Channel.PAIRING, self.lock_side.handle_hello(body, T0))
+        result, _ = self.lock_side.handle_proof(body, Role.ADMIN, T0)
+        return wrap(Channel.PAIRING, result)
+
+    async def pair(
+        self, link: FrameLink, timeout: float = 5.0
+    ) -> ControllerPairingOutcome:
+        """Run the controller side over ``link``."""
+        return await pair_over_link(
+            link,
+            self.controller,
+            self.setup,
+            "Home Assistant",
+            timeout=timeout,
+            rng=self.rng,
+            clock=lambda: T0,
+        )
+
+
+NOISE = [
+    b"",  # no channel byte at all
+    b"\x00junk",  # unknown channel
+    wrap(Channel.ENVELOPE, b"not for pairing"),
+    wrap(Channel.PAIRING, bytes((FAILURE_TAG,)) + b"no_such_code"),  # forged notice
+    wrap(Channel.PAIRING, b"\x01 not a pairing message"),
+]
+
+
+async def test_noise_on_the_path_does_not_stop_pairing() -> None:
+    """Frames a relay could inject before the lock's real reply are skipped."""
+    world = World()
+    link = ScriptedLink(lambda frame: [*NOISE, world.lock_reply(frame)])
+    outcome = await world.pair(link)
+    assert outcome.lock.lock_id == world.lock.lock_id
+    assert world.steps == 2
+    assert len(link.sent) == 2
+
+
+async def test_lock_refusal_is_reported_with_its_code() -> None:
+    """A failure notice with a known pairing code ends pairing with that code."""
+    world = World()
+    notice = wrap(Channel.PAIRING, encode_pairing_failure(ErrorCode.PAIRING_CLOSED))
+    link = ScriptedLink(lambda _frame: [notice])
+    with pytest.raises(PairingFailed) as err:
+        await world.pair(link)
+    assert err.value.code is ErrorCode.PAIRING_CLOSED
+    assert world.steps == 0  # the lock never saw a proof
+
+
+async def test_unreachable_lock_is_link_unavailable() -> None:
+    """A send that fails, or a link that closes while waiting, is LinkUnavailable."""
+    world = World()
+    with pytest.raises(LinkUnavailable):
+        await world.pair(ScriptedLink(world.lock_reply, send_error=True))
+    closing = ScriptedLink(lambda _frame: [], close_after_send=True)
+    with pytest.raises(LinkUnavailable) as err:
+        await world.pair(closing)
+    assert isinstance(err.value.__cause__, LinkClosed)
+    assert world.steps == 0
+
+
+async def test_silent_lock_times_out() -> None:
+    """Without any pairing reply the controller gives up at its deadline."""
+    world = World()
+    link = ScriptedLink(lambda _frame: [wrap(Channel.ENVELOPE, b"chatter")])
+    with pytest.raises(PairingTimedOut):
+        await world.pair(link, timeout=0.05)
