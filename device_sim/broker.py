@@ -46,6 +46,7 @@ MAX_PACKET_SIZE = 262_144
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 POLL_INTERVAL = 0.02
+RELOAD_RESEND_INTERVAL = 1.0
 
 
 class BrokerError(Exception):
@@ -338,13 +339,22 @@ class MosquittoBroker:
         """Send SIGHUP so Mosquitto re-reads password and ACL files; wait for it."""
         if self._process is None or not self.running:
             raise BrokerError("broker not running")
-        self._process.send_signal(signal.SIGHUP)
-        self._reloads_seen += 1
+        wanted = self._reloads_seen + 1
         deadline = time.monotonic() + timeout
-        while self._count_reloads() < self._reloads_seen:
-            if time.monotonic() > deadline:
+        resend_at = 0.0
+        while (seen := self._count_reloads()) < wanted:
+            now = time.monotonic()
+            if now > deadline:
                 raise BrokerError("mosquitto did not confirm the reload")
+            # A signal that lands just before Mosquitto goes back to waiting
+            # on its sockets is only noticed when that wait ends, which can be
+            # long on an idle broker; another SIGHUP wakes it (reloading twice
+            # is harmless).
+            if now >= resend_at:
+                self._process.send_signal(signal.SIGHUP)
+                resend_at = now + RELOAD_RESEND_INTERVAL
             time.sleep(POLL_INTERVAL)
+        self._reloads_seen = seen
 
     def _count_reloads(self) -> int:
         try:

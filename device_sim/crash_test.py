@@ -249,10 +249,16 @@ async def _replay_then_fire(
         for _ in range(rng.randint(1, 4))
     ]
     report.commands_sent += len(tasks)
-    # Mostly kill while the commands are being handled, sometimes after.
-    await asyncio.sleep(
-        rng.uniform(0, 0.01) if rng.random() < 0.7 else rng.uniform(0.02, 0.08)
-    )
+    # Mostly kill while the commands are being handled; otherwise once they
+    # are answered (waiting for the answers, not a fixed time, so a loaded
+    # machine still confirms some), right after or a moment later.  Until one
+    # command has been confirmed, always the latter: the invariants about
+    # confirmed commands need at least one.
+    if rng.random() < 0.7 and report.commands_confirmed > 0:
+        await asyncio.sleep(rng.uniform(0, 0.01))
+    else:
+        await asyncio.wait(tasks, timeout=10)
+        await asyncio.sleep(rng.uniform(0, 0.02))
     if any(not task.done() for task in tasks):
         report.kills_during_commands += 1
     lock.kill()
