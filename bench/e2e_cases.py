@@ -1,0 +1,206 @@
+"""Pytest cases behind bench/bench_e2e.py (run by it; not part of the test suite).
+
+Runs the integration inside the pytest-homeassistant-custom-component harness
+with the real simulator and a real Mosquitto, reusing tests/integration's
+fixtures, and writes the measured samples as JSON to $SECURE_LOCK_BENCH_OUT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+import json
+import os
+from pathlib import Path
+import time
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.secure_lock.const import CONF_MODEL, DOMAIN
+from custom_components.secure_lock.controller.links import LinkSettings
+from custom_components.secure_lock.entry_data import credential_data, link_data
+from custom_components.secure_lock.transport import (
+    LockTopics,
+    MqttFrameLink,
+    MqttLinkConfig,
+    MqttRole,
+    client_tls_context,
+)
+from device_sim.broker import MosquittoBroker
+from device_sim.lock_runtime import (
+    BrokerSettings as LockBrokerSettings,
+    LockRuntime,
+    RuntimeOptions,
+)
+from device_sim.pki import DevCertificateAuthority, write_issued
+from tests.integration.conftest import (  # noqa: F401 - fixtures used by name
+    BROKER_PASSWORD,
+    BROKER_USER,
+    FAST,
+    MODEL,
+    SimLock,
+    _localhost_sockets,
+    auto_enable_custom_integrations,
+    broker,
+    broker_settings,
+    ca,
+    pair_controller,
+)
+
+ENTITY = "lock.front_door"
+ROUNDS = int(os.environ.get("SECURE_LOCK_BENCH_ROUNDS", "100"))
+WARM_UP = 5
+RAW_LOCK_ID = bytes.fromhex("5e" * 16)
+FRAME_BYTES = 1200
+"""About a sealed command frame plus MQTT overhead (suite 2 frames are larger)."""
+
+
+def _record(name: str, samples: list[float]) -> None:
+    out = Path(os.environ["SECURE_LOCK_BENCH_OUT"])
+    data = json.loads(out.read_text()) if out.exists() else {}
+    data[name] = samples
+    out.write_text(json.dumps(data))
+
+
+@pytest.fixture(name="lock")
+async def lock_fixture(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    broker: MosquittoBroker,  # noqa: F811
+    ca: DevCertificateAuthority,  # noqa: F811
+) -> AsyncIterator[SimLock]:
+    """One simulated lock reachable over both the LAN and the broker."""
+    runtime = LockRuntime(
+        RuntimeOptions(
+            state_dir=tmp_path / "lock",
+            device=FAST,
+            lan=("127.0.0.1", 0),
+            broker=LockBrokerSettings("127.0.0.1", broker.lock_port, broker.ca_file),
+            factory_ca=ca,
+            admin_socket=False,
+        )
+    )
+    await runtime.start()
+    assert runtime.device is not None
+    broker.add_controller(BROKER_USER, BROKER_PASSWORD, [runtime.device.lock_id.hex()])
+    yield SimLock(runtime)
+    await runtime.stop()
+
+
+async def _service_round_trips(hass: HomeAssistant) -> list[float]:
+    samples: list[float] = []
+    for number in range(ROUNDS + WARM_UP):
+        service, expected = (
+            ("unlock", "unlocked") if number % 2 == 0 else ("lock", "locked")
+        )
+        start = time.perf_counter()
+        await hass.services.async_call(
+            "lock", service, {ATTR_ENTITY_ID: ENTITY}, blocking=True
+        )
+        state = hass.states.get(ENTITY)
+        elapsed = (time.perf_counter() - start) * 1000
+        # The call returns once the lock's signed result is in the state machine.
+        assert state is not None
+        assert state.state == expected
+        if number >= WARM_UP:
+            samples.append(elapsed)
+    return samples
+
+
+@pytest.mark.parametrize("path", ["lan", "broker"])
+async def test_service_call_to_signed_state(
+    hass: HomeAssistant,
+    lock: SimLock,
+    broker: MosquittoBroker,  # noqa: F811
+    path: str,
+) -> None:
+    """Pair, set up the entry (timed), then time lock/unlock service calls."""
+    pair_ms: list[float] = []
+    for _ in range(10):
+        start = time.perf_counter()
+        identity, outcome = await pair_controller(lock)
+        pair_ms.append((time.perf_counter() - start) * 1000)
+    settings = (
+        LinkSettings(lock.device.lock_id, lan_url=lock.lan_url)
+        if path == "lan"
+        else broker_settings(broker, lock)
+    )
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=lock.lock_id,
+        title="Front door",
+        data={
+            **link_data(settings),
+            **credential_data(identity, outcome.lock),
+            CONF_MODEL: MODEL,
+        },
+    )
+    entry.add_to_hass(hass)
+    setup_ms: list[float] = []
+    for _ in range(5):
+        start = time.perf_counter()
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        setup_ms.append((time.perf_counter() - start) * 1000)
+        assert entry.state is ConfigEntryState.LOADED
+        assert hass.states.get(ENTITY) is not None
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    _record(
+        f"{path}: service call to signed entity state", await _service_round_trips(hass)
+    )
+    _record(f"{path}: integration setup (entry load)", setup_ms)
+    _record(f"{path}: pairing over LAN (both sides)", pair_ms)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_raw_mqtt_round_trip(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    broker: MosquittoBroker,  # noqa: F811
+    ca: DevCertificateAuthority,  # noqa: F811
+) -> None:
+    """Baseline: the same Mosquitto, a frame-sized publish echoed by a lock-role client."""
+    broker.add_controller("raw", BROKER_PASSWORD, [RAW_LOCK_ID.hex()])
+    files = write_issued(ca.issue_lock(RAW_LOCK_ID), tmp_path, "raw-lock")
+    topics = LockTopics.for_lock(RAW_LOCK_ID)
+    lock = MqttFrameLink(
+        MqttLinkConfig(
+            role=MqttRole.LOCK,
+            topics=topics,
+            port=broker.lock_port,
+            tls=client_tls_context(broker.ca_file, files.cert, files.key),
+            address="127.0.0.1",
+        )
+    )
+    controller = MqttFrameLink(
+        MqttLinkConfig(
+            role=MqttRole.CONTROLLER,
+            topics=topics,
+            port=broker.controller_port,
+            tls=client_tls_context(broker.ca_file),
+            address="127.0.0.1",
+            username="raw",
+            password=BROKER_PASSWORD,
+        )
+    )
+    await lock.connect()
+    await controller.connect()
+    samples: list[float] = []
+    frame = bytes(FRAME_BYTES)
+    for number in range(ROUNDS + WARM_UP):
+        start = time.perf_counter()
+        await controller.send(frame)
+        await lock.send(await lock.receive())
+        assert await controller.receive() == frame
+        if number >= WARM_UP:
+            samples.append((time.perf_counter() - start) * 1000)
+    await controller.close()
+    await lock.close()
+    _record("raw MQTT round trip (same broker, same loop)", samples)
