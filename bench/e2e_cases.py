@@ -8,10 +8,12 @@ fixtures, and writes the measured samples as JSON to $SECURE_LOCK_BENCH_OUT.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import gc
 import json
 import os
 from pathlib import Path
 import time
+import tracemalloc
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
@@ -204,3 +206,65 @@ async def test_raw_mqtt_round_trip(
     await controller.close()
     await lock.close()
     _record("raw MQTT round trip (same broker, same loop)", samples)
+
+
+def _rss_kib() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(
+        next(x for x in status.splitlines() if x.startswith("VmRSS:")).split()[1]
+    )
+
+
+async def test_memory_per_config_entry(hass: HomeAssistant, tmp_path: Path) -> None:
+    """RSS growth of setting up K entries, each with its own LAN lock (already running)."""
+    count = int(os.environ.get("SECURE_LOCK_BENCH_ENTRIES", "20"))
+    runtimes: list[LockRuntime] = []
+    entries: list[MockConfigEntry] = []
+    for index in range(count):
+        runtime = LockRuntime(
+            RuntimeOptions(
+                state_dir=tmp_path / f"lock{index}",
+                device=FAST,
+                lan=("127.0.0.1", 0),
+                admin_socket=False,
+            )
+        )
+        await runtime.start()
+        runtimes.append(runtime)
+        lock = SimLock(runtime)
+        identity, outcome = await pair_controller(lock)
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id=lock.lock_id,
+            title=f"Door {index}",
+            data={
+                **link_data(LinkSettings(lock.device.lock_id, lan_url=lock.lan_url)),
+                **credential_data(identity, outcome.lock),
+                CONF_MODEL: MODEL,
+            },
+        )
+        entry.add_to_hass(hass)
+        entries.append(entry)
+    # Warm up: the first entry also loads the integration's modules and platforms.
+    assert await hass.config_entries.async_setup(entries[0].entry_id)
+    await hass.async_block_till_done()
+    gc.collect()
+    before = _rss_kib()
+    tracemalloc.start()
+    traced_before = tracemalloc.get_traced_memory()[0]
+    for entry in entries[1:]:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert all(e.state is ConfigEntryState.LOADED for e in entries)
+    assert len(hass.states.async_entity_ids("lock")) == count
+    gc.collect()
+    traced = (tracemalloc.get_traced_memory()[0] - traced_before) / 1024
+    tracemalloc.stop()
+    after = _rss_kib()
+    _record("memory per config entry: RSS KiB", [(after - before) / (count - 1)])
+    _record("memory per config entry: tracemalloc KiB", [traced / (count - 1)])
+    for entry in entries:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    for runtime in runtimes:
+        await runtime.stop()

@@ -32,8 +32,10 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 import json
+import logging
 import os
 from pathlib import Path
+import random
 import resource
 import shutil
 import statistics
@@ -61,6 +63,7 @@ from custom_components.secure_lock.protocol import (  # noqa: E402
     MessageKind,
     SetupPayload,
 )
+from custom_components.secure_lock.protocol.errors import ErrorCode  # noqa: E402
 from custom_components.secure_lock.protocol.state import LockState  # noqa: E402
 from custom_components.secure_lock.transport import (  # noqa: E402
     LockTopics,
@@ -86,6 +89,20 @@ FAST_LOCK = DeviceConfig(
     pairing_window_seconds=3600,
 )
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+MISROUTE_CODES = frozenset(
+    code.value
+    for code in (
+        ErrorCode.WRONG_RECIPIENT,
+        ErrorCode.WRONG_DIRECTION,
+        ErrorCode.UNKNOWN_SENDER,
+        ErrorCode.UNKNOWN_PREKEY,
+        ErrorCode.BAD_SIGNATURE,
+        ErrorCode.BAD_MAC,
+        ErrorCode.DECRYPT_FAILED,
+        ErrorCode.UNSOLICITED_RESPONSE,
+        ErrorCode.MALFORMED,
+    )
+)
 
 
 def raise_fd_limit() -> int:
@@ -178,6 +195,8 @@ class Controller:
     setup: SetupPayload
     link: MqttFrameLink
     client: LockClient | None = None
+    commands: int = 0
+    clock_skew: int = 0
 
 
 @dataclass(slots=True)
@@ -189,38 +208,98 @@ class Counts:
     refused: int = 0
     lost: int = 0
     wrong_state: int = 0
+    skipped: int = 0
+    """Open loop only: ticks when every lock already had a command in flight."""
     latencies_ms: list[float] = field(default_factory=list)
 
 
-async def _drive(
-    controller: Controller, end: float, timeout: float, counts: Counts
-) -> None:
+_EXPECTED = {MessageKind.UNLOCK: LockState.UNLOCKED, MessageKind.LOCK: LockState.LOCKED}
+
+
+async def _one_command(controller: Controller, timeout: float, counts: Counts) -> None:
+    """Send the next of unlock/lock and wait for the signed, matching result."""
     client = controller.client
     assert client is not None
-    kinds = (MessageKind.UNLOCK, MessageKind.LOCK)
-    expected = {
-        MessageKind.UNLOCK: LockState.UNLOCKED,
-        MessageKind.LOCK: LockState.LOCKED,
-    }
-    number = 0
+    kind = MessageKind.UNLOCK if controller.commands % 2 == 0 else MessageKind.LOCK
+    controller.commands += 1
+    counts.sent += 1
+    start = time.perf_counter()
+    try:
+        result = await client.command(kind, timeout=timeout)
+    except CommandRefused:
+        counts.refused += 1
+        return
+    except ControllerError:
+        counts.lost += 1
+        return
+    counts.latencies_ms.append((time.perf_counter() - start) * 1000)
+    if result.status.lock_state is _EXPECTED[kind]:
+        counts.confirmed += 1
+    else:
+        counts.wrong_state += 1
+
+
+async def _closed_loop(
+    controller: Controller, end: float, timeout: float, counts: Counts
+) -> None:
     while time.monotonic() < end:
-        kind = kinds[number % 2]
-        number += 1
-        counts.sent += 1
-        start = time.perf_counter()
+        await _one_command(controller, timeout, counts)
+
+
+async def _open_loop(
+    controllers: list[Controller],
+    end: float,
+    rate: float,
+    timeout: float,
+    counts: Counts,
+) -> None:
+    """Start ``rate`` commands per second, each on a lock with none in flight."""
+    # Which lock gets the next command; not a secret, seeded to be repeatable.
+    pick = random.Random(1)  # noqa: S311
+    idle = list(range(len(controllers)))
+    running: set[asyncio.Task[None]] = set()
+    due = time.monotonic()
+
+    async def one(index: int) -> None:
         try:
-            result = await client.command(kind, timeout=timeout)
-        except CommandRefused:
-            counts.refused += 1
+            await _one_command(controllers[index], timeout, counts)
+        finally:
+            idle.append(index)
+
+    while (now := time.monotonic()) < end:
+        due += 1 / rate
+        if due > now:
+            await asyncio.sleep(due - now)
+        if not idle:
+            counts.skipped += 1
             continue
-        except ControllerError:
-            counts.lost += 1
-            continue
-        counts.latencies_ms.append((time.perf_counter() - start) * 1000)
-        if result.status.lock_state is expected[kind]:
-            counts.confirmed += 1
-        else:
-            counts.wrong_state += 1
+        slot = pick.randrange(len(idle))
+        idle[slot], idle[-1] = idle[-1], idle[slot]
+        task = asyncio.create_task(one(idle.pop()))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    if running:
+        await asyncio.gather(*running)
+
+
+async def _loop_lag(samples: list[float], stop: asyncio.Event) -> None:
+    """Record how late a 50 ms sleep wakes up: time the event loop could not run us."""
+    while not stop.is_set():
+        start = time.monotonic()
+        await asyncio.sleep(0.05)
+        samples.append((time.monotonic() - start - 0.05) * 1000)
+
+
+class _DropCounter(logging.Handler):
+    """Counts the controllers' dropped frames by error code (from their debug log)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.codes: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "Dropped a frame: %s" and isinstance(record.args, tuple):
+            self.codes[str(record.args[0])] += 1
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -319,7 +398,13 @@ async def _with_broker(  # noqa: PLR0915
             timeout=120,
         )
         pair_times.append((time.perf_counter() - start) * 1000)
-        controller.client = LockClient(controller.link, identity, outcome.lock)
+
+        def skewed(_sample: int, controller: Controller = controller) -> None:
+            controller.clock_skew += 1
+
+        controller.client = LockClient(
+            controller.link, identity, outcome.lock, on_clock_skew=skewed
+        )
         await controller.client.start()
 
     await _in_batches(controllers, connect_and_pair)
@@ -334,9 +419,24 @@ async def _with_broker(  # noqa: PLR0915
         "locks": cpu_seconds(locks.pid),
         "mosquitto": cpu_seconds(broker.pid),
     }
+    drops = _DropCounter()
+    client_log = logging.getLogger("custom_components.secure_lock.controller.client")
+    client_log.setLevel(logging.DEBUG)
+    client_log.addHandler(drops)
+    client_log.propagate = False
+    lag: list[float] = []
+    stop_lag = asyncio.Event()
+    lag_task = asyncio.create_task(_loop_lag(lag, stop_lag))
     wall = time.perf_counter()
     end = time.monotonic() + args.seconds
-    await asyncio.gather(*(_drive(c, end, args.timeout, counts) for c in controllers))
+    if args.rate:
+        await _open_loop(controllers, end, args.rate, args.timeout, counts)
+    else:
+        await asyncio.gather(
+            *(_closed_loop(c, end, args.timeout, counts) for c in controllers)
+        )
+    stop_lag.set()
+    await lag_task
     wall = time.perf_counter() - wall
     cpu = {
         "controllers": time.process_time() - cpu_before["controllers"],
@@ -367,9 +467,20 @@ async def _with_broker(  # noqa: PLR0915
         "confirmed": counts.confirmed,
         "refused": counts.refused,
         "lost": counts.lost,
+        "controller_dropped": dict(drops.codes),
+        "clock_skew_drops": sum(c.clock_skew for c in controllers),
+        "skipped_ticks": counts.skipped,
+        "controller_loop_lag_ms_p99": round(_percentile(lag or [0.0], 0.99), 1),
+        "controller_loop_lag_ms_max": round(max(lag or [0.0]), 1),
+        # Rejected by an endpoint for a reason only a wrong destination or a
+        # mixed-up frame explains; stale frames (expired, clock skew, replay)
+        # are counted apart: they mean "too slow", not "wrong place".
         "misrouted": counts.wrong_state
-        + controller_rejected
-        + sum(lock_dropped.values()),
+        + sum(n for code, n in drops.codes.items() if code in MISROUTE_CODES)
+        + sum(n for code, n in lock_dropped.items() if code in MISROUTE_CODES),
+        "stale_or_other_drops": controller_rejected
+        - sum(n for code, n in drops.codes.items() if code in MISROUTE_CODES)
+        + sum(n for code, n in lock_dropped.items() if code not in MISROUTE_CODES),
         "lock_dropped": lock_dropped,
         "commands_per_s": round(counts.confirmed / wall, 1),
         "latency_ms_p50": round(statistics.median(latencies), 1),
@@ -393,6 +504,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--locks", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="commands per second over all locks (open loop); 0: every lock back to back",
+    )
     parser.add_argument(
         "--lock-state-root",
         type=Path,
