@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 import json
 import logging
@@ -42,6 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -173,13 +175,15 @@ async def serve_locks(count: int, port: int, ca_dir: Path, state_root: Path) -> 
     await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
     )
-    await reader.readline()
-    dropped: Counter[str] = Counter()
-    for runtime in runtimes:
-        assert runtime.device is not None
-        for code, number in runtime.device.dropped_frames.items():
-            dropped[code.value] += number
-    print("DROPPED", json.dumps(dict(dropped)), flush=True)
+    # "STATS": print the dropped-frame counts so far; "STOP" or EOF: shut down.
+    while (command := (await reader.readline()).strip()) == b"STATS":
+        dropped: Counter[str] = Counter()
+        for runtime in runtimes:
+            assert runtime.device is not None
+            for code, number in runtime.device.dropped_frames.items():
+                dropped[code.value] += number
+        print("DROPPED", json.dumps(dict(dropped)), flush=True)
+    assert command in {b"STOP", b""}
     await asyncio.gather(*(runtime.stop() for runtime in runtimes))
 
 
@@ -413,24 +417,72 @@ async def _with_broker(  # noqa: PLR0915
     assert broker.pid is not None
     broker_rss = rss_kib(broker.pid) / n
 
-    counts = Counts()
-    cpu_before = {
-        "controllers": time.process_time(),
-        "locks": cpu_seconds(locks.pid),
-        "mosquitto": cpu_seconds(broker.pid),
-    }
     drops = _DropCounter()
     client_log = logging.getLogger("custom_components.secure_lock.controller.client")
     client_log.setLevel(logging.DEBUG)
     client_log.addHandler(drops)
     client_log.propagate = False
+    pids = {"locks": locks.pid, "mosquitto": broker.pid}
+
+    async def lock_drops() -> Counter[str]:
+        assert locks.stdin is not None
+        assert locks.stdout is not None
+        locks.stdin.write(b"STATS\n")
+        await locks.stdin.drain()
+        line = (await locks.stdout.readline()).decode()
+        return Counter(json.loads(line.removeprefix("DROPPED ")))
+
+    # One phase after the other, on the same locks and connections.
+    phases = [
+        await _phase(args, rate, controllers, pids, drops=drops, lock_drops=lock_drops)
+        for rate in args.rate or [0.0]
+    ]
+    for controller in controllers:
+        if controller.client is not None:
+            await controller.client.close()
+        await controller.link.close()
+    locks.stdin.write(b"STOP\n")
+    await locks.stdin.drain()
+    await locks.wait()
+    return {
+        "locks_connected_at_boot": sum(ok for _id, _setup, ok in found),
+        "locks_boot_s": round(locks_booted, 1),
+        "setup_s": round(setup_s, 1),
+        "pairing_ms_p50": round(statistics.median(pair_times), 1),
+        "pairing_ms_p99": round(_percentile(pair_times, 0.99), 1),
+        "lock_process_kib_per_lock": round(lock_rss, 1),
+        "controller_process_kib_per_lock": round(controller_rss, 1),
+        "mosquitto_kib_per_lock": round(broker_rss, 1),
+        "phases": phases,
+        "lost": sum(p["lost"] for p in phases),
+        "misrouted": sum(p["misrouted"] for p in phases),
+    }
+
+
+async def _phase(
+    args: argparse.Namespace,
+    rate: float,
+    controllers: list[Controller],
+    pids: dict[str, int],
+    *,
+    drops: _DropCounter,
+    lock_drops: Callable[[], Awaitable[Counter[str]]],
+) -> dict[str, Any]:
+    """Drive one load phase (open loop at ``rate``, or closed loop if 0)."""
+    counts = Counts()
+    lock_before = await lock_drops()
+    drops_before = Counter(drops.codes)
+    skew_before = sum(c.clock_skew for c in controllers)
+    cpu_before = {"controllers": time.process_time()} | {
+        name: cpu_seconds(pid) for name, pid in pids.items()
+    }
     lag: list[float] = []
     stop_lag = asyncio.Event()
     lag_task = asyncio.create_task(_loop_lag(lag, stop_lag))
     wall = time.perf_counter()
     end = time.monotonic() + args.seconds
-    if args.rate:
-        await _open_loop(controllers, end, args.rate, args.timeout, counts)
+    if rate:
+        await _open_loop(controllers, end, rate, args.timeout, counts)
     else:
         await asyncio.gather(
             *(_closed_loop(c, end, args.timeout, counts) for c in controllers)
@@ -438,57 +490,42 @@ async def _with_broker(  # noqa: PLR0915
     stop_lag.set()
     await lag_task
     wall = time.perf_counter() - wall
-    cpu = {
-        "controllers": time.process_time() - cpu_before["controllers"],
-        "locks": cpu_seconds(locks.pid) - cpu_before["locks"],
-        "mosquitto": cpu_seconds(broker.pid) - cpu_before["mosquitto"],
+    cpu = {"controllers": time.process_time() - cpu_before["controllers"]} | {
+        name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()
     }
-    controller_rejected = sum(c.client.rejected_frames for c in controllers if c.client)
-    for controller in controllers:
-        if controller.client is not None:
-            await controller.client.close()
-        await controller.link.close()
-    locks.stdin.write(b"STOP\n")
-    await locks.stdin.drain()
-    lock_dropped: dict[str, int] = {}
-    while line := (await locks.stdout.readline()).decode().split():
-        if line[0] == "DROPPED":
-            lock_dropped = json.loads(" ".join(line[1:]))
-    await locks.wait()
+    lock_dropped = await lock_drops() - lock_before
+    controller_dropped = drops.codes - drops_before
     latencies = counts.latencies_ms or [0.0]
+    # Rejected for a reason only a wrong destination or a mixed-up frame
+    # explains; stale frames (expired, clock skew, replay) are counted apart:
+    # they mean "too slow", not "wrong place".
+    misrouted = (
+        counts.wrong_state
+        + sum(n for code, n in controller_dropped.items() if code in MISROUTE_CODES)
+        + sum(n for code, n in lock_dropped.items() if code in MISROUTE_CODES)
+    )
+    confirmed = max(counts.confirmed, 1)
     return {
+        "rate": rate or "closed loop",
         "seconds": round(wall, 1),
-        "locks_connected_at_boot": sum(ok for _id, _setup, ok in found),
-        "locks_boot_s": round(locks_booted, 1),
-        "setup_s": round(setup_s, 1),
-        "pairing_ms_p50": round(statistics.median(pair_times), 1),
-        "pairing_ms_p99": round(_percentile(pair_times, 0.99), 1),
         "sent": counts.sent,
         "confirmed": counts.confirmed,
         "refused": counts.refused,
         "lost": counts.lost,
-        "controller_dropped": dict(drops.codes),
-        "clock_skew_drops": sum(c.clock_skew for c in controllers),
+        "misrouted": misrouted,
         "skipped_ticks": counts.skipped,
-        "controller_loop_lag_ms_p99": round(_percentile(lag or [0.0], 0.99), 1),
-        "controller_loop_lag_ms_max": round(max(lag or [0.0]), 1),
-        # Rejected by an endpoint for a reason only a wrong destination or a
-        # mixed-up frame explains; stale frames (expired, clock skew, replay)
-        # are counted apart: they mean "too slow", not "wrong place".
-        "misrouted": counts.wrong_state
-        + sum(n for code, n in drops.codes.items() if code in MISROUTE_CODES)
-        + sum(n for code, n in lock_dropped.items() if code in MISROUTE_CODES),
-        "stale_or_other_drops": controller_rejected
-        - sum(n for code, n in drops.codes.items() if code in MISROUTE_CODES)
-        + sum(n for code, n in lock_dropped.items() if code not in MISROUTE_CODES),
-        "lock_dropped": lock_dropped,
+        "controller_dropped": dict(controller_dropped),
+        "controller_clock_skew_drops": sum(c.clock_skew for c in controllers)
+        - skew_before,
+        "lock_dropped": dict(lock_dropped),
         "commands_per_s": round(counts.confirmed / wall, 1),
         "latency_ms_p50": round(statistics.median(latencies), 1),
         "latency_ms_p99": round(_percentile(latencies, 0.99), 1),
-        "lock_process_kib_per_lock": round(lock_rss, 1),
-        "controller_process_kib_per_lock": round(controller_rss, 1),
-        "mosquitto_kib_per_lock": round(broker_rss, 1),
+        "controller_loop_lag_ms_p99": round(_percentile(lag or [0.0], 0.99), 1),
         "cpu_s": {name: round(value, 1) for name, value in cpu.items()},
+        "cpu_ms_per_command": {
+            name: round(value * 1000 / confirmed, 2) for name, value in cpu.items()
+        },
     }
 
 
@@ -507,8 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rate",
         type=float,
-        default=0.0,
-        help="commands per second over all locks (open loop); 0: every lock back to back",
+        nargs="*",
+        help="commands per second over all locks (open loop), one phase per value; "
+        "none or 0: every lock back to back (closed loop)",
     )
     parser.add_argument(
         "--lock-state-root",
