@@ -121,6 +121,12 @@ def rss_kib(pid: int | None = None) -> int:
     return int(line.split()[1])
 
 
+def runqueue_wait_seconds(pid: int | None = None) -> float:
+    """Return how long ``pid`` was runnable but waiting for a CPU (other load on the box)."""
+    fields = Path(f"/proc/{pid or 'self'}/schedstat").read_text().split()
+    return int(fields[1]) / 1e9
+
+
 def cpu_seconds(pid: int) -> float:
     """Return user + system CPU seconds of ``pid`` so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -476,6 +482,9 @@ async def _phase(
     cpu_before = {"controllers": time.process_time()} | {
         name: cpu_seconds(pid) for name, pid in pids.items()
     }
+    wait_before = {"controllers": runqueue_wait_seconds()} | {
+        name: runqueue_wait_seconds(pid) for name, pid in pids.items()
+    }
     lag: list[float] = []
     stop_lag = asyncio.Event()
     lag_task = asyncio.create_task(_loop_lag(lag, stop_lag))
@@ -492,6 +501,10 @@ async def _phase(
     wall = time.perf_counter() - wall
     cpu = {"controllers": time.process_time() - cpu_before["controllers"]} | {
         name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()
+    }
+    waited = {"controllers": runqueue_wait_seconds() - wait_before["controllers"]} | {
+        name: runqueue_wait_seconds(pid) - wait_before[name]
+        for name, pid in pids.items()
     }
     lock_dropped = await lock_drops() - lock_before
     controller_dropped = drops.codes - drops_before
@@ -523,6 +536,9 @@ async def _phase(
         "latency_ms_p99": round(_percentile(latencies, 0.99), 1),
         "controller_loop_lag_ms_p99": round(_percentile(lag or [0.0], 0.99), 1),
         "cpu_s": {name: round(value, 1) for name, value in cpu.items()},
+        "runnable_but_waiting_for_cpu_s": {
+            name: round(value, 1) for name, value in waited.items()
+        },
         "cpu_ms_per_command": {
             name: round(value * 1000 / confirmed, 2) for name, value in cpu.items()
         },
