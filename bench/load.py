@@ -441,7 +441,7 @@ async def _with_broker(  # noqa: PLR0915
     # One phase after the other, on the same locks and connections.
     phases = [
         await _phase(args, rate, controllers, pids, drops=drops, lock_drops=lock_drops)
-        for rate in args.rate or [0.0]
+        for rate in ([-1.0] if args.idle else []) + (args.rate or [0.0])
     ]
     for controller in controllers:
         if controller.client is not None:
@@ -490,7 +490,10 @@ async def _phase(
     lag_task = asyncio.create_task(_loop_lag(lag, stop_lag))
     wall = time.perf_counter()
     end = time.monotonic() + args.seconds
-    if rate:
+    if rate < 0:
+        # Idle: heartbeats and keep-alives only.
+        await asyncio.sleep(end - time.monotonic())
+    elif rate:
         await _open_loop(controllers, end, rate, args.timeout, counts)
     else:
         await asyncio.gather(
@@ -517,9 +520,10 @@ async def _phase(
         + sum(n for code, n in controller_dropped.items() if code in MISROUTE_CODES)
         + sum(n for code, n in lock_dropped.items() if code in MISROUTE_CODES)
     )
-    confirmed = max(counts.confirmed, 1)
+    per_lock = rate < 0
+    confirmed = len(controllers) if per_lock else max(counts.confirmed, 1)
     return {
-        "rate": rate or "closed loop",
+        "rate": "idle" if rate < 0 else rate or "closed loop",
         "seconds": round(wall, 1),
         "sent": counts.sent,
         "confirmed": counts.confirmed,
@@ -539,7 +543,7 @@ async def _phase(
         "runnable_but_waiting_for_cpu_s": {
             name: round(value, 1) for name, value in waited.items()
         },
-        "cpu_ms_per_command": {
+        ("cpu_ms_per_lock" if per_lock else "cpu_ms_per_command"): {
             name: round(value * 1000 / confirmed, 2) for name, value in cpu.items()
         },
     }
@@ -569,6 +573,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=Path(tempfile.gettempdir()),
         help="where the locks keep their sealed state (/dev/shm: no disk fsync cost)",
+    )
+    parser.add_argument(
+        "--idle",
+        action="store_true",
+        help="first an idle phase (heartbeats and keep-alives only) of --seconds",
     )
     parser.add_argument("--serve-locks", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--broker-port", type=int, help=argparse.SUPPRESS)
