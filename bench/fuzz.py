@@ -9,7 +9,7 @@ code parser (``SetupPayload.parse``) and the simulator's admin channel
 An input passes when the target returns or raises the error type it
 documents (``ProtocolError`` and its subclasses; ``AdminError`` for the admin
 channel).  Any other exception is a crash; an input that runs longer than the
-per-input limit (SIGALRM) is a hang.  Both are printed with the input.
+per-input limit of CPU time (ITIMER_PROF) is a hang.  Both are printed with the input.
 
 Inputs come from a seeded structured mutator (bit flips, interesting values,
 truncations, insertions, splices of valid messages, random bytes) and, for
@@ -462,12 +462,15 @@ def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def _alarm_handler() -> Iterator[None]:
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    # CPU time, not wall time: an input is not a hang because another process
+    # had the CPU (shared CI machines), and SIGALRM stays free for
+    # pytest-timeout, whose timer an ITIMER_REAL would cancel.
+    previous = signal.signal(signal.SIGPROF, _on_alarm)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def _inputs(
@@ -493,7 +496,7 @@ def run_campaign(
 ) -> FuzzReport:
     """Run ``total`` inputs spread over the targets by weight; return the counts.
 
-    Must run in the main thread (the per-input limit is a SIGALRM timer).
+    Must run in the main thread (the per-input limit is a SIGPROF timer).
     """
     targets = targets if targets is not None else build_targets()
     weights = sum(t.weight for t in targets)
@@ -534,7 +537,7 @@ def _fuzz_target(
     for _ in range(count):
         data = _inputs(target, mutator, corpus, typical)
         start = clock()
-        signal.setitimer(signal.ITIMER_REAL, limit)
+        signal.setitimer(signal.ITIMER_PROF, limit)
         try:
             call(data)
         except Hang:
@@ -559,7 +562,7 @@ def _fuzz_target(
         else:
             stats.accepted += 1
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
         elapsed = clock() - start
         stats.slowest_s = max(stats.slowest_s, elapsed)
         stats.inputs += 1

@@ -9,7 +9,7 @@ BUDGET = 6_000
 
 
 def test_fuzz_budget_finds_no_crash_or_hang() -> None:
-    """Every target returns or raises its documented error; none runs past 1 s."""
+    """Every target returns or raises its documented error; none runs past 1 s of CPU."""
     report = run_campaign(BUDGET, seed=20261127, time_limit_s=1.0)
     assert report.inputs == BUDGET
     assert [f.describe() for f in report.findings] == []
