@@ -133,8 +133,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-async def _in_batches[T](items: list[T], work: object) -> None:
-    assert callable(work)
+async def _in_batches[T](items: list[T], work: Callable[[T], Awaitable[None]]) -> None:
     for start in range(0, len(items), BATCH):
         await asyncio.gather(*(work(item) for item in items[start : start + BATCH]))
 
@@ -355,6 +354,7 @@ async def _with_broker(  # noqa: PLR0915
     )
     assert locks.stdout is not None
     assert locks.stdin is not None
+    # The setup codes travel over this private pipe only; nothing logs them.
     found: list[tuple[bytes, SetupPayload, bool]] = []
     while True:
         line = (await locks.stdout.readline()).decode().split()
