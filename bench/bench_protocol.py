@@ -3,8 +3,8 @@
 Measures CPU time (process time, so other load on the box counts less) for
 sealing and opening one command per suite, the lock's signed response, and a
 full pairing.  Prints the median per operation and the spread (min-max of the
-per-repeat medians); ``--write-docs`` also updates the "Performance" section
-of docs/protocol.md.
+per-repeat medians); ``--write-docs`` also updates the protocol section of
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def main(argv: list[str]) -> int:
     report = "\n".join(lines)
     print(report)
     if "--write-docs" in argv:
-        docs = ROOT / "docs" / "protocol.md"
+        docs = ROOT / "docs" / "performance.md"
         text = docs.read_text()
         start, end = text.index(BEGIN), text.index(END) + len(END)
         docs.write_text(text[:start] + f"{BEGIN}\n{report}\n{END}" + text[end:])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,8 @@ def parse_request(line: bytes) -> AdminRequest:
         ) from err
     argument = data.get("argument")
     if command in _CHOICES:
-        if argument not in _CHOICES[command]:
+        # A list or object is unhashable: check the type before the set lookup.
+        if not isinstance(argument, str) or argument not in _CHOICES[command]:
             raise AdminError(
                 f"{command.value} takes one of: {', '.join(sorted(_CHOICES[command]))}"
             )
@@ -106,9 +108,14 @@ def parse_request(line: bytes) -> AdminRequest:
         low, high = _NUMBERS[command]
         if isinstance(argument, bool) or not isinstance(argument, (int, float)):
             raise AdminError(f"{command.value} takes a number")
-        if not low <= float(argument) <= high:
+        try:
+            value = float(argument)
+        except OverflowError:
+            # JSON integers have no size limit; one too big for a float is out of range.
+            value = math.nan
+        if not low <= value <= high:
             raise AdminError(f"{command.value} takes a number from {low:g} to {high:g}")
-        return AdminRequest(command, float(argument))
+        return AdminRequest(command, value)
     if argument is not None:
         raise AdminError(f"{command.value} takes no argument")
     return AdminRequest(command)

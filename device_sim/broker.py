@@ -152,6 +152,7 @@ class MosquittoBroker:
             server,
             lock_port=lock_port,
             controller_port=controller_port,
+            tcp_nodelay=tcp_nodelay,
         )
 
     # -- paths and ports -----------------------------------------------------

@@ -58,6 +58,11 @@ def test_parse_valid(line: bytes, expected: AdminRequest) -> None:
         (b'{"command": "battery", "argument": "full"}', "takes a number"),
         (b'{"command": "battery", "argument": true}', "takes a number"),
         (b'{"command": "battery", "argument": 101}', "from 0 to 100"),
+        # Found by bench/fuzz.py: unhashable and oversized arguments.
+        (b'{"command": "door", "argument": []}', "takes one of"),
+        (b'{"command": "turn", "argument": {}}', "takes one of"),
+        (b'{"command": "battery", "argument": 1' + b"0" * 400 + b"}", "from 0 to 100"),
+        (b'{"command": "battery", "argument": NaN}', "from 0 to 100"),
         (b'{"command": "state", "argument": 1}', "takes no argument"),
         (b"x" * (MAX_LINE_BYTES + 1), "too long"),
     ],

@@ -1,0 +1,313 @@
+"""Pytest cases behind bench/bench_e2e.py (run by it; not part of the test suite).
+
+Runs the integration inside the pytest-homeassistant-custom-component harness
+with the real simulator and a real Mosquitto, reusing tests/integration's
+fixtures, and writes the measured samples as JSON to $SECURE_LOCK_BENCH_OUT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+import gc
+import json
+import os
+from pathlib import Path
+import shutil
+import tempfile
+import time
+import tracemalloc
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.secure_lock.const import CONF_MODEL, DOMAIN
+from custom_components.secure_lock.controller.links import LinkSettings
+from custom_components.secure_lock.entry_data import credential_data, link_data
+from custom_components.secure_lock.transport import (
+    LockTopics,
+    MqttFrameLink,
+    MqttLinkConfig,
+    MqttRole,
+    client_tls_context,
+)
+from device_sim.broker import MosquittoBroker
+from device_sim.lock_runtime import (
+    BrokerSettings as LockBrokerSettings,
+    LockRuntime,
+    RuntimeOptions,
+)
+from device_sim.pki import DevCertificateAuthority, write_issued
+from tests.integration.conftest import (  # noqa: F401 - fixtures used by name
+    BROKER_PASSWORD,
+    BROKER_USER,
+    FAST,
+    MODEL,
+    SimLock,
+    _localhost_sockets,
+    auto_enable_custom_integrations,
+    broker,
+    broker_settings,
+    ca,
+    pair_controller,
+)
+
+ENTITY = "lock.front_door"
+ROUNDS = int(os.environ.get("SECURE_LOCK_BENCH_ROUNDS", "100"))
+WARM_UP = 5
+PAIRINGS = 10
+RAW_LOCK_ID = bytes.fromhex("5e" * 16)
+FRAME_BYTES = 1200
+"""About a sealed command frame plus MQTT overhead (suite 2 frames are larger)."""
+
+
+def _record(name: str, samples: list[float]) -> None:
+    out = Path(os.environ["SECURE_LOCK_BENCH_OUT"])
+    data = json.loads(out.read_text()) if out.exists() else {}
+    data[name] = samples
+    out.write_text(json.dumps(data))
+
+
+@pytest.fixture(autouse=True)
+def _production_event_loop(hass: HomeAssistant) -> None:
+    """Measure with asyncio debug off, as Home Assistant runs outside the test harness.
+
+    The harness turns asyncio debug mode on; it records a stack trace for
+    every callback and task, which costs more than everything measured here.
+    SECURE_LOCK_BENCH_ASYNCIO_DEBUG=1 keeps it on.
+    """
+    if os.environ.get("SECURE_LOCK_BENCH_ASYNCIO_DEBUG") != "1":
+        hass.loop.set_debug(False)
+
+
+@pytest.fixture(name="lock")
+async def lock_fixture(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    broker: MosquittoBroker,  # noqa: F811
+    ca: DevCertificateAuthority,  # noqa: F811
+) -> AsyncIterator[SimLock]:
+    """One simulated lock reachable over both the LAN and the broker."""
+    # SECURE_LOCK_BENCH_STATE_ROOT=/dev/shm takes the lock's fsyncs off the disk.
+    state_root = Path(os.environ.get("SECURE_LOCK_BENCH_STATE_ROOT", str(tmp_path)))
+    runtime = LockRuntime(
+        RuntimeOptions(
+            state_dir=Path(tempfile.mkdtemp(dir=state_root)) / "lock",
+            device=FAST,
+            lan=("127.0.0.1", 0),
+            # Back-to-back calls exceed the lock's per-connection LAN rate
+            # limit (20 frames/s, a flood guard); lifted for the measurement.
+            lan_rate=1000,
+            broker=LockBrokerSettings("127.0.0.1", broker.lock_port, broker.ca_file),
+            factory_ca=ca,
+            admin_socket=False,
+        )
+    )
+    await runtime.start()
+    assert runtime.device is not None
+    broker.add_controller(BROKER_USER, BROKER_PASSWORD, [runtime.device.lock_id.hex()])
+    yield SimLock(runtime)
+    await runtime.stop()
+    shutil.rmtree(runtime.options.state_dir.parent)
+
+
+async def _service_round_trips(hass: HomeAssistant) -> tuple[list[float], list[float]]:
+    """Return wall ms and CPU ms of this process per call (HA, lock, clients share it)."""
+    samples: list[float] = []
+    cpu: list[float] = []
+    for number in range(ROUNDS + WARM_UP):
+        service, expected = (
+            ("unlock", "unlocked") if number % 2 == 0 else ("lock", "locked")
+        )
+        start, cpu_start = time.perf_counter(), time.process_time()
+        await hass.services.async_call(
+            "lock", service, {ATTR_ENTITY_ID: ENTITY}, blocking=True
+        )
+        state = hass.states.get(ENTITY)
+        elapsed = (time.perf_counter() - start) * 1000
+        cpu_ms = (time.process_time() - cpu_start) * 1000
+        # The call returns once the lock's signed result is in the state machine.
+        assert state is not None
+        assert state.state == expected
+        if number >= WARM_UP:
+            samples.append(elapsed)
+            cpu.append(cpu_ms)
+    return samples, cpu
+
+
+async def test_pairing_time(hass: HomeAssistant, lock: SimLock) -> None:
+    """Pair controllers one after the other over the LAN (both sides, real sockets)."""
+    pair_ms: list[float] = []
+    for _ in range(PAIRINGS):
+        start = time.perf_counter()
+        await pair_controller(lock)
+        pair_ms.append((time.perf_counter() - start) * 1000)
+    _record("pairing over LAN (both sides)", pair_ms)
+
+
+@pytest.mark.parametrize(
+    ("path", "extra_controllers"), [("lan", 0), ("broker", 0), ("broker", 9)]
+)
+async def test_service_call_to_signed_state(
+    hass: HomeAssistant,
+    lock: SimLock,
+    broker: MosquittoBroker,  # noqa: F811
+    path: str,
+    extra_controllers: int,
+) -> None:
+    """Pair, set up the entry (timed), then time lock/unlock service calls.
+
+    ``extra_controllers`` other controllers paired with the same lock: the
+    lock seals every state event once per controller.
+    """
+    for _ in range(extra_controllers):
+        await pair_controller(lock)
+    identity, outcome = await pair_controller(lock)
+    settings = (
+        LinkSettings(lock.device.lock_id, lan_url=lock.lan_url)
+        if path == "lan"
+        else broker_settings(broker, lock)
+    )
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=lock.lock_id,
+        title="Front door",
+        data={
+            **link_data(settings),
+            **credential_data(identity, outcome.lock),
+            CONF_MODEL: MODEL,
+        },
+    )
+    entry.add_to_hass(hass)
+    setup_ms: list[float] = []
+    for _ in range(5):
+        start = time.perf_counter()
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        setup_ms.append((time.perf_counter() - start) * 1000)
+        assert entry.state is ConfigEntryState.LOADED
+        assert hass.states.get(ENTITY) is not None
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    label = f"{path}, {extra_controllers + 1} controller(s) paired"
+    wall, cpu = await _service_round_trips(hass)
+    _record(f"{label}: service call to signed entity state", wall)
+    _record(f"{label}: CPU of the one process (HA + lock + broker clients)", cpu)
+    _record(f"{label}: integration setup (entry load)", setup_ms)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_raw_mqtt_round_trip(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    broker: MosquittoBroker,  # noqa: F811
+    ca: DevCertificateAuthority,  # noqa: F811
+) -> None:
+    """Baseline: the same Mosquitto, a frame-sized publish echoed by a lock-role client."""
+    broker.add_controller("raw", BROKER_PASSWORD, [RAW_LOCK_ID.hex()])
+    files = write_issued(ca.issue_lock(RAW_LOCK_ID), tmp_path, "raw-lock")
+    topics = LockTopics.for_lock(RAW_LOCK_ID)
+    lock = MqttFrameLink(
+        MqttLinkConfig(
+            role=MqttRole.LOCK,
+            topics=topics,
+            port=broker.lock_port,
+            tls=client_tls_context(broker.ca_file, files.cert, files.key),
+            address="127.0.0.1",
+        )
+    )
+    controller = MqttFrameLink(
+        MqttLinkConfig(
+            role=MqttRole.CONTROLLER,
+            topics=topics,
+            port=broker.controller_port,
+            tls=client_tls_context(broker.ca_file),
+            address="127.0.0.1",
+            username="raw",
+            password=BROKER_PASSWORD,
+        )
+    )
+    await lock.connect()
+    await controller.connect()
+    samples: list[float] = []
+    frame = bytes(FRAME_BYTES)
+    for number in range(ROUNDS + WARM_UP):
+        start = time.perf_counter()
+        await controller.send(frame)
+        await lock.send(await lock.receive())
+        assert await controller.receive() == frame
+        if number >= WARM_UP:
+            samples.append((time.perf_counter() - start) * 1000)
+    await controller.close()
+    await lock.close()
+    _record("raw MQTT round trip (same broker, same loop)", samples)
+
+
+def _rss_kib() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(
+        next(x for x in status.splitlines() if x.startswith("VmRSS:")).split()[1]
+    )
+
+
+async def test_memory_per_config_entry(hass: HomeAssistant, tmp_path: Path) -> None:
+    """RSS growth of setting up K entries, each with its own LAN lock (already running)."""
+    count = int(os.environ.get("SECURE_LOCK_BENCH_ENTRIES", "20"))
+    runtimes: list[LockRuntime] = []
+    entries: list[MockConfigEntry] = []
+    for index in range(count):
+        runtime = LockRuntime(
+            RuntimeOptions(
+                state_dir=tmp_path / f"lock{index}",
+                device=FAST,
+                lan=("127.0.0.1", 0),
+                admin_socket=False,
+            )
+        )
+        await runtime.start()
+        runtimes.append(runtime)
+        lock = SimLock(runtime)
+        identity, outcome = await pair_controller(lock)
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id=lock.lock_id,
+            title=f"Door {index}",
+            data={
+                **link_data(LinkSettings(lock.device.lock_id, lan_url=lock.lan_url)),
+                **credential_data(identity, outcome.lock),
+                CONF_MODEL: MODEL,
+            },
+        )
+        entries.append(entry)
+    # Warm up: the first entry also loads the integration's modules and platforms.
+    # (Setting up the domain sets up every entry already added, so each entry
+    # is added just before its own setup.)
+    entries[0].add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entries[0].entry_id)
+    await hass.async_block_till_done()
+    gc.collect()
+    before = _rss_kib()
+    tracemalloc.start()
+    traced_before = tracemalloc.get_traced_memory()[0]
+    for entry in entries[1:]:
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert all(e.state is ConfigEntryState.LOADED for e in entries)
+    assert len(hass.states.async_entity_ids("lock")) == count
+    gc.collect()
+    traced = (tracemalloc.get_traced_memory()[0] - traced_before) / 1024
+    tracemalloc.stop()
+    after = _rss_kib()
+    _record("memory per config entry: RSS KiB", [(after - before) / (count - 1)])
+    _record("memory per config entry: tracemalloc KiB", [traced / (count - 1)])
+    for entry in entries:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    for runtime in runtimes:
+        await runtime.stop()
