@@ -74,11 +74,10 @@ from custom_components.secure_lock.transport import (  # noqa: E402
     MqttRole,
     client_tls_context,
 )
-from device_sim.broker import ControllerGrant, MosquittoBroker  # noqa: E402
+from device_sim.broker import MosquittoBroker  # noqa: E402
 from device_sim.lock_device import DeviceConfig  # noqa: E402
 from device_sim.lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions  # noqa: E402
 from device_sim.mechanism import MechanismConfig  # noqa: E402
-from device_sim.passwords import password_line  # noqa: E402
 from device_sim.pki import DevCertificateAuthority  # noqa: E402
 
 PASSWORD = "load-test-password"
@@ -368,11 +367,12 @@ async def _with_broker(  # noqa: PLR0915
             lock_rss = (int(line[2]) - int(line[1])) / n
             break
     locks_booted = time.perf_counter() - setup_start
-    # One account per controller, written in one go: add_controller() reloads
-    # Mosquitto on every call, which is O(N^2) for a bulk set-up.
-    for index, (lock_id, _setup, _ok) in enumerate(found):
-        broker._grants[f"load{index}"] = _grant(f"load{index}", lock_id)  # noqa: SLF001
-    broker._apply()  # noqa: SLF001 - one reload for all accounts
+    # One account per controller, written with one reload (a reload per
+    # account would be O(N^2) for a bulk set-up).
+    broker.add_controllers(
+        (f"load{index}", PASSWORD, [lock_id.hex()])
+        for index, (lock_id, _setup, _ok) in enumerate(found)
+    )
     controllers = [
         Controller(
             f"load{index}",
@@ -547,12 +547,6 @@ async def _phase(
             name: round(value * 1000 / confirmed, 2) for name, value in cpu.items()
         },
     }
-
-
-def _grant(username: str, lock_id: bytes) -> ControllerGrant:
-    return ControllerGrant(
-        username, password_line(username, PASSWORD), frozenset({lock_id.hex()})
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -267,12 +267,26 @@ class MosquittoBroker:
         self, username: str, password: str, routing_ids: Iterable[str]
     ) -> None:
         """Create or replace a controller account and reload a running broker."""
-        grant = ControllerGrant(
-            check_username(username),
-            password_line(username, password),
-            frozenset(check_routing_id(r) for r in routing_ids),
-        )
-        self._grants[username] = grant
+        self.add_controllers([(username, password, routing_ids)])
+
+    def add_controllers(
+        self, accounts: Iterable[tuple[str, str, Iterable[str]]]
+    ) -> None:
+        """Create or replace many accounts with one reload (bulk set-ups).
+
+        Every account is checked before any is stored: one bad entry changes
+        nothing.
+        """
+        grants = [
+            ControllerGrant(
+                check_username(username),
+                password_line(username, password),
+                frozenset(check_routing_id(r) for r in routing_ids),
+            )
+            for username, password, routing_ids in accounts
+        ]
+        for grant in grants:
+            self._grants[grant.username] = grant
         self._apply()
 
     def remove_controller(self, username: str) -> None:

@@ -101,3 +101,16 @@ def test_cli_rejects_bad_controller_without_starting(tmp_path: Path) -> None:
     assert main([str(tmp_path), "--controller", "bad name=" + LOCK_A.hex()]) == 1
     assert main([str(tmp_path), "--controller", "ok=not-hex"]) == 1
     assert not (tmp_path / "mosquitto.log").exists()
+
+
+def test_bulk_add_checks_every_account_first(broker: MosquittoBroker) -> None:
+    """One bad account in a bulk add changes nothing; a good batch is one write."""
+    before = (broker.directory / "acl_controllers").read_bytes()
+    good = ("bulk1", "pw1", [LOCK_A.hex()])
+    with pytest.raises(BrokerError):
+        broker.add_controllers([good, ("bulk2", "pw2", ["#"])])
+    assert (broker.directory / "acl_controllers").read_bytes() == before
+    broker.add_controllers([good, ("bulk2", "pw2", [LOCK_A.hex()])])
+    acl = (broker.directory / "acl_controllers").read_text()
+    assert "user bulk1" in acl
+    assert "user bulk2" in acl
