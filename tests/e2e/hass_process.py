@@ -253,6 +253,39 @@ class HassProcess:
                 )
             return body
 
+    async def websocket(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Send one command over the WebSocket API; return the result message."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"{self.url}/api/websocket") as ws,
+        ):
+            assert (await ws.receive_json())["type"] == "auth_required"
+            await ws.send_json({"type": "auth", "access_token": self.token})
+            auth = await ws.receive_json()
+            assert auth["type"] == "auth_ok", auth
+            await ws.send_json({"id": 1, **command})
+            while True:
+                message: dict[str, Any] = await ws.receive_json()
+                if message.get("id") == 1 and message["type"] == "result":
+                    return message
+
+    async def confirm_http_config(self) -> None:
+        """Keep the YAML HTTP settings (port, loopback) as the confirmed ones.
+
+        From 2026.10 Home Assistant moves the YAML `http:` settings to storage
+        as a pending change that reverts to port 8123 after a few minutes
+        unless the user confirms it in a dialog; confirm it as the user would.
+        Older releases apply the YAML directly and know no such command.
+        """
+        config = await self.websocket({"type": "http/config"})
+        if not config["success"]:
+            assert config["error"]["code"] == "unknown_command", config
+            return
+        if config["result"]["pending"] is None:
+            return
+        promoted = await self.websocket({"type": "http/config/promote"})
+        assert promoted["success"], promoted
+
     async def template(self, template: str) -> str:
         """Render a template through the REST API (plain text answer)."""
         headers = {"Authorization": f"Bearer {self.token}"}

@@ -85,6 +85,7 @@ async def test_add_pair_and_operate_in_the_browser(
     try:
         await hass.onboard()
         await hass.wait_running()
+        await hass.confirm_http_config()
         blocked: list[str] = []
         context = await browser.new_context(viewport=VIEWPORT, locale="en-US")
         context.set_default_timeout(UI_TIMEOUT_MS)
@@ -146,8 +147,13 @@ async def walk_through_ui(
     await steps.shot("choose-lan")
     await page.get_by_text("On this network").click()
 
-    await page.get_by_label("Host").fill(lock.address)
-    await page.get_by_label("Setup code").fill(lock.setup_code)
+    # The form's text fields in schema order: address, then setup code (their
+    # labels sit in the fields' shadow roots, not linked to the inputs).
+    await expect(page.get_by_text("Setup code*")).to_be_visible()
+    fields = page.locator("ha-form input")
+    await expect(fields).to_have_count(2)
+    await fields.nth(0).fill(lock.address)
+    await fields.nth(1).fill(lock.setup_code)
     await steps.shot("setup-code")
     await page.get_by_role("button", name="Submit").click()
 

@@ -99,6 +99,7 @@ async def test_pair_operate_and_survive_restart(
     try:
         await hass.onboard()
         await hass.wait_running()
+        await hass.confirm_http_config()
         created = await pair_through_rest(hass, sim_lock)
         entry_id = created["result"]["entry_id"]
         await operate(hass, sim_lock)
