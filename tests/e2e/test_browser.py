@@ -19,7 +19,14 @@ import shutil
 from urllib.parse import urlsplit
 
 from homeassistant.const import __version__ as HA_VERSION
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    Page,
+    Route,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 import pytest
 
 from .hass_process import PASSWORD, REPO_ROOT, USERNAME, HassProcess
@@ -27,7 +34,7 @@ from .sim_lock import SimulatedLock
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO_ROOT / "artifacts" / "e2e"
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 UI_TIMEOUT_MS = 60_000
 CHROMIUM_ARGS = [
     "--no-sandbox",

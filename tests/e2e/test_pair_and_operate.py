@@ -9,6 +9,7 @@ counter would make the lock reject every command as a replay.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,20 @@ async def pair_through_rest(hass: HassProcess, lock: SimulatedLock) -> dict[str,
     assert closed["errors"] == {"base": "pairing_closed"}, closed
 
     lock.device.press_button()
-    created = await hass.api("POST", step, {})
+    created: dict[str, Any] = await hass.api("POST", step, {})
     assert created["type"] == "create_entry", created
     assert created["title"] == f"Secure Lock {lock.lock_id[:8]}"
     return created
+
+
+def has_state(expected: str) -> Callable[[dict[str, Any]], bool]:
+    """Return a check for an entity's state."""
+    return lambda state: state["state"] == expected
+
+
+def has_event(expected: str) -> Callable[[dict[str, Any]], bool]:
+    """Return a check for the event entity's last event type."""
+    return lambda state: state["attributes"].get("event_type") == expected
 
 
 async def operate(hass: HassProcess, lock: SimulatedLock) -> None:
@@ -63,12 +74,10 @@ async def operate(hass: HassProcess, lock: SimulatedLock) -> None:
         ("lock", "locked", "locked"),
     ):
         await hass.api("POST", f"/api/services/lock/{service}", {"entity_id": entity})
-        state = await hass.wait_state(entity, lambda s, f=final: s["state"] == f, final)
+        state = await hass.wait_state(entity, has_state(final), final)
         assert state["attributes"]["changed_by"] == CONTROLLER_NAME, state
         activity = await hass.wait_state(
-            lock.event_entity,
-            lambda s, e=event: s["attributes"].get("event_type") == e,
-            f"event {event}",
+            lock.event_entity, has_event(event), f"event {event}"
         )
         assert activity["attributes"]["source"] == "controller", activity
         assert activity["attributes"]["changed_by"] == CONTROLLER_NAME, activity

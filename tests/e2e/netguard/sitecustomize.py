@@ -95,7 +95,7 @@ def _send(self: socket.socket, data: Any, *args: Any) -> int:
 def _sendto(self: socket.socket, data: Any, *args: Any) -> int:
     if _outside(self, args[-1]):
         raise ConnectionRefusedError(_record("sendto", args[-1]))
-    return _real_sendto(self, data, *args)  # type: ignore[arg-type]
+    return _real_sendto(self, data, *args)
 
 
 def _getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
@@ -105,8 +105,8 @@ def _getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 if _LOG:
-    socket.socket.connect = _connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
-    socket.socket.send = _send  # type: ignore[method-assign]
-    socket.socket.sendto = _sendto  # type: ignore[method-assign]
+    socket.socket.connect = _connect  # type: ignore[method-assign, assignment]
+    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign, assignment]
+    socket.socket.send = _send  # type: ignore[method-assign, assignment]
+    socket.socket.sendto = _sendto  # type: ignore[method-assign, assignment]
     socket.getaddrinfo = _getaddrinfo
