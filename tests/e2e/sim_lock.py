@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from custom_components.secure_lock.protocol import DeterministicRng
 from device_sim.lock_device import DeviceConfig, LockDevice
 from device_sim.lock_runtime import LockRuntime, RuntimeOptions
 from device_sim.mechanism import MechanismConfig
@@ -38,7 +37,8 @@ class SimulatedLock:
                 device=FAST,
                 lan=("127.0.0.1", self.port),
                 admin_socket=False,
-                rng=DeterministicRng(b"secure lock e2e lock"),
+                # The system's randomness, as a real lock: a seeded one would
+                # repeat its nonces after the power cycle below.
             )
         )
         await runtime.start()
