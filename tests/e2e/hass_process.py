@@ -8,7 +8,9 @@ onboarded through the REST API like a new user's browser would.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+import json
 import os
 from pathlib import Path
 import signal
@@ -20,8 +22,14 @@ from typing import Any
 import aiohttp
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Its sitecustomize refuses every address but loopback inside hass.
+NETWORK_GUARD = Path(__file__).resolve().parent / "netguard"
+GUARD_LOG = "network-guard.log"
 CLIENT_ID = "http://127.0.0.1/"
 START_TIMEOUT = 180.0
+# Generous: the machine running the tests may be busy with other work.
+STATE_TIMEOUT = 60.0
+POLL_INTERVAL = 0.25
 USERNAME = "owner"
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway test account
 
@@ -76,11 +84,37 @@ class HassProcess:
             path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
         )
 
+    def log_tail(self, lines: int = 60) -> str:
+        """Return the last lines of Home Assistant's log, for failure messages."""
+        tail = "\n".join(self.log.splitlines()[-lines:])
+        return f"--- last {lines} lines of {self.config_dir}/home-assistant.log ---\n{tail}"
+
+    def refused_connections(self) -> list[str]:
+        """Return every non-loopback address hass tried to reach (the guard refused it)."""
+        path = self.config_dir / GUARD_LOG
+        return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
     def write_config(self) -> None:
         """Write a lean configuration that needs nothing compiled."""
         self.config_dir.mkdir(parents=True, exist_ok=True)
         (self.config_dir / "configuration.yaml").write_text(
             CONFIGURATION.format(port=self.port), encoding="utf-8"
+        )
+        # Every onboarding step but the owner's account counts as done: the
+        # core config step would set up integrations that reach the internet
+        # (weather, radio), and the frontend would keep showing onboarding.
+        storage = self.config_dir / ".storage"
+        storage.mkdir(exist_ok=True)
+        (storage / "onboarding").write_text(
+            json.dumps(
+                {
+                    "version": 4,
+                    "minor_version": 1,
+                    "key": "onboarding",
+                    "data": {"done": ["core_config", "analytics", "integration"]},
+                }
+            ),
+            encoding="utf-8",
         )
 
     async def start(self) -> None:
@@ -88,9 +122,10 @@ class HassProcess:
         if not (self.config_dir / "configuration.yaml").exists():
             self.write_config()
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(REPO_ROOT) + (
+        env["PYTHONPATH"] = f"{REPO_ROOT}:{NETWORK_GUARD}" + (
             f":{env['PYTHONPATH']}" if env.get("PYTHONPATH") else ""
         )
+        env["SECURE_LOCK_E2E_GUARD_LOG"] = str(self.config_dir / GUARD_LOG)
         self.process = subprocess.Popen(  # noqa: ASYNC220 - a server we stop ourselves
             [
                 str(self.hass_bin),
@@ -98,6 +133,8 @@ class HassProcess:
                 str(self.config_dir),
                 "--log-file",
                 str(self.config_dir / "home-assistant.log"),
+                # Requirements are installed by scripts/setup; never fetch any.
+                "--skip-pip",
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -108,7 +145,7 @@ class HassProcess:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise RuntimeError(
-                        f"hass exited with {self.process.returncode}:\n{self.log[-3000:]}"
+                        f"hass exited with {self.process.returncode}:\n{self.log_tail()}"
                     )
                 try:
                     async with session.get(f"{self.url}/api/onboarding") as response:
@@ -117,7 +154,7 @@ class HassProcess:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.5)
-        raise RuntimeError(f"hass did not come up:\n{self.log[-3000:]}")
+        raise RuntimeError(f"hass did not come up:\n{self.log_tail()}")
 
     async def stop(self) -> None:
         """Stop Home Assistant the way Ctrl-C does, and wait for it."""
@@ -125,10 +162,11 @@ class HassProcess:
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
-        for _ in range(120):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
             if process.poll() is not None:
                 return
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(POLL_INTERVAL)
         process.kill()
         process.wait()
 
@@ -182,10 +220,14 @@ class HassProcess:
         """Wait until Home Assistant has finished starting."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if (await self.api("GET", "/api/config"))["state"] == "RUNNING":
+            config = await self.api("GET", "/api/config")
+            if config.get("recovery_mode"):
+                # Recovery mode loads no custom integration: nothing to test.
+                raise RuntimeError(f"hass is in recovery mode:\n{self.log_tail()}")
+            if config["state"] == "RUNNING":
                 return
             await asyncio.sleep(0.5)
-        raise RuntimeError(f"hass did not finish starting:\n{self.log[-3000:]}")
+        raise RuntimeError(f"hass did not finish starting:\n{self.log_tail()}")
 
     async def _token(self, session: aiohttp.ClientSession, data: dict[str, str]) -> str:
         async with session.post(
@@ -206,5 +248,89 @@ class HassProcess:
         ):
             body = await response.json(content_type=None)
             if response.status >= 400:
-                raise AssertionError(f"{method} {path} -> {response.status}: {body}")
+                raise AssertionError(
+                    f"{method} {path} -> {response.status}: {body}\n{self.log_tail()}"
+                )
             return body
+
+    async def websocket(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Send one command over the WebSocket API; return the result message."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"{self.url}/api/websocket") as ws,
+        ):
+            assert (await ws.receive_json())["type"] == "auth_required"
+            await ws.send_json({"type": "auth", "access_token": self.token})
+            auth = await ws.receive_json()
+            assert auth["type"] == "auth_ok", auth
+            await ws.send_json({"id": 1, **command})
+            while True:
+                message: dict[str, Any] = await ws.receive_json()
+                if message.get("id") == 1 and message["type"] == "result":
+                    return message
+
+    async def confirm_http_config(self) -> None:
+        """Keep the YAML HTTP settings (port, loopback) as the confirmed ones.
+
+        From 2026.10 Home Assistant moves the YAML `http:` settings to storage
+        as a pending change that reverts to port 8123 after a few minutes
+        unless the user confirms it in a dialog; confirm it as the user would.
+        Older releases apply the YAML directly and know no such command.
+        """
+        config = await self.websocket({"type": "http/config"})
+        if not config["success"]:
+            assert config["error"]["code"] == "unknown_command", config
+            return
+        if config["result"]["pending"] is None:
+            return
+        promoted = await self.websocket({"type": "http/config/promote"})
+        assert promoted["success"], promoted
+
+    async def template(self, template: str) -> str:
+        """Render a template through the REST API (plain text answer)."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{self.url}/api/template", json={"template": template}, headers=headers
+            ) as response,
+        ):
+            text = await response.text()
+            if response.status >= 400:
+                raise AssertionError(f"template -> {response.status}: {text}")
+            return text
+
+    async def state(self, entity_id: str) -> dict[str, Any] | None:
+        """Return an entity's state object, or None while it does not exist."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"{self.url}/api/states/{entity_id}", headers=headers
+            ) as response,
+        ):
+            if response.status == 404:
+                return None
+            response.raise_for_status()
+            state: dict[str, Any] = await response.json()
+            return state
+
+    async def wait_state(
+        self,
+        entity_id: str,
+        check: Callable[[dict[str, Any]], bool],
+        what: str,
+        timeout: float = STATE_TIMEOUT,
+    ) -> dict[str, Any]:
+        """Poll an entity until `check` accepts its state; fail with the log tail if not."""
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            last = await self.state(entity_id)
+            if last is not None and check(last):
+                return last
+            await asyncio.sleep(POLL_INTERVAL)
+        raise AssertionError(
+            f"{entity_id} did not become {what} within {timeout:.0f} s; "
+            f"last state: {last}\n{self.log_tail()}"
+        )

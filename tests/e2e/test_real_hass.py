@@ -3,25 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-import sys
 
-import pytest
-
-from .hass_process import REPO_ROOT, HassProcess
-
-# This environment's Home Assistant, and the newest release in its own venv.
-HASS_BINARIES = {
-    "this-env": Path(sys.executable).with_name("hass"),
-    "2026.11": REPO_ROOT / ".venvs" / "ha-2026.11" / "bin" / "hass",
-}
-
-
-@pytest.fixture(params=sorted(HASS_BINARIES), name="hass_bin")
-def hass_bin_fixture(request: pytest.FixtureRequest) -> Path:
-    """Return the hass executable to run (setup installs both)."""
-    path = HASS_BINARIES[request.param]
-    assert path.exists(), f"{path} missing: run scripts/setup"
-    return path
+from .hass_process import HassProcess
 
 
 async def test_hass_starts_onboards_and_knows_the_integration(
@@ -39,5 +22,6 @@ async def test_hass_starts_onboards_and_knows_the_integration(
         assert "Error" not in "\n".join(
             line for line in hass.log.splitlines() if "secure_lock" in line
         )
+        assert hass.refused_connections() == []
     finally:
         await hass.stop()

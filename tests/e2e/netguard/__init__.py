@@ -1,0 +1,1 @@
+"""Put on the Home Assistant process's PYTHONPATH: its sitecustomize guards the network."""
