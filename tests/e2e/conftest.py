@@ -6,16 +6,25 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 import sys
 
+from homeassistant.const import __version__ as HA_VERSION
 import pytest
 
 from .hass_process import REPO_ROOT
 from .sim_lock import SimulatedLock
 
+
+def _runs_on_minimum() -> bool:
+    """Return whether this environment holds the minimum supported release."""
+    pins = (REPO_ROOT / "requirements" / "minimum.txt").read_text(encoding="utf-8")
+    return f"homeassistant=={HA_VERSION}" in pins.split()
+
+
 # This environment's Home Assistant, and the newest release in its own venv.
-HASS_BINARIES = {
-    "this-env": Path(sys.executable).with_name("hass"),
-    "2026.11": REPO_ROOT / ".venvs" / "ha-2026.11" / "bin" / "hass",
-}
+# The newest one does not depend on the environment running the tests, so
+# only the latest environment's run starts it (scripts/test runs both).
+HASS_BINARIES = {"this-env": Path(sys.executable).with_name("hass")}
+if not _runs_on_minimum():
+    HASS_BINARIES["2026.11"] = REPO_ROOT / ".venvs" / "ha-2026.11" / "bin" / "hass"
 
 
 @pytest.fixture(params=sorted(HASS_BINARIES), name="hass_bin")
