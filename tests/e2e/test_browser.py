@@ -38,6 +38,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO_ROOT / "artifacts" / "e2e"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 UI_TIMEOUT_MS = 60_000
+# Assertions wait as long as actions do: a loaded machine renders slowly.
+expect.set_options(timeout=UI_TIMEOUT_MS)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -160,7 +162,11 @@ async def walk_through_ui(
     await expect(page).to_have_url(f"{hass.url}/config/integrations/dashboard")
     await steps.shot("devices-and-services")
     await page.get_by_role("button", name="Add integration").click()
-    await page.get_by_placeholder("Search").last.fill("Secure Lock")
+    # The dashboard has a search field of its own: wait for the dialog's
+    # (the same English placeholder in the 2026.6, 2026.10 and 2026.11 frontends).
+    brand_search = page.get_by_placeholder("Search for a brand name")
+    await expect(brand_search).to_be_visible()
+    await brand_search.fill("Secure Lock")
     await expect(page.get_by_text("Secure Lock", exact=True)).to_be_visible()
     await steps.shot("add-integration")
     await page.get_by_text("Secure Lock", exact=True).click()
