@@ -21,6 +21,7 @@ from custom_components.secure_lock.protocol import (
     Role,
     SetupPayload,
 )
+from custom_components.secure_lock.protocol.suites import SuiteId
 from custom_components.secure_lock.transport import (
     LockTopics,
     MqttFrameLink,
@@ -167,11 +168,16 @@ class Stage:
         self.links.append(link)
         return link
 
-    async def pair(self, lock: RelayedLock, name: str = "Home Assistant") -> LockClient:
+    async def pair(
+        self,
+        lock: RelayedLock,
+        name: str = "Home Assistant",
+        suites: tuple[SuiteId, ...] | None = None,
+    ) -> LockClient:
         """Press the button and pair a controller through the relay; return its client."""
         lock.device.press_button()
         link = await self.controller_link(lock)
-        identity = ControllerIdentity.generate(now_ms=self.clock())
+        identity = ControllerIdentity.generate(now_ms=self.clock(), suites=suites)
         outcome = await pair_over_link(
             link,
             identity,

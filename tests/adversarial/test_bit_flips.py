@@ -1,0 +1,86 @@
+"""Every single-bit flip of a real command and a real result, through the hostile relay.
+
+The controller pairs with suite 1 (698-byte link frames: 5 584 flips) so one
+exhaustive pass stays under ~10 s through the brokers; suite 2's 3 002-byte
+frames (24 016 flips) are covered in-process by the protocol test below.
+
+tests/protocol/test_envelope.py::test_every_single_bit_flip_is_rejected does
+this in-process on the envelope; here the flipped frames travel through the
+real brokers to the running lock (and controller), channel byte included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from custom_components.secure_lock.protocol import CommandResult
+from custom_components.secure_lock.protocol.state import LockState
+from custom_components.secure_lock.protocol.suites import SuiteId
+
+from tests.sim.helpers import wait_until
+
+from .conftest import Stage
+from .helpers import bit_flips, deliver_counted, peek
+from .hostile_relay import Direction, Mode
+
+
+async def test_every_bit_flip_of_a_command_is_refused_by_the_lock(stage: Stage) -> None:
+    """All 8 x len flips reach the lock, each is refused, the lock does nothing."""
+    lock = await stage.start_lock()
+    client = await stage.pair(lock, suites=(SuiteId.X25519_CHACHA20,))
+    relay = lock.relay
+    await client.unlock()
+    relay.mode[Direction.DOWN] = Mode.HOLD
+    # A lock command: 30 s lifetime, enough for the ~10 s of flips below.
+    locking = asyncio.create_task(client.lock(timeout=60))
+    await relay.wait_held(Direction.DOWN, 1)
+    (frame,) = relay.held(Direction.DOWN)
+    before = lock.observable()
+    answers = len(relay.captured(Direction.UP, None))
+
+    flips = list(bit_flips(frame))
+    await deliver_counted(relay, Direction.DOWN, flips, lock.dropped)
+
+    assert len(flips) == 8 * len(frame)
+    assert lock.observable() == before
+    assert lock.runtime.mqtt is not None
+    assert lock.runtime.mqtt.stats.dropped_overflow == 0
+    assert len(relay.captured(Direction.UP, None)) == answers  # not even a refusal
+    assert not locking.done()
+
+    # The untouched frame is still good: the flips burnt nothing.
+    await relay.release(Direction.DOWN)
+    assert (await locking).status.lock_state is LockState.LOCKED
+
+
+async def test_every_bit_flip_of_a_result_is_refused_by_the_controller(
+    stage: Stage,
+) -> None:
+    """All flips of the lock's signed result reach the controller; none is believed."""
+    lock = await stage.start_lock()
+    client = await stage.pair(lock, suites=(SuiteId.X25519_CHACHA20,))
+    relay = lock.relay
+    await client.unlock()
+    shown = client.last_status
+    relay.mode[Direction.UP] = Mode.HOLD
+    locking = asyncio.create_task(client.lock(timeout=60))
+
+    def results() -> list[bytes]:
+        return [
+            frame
+            for frame in relay.held(Direction.UP)
+            if isinstance(peek(client, frame, stage.clock), CommandResult)
+        ]
+
+    await wait_until(lambda: len(results()) == 1)
+    (result,) = results()
+
+    flips = list(bit_flips(result))
+    await deliver_counted(
+        relay, Direction.UP, flips, lambda: client.rejected_frames
+    )
+
+    assert not locking.done()
+    assert client.last_status == shown  # still the last signed state: unlocked
+    await relay.release(Direction.UP)
+    assert (await locking).status.lock_state is LockState.LOCKED
