@@ -133,11 +133,12 @@ class Stage:
             )
         )
         device = await runtime.start()
-        grants = {device.lock_id.hex()} | {
-            lock.lock_id.hex() for lock in self.locks
-        }
-        self.controller_broker.add_controller(BROKER_USER, BROKER_PASSWORD, grants)
-        relay = HostileRelay(self.controller_broker, self.lock_broker, device.lock_id)
+        self.controller_broker.add_controller(
+            BROKER_USER, BROKER_PASSWORD, self._grants(device.lock_id)
+        )
+        relay = HostileRelay(
+            self.controller_broker, self.lock_broker, device.lock_id, len(self.locks)
+        )
         await relay.start()
         lock = RelayedLock(runtime, relay)
         self.locks.append(lock)
@@ -150,8 +151,17 @@ class Stage:
         self.proxies.append(proxy)
         return proxy
 
+    def _grants(self, *extra: bytes) -> list[str]:
+        return [i.hex() for i in extra] + [lock.lock_id.hex() for lock in self.locks]
+
     async def controller_link(self, lock: RelayedLock) -> MqttFrameLink:
-        """Connect a controller to broker C for ``lock``, as Home Assistant would."""
+        """Connect a controller to broker C for ``lock``, as Home Assistant would.
+
+        Each link gets its own account: the broker uses the user name as the
+        client id, so a second connection with one name would end the first.
+        """
+        username = f"controller-{len(self.links)}"
+        self.controller_broker.add_controller(username, BROKER_PASSWORD, self._grants())
         link = MqttFrameLink(
             MqttLinkConfig(
                 role=MqttRole.CONTROLLER,
@@ -159,7 +169,7 @@ class Stage:
                 port=self.controller_broker.controller_port,
                 tls=client_tls_context(self.controller_broker.ca_file),
                 address="127.0.0.1",
-                username=BROKER_USER,
+                username=username,
                 password=BROKER_PASSWORD,
                 connect_timeout=5.0,
             )

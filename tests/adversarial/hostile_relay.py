@@ -196,20 +196,34 @@ class FramePath(ABC):
         """Send one frame on to the far end."""
 
 
+OPERATOR_ACCOUNTS = 4
+"""Operator accounts per broker: one per relayed lock (user name = client id)."""
+
+
+def operator_name(index: int) -> str:
+    """Return the user name of the operator's ``index``-th account."""
+    return f"{OPERATOR_USER}-{index}"
+
+
 class OperatorBroker(MosquittoBroker):
-    """A dev Mosquitto where the (hostile) operator also has a full-rights account."""
+    """A dev Mosquitto where the (hostile) operator also has full-rights accounts."""
 
     def _write_auth_files(self) -> None:
         super()._write_auth_files()
         # Appended after the generated blocks; the operator may do anything
         # with every lock's topics, as whoever runs the broker can.
+        names = [operator_name(i) for i in range(OPERATOR_ACCOUNTS)]
         with (self.directory / "passwd").open("a", encoding="ascii") as passwd:
-            passwd.write(password_line(OPERATOR_USER, OPERATOR_PASSWORD) + "\n")
+            for name in names:
+                passwd.write(password_line(name, OPERATOR_PASSWORD) + "\n")
         with (self.directory / "acl_controllers").open("a", encoding="ascii") as acl:
-            acl.write(f"user {OPERATOR_USER}\ntopic readwrite securelock/v1/#\n")
+            for name in names:
+                acl.write(f"user {name}\ntopic readwrite securelock/v1/#\n")
 
 
-def operator_link(broker: MosquittoBroker, lock_id: bytes, role: MqttRole) -> MqttFrameLink:
+def operator_link(
+    broker: MosquittoBroker, lock_id: bytes, role: MqttRole, account: int
+) -> MqttFrameLink:
     """Return the attacker's link on ``broker``, playing ``role`` for ``lock_id``."""
     return MqttFrameLink(
         MqttLinkConfig(
@@ -218,7 +232,7 @@ def operator_link(broker: MosquittoBroker, lock_id: bytes, role: MqttRole) -> Mq
             port=broker.controller_port,
             tls=client_tls_context(broker.ca_file),
             address="127.0.0.1",
-            username=OPERATOR_USER,
+            username=operator_name(account),
             password=OPERATOR_PASSWORD,
             connect_timeout=5.0,
         ),
@@ -231,14 +245,20 @@ class HostileRelay(FramePath):
     """The attacker between broker C (controllers) and broker L (the lock)."""
 
     def __init__(
-        self, controller_broker: MosquittoBroker, lock_broker: MosquittoBroker, lock_id: bytes
+        self,
+        controller_broker: MosquittoBroker,
+        lock_broker: MosquittoBroker,
+        lock_id: bytes,
+        account: int = 0,
     ) -> None:
-        """Prepare both links; `start` connects them."""
+        """Prepare both links (operator account ``account``); `start` connects them."""
         super().__init__()
         self.lock_id = lock_id
         # Poses as the lock towards controllers, as a controller towards the lock.
-        self.to_controllers = operator_link(controller_broker, lock_id, MqttRole.LOCK)
-        self.to_lock = operator_link(lock_broker, lock_id, MqttRole.CONTROLLER)
+        self.to_controllers = operator_link(
+            controller_broker, lock_id, MqttRole.LOCK, account
+        )
+        self.to_lock = operator_link(lock_broker, lock_id, MqttRole.CONTROLLER, account)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
