@@ -17,6 +17,7 @@ import pytest
 from custom_components.secure_lock.controller import LockClient, pair_over_link
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
+    ControllerPairingOutcome,
     PairedLock,
     Role,
     SetupPayload,
@@ -185,8 +186,19 @@ class Stage:
         suites: tuple[SuiteId, ...] | None = None,
     ) -> LockClient:
         """Press the button and pair a controller through the relay; return its client."""
-        lock.device.press_button()
         link = await self.controller_link(lock)
+        identity, outcome = await self.pair_over(link, lock, name, suites)
+        return await self.client(link, identity, outcome.lock)
+
+    async def pair_over(
+        self,
+        link: FrameLink,
+        lock: RelayedLock,
+        name: str = "Home Assistant",
+        suites: tuple[SuiteId, ...] | None = None,
+    ) -> tuple[ControllerIdentity, ControllerPairingOutcome]:
+        """Press the button and pair a new controller identity over ``link``."""
+        lock.device.press_button()
         identity = ControllerIdentity.generate(now_ms=self.clock(), suites=suites)
         outcome = await pair_over_link(
             link,
@@ -196,7 +208,7 @@ class Stage:
             timeout=10,
             clock=self.clock,
         )
-        return await self.client(link, identity, outcome.lock)
+        return identity, outcome
 
     async def client(
         self, link: FrameLink, identity: ControllerIdentity, paired: PairedLock
