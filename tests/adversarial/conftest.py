@@ -34,6 +34,7 @@ from custom_components.secure_lock.transport.link import FrameLink
 from device_sim.broker import MOSQUITTO
 from device_sim.lock_device import LockDevice
 from device_sim.lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
+from device_sim.mechanism import BoltState, DoorState
 from device_sim.pki import DevCertificateAuthority
 from tests.integration.conftest import (  # noqa: F401 - fixtures shared by import
     BROKER_PASSWORD,
@@ -57,6 +58,17 @@ class ShiftedClock:
     def __call__(self) -> int:
         """Return the shifted time in milliseconds."""
         return int(time.time() * 1000) + self.offset_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Observable:
+    """The lock's state as an attack could change it."""
+
+    bolt: BoltState
+    door: DoorState
+    audit_entries: int
+    controllers: frozenset[tuple[bytes, bool]]
+    """(controller id, revoked) for every known controller."""
 
 
 @dataclass
@@ -83,15 +95,15 @@ class RelayedLock:
         assert self.runtime.lan is not None
         return self.runtime.lan.url
 
-    def observable(self) -> tuple[object, ...]:
+    def observable(self) -> Observable:
         """Return what an attack must not change: mechanism, audit log, controllers."""
         status = self.device.mechanism.status
         registry = self.device.state.registry
-        return (
+        return Observable(
             status.bolt,
             status.door,
             self.device.state.audit.next_index,
-            tuple(sorted((r.controller_id, r.revoked) for r in registry.records.values())),
+            frozenset((r.controller_id, r.revoked) for r in registry.records.values()),
         )
 
     def dropped(self) -> int:
@@ -264,7 +276,8 @@ class Stage:
 
 @pytest.fixture
 async def stage(
-    tmp_path: Path, ca: DevCertificateAuthority  # noqa: F811 - imported fixture
+    tmp_path: Path,
+    ca: DevCertificateAuthority,  # noqa: F811 - imported fixture
 ) -> AsyncIterator[Stage]:
     """Run broker L (locks) and broker C (controllers) with the attacker between."""
     if shutil.which(MOSQUITTO) is None:

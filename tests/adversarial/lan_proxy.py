@@ -85,7 +85,7 @@ class LanProxy(FramePath):
             upstream = await self._client.ws_connect(
                 self.upstream_url, max_msg_size=RELAY_MAX_FRAME
             )
-        except (aiohttp.ClientError, OSError):
+        except aiohttp.ClientError, OSError:
             await downstream.close()
             return downstream
         session = _Session(downstream, upstream)

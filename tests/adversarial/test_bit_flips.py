@@ -16,7 +16,6 @@ import asyncio
 from custom_components.secure_lock.protocol import CommandResult
 from custom_components.secure_lock.protocol.state import LockState
 from custom_components.secure_lock.protocol.suites import SuiteId
-
 from tests.sim.helpers import wait_until
 
 from .conftest import Stage
@@ -76,9 +75,7 @@ async def test_every_bit_flip_of_a_result_is_refused_by_the_controller(
     (result,) = results()
 
     flips = list(bit_flips(result))
-    await deliver_counted(
-        relay, Direction.UP, flips, lambda: client.rejected_frames
-    )
+    await deliver_counted(relay, Direction.UP, flips, lambda: client.rejected_frames)
 
     assert not locking.done()
     assert client.last_status == shown  # still the last signed state: unlocked

@@ -34,7 +34,6 @@ from custom_components.secure_lock.protocol import Role
 from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.envelope import frame_size
 from custom_components.secure_lock.protocol.suites import SuiteId
-
 from tests.sim.helpers import wait_until
 
 from .conftest import Stage
@@ -193,7 +192,9 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
     assert counts["lock"] == counts["unlock"]
     # A heartbeat is one frame per controller, and nothing goes down.
     assert counts["heartbeat"][Direction.DOWN] == 0
-    assert counts["heartbeat"][Direction.UP] == 2 * 3  # two heartbeats, three controllers
+    assert (
+        counts["heartbeat"][Direction.UP] == 2 * 3
+    )  # two heartbeats, three controllers
 
 
 async def _settle(path: FramePath) -> None:

@@ -120,7 +120,10 @@ async def test_dropped_confirmation_never_shows_the_commanded_state(
     lock, _ = relayed
     assert _state(hass) == LockState.LOCKED
     lock.relay.mode[Direction.UP] = Mode.DROP
-    with patch(TIMEOUT, 0.5), pytest.raises(HomeAssistantError, match="did not confirm"):
+    with (
+        patch(TIMEOUT, 0.5),
+        pytest.raises(HomeAssistantError, match="did not confirm"),
+    ):
         await hass.services.async_call(
             "lock", "unlock", {"entity_id": LOCK}, blocking=True
         )

@@ -257,7 +257,10 @@ async def test_withheld_revocation(stage: Stage) -> None:
         await operator.lock(timeout=5)
     assert err.value.code is ResultCode.REVOKED
     assert lock.device.mechanism.status.bolt is BoltState.UNLOCKED
-    assert lock.observable()[:2] == before[:2]
+    assert (lock.observable().bolt, lock.observable().door) == (
+        before.bolt,
+        before.door,
+    )
     # The operator's unlock from before the revocation and its refused lock,
     # replayed: nothing (not even a second "revoked" answer).
     captured = lock.relay.captured(Direction.DOWN)
@@ -316,8 +319,8 @@ async def test_unpaired_revoked_guest_and_operator_are_refused(stage: Stage) -> 
         assert err.value.code is ResultCode.NOT_PERMITTED
     assert lock.device.mechanism.status.bolt is bolt
     # The refusals are audited; the controller list did not change.
-    assert lock.observable()[3] == before[3]
-    entries = lock.device.state.audit.window(before[2], 16).entries
+    assert lock.observable().controllers == before.controllers
+    entries = lock.device.state.audit.window(before.audit_entries, 16).entries
     assert [e.result for e in entries] == [ResultCode.NOT_PERMITTED] * 5
 
 
@@ -359,3 +362,29 @@ async def test_pairing_brute_force_locks_out_across_a_reboot(
     assert lock.device.state.registry.records == {}
     seen: FramePath = proxy if path == "lan" else lock.relay
     assert seen.captured(Direction.DOWN, Channel.PAIRING)
+
+
+async def test_lan_proxy_replays_and_held_unlocks_are_refused(stage: Stage) -> None:
+    """The same powers on the LAN path: replayed commands and a late unlock do nothing."""
+    lock = await stage.start_lock()
+    proxy = await stage.lan_proxy(lock)
+    link = WebSocketFrameLink(proxy.url)
+    await link.connect()
+    stage.links.append(link)
+    identity, outcome = await stage.pair_over(link, lock)
+    client = await stage.client(link, identity, outcome.lock)
+    await client.unlock()
+    await client.lock()
+    captured = proxy.captured(Direction.DOWN)
+    before = lock.observable()
+    await deliver_counted(proxy, Direction.DOWN, captured, lock.dropped)
+    assert lock.device.dropped_frames[ErrorCode.REPLAYED] == len(captured) == 2
+
+    proxy.mode[Direction.DOWN] = Mode.HOLD
+    with pytest.raises(CommandTimeout):
+        await client.unlock(timeout=SHORT)
+    stage.advance(11)
+    await proxy.release(Direction.DOWN)
+    await wait_until(lambda: lock.device.dropped_frames.get(ErrorCode.EXPIRED) == 1)
+    assert lock.observable() == before
+    assert _state(client) is LockState.LOCKED
