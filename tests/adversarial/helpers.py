@@ -29,7 +29,7 @@ async def deliver_counted(
     frames: list[bytes],
     refused: Callable[[], int],
     *,
-    batch: int = 48,
+    batch: int = 60,
 ) -> None:
     """Deliver ``frames``; after each batch wait until ``refused()`` counted all so far.
 
