@@ -14,11 +14,14 @@ What stays visible to the relay, and is recorded here rather than hidden:
 * direction and timing: a request (down) followed by answers (up) differs
   from a frame the lock sends on its own (heartbeat, event, rotation);
 * frame counts: a lock's broadcast is one frame per controller (the number
-  of controllers shows), and a status answer is one frame where a motor
-  command also brings state-change events;
+  of controllers shows), a status answer is one frame where a motor
+  command also brings its state-change events (result + 2 events per
+  controller), and a turn by hand is one event where a keypad or motor
+  operation is two; lock and unlock cost exactly the same;
 * during pairing: both identity public keys, the suite lists, the lock's
-  prekey and lock id (not secret, section 15 of docs/protocol.md), and the
-  ASCII code of a refused pairing step.
+  prekey and lock id (not secret, section 15 of docs/protocol.md), the
+  four pairing message sizes (suite 2: 86, 1 500, 1 525 and 156 bytes on
+  the link), and the ASCII code of a refused pairing step.
 
 What does not show, and is asserted: names, setup code or secret, key ids
 beyond the routing id, command and state names, JSON; every frame after
