@@ -186,9 +186,20 @@ async def test_withheld_heartbeats_make_the_lock_unavailable(
         lock.relay, Direction.UP, [old_heartbeat], lambda: client.rejected_frames
     )
     # At expiry the integration asks the lock; the relay drops that answer too.
+    asked = len(lock.relay.captured(Direction.DOWN))
+    coordinator = _coordinator(entry)
     with patch(TIMEOUT, 0.5):
         async_fire_time_changed(hass, dt_util.utcnow() + UNAVAILABLE_AFTER)
         await hass.async_block_till_done()
+        assert _state(hass) == STATE_UNAVAILABLE
+        # The status request (a background task) goes out and times out.
+        await wait_until(lambda: len(lock.relay.captured(Direction.DOWN)) > asked)
+        await wait_until(
+            lambda: (
+                getattr(coordinator.last_exception, "translation_key", None)
+                == "timeout"
+            )
+        )
     assert _state(hass) == STATE_UNAVAILABLE
 
     lock.relay.mode[Direction.UP] = Mode.FORWARD
