@@ -1,0 +1,1 @@
+"""Attacks by a hostile relay and LAN proxy against the real lock and controller."""

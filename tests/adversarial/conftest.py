@@ -1,0 +1,297 @@
+"""Fixtures for attacks through a hostile relay (real Mosquitto) and LAN proxy.
+
+Shared fixtures (`ca`, the loopback-only socket rule) come from
+tests/integration/conftest.py; nothing here duplicates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+import shutil
+import time
+
+import pytest
+
+from custom_components.secure_lock.controller import LockClient, pair_over_link
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    ControllerPairingOutcome,
+    PairedLock,
+    Role,
+    SetupPayload,
+)
+from custom_components.secure_lock.protocol.suites import SuiteId
+from custom_components.secure_lock.transport import (
+    LockTopics,
+    MqttFrameLink,
+    MqttLinkConfig,
+    MqttRole,
+    client_tls_context,
+)
+from custom_components.secure_lock.transport.link import FrameLink
+from device_sim.broker import MOSQUITTO
+from device_sim.lock_device import LockDevice
+from device_sim.lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
+from device_sim.mechanism import BoltState, DoorState
+from device_sim.pki import DevCertificateAuthority
+from tests.integration.conftest import (  # noqa: F401 - fixtures shared by import
+    BROKER_PASSWORD,
+    BROKER_USER,
+    FAST,
+    _localhost_sockets,
+    ca,
+)
+
+from .hostile_relay import HostileRelay, OperatorBroker
+from .lan_proxy import LanProxy
+
+
+class ShiftedClock:
+    """The controllers' wall clock in ms: real time plus what a test let pass."""
+
+    def __init__(self) -> None:
+        """Start at real time."""
+        self.offset_ms = 0
+
+    def __call__(self) -> int:
+        """Return the shifted time in milliseconds."""
+        return int(time.time() * 1000) + self.offset_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Observable:
+    """The lock's state as an attack could change it."""
+
+    bolt: BoltState
+    door: DoorState
+    audit_entries: int
+    controllers: frozenset[tuple[bytes, bool]]
+    """(controller id, revoked) for every known controller."""
+
+
+@dataclass
+class RelayedLock:
+    """A simulated lock behind the hostile relay (and, on request, a LAN proxy)."""
+
+    runtime: LockRuntime
+    relay: HostileRelay
+
+    @property
+    def device(self) -> LockDevice:
+        """Return the running firmware object."""
+        assert self.runtime.device is not None
+        return self.runtime.device
+
+    @property
+    def lock_id(self) -> bytes:
+        """Return the lock id."""
+        return self.device.lock_id
+
+    @property
+    def lan_url(self) -> str:
+        """Return the lock's real WebSocket URL."""
+        assert self.runtime.lan is not None
+        return self.runtime.lan.url
+
+    def observable(self) -> Observable:
+        """Return what an attack must not change: mechanism, audit log, controllers."""
+        status = self.device.mechanism.status
+        registry = self.device.state.registry
+        return Observable(
+            status.bolt,
+            status.door,
+            self.device.state.audit.next_index,
+            frozenset((r.controller_id, r.revoked) for r in registry.records.values()),
+        )
+
+    def dropped(self) -> int:
+        """Return how many frames the lock refused without acting."""
+        return sum(self.device.dropped_frames.values())
+
+    async def reboot(self) -> None:
+        """Power-cycle the lock: same sealed state, fresh process memory."""
+        await self.runtime.stop()
+        self.runtime = LockRuntime(self.runtime.options)
+        await self.runtime.start()
+
+
+@dataclass
+class Stage:
+    """Two brokers with the attacker between them, locks, and controllers."""
+
+    ca: DevCertificateAuthority
+    directory: Path
+    lock_broker: OperatorBroker
+    controller_broker: OperatorBroker
+    clock: ShiftedClock = field(default_factory=ShiftedClock)
+    locks: list[RelayedLock] = field(default_factory=list)
+    links: list[FrameLink] = field(default_factory=list)
+    clients: list[LockClient] = field(default_factory=list)
+    proxies: list[LanProxy] = field(default_factory=list)
+
+    async def start_lock(self, name: str = "lock") -> RelayedLock:
+        """Boot a lock on broker L (and the LAN) and put the attacker in its path."""
+        runtime = LockRuntime(
+            RuntimeOptions(
+                state_dir=self.directory / name,
+                device=FAST,
+                lan=("127.0.0.1", 0),
+                broker=BrokerSettings(
+                    "127.0.0.1", self.lock_broker.lock_port, self.lock_broker.ca_file
+                ),
+                factory_ca=self.ca,
+                admin_socket=False,
+            )
+        )
+        device = await runtime.start()
+        self.controller_broker.add_controller(
+            BROKER_USER, BROKER_PASSWORD, self._grants(device.lock_id)
+        )
+        relay = HostileRelay(
+            self.controller_broker, self.lock_broker, device.lock_id, len(self.locks)
+        )
+        await relay.start()
+        lock = RelayedLock(runtime, relay)
+        self.locks.append(lock)
+        return lock
+
+    async def lan_proxy(self, lock: RelayedLock) -> LanProxy:
+        """Put a hostile proxy in front of the lock's LAN port."""
+        proxy = LanProxy(lock.lan_url)
+        await proxy.start()
+        self.proxies.append(proxy)
+        return proxy
+
+    def _grants(self, *extra: bytes) -> list[str]:
+        return [i.hex() for i in extra] + [lock.lock_id.hex() for lock in self.locks]
+
+    async def controller_link(self, lock: RelayedLock) -> MqttFrameLink:
+        """Connect a controller to broker C for ``lock``, as Home Assistant would.
+
+        Each link gets its own account: the broker uses the user name as the
+        client id, so a second connection with one name would end the first.
+        """
+        username = f"controller-{len(self.links)}"
+        self.controller_broker.add_controller(username, BROKER_PASSWORD, self._grants())
+        link = MqttFrameLink(
+            MqttLinkConfig(
+                role=MqttRole.CONTROLLER,
+                topics=LockTopics.for_lock(lock.lock_id),
+                port=self.controller_broker.controller_port,
+                tls=client_tls_context(self.controller_broker.ca_file),
+                address="127.0.0.1",
+                username=username,
+                password=BROKER_PASSWORD,
+                connect_timeout=5.0,
+            )
+        )
+        await link.connect()
+        self.links.append(link)
+        return link
+
+    async def pair(
+        self,
+        lock: RelayedLock,
+        name: str = "Home Assistant",
+        suites: tuple[SuiteId, ...] | None = None,
+    ) -> LockClient:
+        """Press the button and pair a controller through the relay; return its client."""
+        link = await self.controller_link(lock)
+        identity, outcome = await self.pair_over(link, lock, name, suites)
+        return await self.client(link, identity, outcome.lock)
+
+    async def pair_over(
+        self,
+        link: FrameLink,
+        lock: RelayedLock,
+        name: str = "Home Assistant",
+        suites: tuple[SuiteId, ...] | None = None,
+    ) -> tuple[ControllerIdentity, ControllerPairingOutcome]:
+        """Press the button and pair a new controller identity over ``link``."""
+        lock.device.press_button()
+        identity = ControllerIdentity.generate(now_ms=self.clock(), suites=suites)
+        outcome = await pair_over_link(
+            link,
+            identity,
+            SetupPayload.parse(lock.device.element.setup_payload.to_code()),
+            name,
+            timeout=10,
+            clock=self.clock,
+        )
+        return identity, outcome
+
+    async def client(
+        self, link: FrameLink, identity: ControllerIdentity, paired: PairedLock
+    ) -> LockClient:
+        """Start a client on ``link`` (closed after the test)."""
+        client = LockClient(link, identity, paired, clock=self.clock)
+        await client.start()
+        self.clients.append(client)
+        return client
+
+    async def added(
+        self,
+        admin: LockClient,
+        lock: RelayedLock,
+        name: str,
+        role: Role,
+        *,
+        valid_from_ms: int = 0,
+        valid_until_ms: int = 0,
+    ) -> LockClient:
+        """Have ``admin`` add a controller; return that controller's client."""
+        identity = ControllerIdentity.generate(now_ms=self.clock())
+        paired = admin.paired_lock
+        await admin.add_controller(
+            identity.public_bundle(suites=(paired.suite,)),
+            name,
+            role,
+            valid_from_ms=valid_from_ms,
+            valid_until_ms=valid_until_ms,
+        )
+        own = PairedLock(paired.lock_id, paired.bundle, paired.suite, role)
+        return await self.client(await self.controller_link(lock), identity, own)
+
+    def advance(self, seconds: float) -> None:
+        """Let wall-clock time pass for every lock and controller alike."""
+        self.clock.offset_ms += int(seconds * 1000)
+        for lock in self.locks:
+            assert lock.runtime.scheduler is not None
+            lock.runtime.scheduler.skew_seconds += seconds
+
+    async def close(self) -> None:
+        """Stop everything this stage started."""
+        for client in self.clients:
+            await client.close()
+        for link in self.links:
+            await link.close()
+        for proxy in self.proxies:
+            await proxy.close()
+        for lock in self.locks:
+            await lock.relay.close()
+            await lock.runtime.stop()
+
+
+@pytest.fixture
+async def stage(
+    tmp_path: Path,
+    ca: DevCertificateAuthority,  # noqa: F811 - imported fixture
+) -> AsyncIterator[Stage]:
+    """Run broker L (locks) and broker C (controllers) with the attacker between."""
+    if shutil.which(MOSQUITTO) is None:
+        pytest.fail("mosquitto is not installed: run scripts/setup")
+    lock_broker = OperatorBroker.with_dev_pki(tmp_path / "broker-l", ca)
+    controller_broker = OperatorBroker.with_dev_pki(tmp_path / "broker-c", ca)
+    assert isinstance(lock_broker, OperatorBroker)
+    assert isinstance(controller_broker, OperatorBroker)
+    lock_broker.start()
+    controller_broker.start()
+    result = Stage(ca, tmp_path, lock_broker, controller_broker)
+    try:
+        yield result
+    finally:
+        await result.close()
+        controller_broker.stop()
+        lock_broker.stop()

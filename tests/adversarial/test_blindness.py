@@ -1,0 +1,229 @@
+"""What the broker learns from a whole life cycle: no content, only metadata.
+
+The hostile relay (hostile_relay.py) sees every frame the brokers route for
+the lock, in both directions.  One scenario runs through it: pairing of an
+admin and an operator, a guest added by the admin, lock, unlock, open,
+status, manual and keypad operation (events to every controller), heartbeats,
+key rotation by the lock and by a controller.
+
+What stays visible to the relay, and is recorded here rather than hidden:
+
+* the lock id (the MQTT topic) and, in each frame's clear header, the
+  recipient's routing id (a hash of its key id: frames to one controller can
+  be linked) and the prekey id (changes at each rotation);
+* direction and timing: a request (down) followed by answers (up) differs
+  from a frame the lock sends on its own (heartbeat, event, rotation);
+* frame counts: a lock's broadcast is one frame per controller (the number
+  of controllers shows), a status answer is one frame where a motor
+  command also brings its state-change events (result + 2 events per
+  controller), and a turn by hand is one event where a keypad or motor
+  operation is two; lock and unlock cost exactly the same;
+* during pairing: both identity public keys, the suite lists, the lock's
+  prekey and lock id (not secret, section 15 of docs/protocol.md), the
+  four pairing message sizes (suite 2: 86, 1 500, 1 525 and 156 bytes on
+  the link), and the ASCII code of a refused pairing step.
+
+What does not show, and is asserted: names, setup code or secret, key ids
+beyond the routing id, command and state names, JSON; every frame after
+pairing has one length, and a classifier that sees (size, direction) does
+no better than always guessing the most common kind.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from custom_components.secure_lock.protocol import Role
+from custom_components.secure_lock.protocol.channel import Channel
+from custom_components.secure_lock.protocol.envelope import frame_size
+from custom_components.secure_lock.protocol.suites import SuiteId
+from tests.sim.helpers import wait_until
+
+from .conftest import Stage
+from .hostile_relay import Direction, FramePath, Seen
+
+QUIET_POLLS = 10
+"""Polls (5 ms apart) without a new frame after which the path counts as idle."""
+
+# At least four bytes each: a shorter string turns up by chance in kilobytes
+# of ciphertext (two bytes: ~5 % per frame; four bytes: ~1e-6).
+FORBIDDEN_WORDS = (
+    "Home Assistant",
+    "Phone",
+    "Cleaner",
+    "unlock",
+    "UNLOCK",
+    "Unlock",
+    "locked",
+    "LOCKED",
+    "Locked",
+    "heartbeat",
+    "HEARTBEAT",
+    "status",
+    "STATUS",
+    "opening",
+    "manual",
+    "keypad",
+    "jammed",
+    "firmware",
+    "1.0.0",
+    "SL-1",
+    "Secure Lock",
+    '": "',
+    '": {',
+    '{"lo',
+    '"kind"',
+    "lock_state",
+    "door",
+)
+
+
+def best_accuracy(samples: list[tuple[tuple[int, str], str]]) -> float:
+    """Return the accuracy of the best classifier from feature vector to label.
+
+    The best any classifier can do on these samples is to answer, for each
+    feature vector, its most common label.
+    """
+    by_features: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
+    for features, label in samples:
+        by_features[features][label] += 1
+    right = sum(counts.most_common(1)[0][1] for counts in by_features.values())
+    return right / len(samples)
+
+
+def chance(samples: list[tuple[tuple[int, str], str]]) -> float:
+    """Return the accuracy of always guessing the most common label."""
+    counts = Counter(label for _, label in samples)
+    return counts.most_common(1)[0][1] / len(samples)
+
+
+async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
+    """A full scenario through the hostile relay leaks no plaintext; sizes say nothing."""
+    lock = await stage.start_lock()
+    relay = lock.relay
+    labels: list[tuple[int, str]] = []
+    """(index into relay.seen where an operation began, its name)."""
+
+    def begin(name: str) -> None:
+        labels.append((len(relay.seen), name))
+
+    begin("pairing")
+    admin = await stage.pair(lock)
+    operator = await stage.pair(lock, "Phone")
+    pairing_end = len(relay.seen)
+
+    begin("add guest")
+    await stage.added(
+        admin, lock, "Cleaner", Role.GUEST, valid_until_ms=stage.clock() + 60_000
+    )
+    await _settle(relay)
+    for name, action in (
+        ("unlock", admin.unlock),
+        ("lock", admin.lock),
+        ("unlock", operator.unlock),
+        ("lock", operator.lock),
+        ("open", admin.open),
+        ("status", operator.status),
+        ("rotate controller", admin.rotate_keys),
+    ):
+        begin(name)
+        await action()
+        await _settle(relay)
+    for name, physical in (
+        ("manual", lambda: lock.device.mechanism.turn_by_hand(lock=True)),
+        ("keypad", lambda: lock.device.mechanism.keypad(lock=False)),
+        ("heartbeat", lock.device.send_heartbeat),
+        ("rotate lock", lock.device.rotate_prekeys),
+        ("heartbeat", lock.device.send_heartbeat),
+    ):
+        begin(name)
+        expected = len(relay.seen) + 1
+        physical()
+        await wait_until(lambda expected=expected: len(relay.seen) >= expected)  # type: ignore[misc]
+        await _settle(relay)
+    seen = list(relay.seen)
+
+    # -- no plaintext anywhere, pairing included --------------------------------
+    setup = lock.device.element.setup_payload
+    secrets = [
+        setup.pairing_secret,
+        setup.to_bytes(),
+        setup.to_code().encode(),
+        setup.to_uri().encode(),
+        setup.to_code().replace("-", "").encode(),
+    ]
+    assert all(len(word) >= 4 for word in FORBIDDEN_WORDS)
+    for frame in (s.frame for s in seen):
+        for secret in secrets:
+            assert secret not in frame
+        for word in FORBIDDEN_WORDS:
+            assert word.encode() not in frame, word
+
+    # -- after pairing: no identifiers but the routing id, one size -------------
+    after = seen[pairing_end:]
+    assert all(s.channel == Channel.ENVELOPE for s in after)
+    identifiers = {
+        "lock id": lock.lock_id,
+        "lock fingerprint": lock.device.element.setup_payload.fingerprint,
+        "admin key id": admin.identity.key_id,
+        "operator key id": operator.identity.key_id,
+    }
+    for frame in (s.frame for s in after):
+        for name, value in identifiers.items():
+            assert value not in frame, name
+            assert value.hex().encode() not in frame, name
+    sizes = {len(s.frame) for s in after}
+    suite = admin.paired_lock.suite
+    assert sizes == {frame_size(suite) + 1}  # + the channel byte
+    assert suite is SuiteId.MLKEM768_X25519_CHACHA20
+
+    # -- the best (size, direction) classifier is no better than chance ---------
+    samples: dict[Direction, list[tuple[tuple[int, str], str]]] = defaultdict(list)
+    bounds = [*labels[1:], (len(seen), "")]
+    for (start, name), (end, _) in zip(labels[1:], bounds[1:], strict=True):
+        for item in seen[start:end]:
+            samples[item.direction].append(((len(item.frame), item.direction), name))
+    for direction, rows in samples.items():
+        assert best_accuracy(rows) == chance(rows), direction
+    kinds_up = {label for _, label in samples[Direction.UP]}
+    assert {"lock", "unlock", "heartbeat"} <= kinds_up
+    assert len({label for _, label in samples[Direction.DOWN]}) >= 4
+
+    # -- recorded: what the counts and timing still tell --------------------------
+    counts = _frame_counts(seen, labels)
+    # Lock and unlock cost the same frames each way, whoever sends them.
+    assert counts["lock"] == counts["unlock"]
+    # A heartbeat is one frame per controller, and nothing goes down.
+    assert counts["heartbeat"][Direction.DOWN] == 0
+    assert (
+        counts["heartbeat"][Direction.UP] == 2 * 3
+    )  # two heartbeats, three controllers
+
+
+async def _settle(path: FramePath) -> None:
+    """Wait until the frames an operation caused have all passed the relay.
+
+    The lock's broadcasts reach the relay one by one after the command's own
+    answer; counting them per operation needs them all in.
+    """
+    quiet = 0
+    last = len(path.seen)
+
+    def idle() -> bool:
+        nonlocal quiet, last
+        quiet = quiet + 1 if len(path.seen) == last else 0
+        last = len(path.seen)
+        return quiet >= QUIET_POLLS
+
+    await wait_until(idle)
+
+
+def _frame_counts(
+    seen: list[Seen], labels: list[tuple[int, str]]
+) -> dict[str, Counter[Direction]]:
+    counts: dict[str, Counter[Direction]] = defaultdict(Counter)
+    ends = [start for start, _ in labels[1:]] + [len(seen)]
+    for (start, name), end in zip(labels, ends, strict=True):
+        for item in seen[start:end]:
+            counts[name][item.direction] += 1
+    return counts
