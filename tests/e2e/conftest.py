@@ -21,9 +21,10 @@ def _runs_on_minimum() -> bool:
 
 # This environment's Home Assistant, and the newest release in its own venv.
 # The newest one does not depend on the environment running the tests, so
-# only the latest environment's run starts it (scripts/test runs both).
+# only one run starts it: the minimum environment's, which is the lighter of
+# the two that scripts/test runs side by side (the latest one measures coverage).
 HASS_BINARIES = {"this-env": Path(sys.executable).with_name("hass")}
-if not _runs_on_minimum():
+if _runs_on_minimum():
     HASS_BINARIES["2026.11"] = REPO_ROOT / ".venvs" / "ha-2026.11" / "bin" / "hass"
 
 
