@@ -22,13 +22,7 @@ import device_sim  # noqa: E402, F401 - registers the HA-free packages first
 
 # isort: split
 
-from custom_components.secure_lock.transport import (  # noqa: E402
-    LockTopics,
-    MqttFrameLink,
-    MqttLinkConfig,
-    MqttRole,
-    client_tls_context,
-)
+from custom_components.secure_lock.transport import MqttFrameLink  # noqa: E402
 from device_sim.broker import MosquittoBroker  # noqa: E402
 from device_sim.pki import DevCertificateAuthority, write_issued  # noqa: E402
 
@@ -43,28 +37,11 @@ async def _round_trips(
     ca = DevCertificateAuthority.create()
     broker = MosquittoBroker.with_dev_pki(directory, ca, tcp_nodelay=broker_nodelay)
     broker.add_controller("bench", PASSWORD, [LOCK_ID.hex()])
-    topics = LockTopics.for_lock(LOCK_ID)
     files = write_issued(ca.issue_lock(LOCK_ID), directory, "lock")
     with broker:
-        lock = MqttFrameLink(
-            MqttLinkConfig(
-                role=MqttRole.LOCK,
-                topics=topics,
-                port=broker.lock_port,
-                tls=client_tls_context(broker.ca_file, files.cert, files.key),
-                address="127.0.0.1",
-            )
-        )
+        lock = MqttFrameLink(broker.lock_link_config(LOCK_ID, files))
         controller = MqttFrameLink(
-            MqttLinkConfig(
-                role=MqttRole.CONTROLLER,
-                topics=topics,
-                port=broker.controller_port,
-                tls=client_tls_context(broker.ca_file),
-                address="127.0.0.1",
-                username="bench",
-                password=PASSWORD,
-            )
+            broker.controller_link_config(LOCK_ID, "bench", PASSWORD)
         )
         await lock.connect()
         await controller.connect()

@@ -26,13 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.secure_lock.const import CONF_MODEL, DOMAIN
 from custom_components.secure_lock.controller.links import LinkSettings
 from custom_components.secure_lock.entry_data import credential_data, link_data
-from custom_components.secure_lock.transport import (
-    LockTopics,
-    MqttFrameLink,
-    MqttLinkConfig,
-    MqttRole,
-    client_tls_context,
-)
+from custom_components.secure_lock.transport import MqttFrameLink
 from device_sim.broker import MosquittoBroker
 from device_sim.lock_runtime import (
     BrokerSettings as LockBrokerSettings,
@@ -211,26 +205,9 @@ async def test_raw_mqtt_round_trip(
     """Baseline: the same Mosquitto, a frame-sized publish echoed by a lock-role client."""
     broker.add_controller("raw", BROKER_PASSWORD, [RAW_LOCK_ID.hex()])
     files = write_issued(ca.issue_lock(RAW_LOCK_ID), tmp_path, "raw-lock")
-    topics = LockTopics.for_lock(RAW_LOCK_ID)
-    lock = MqttFrameLink(
-        MqttLinkConfig(
-            role=MqttRole.LOCK,
-            topics=topics,
-            port=broker.lock_port,
-            tls=client_tls_context(broker.ca_file, files.cert, files.key),
-            address="127.0.0.1",
-        )
-    )
+    lock = MqttFrameLink(broker.lock_link_config(RAW_LOCK_ID, files))
     controller = MqttFrameLink(
-        MqttLinkConfig(
-            role=MqttRole.CONTROLLER,
-            topics=topics,
-            port=broker.controller_port,
-            tls=client_tls_context(broker.ca_file),
-            address="127.0.0.1",
-            username="raw",
-            password=BROKER_PASSWORD,
-        )
+        broker.controller_link_config(RAW_LOCK_ID, "raw", BROKER_PASSWORD)
     )
     await lock.connect()
     await controller.connect()

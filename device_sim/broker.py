@@ -33,6 +33,8 @@ import threading
 import time
 from typing import Self
 
+from custom_components.secure_lock.transport.mqtt import MqttLinkConfig, MqttRole
+from custom_components.secure_lock.transport.tls import client_tls_context
 from custom_components.secure_lock.transport.topics import PREFIX, LockTopics
 
 from .passwords import check_username, password_line
@@ -262,6 +264,30 @@ class MosquittoBroker:
             self.directory / "passwd", "".join(f"{line}\n" for line in passwd)
         )
         _write_atomic(self.directory / "acl_controllers", "\n".join(acl) + "\n")
+
+    def lock_link_config(self, lock_id: bytes, device: CertFiles) -> MqttLinkConfig:
+        """Return how a lock with this device certificate reaches its own topics."""
+        return MqttLinkConfig(
+            role=MqttRole.LOCK,
+            topics=LockTopics.for_lock(lock_id),
+            port=self.lock_port,
+            tls=client_tls_context(self.ca_file, device.cert, device.key),
+            address=HOST,
+        )
+
+    def controller_link_config(
+        self, lock_id: bytes, username: str, password: str
+    ) -> MqttLinkConfig:
+        """Return how a controller account reaches one lock's topics."""
+        return MqttLinkConfig(
+            role=MqttRole.CONTROLLER,
+            topics=LockTopics.for_lock(lock_id),
+            port=self.controller_port,
+            tls=client_tls_context(self.ca_file),
+            address=HOST,
+            username=username,
+            password=password,
+        )
 
     def add_controller(
         self, username: str, password: str, routing_ids: Iterable[str]
