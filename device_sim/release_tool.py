@@ -140,6 +140,31 @@ def build_release(
     return key.sign(manifest)
 
 
+def build_test_release(
+    key: ReleaseSigningKey,
+    version: str,
+    *,
+    model: str,
+    size: int,
+    security_version: int = 0,
+    min_version: str = "0.0.0",
+    notes: str | None = None,
+) -> tuple[SignedManifest, bytes]:
+    """Sign a generated stand-in image for ``version``; return manifest and image."""
+    parsed = FirmwareVersion.parse(version)
+    image = generate_test_image(parsed, size)
+    signed = build_release(
+        key,
+        image,
+        model=model,
+        version=parsed,
+        security_version=security_version,
+        min_version=FirmwareVersion.parse(min_version),
+        notes=notes if notes is not None else f"Release {version}",
+    )
+    return signed, image
+
+
 def publish(directory: Path, signed: SignedManifest, image: bytes) -> Path:
     """Write a release directory (must not exist or be empty)."""
     if directory.exists() and any(directory.iterdir()):

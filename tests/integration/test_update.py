@@ -76,7 +76,7 @@ from custom_components.secure_lock.update import _summary
 from device_sim.lock_device import DeviceConfig
 from device_sim.lock_runtime import LockRuntime, RuntimeOptions
 from device_sim.mechanism import MechanismConfig
-from device_sim.release_tool import build_release, generate_test_image, publish
+from device_sim.release_tool import build_test_release, publish
 from tests.sim.helpers import wait_until
 
 from .conftest import MODEL, SimLock, pair_controller
@@ -188,16 +188,14 @@ def make_release(
     min_version: str = "0.0.0",
 ) -> Path:
     """Sign a generated image and publish it as ``folder/<version>``."""
-    parsed = FirmwareVersion.parse(version)
-    image = generate_test_image(parsed, size)
-    signed = build_release(
+    signed, image = build_test_release(
         key,
-        image,
+        version,
         model=model,
-        version=parsed,
+        size=size,
         security_version=security_version,
-        min_version=FirmwareVersion.parse(min_version),
-        notes=notes if notes is not None else f"Release {version}",
+        min_version=min_version,
+        notes=notes,
     )
     return publish(folder / (name or version), signed, image)
 

@@ -27,7 +27,6 @@ from custom_components.secure_lock.protocol import (
     ErrorCode,
     EventType,
     FirmwareError,
-    FirmwareVersion,
     ReleasePublicKey,
     ReleaseSigningKey,
     ResultCode,
@@ -43,7 +42,7 @@ from custom_components.secure_lock.protocol.messages import (
 from device_sim.lock_device import DeviceConfig, LockDevice
 from device_sim.loopback import LoopbackHub
 from device_sim.mechanism import MechanismConfig
-from device_sim.release_tool import build_release, generate_test_image
+from device_sim.release_tool import build_test_release
 from device_sim.storage import KeyFile, SealedStore
 from device_sim.timing import ManualScheduler, TimerHandle
 
@@ -83,16 +82,13 @@ def make_release(
     size: int = IMAGE_SIZE,
 ) -> FirmwareRelease:
     """Build a signed release of a generated image."""
-    parsed = FirmwareVersion.parse(version)
-    image = generate_test_image(parsed, size)
-    signed = build_release(
+    signed, image = build_test_release(
         key,
-        image,
+        version,
         model=model,
-        version=parsed,
+        size=size,
         security_version=security_version,
-        min_version=FirmwareVersion.parse(min_version),
-        notes=f"Release {version}",
+        min_version=min_version,
     )
     return FirmwareRelease.from_bytes(signed.to_bytes(), image)
 
