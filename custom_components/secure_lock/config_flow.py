@@ -21,6 +21,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     SelectSelector,
@@ -220,15 +221,41 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         lock_id = _lock_id_from_txt(discovery_info.properties.get(CONF_LOCK_ID))
         if lock_id is None:
             return self.async_abort(reason="not_secure_lock")
-        url = lan_url(f"{discovery_info.host}:{discovery_info.port}")
+        address = f"{discovery_info.host}:{discovery_info.port}"
+        url = lan_url(address)
         await self.async_set_unique_id(lock_id)
         # A known lock that moved: follow it (its keys prove it is the same).
         self._abort_if_unique_id_configured(updates={CONF_LAN_URL: url})
+        self._report_replaced_locks(url, address, lock_id)
         self._discovered_lock_id = lock_id
         self._discovered_url = url
         self._model = str(discovery_info.properties.get(CONF_MODEL) or DEFAULT_MODEL)
         self.context["title_placeholders"] = {"name": _title(bytes.fromhex(lock_id))}
         return await self.async_step_zeroconf_confirm()
+
+    @callback
+    def _report_replaced_locks(self, url: str, address: str, lock_id: str) -> None:
+        """Tell the user when a paired lock's address now announces another lock.
+
+        The paired lock was reset or replaced, or another device answers at
+        its address; either way Home Assistant keeps trusting only the keys it
+        paired with, and the user should know why the lock stays unavailable.
+        """
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.data.get(CONF_LAN_URL) != url or entry.unique_id == lock_id:
+                continue
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"lock_replaced_{entry.unique_id}",
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="lock_replaced",
+                translation_placeholders={
+                    "name": entry.title,
+                    "address": address,
+                },
+            )
 
     async def async_step_zeroconf_confirm(
         self, user_input: dict[str, Any] | None = None

@@ -42,6 +42,8 @@ COMMAND_TIMEOUT: Final = 15.0
 PAIRING_TIMEOUT: Final = 30.0
 CLOCK_SKEW_REPAIR_MS: Final = 60_000
 """A lock clock further off than this gets a repair issue."""
+UNREACHABLE_REPAIR_AFTER: Final = timedelta(minutes=30)
+"""A lock no path reaches for this long gets a repair issue (shorter is only unavailable)."""
 FIRMWARE_CHECK_INTERVAL: Final = timedelta(hours=6)
 """How often the release folder is looked at again."""
 FIRMWARE_LAN_FRAMES_PER_SECOND: Final = 15.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -30,6 +30,7 @@ from .const import (
     KEY_ROTATION_INTERVAL,
     LOGGER,
     UNAVAILABLE_AFTER,
+    UNREACHABLE_REPAIR_AFTER,
 )
 from .controller import (
     CommandRefused,
@@ -133,6 +134,9 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         self._event_serial = 0
         self._changed_by: str | None = None
         self._link = LinkKind.LAN
+        # Time spent waiting between failed tries since the link was lost:
+        # the event loop's timers are the clock here (tests can drive them).
+        self._unreachable_for = timedelta()
 
     @classmethod
     async def async_create(
@@ -189,6 +193,8 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
                 self.hass, self._watch_link(client), f"{DOMAIN} link watch"
             )
             LOGGER.debug("Connected to lock %s over %s", self.lock_id, kind.value)
+            self._unreachable_for = timedelta()
+            ir.async_delete_issue(self.hass, DOMAIN, self._unreachable_issue_id)
             return client
         raise UpdateFailed(
             translation_domain=DOMAIN,
@@ -207,11 +213,13 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         if self._shutdown_requested:
             return
         LOGGER.debug("Link to lock %s lost; reconnecting", self.lock_id)
+        self._unreachable_for = timedelta()
         self._schedule_reconnect()
 
     @callback
     def _schedule_reconnect(self) -> None:
         delay = self._backoff.next_delay()
+        self._unreachable_for += timedelta(seconds=delay)
         self._unsub_reconnect = async_call_later(self.hass, delay, self._reconnect)
 
     @callback
@@ -226,7 +234,8 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
             return
         try:
             await self._async_connect()
-        except UpdateFailed:
+        except UpdateFailed as err:
+            self._report_if_unreachable_for_long(err)
             self._schedule_reconnect()
             return
         self._backoff.reset()
@@ -266,6 +275,30 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
             link=self._link if self.client is not None else None,
         )
 
+    @property
+    def _unreachable_issue_id(self) -> str:
+        return f"unreachable_{self.lock_id}"
+
+    @callback
+    def _report_if_unreachable_for_long(self, err: UpdateFailed) -> None:
+        """After a lasting outage, tell the user why each path fails."""
+        away = self._unreachable_for
+        if away < UNREACHABLE_REPAIR_AFTER:
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._unreachable_issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="unreachable",
+            translation_placeholders={
+                "name": self.config_entry.title,
+                "minutes": str(int(away.total_seconds() // 60)),
+                "reason": (err.translation_placeholders or {}).get("reason", ""),
+            },
+        )
+
     @callback
     def _handle_update(self, update: LockUpdate) -> None:
         """Take one verified state report from the lock."""
@@ -276,6 +309,8 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
                 self._changed_by = changed_by(event)
         if not self.last_update_success:
             LOGGER.info("Lock %s is reachable again", self.config_entry.title)
+            # Our lock answered with its own keys: it was not replaced after all.
+            ir.async_delete_issue(self.hass, DOMAIN, f"lock_replaced_{self.lock_id}")
         self._arm_watchdog()
         self._check_clock()
         if self.data is not None and (

@@ -29,6 +29,9 @@ async def async_unpair_on_removal(
     issue tells the user to remove it with another admin, because the keys
     are gone after this and nothing could use them again.
     """
+    # Whatever was reported about this lock no longer applies.
+    for kind in ("clock_skew", "unreachable", "lock_replaced"):
+        ir.async_delete_issue(hass, DOMAIN, f"{kind}_{entry.unique_id}")
     store = session_store(hass, entry.entry_id)
     try:
         await _async_revoke_ourselves(hass, entry, store)

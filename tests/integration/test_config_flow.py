@@ -15,9 +15,14 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.secure_lock.const import (
     CONF_ADDRESS,
@@ -29,10 +34,12 @@ from custom_components.secure_lock.const import (
     CONF_PREFER,
     CONF_SETUP_CODE,
     DOMAIN,
+    UNAVAILABLE_AFTER,
 )
 from custom_components.secure_lock.protocol import LockIdentity, SetupPayload
 from device_sim.broker import MosquittoBroker, free_port
 from device_sim.pki import DevCertificateAuthority
+from tests.sim.helpers import wait_until
 
 from .conftest import BROKER_PASSWORD, BROKER_USER, SimLock
 
@@ -388,6 +395,39 @@ async def test_zeroconf_updates_a_moved_lock(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert paired_entry.data[CONF_LAN_URL] == "ws://127.0.0.1:4242/securelock/v1"
+
+
+async def test_another_lock_at_a_paired_address_is_reported(
+    hass: HomeAssistant,
+    sim_lock: SimLock,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A reset or replaced lock (or an impostor) at our lock's address: say so, trust nothing."""
+    issue_id = f"lock_replaced_{sim_lock.lock_id}"
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_ZEROCONF},
+        data=_discovery(sim_lock, "ab" * 16),
+    )
+    # The other lock may still be paired on purpose (after a reset) ...
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "zeroconf_confirm"
+    # ... but the paired one is not silently swapped for it.
+    assert init_integration.unique_id == sim_lock.lock_id
+    assert init_integration.data[CONF_LAN_URL] == sim_lock.lan_url
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "name": init_integration.title,
+        "address": sim_lock.address,
+    }
+    # Our own lock answering with its keys again withdraws the warning.
+    async_fire_time_changed(hass, dt_util.utcnow() + UNAVAILABLE_AFTER * 1.1)
+    await hass.async_block_till_done()
+    await wait_until(lambda: init_integration.runtime_data.last_update_success)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
 @pytest.mark.parametrize("lock_id", ["", "zz" * 16, "ab" * 15])

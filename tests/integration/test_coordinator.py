@@ -69,6 +69,53 @@ async def test_reconnects_and_resyncs_after_the_lock_restarts(
     assert _state(hass) == LockState.LOCKED
 
 
+async def test_a_lasting_outage_raises_a_repair_issue_until_the_lock_is_back(
+    hass: HomeAssistant,
+    sim_lock: SimLock,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Unavailable at once; after 30 minutes of failed tries also a repair issue."""
+    coordinator = init_integration.runtime_data
+    options = sim_lock.runtime.options
+    assert sim_lock.runtime.lan is not None
+    port = sim_lock.runtime.lan.port
+    issue_id = f"unreachable_{sim_lock.lock_id}"
+    await sim_lock.runtime.stop()
+    await wait_until(lambda: coordinator.client is None)
+
+    async def next_retry() -> None:
+        # Each retry waits at most a minute (backoff doubles from 1 s).
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+        # The try runs as a background task: let it fail and reschedule.
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    # 1+2+4+8+16+32 s, then a minute per try: 34 tries are 29 min 3 s.
+    for _ in range(34):
+        await next_retry()
+    assert coordinator.client is None
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    await next_retry()
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["name"] == init_integration.title
+    assert int(issue.translation_placeholders["minutes"]) >= 30
+    # The reason names the path and what failed, so the user knows where to look.
+    assert issue.translation_placeholders["reason"].startswith("lan: ")
+
+    restarted = LockRuntime(
+        type(options)(**{**vars_of(options), "lan": ("127.0.0.1", port)})
+    )
+    sim_lock.runtime = restarted
+    await restarted.start()
+    # A connected link's watcher is a lasting background task: do not wait on it.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await wait_until(lambda: coordinator.client is not None)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
 async def test_commands_while_disconnected_fail_clearly(
     hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
 ) -> None:

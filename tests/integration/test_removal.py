@@ -16,6 +16,16 @@ async def test_removal_revokes_us_on_the_lock(
 ) -> None:
     """After removal our key is revoked on the lock and nothing is left behind."""
     controller_id = init_integration.runtime_data.identity.key_id
+    # Earlier reports about this lock go with it.
+    for kind in ("clock_skew", "unreachable", "lock_replaced"):
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"{kind}_{init_integration.unique_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=kind,
+        )
     assert await hass.config_entries.async_remove(init_integration.entry_id)
     await hass.async_block_till_done()
     record = sim_lock.device.state.registry.get(controller_id)
