@@ -62,6 +62,7 @@ from .controller.links import (
 )
 from .entry_data import credential_data, link_data, settings_from_data
 from .firmware_source import folder_problem
+from .issues import LockIssue, async_report_issue
 from .protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
@@ -242,19 +243,18 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         paired with, and the user should know why the lock stays unavailable.
         """
         for entry in self._async_current_entries(include_ignore=False):
-            if entry.data.get(CONF_LAN_URL) != url or entry.unique_id == lock_id:
+            if (
+                entry.unique_id is None
+                or entry.data.get(CONF_LAN_URL) != url
+                or entry.unique_id == lock_id
+            ):
                 continue
-            ir.async_create_issue(
+            async_report_issue(
                 self.hass,
-                DOMAIN,
-                f"lock_replaced_{entry.unique_id}",
-                is_fixable=False,
+                LockIssue.LOCK_REPLACED,
+                entry.unique_id,
+                {"name": entry.title, "address": address},
                 severity=ir.IssueSeverity.ERROR,
-                translation_key="lock_replaced",
-                translation_placeholders={
-                    "name": entry.title,
-                    "address": address,
-                },
             )
 
     async def async_step_zeroconf_confirm(

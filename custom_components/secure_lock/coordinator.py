@@ -42,6 +42,7 @@ from .controller import (
 )
 from .controller.links import LinkKind, LinkSettings, open_link
 from .entry_data import link_settings, load_identity, paired_lock_from_entry
+from .issues import LockIssue, async_report_issue, async_withdraw_issue
 from .protocol import (
     ControllerIdentity,
     Event,
@@ -194,7 +195,7 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
             )
             LOGGER.debug("Connected to lock %s over %s", self.lock_id, kind.value)
             self._unreachable_for = timedelta()
-            ir.async_delete_issue(self.hass, DOMAIN, self._unreachable_issue_id)
+            async_withdraw_issue(self.hass, LockIssue.UNREACHABLE, self.lock_id)
             return client
         raise UpdateFailed(
             translation_domain=DOMAIN,
@@ -275,28 +276,22 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
             link=self._link if self.client is not None else None,
         )
 
-    @property
-    def _unreachable_issue_id(self) -> str:
-        return f"unreachable_{self.lock_id}"
-
     @callback
     def _report_if_unreachable_for_long(self, err: UpdateFailed) -> None:
         """After a lasting outage, tell the user why each path fails."""
         away = self._unreachable_for
         if away < UNREACHABLE_REPAIR_AFTER:
             return
-        ir.async_create_issue(
+        async_report_issue(
             self.hass,
-            DOMAIN,
-            self._unreachable_issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="unreachable",
-            translation_placeholders={
+            LockIssue.UNREACHABLE,
+            self.lock_id,
+            {
                 "name": self.config_entry.title,
                 "minutes": str(int(away.total_seconds() // 60)),
                 "reason": (err.translation_placeholders or {}).get("reason", ""),
             },
+            severity=ir.IssueSeverity.ERROR,
         )
 
     @callback
@@ -310,7 +305,7 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         if not self.last_update_success:
             LOGGER.info("Lock %s is reachable again", self.config_entry.title)
             # Our lock answered with its own keys: it was not replaced after all.
-            ir.async_delete_issue(self.hass, DOMAIN, f"lock_replaced_{self.lock_id}")
+            async_withdraw_issue(self.hass, LockIssue.LOCK_REPLACED, self.lock_id)
         self._arm_watchdog()
         self._check_clock()
         if self.data is not None and (
@@ -363,7 +358,7 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         if abs(offset_ms) > CLOCK_SKEW_REPAIR_MS:
             self._report_clock("clock_skew", offset_ms)
         else:
-            ir.async_delete_issue(self.hass, DOMAIN, self._clock_issue_id)
+            async_withdraw_issue(self.hass, LockIssue.CLOCK_SKEW, self.lock_id)
 
     @callback
     def _handle_clock_skew(self, sample_ms: int) -> None:
@@ -374,23 +369,17 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         else:
             self._report_clock("clock_skew", sample_ms)
 
-    @property
-    def _clock_issue_id(self) -> str:
-        return f"clock_skew_{self.lock_id}"
-
     @callback
     def _report_clock(self, translation_key: str, offset_ms: int) -> None:
-        ir.async_create_issue(
+        async_report_issue(
             self.hass,
-            DOMAIN,
-            self._clock_issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=translation_key,
-            translation_placeholders={
+            LockIssue.CLOCK_SKEW,
+            self.lock_id,
+            {
                 "name": self.config_entry.title,
                 "seconds": str(round(offset_ms / 1000)),
             },
+            translation_key=translation_key,
         )
 
     # Persistence ---------------------------------------------------------------

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import (
@@ -38,6 +37,7 @@ from .firmware_source import (
     pick_release,
     scan_releases,
 )
+from .issues import LockIssue, async_report_issue, async_withdraw_issue
 from .protocol import FirmwareStatus, FirmwareVersion, ProtocolError, Role
 from .protocol.firmware import ReleasePublicKey
 
@@ -206,44 +206,28 @@ class FirmwareReleaseCoordinator(DataUpdateCoordinator[FirmwareData]):
 
     # Repair issues -----------------------------------------------------------
 
-    @property
-    def _security_issue_id(self) -> str:
-        return f"security_update_{self.lock.lock_id}"
-
-    @property
-    def _rejected_issue_id(self) -> str:
-        return f"release_rejected_{self.lock.lock_id}"
-
     @callback
     def async_sync_issues(self) -> None:
         """Show a pending security update and rejected releases; withdraw them when gone."""
         title = self.config_entry.title
+        lock_id = self.lock.lock_id
         security = self.security_update
         if security is not None:
-            ir.async_create_issue(
+            async_report_issue(
                 self.hass,
-                DOMAIN,
-                self._security_issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="security_update",
-                translation_placeholders={
-                    "name": title,
-                    "version": str(security.version),
-                },
+                LockIssue.SECURITY_UPDATE,
+                lock_id,
+                {"name": title, "version": str(security.version)},
             )
         else:
-            ir.async_delete_issue(self.hass, DOMAIN, self._security_issue_id)
+            async_withdraw_issue(self.hass, LockIssue.SECURITY_UPDATE, lock_id)
         rejected = self.data.scan.rejected if self.data is not None else ()
         if rejected:
-            ir.async_create_issue(
+            async_report_issue(
                 self.hass,
-                DOMAIN,
-                self._rejected_issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="release_rejected",
-                translation_placeholders={
+                LockIssue.RELEASE_REJECTED,
+                lock_id,
+                {
                     "name": title,
                     "folder": str(self.source.folder),
                     "releases": ", ".join(
@@ -252,10 +236,10 @@ class FirmwareReleaseCoordinator(DataUpdateCoordinator[FirmwareData]):
                 },
             )
         else:
-            ir.async_delete_issue(self.hass, DOMAIN, self._rejected_issue_id)
+            async_withdraw_issue(self.hass, LockIssue.RELEASE_REJECTED, lock_id)
 
     @callback
     def _delete_issues(self) -> None:
         """Withdraw both issues on unload (the options may no longer name a folder)."""
-        ir.async_delete_issue(self.hass, DOMAIN, self._security_issue_id)
-        ir.async_delete_issue(self.hass, DOMAIN, self._rejected_issue_id)
+        for issue in (LockIssue.SECURITY_UPDATE, LockIssue.RELEASE_REJECTED):
+            async_withdraw_issue(self.hass, issue, self.lock.lock_id)

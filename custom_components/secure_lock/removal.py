@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN, LOGGER
+from .const import LOGGER
 from .controller import ControllerError, LockClient
 from .controller.links import open_link
 from .coordinator import SecureLockConfigEntry, session_store
 from .entry_data import link_settings, load_identity, paired_lock_from_entry
+from .issues import LockIssue, async_report_issue, async_withdraw_all_issues
 from .protocol import ProtocolError
 from .transport import TransportError
 
@@ -30,8 +30,8 @@ async def async_unpair_on_removal(
     are gone after this and nothing could use them again.
     """
     # Whatever was reported about this lock no longer applies.
-    for kind in ("clock_skew", "unreachable", "lock_replaced"):
-        ir.async_delete_issue(hass, DOMAIN, f"{kind}_{entry.unique_id}")
+    assert entry.unique_id is not None
+    async_withdraw_all_issues(hass, entry.unique_id)
     store = session_store(hass, entry.entry_id)
     try:
         await _async_revoke_ourselves(hass, entry, store)
@@ -41,14 +41,8 @@ async def async_unpair_on_removal(
             entry.title,
             type(err).__name__,
         )
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            f"unpair_failed_{entry.unique_id}",
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="unpair_failed",
-            translation_placeholders={"name": entry.title},
+        async_report_issue(
+            hass, LockIssue.UNPAIR_FAILED, entry.unique_id, {"name": entry.title}
         )
     await store.async_remove()
 
