@@ -19,13 +19,12 @@ from dataclasses import dataclass, field, replace
 import logging
 
 from custom_components.secure_lock.protocol.audit import chain_hash
-from custom_components.secure_lock.protocol.channel import (
-    Channel,
-    encode_pairing_failure,
-    unwrap,
-    wrap,
+from custom_components.secure_lock.protocol.channel import Channel, unwrap, wrap
+from custom_components.secure_lock.protocol.errors import (
+    ErrorCode,
+    PairingError,
+    ProtocolError,
 )
-from custom_components.secure_lock.protocol.errors import ErrorCode, ProtocolError
 from custom_components.secure_lock.protocol.firmware import ReleasePublicKey
 from custom_components.secure_lock.protocol.identity import PrekeyPolicy
 from custom_components.secure_lock.protocol.messages import (
@@ -33,6 +32,7 @@ from custom_components.secure_lock.protocol.messages import (
     AuditLogRequest,
     CommandResult,
     ControllerAdd,
+    ControllerJoined,
     ControllerListChunk,
     ControllerRemove,
     Event,
@@ -41,6 +41,9 @@ from custom_components.secure_lock.protocol.messages import (
     FirmwareChunk,
     FirmwareInstall,
     Heartbeat,
+    InvitationCreate,
+    InvitationRevoke,
+    JoinMethod,
     KeyRotation,
     MessageKind,
     ResultCode,
@@ -48,7 +51,12 @@ from custom_components.secure_lock.protocol.messages import (
     TimeSync,
     UpdateOutcome,
 )
-from custom_components.secure_lock.protocol.pairing_messages import PairingMessageType
+from custom_components.secure_lock.protocol.pairing import LockPairingOutcome
+from custom_components.secure_lock.protocol.pairing_messages import (
+    PairingHello,
+    PairingMessageType,
+)
+from custom_components.secure_lock.protocol.permissions import may_read_state
 from custom_components.secure_lock.protocol.registry import ControllerRecord
 from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.protocol.roles import Role
@@ -64,9 +72,11 @@ from custom_components.secure_lock.protocol.state import (
 )
 from custom_components.secure_lock.protocol.suites import choose_suite
 
-from .device_state import DeviceState, load_state, save_state
+from .audit_log import AuditLog
+from .device_state import DeviceSettings, DeviceState, load_state, save_state
 from .firmware_slots import SlotStore
 from .firmware_update import FirmwareUpdater, UpdateRefused
+from .joining import InvitationRefused, JoinBook, PendingJoin
 from .mechanism import (
     BoltState,
     DoorState,
@@ -134,6 +144,20 @@ _REFUSAL_TO_RESULT = {
     Refusal.NO_LATCH: ResultCode.UNSUPPORTED,
 }
 _MOTOR_KINDS = frozenset({MessageKind.LOCK, MessageKind.UNLOCK, MessageKind.OPEN})
+# A failed proof gets a signed notice only when it was signed by the hello's
+# key (so only the controller itself can learn, or cause, the failure).
+_PROOF_NOTICES = frozenset(
+    {ErrorCode.BAD_MAC, ErrorCode.DOWNGRADE, ErrorCode.MALFORMED}
+)
+# Refusals of a hello that tell its sender something useful; anything else
+# (noise, another lock's hello) gets no answer at all.
+_HELLO_NOTICES = frozenset(
+    {
+        ErrorCode.PAIRING_BUSY,
+        ErrorCode.PAIRING_LOCKED_OUT,
+        ErrorCode.UNSUPPORTED_SUITE,
+    }
+)
 
 
 @dataclass(slots=True)
@@ -222,6 +246,7 @@ class LockDevice:
         """Start the heartbeat and prekey-rotation timers."""
         self._schedule("heartbeat", self.config.heartbeat_seconds, self._heartbeat_tick)
         self._schedule("rotation", self._rotation_delay_seconds(), self._rotation_tick)
+        self._schedule_failsafe()
 
     def shutdown(self) -> None:
         """Stop timers (the mechanism stops where it is)."""
@@ -298,6 +323,11 @@ class LockDevice:
                 }
                 for r in self.state.registry.records.values()
             ],
+            "factory_state": not any(
+                not r.revoked for r in self.state.registry.records.values()
+            ),
+            "open_invitations": len(self.state.joins.invitations),
+            "pending_joins": len(self.state.joins.pending),
             "audit_entries": self.state.audit.next_index,
             "dropped_frames": {
                 code.value: n for code, n in self.dropped_frames.items()
@@ -341,41 +371,165 @@ class LockDevice:
     def _receive_pairing(self, body: bytes) -> None:
         if not body:
             return
-        try:
-            reply = self._pairing_step(body)
-        except ProtocolError as err:
-            _LOGGER.info("Pairing step refused: %s", err.code.value)
-            # Persisted first: a failed proof counts even if we crash right now.
-            self._send([encode_pairing_failure(err.code)], Channel.PAIRING)
+        now = self.now_ms()
+        self.state.joins.purge_expired_invitations(now)
+        if not (self.pairing.is_open(now) or self.state.joins.invitations):
+            # Nothing to pair with: no answer, no write, whatever arrives.
             return
-        self._send([reply], Channel.PAIRING)
-
-    def _pairing_step(self, body: bytes) -> bytes:
         if body[0] == PairingMessageType.HELLO:
-            return self.pairing.handle_hello(body)
-        if body[0] == PairingMessageType.PROOF:
-            return self._complete_pairing(body)
-        raise ProtocolError(ErrorCode.UNEXPECTED_MESSAGE, "not a lock-bound message")
+            reply = self._pairing_hello(body, now)
+        elif body[0] == PairingMessageType.PROOF:
+            reply = self._pairing_proof(body, now)
+        else:
+            reply = None
+        if reply is not None and self.online:
+            self._outbox(wrap(Channel.PAIRING, reply))
 
-    def _complete_pairing(self, body: bytes) -> bytes:
-        role = Role.OPERATOR if self.state.registry.admins() else Role.ADMIN
+    def _label_allowed(self, controller_id: bytes) -> bool:
+        """Return whether the label may pair this key: factory state, or its own join."""
+        return not self.state.joins.blocks_label(controller_id) and all(
+            r.controller_id == controller_id
+            and r.controller_id in self.state.joins.pending
+            for r in self.state.registry.records.values()
+            if not r.revoked
+        )
+
+    def _pairing_hello(self, body: bytes, now: int) -> bytes | None:
         try:
-            result, outcome = self.pairing.handle_proof(body, role)
-        finally:
-            # Success resets and failure raises the attempt counter; keep both.
-            self._persist()
-        self.state.registry.add(outcome.record)
-        self.state.audit.append(
-            self.now_ms(),
-            MessageKind.CONTROLLER_ADD,
-            EventSource.UNKNOWN,
-            ResultCode.OK,
-            outcome.record.controller_id,
-        )
-        _LOGGER.info(
-            "Paired controller %s as %s", outcome.record.name, role.name.lower()
-        )
+            hello = PairingHello.from_bytes(body)
+        except ProtocolError:
+            return None
+        if hello.lock_id != self.lock_id:
+            return None
+        controller_id = hello.controller_key.key_id
+        if (
+            self.state.registry.get(controller_id) is not None
+            and controller_id not in self.state.joins.pending
+        ):
+            # Known keys never join again: no re-pairing widens a role.
+            return self.pairing.failure_notice(
+                hello.nonce, ErrorCode.ALREADY_PAIRED, now
+            )
+        label = self._label_allowed(controller_id)
+        invitations = self.state.joins.offers_for(controller_id, now)
+        if not invitations and not (label and self.pairing.is_open(now)):
+            return self.pairing.failure_notice(
+                hello.nonce, ErrorCode.INVITATION_REQUIRED, now
+            )
+        try:
+            return self.pairing.handle_hello(
+                body, now, label=label, invitations=invitations
+            )
+        except PairingError as err:
+            if err.code in _HELLO_NOTICES:
+                return self.pairing.failure_notice(hello.nonce, err.code, now)
+            return None
+
+    def _pairing_proof(self, body: bytes, now: int) -> bytes | None:
+        nonce = self.pairing.session_nonce()
+        controller_id = self.pairing.session_controller_id()
+        failures = self.state.pairing_attempts.failures
+        try:
+            result, outcome = self.pairing.handle_proof(
+                body,
+                Role.ADMIN,
+                now,
+                label=controller_id is not None and self._label_allowed(controller_id),
+                invitations=self.state.joins.offers_for(controller_id, now)
+                if controller_id is not None
+                else (),
+            )
+        except PairingError as err:
+            _LOGGER.info("Pairing proof refused: %s", err.code.value)
+            if self.state.pairing_attempts.failures != failures:
+                # Persisted first: a failed proof counts even if we crash right now.
+                self._persist()
+            if (
+                nonce is not None
+                and self.pairing.session_nonce() is None
+                and err.code in _PROOF_NOTICES
+            ):
+                return self.pairing.failure_notice(nonce, err.code, now, limited=False)
+            return None
+        if not outcome.repeated:
+            self._begin_join(outcome, now)
         return result
+
+    def _begin_join(self, outcome: LockPairingOutcome, now: int) -> None:
+        """Store the new controller provisionally; the fail-safe drops it if unheard."""
+        record = outcome.record
+        self.state.registry.add(record)
+        self.state.joins.begin(record.controller_id, outcome.grant_id, now)
+        self._persist()
+        self._schedule_failsafe()
+        _LOGGER.info(
+            "Paired controller %s as %s (final once it is heard from)",
+            record.name,
+            record.role.name.lower(),
+        )
+
+    def _commit_join(self, controller_id: bytes) -> PendingJoin | None:
+        """First authenticated frame of a new controller: its join is final."""
+        join = self.state.joins.commit(controller_id)
+        if join is not None:
+            self.state.audit.append(
+                self.now_ms(),
+                MessageKind.CONTROLLER_ADD,
+                EventSource.CONTROLLER
+                if join.method is JoinMethod.INVITATION
+                else EventSource.UNKNOWN,
+                ResultCode.OK,
+                controller_id,
+            )
+        return join
+
+    def _announce_join(
+        self,
+        controller_id: bytes,
+        method: JoinMethod,
+        invited_by: bytes = NO_CONTROLLER,
+        invited_by_name: str = "",
+    ) -> None:
+        """Tell every admin who joined, with which role, through whose invitation."""
+        record = self.state.registry.get(controller_id)
+        if record is None:
+            return
+        notice = ControllerJoined(
+            record.summary(), method, invited_by, invited_by_name, self.now_ms()
+        )
+        frames = []
+        for admin in self.state.registry.admins():
+            if admin.controller_id in self.state.joins.pending:
+                continue
+            try:
+                frames.append(
+                    self.endpoint.seal(
+                        admin.controller_id, MessageKind.CONTROLLER_JOINED, notice
+                    )
+                )
+            except ProtocolError as err:
+                _LOGGER.warning("Could not seal a join notice: %s", err.code.value)
+        self._send(frames)
+
+    def _schedule_failsafe(self) -> None:
+        timer = self._timers.pop("failsafe", None)
+        if timer is not None:
+            timer.cancel()
+        deadline = self.state.joins.next_deadline()
+        if deadline is not None:
+            delay = max(0.0, (deadline - self.now_ms()) / 1000)
+            self._schedule("failsafe", delay, self._failsafe_tick)
+
+    def _failsafe_tick(self) -> None:
+        self._timers.pop("failsafe", None)
+        expired = self.state.joins.expire(self.now_ms())
+        for join in expired:
+            # Never heard from: the controller does not know it was paired.
+            self.state.registry.records.pop(join.controller_id, None)
+            _LOGGER.info("A pairing was never confirmed; its record was dropped")
+        if expired:
+            self._persist()
+        self._schedule_failsafe()
 
     def _receive_envelope(self, frame: bytes) -> None:
         try:
@@ -383,7 +537,15 @@ class LockDevice:
         except UnauthorizedError as err:
             # Authentic and fresh, but not allowed: the counter moved, persist it,
             # then say so with a signed refusal.
+            join = self._commit_join(err.message.sender_id)
             self._persist()
+            if join is not None:
+                self._announce_join(
+                    join.controller_id,
+                    join.method,
+                    join.invited_by,
+                    join.invited_by_name,
+                )
             self._audit(err.message, ResultCode.NOT_PERMITTED)
             self._respond(
                 err.message, ResultCode.NOT_PERMITTED, "role does not allow this"
@@ -399,8 +561,14 @@ class LockDevice:
         except ProtocolError as err:
             self._dropped(err.code)
             return
-        # The high-water mark is durable before anything happens.
+        # The high-water mark (and a join made final) is durable before
+        # anything happens.
+        join = self._commit_join(message.sender_id)
         self._persist()
+        if join is not None:
+            self._announce_join(
+                join.controller_id, join.method, join.invited_by, join.invited_by_name
+            )
         self._dispatch(message)
 
     def _dropped(self, code: ErrorCode) -> None:
@@ -425,6 +593,10 @@ class LockDevice:
                 self._remove_controller(message)
             case MessageKind.CONTROLLER_LIST:
                 self._list_controllers(message)
+            case MessageKind.INVITATION_CREATE:
+                self._create_invitation(message)
+            case MessageKind.INVITATION_REVOKE:
+                self._revoke_invitation(message)
             case MessageKind.AUDIT_LOG_REQUEST:
                 self._send_audit_log(message)
             case MessageKind.TIME_SYNC:
@@ -456,9 +628,16 @@ class LockDevice:
         self, request: VerifiedMessage, result: ResultCode, reason: str = ""
     ) -> None:
         record = self.state.registry.get(request.sender_id)
+        # Refusals to former users and guests outside their window say
+        # nothing about the bolt or the door.
+        status = (
+            self.wire_status()
+            if record is not None and self._may_read_state(record)
+            else LockStatus()
+        )
         payload = CommandResult(
             result,
-            self.wire_status(),
+            status,
             self.now_ms(),
             record.high_water if record else request.counter,
             reason,
@@ -469,6 +648,15 @@ class LockDevice:
             _LOGGER.warning("Could not answer a request: %s", err.code.value)
             return
         self._send([frame])
+
+    def _may_read_state(self, record: ControllerRecord) -> bool:
+        return may_read_state(
+            record.role,
+            record.revoked,
+            self.now_ms(),
+            record.valid_from_ms,
+            record.valid_until_ms,
+        )
 
     def _audit(self, message: VerifiedMessage, result: ResultCode) -> None:
         self.state.audit.append(
@@ -559,9 +747,14 @@ class LockDevice:
     def broadcast(
         self, kind: MessageKind, payload: Event | Heartbeat | KeyRotation
     ) -> None:
-        """Seal `payload` to every active controller and send it."""
+        """Seal `payload` to every controller that should get it, and send it.
+
+        Events and heartbeats carry the lock's state: only controllers that
+        may read it right now get them (not a guest outside its window).
+        """
+        recipients = None if isinstance(payload, KeyRotation) else self._may_read_state
         try:
-            frames = self.endpoint.broadcast(kind, payload)
+            frames = self.endpoint.broadcast(kind, payload, recipients=recipients)
         except ProtocolError as err:
             _LOGGER.warning("Could not seal a broadcast: %s", err.code.value)
             return
@@ -619,6 +812,44 @@ class LockDevice:
                 request.valid_until_ms,
             )
         )
+        self._audit(message, ResultCode.OK)
+        self._persist()
+        self._respond(message, ResultCode.OK)
+        sender = self.state.registry.get(message.sender_id)
+        self._announce_join(
+            request.bundle.key_id,
+            JoinMethod.ADMIN_ADD,
+            message.sender_id,
+            sender.name if sender else "",
+        )
+
+    def _create_invitation(self, message: VerifiedMessage) -> None:
+        request = message.payload
+        assert isinstance(request, InvitationCreate)
+        sender = self.state.registry.get(message.sender_id)
+        try:
+            self.state.joins.create(
+                request, message.sender_id, sender.name if sender else "", self.now_ms()
+            )
+        except InvitationRefused as err:
+            self._respond(message, ResultCode.INVALID_REQUEST, str(err))
+            return
+        self._audit(message, ResultCode.OK)
+        # The invitation is durable before the admin hands it out.
+        self._persist()
+        self._respond(message, ResultCode.OK)
+
+    def _revoke_invitation(self, message: VerifiedMessage) -> None:
+        request = message.payload
+        assert isinstance(request, InvitationRevoke)
+        try:
+            join = self.state.joins.revoke(request.invitation_id)
+        except KeyError:
+            self._respond(message, ResultCode.NOT_FOUND, "no such invitation")
+            return
+        if join is not None:
+            # Taken back before the join was final: that controller is gone too.
+            self.state.registry.records.pop(join.controller_id, None)
         self._audit(message, ResultCode.OK)
         self._persist()
         self._respond(message, ResultCode.OK)
@@ -792,6 +1023,31 @@ class LockDevice:
             "Pairing button pressed: pairing open for %.0f s",
             self.config.pairing_window_seconds,
         )
+
+    def factory_reset(self) -> None:
+        """Go back to factory state (the long press); the label pairs again.
+
+        Controllers, invitations, pending joins, the audit log and settings
+        are wiped and the prekeys rotated.  Former controllers are kept only
+        as nameless, revoked keys, so that the lock can answer them with a
+        signed refusal and they ask their user to pair again.
+        """
+        now = self.now_ms()
+        for controller_id in list(self.state.joins.pending):
+            self.state.registry.records.pop(controller_id, None)
+        for record in self.state.registry.records.values():
+            record.revoked = True
+            record.name = ""
+        self.state.joins = JoinBook()
+        self.state.audit = AuditLog()
+        self.state.settings = DeviceSettings()
+        self.state.pairing_attempts.failures = 0
+        self.pairing.forget()
+        self.mechanism.set_auto_relock(None)
+        self.element.rotate_prekeys(now, self._rng)
+        self._persist()
+        self._schedule_failsafe()
+        _LOGGER.info("Factory reset: no controllers; press the button to pair")
 
     def set_door(self, door: DoorState) -> None:
         """Change the door sensor reading."""

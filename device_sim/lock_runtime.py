@@ -261,6 +261,8 @@ def _apply_admin(
     match request.command:
         case AdminCommand.PRESS_BUTTON:
             device.press_button()
+        case AdminCommand.RESET:
+            device.factory_reset()
         case AdminCommand.DOOR:
             device.set_door(
                 DoorState.OPEN if request.argument == "open" else DoorState.CLOSED

@@ -13,7 +13,9 @@ from custom_components.secure_lock.controller import (
     LockClient,
     LockUpdate,
     PairingFailed,
+    PairingTimedOut,
     UpdateKind,
+    confirm_pairing,
     pair_over_link,
 )
 from custom_components.secure_lock.protocol import (
@@ -26,7 +28,7 @@ from custom_components.secure_lock.protocol import (
     Role,
     SetupPayload,
 )
-from custom_components.secure_lock.protocol.channel import Channel, unwrap
+from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.state import LockState
 from device_sim.device_state import load_state
 from device_sim.lock_device import DeviceConfig, LockDevice
@@ -45,6 +47,7 @@ class Rig:
     config: DeviceConfig
     hub: LoopbackHub = field(default_factory=LoopbackHub)
     device: LockDevice = field(init=False)
+    admin: LockClient | None = None
 
     def __post_init__(self) -> None:
         """Boot the lock for the first time."""
@@ -61,20 +64,27 @@ class Rig:
         """Return the manual clock in milliseconds (the controllers' clock too)."""
         return int(self.scheduler.wall_time() * 1000)
 
-    async def pair(self, name: str = "Home Assistant") -> LockClient:
-        """Press the button and pair a new controller; return its started client."""
-        self.device.press_button()
+    async def pair(
+        self, name: str = "Home Assistant", role: Role = Role.OPERATOR
+    ) -> LockClient:
+        """Pair a new controller and return its started client.
+
+        The first one pairs with the label and the button; the rest join by
+        an invitation the first (the admin) creates, with ``role``.
+        """
+        if self.admin is None:
+            self.device.press_button()
+            setup = SetupPayload.parse(self.device.element.setup_payload.to_code())
+        else:
+            setup = (await self.admin.create_invitation(role)).setup
         link = self.hub.attach()
         identity = ControllerIdentity.generate(now_ms=self.now_ms())
-        outcome = await pair_over_link(
-            link,
-            identity,
-            SetupPayload.parse(self.device.element.setup_payload.to_code()),
-            name,
-            clock=self.now_ms,
-        )
+        outcome = await pair_over_link(link, identity, setup, name, clock=self.now_ms)
+        await confirm_pairing(link, identity, outcome.lock, clock=self.now_ms)
         client = LockClient(link, identity, outcome.lock, clock=self.now_ms)
         await client.start()
+        if self.admin is None:
+            self.admin = client
         return client
 
 
@@ -109,28 +119,46 @@ async def test_pair_then_lock_unlock_open_with_signed_confirmations(rig: Rig) ->
     await client.close()
 
 
-async def test_pairing_needs_the_button(rig: Rig) -> None:
-    """Without a button press the lock refuses, and says so."""
+def _state_generation(rig: Rig) -> int:
+    store = SealedStore(rig.path / "state", KeyFile(rig.path / "device.key"))
+    record = store.load_record("state")
+    assert record is not None
+    return record.generation
+
+
+async def _silent_refusal(rig: Rig) -> None:
+    """Pairing gets no answer at all, and the lock writes nothing."""
+    generation = _state_generation(rig)
+    sent_before = len(rig.hub.sent_by_lock)
     link = rig.hub.attach()
     identity = ControllerIdentity.generate(now_ms=rig.now_ms())
-    with pytest.raises(PairingFailed) as err:
+    with pytest.raises(PairingTimedOut):
         await pair_over_link(
-            link, identity, rig.device.element.setup_payload, "HA", clock=rig.now_ms
+            link,
+            identity,
+            rig.device.element.setup_payload,
+            "HA",
+            clock=rig.now_ms,
+            timeout=0.3,
+            retransmit_interval=0.05,
         )
-    assert err.value.code is ErrorCode.PAIRING_CLOSED
+    # Junk on the pairing channel costs nothing either.
+    for junk in (b"\x50", b"\x50\x01", b"\x50\x02" + bytes(300), b"\x50\xfe"):
+        rig.device.receive(junk)
+    assert _state_generation(rig) == generation
+    assert rig.hub.sent_by_lock[sent_before:] == []
+
+
+async def test_pairing_needs_the_button(rig: Rig) -> None:
+    """Without a button press the lock does not answer pairing, and writes nothing."""
+    await _silent_refusal(rig)
 
 
 async def test_pairing_window_closes_after_120_seconds(rig: Rig) -> None:
-    """The window lasts 120 s from the press."""
+    """The window lasts 120 s from the press; after it the lock is silent again."""
     rig.device.press_button()
     rig.scheduler.advance(121)
-    link = rig.hub.attach()
-    identity = ControllerIdentity.generate(now_ms=rig.now_ms())
-    with pytest.raises(PairingFailed) as err:
-        await pair_over_link(
-            link, identity, rig.device.element.setup_payload, "HA", clock=rig.now_ms
-        )
-    assert err.value.code is ErrorCode.PAIRING_CLOSED
+    await _silent_refusal(rig)
 
 
 async def test_wrong_secret_locks_out_after_five_and_survives_reboot(rig: Rig) -> None:
@@ -349,10 +377,10 @@ async def test_garbage_frames_change_nothing(
     assert sum(rig.device.dropped_frames.values()) == 24
     dropped_logs = [r for r in caplog.records if "Dropped a frame" in r.getMessage()]
     assert len(dropped_logs) == len(rig.device.dropped_frames)  # once per reason
-    # A pairing frame while closed gets a notice but changes no stored state.
+    # A pairing frame while closed gets no answer and changes no stored state.
     rig.device.receive(bytes([Channel.PAIRING, 1]))
-    channel, _ = unwrap(rig.hub.sent_by_lock[-1])
-    assert channel is Channel.PAIRING
+    assert len(rig.hub.sent_by_lock) == sent
+    assert (rig.path / "state" / "state.sealed").read_bytes() == before
     await client.close()
 
 

@@ -25,13 +25,14 @@ from .firmware import (
     send_firmware,
     update_firmware,
 )
-from .pairing import pair_over_link
+from .pairing import confirm_pairing, pair_over_link
 
 __all__ = [
     "CommandOutcome",
     "CommandRefused",
     "CommandTimeout",
     "ControllerError",
+    "confirm_pairing",
     "FirmwareRejected",
     "FirmwareRelease",
     "LinkUnavailable",

@@ -34,12 +34,14 @@ from ..protocol.messages import (
     Command,
     CommandResult,
     ControllerAdd,
+    ControllerJoined,
     ControllerListChunk,
     ControllerListRequest,
     ControllerRemove,
     ControllerSummary,
     Event,
     Heartbeat,
+    InvitationRevoke,
     KeyRotation,
     MessageKind,
     Payload,
@@ -60,6 +62,7 @@ from ..protocol.state import LockStatus
 from ..transport.errors import TransportError
 from ..transport.link import FrameLink
 from .errors import CommandRefused, CommandTimeout, LinkUnavailable
+from .invitations import DEFAULT_INVITATION_TTL_MS, IssuedInvitation, new_invitation
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,6 +84,8 @@ class UpdateKind(StrEnum):
     EVENT = "event"
     HEARTBEAT = "heartbeat"
     RESULT = "result"
+    JOINED = "joined"
+    """A controller's join became final (told to admins; no lock state in it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,7 @@ class LockUpdate:
     status: LockStatus
     lock_time_ms: int
     event: Event | None = None
+    joined: ControllerJoined | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +306,35 @@ class LockClient:
             (await self.request(MessageKind.CONTROLLER_ADD, payload)).result
         )
 
+    async def create_invitation(
+        self,
+        role: Role,
+        *,
+        valid_from_ms: int = 0,
+        valid_until_ms: int = 0,
+        ttl_ms: int = DEFAULT_INVITATION_TTL_MS,
+    ) -> IssuedInvitation:
+        """Open a one-time way in for someone else (admins only); return its code."""
+        request, issued = new_invitation(
+            self.endpoint.lock,
+            role,
+            self.endpoint.lock_time(),
+            valid_from_ms=valid_from_ms,
+            valid_until_ms=valid_until_ms,
+            ttl_ms=ttl_ms,
+            rng=self._rng,
+        )
+        outcome = await self.request(MessageKind.INVITATION_CREATE, request)
+        self._checked(outcome.result)
+        return issued
+
+    async def revoke_invitation(self, invitation_id: bytes) -> CommandResult:
+        """Withdraw an unused invitation (admins only)."""
+        outcome = await self.request(
+            MessageKind.INVITATION_REVOKE, InvitationRevoke(invitation_id)
+        )
+        return self._checked(outcome.result)
+
     async def remove_controller(self, controller_id: bytes) -> CommandResult:
         """Revoke a controller (admins only; revoking oneself is allowed)."""
         payload = ControllerRemove(controller_id)
@@ -439,10 +474,24 @@ class LockClient:
             )
         elif isinstance(payload, Heartbeat):
             self._publish(UpdateKind.HEARTBEAT, payload.status, payload.lock_time_ms)
+        elif isinstance(payload, ControllerJoined):
+            self._notify_joined(payload)
         if (
             waiter := self._waiters.get(message.request_id)
         ) is not None and message.reply_to:
             waiter.add(message)
+
+    def _notify_joined(self, notice: ControllerJoined) -> None:
+        # Not a state report: the last known status stays as it was.
+        update = LockUpdate(
+            UpdateKind.JOINED,
+            self.last_status or LockStatus(),
+            notice.lock_time_ms,
+            joined=notice,
+        )
+        self._on_update(update)
+        for listener in list(self._listeners):
+            listener(update)
 
     def _publish(
         self,

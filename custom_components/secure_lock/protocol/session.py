@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .envelope import (
@@ -30,7 +31,7 @@ from .messages import (
     encode_payload,
 )
 from .permissions import may_send
-from .registry import ControllerRegistry, PairedLock
+from .registry import ControllerRecord, ControllerRegistry, PairedLock
 from .replay import CounterStore, check_fresh, next_counter
 from .rng import Clock, Rng, system_clock, system_rng
 from .roles import Role
@@ -381,13 +382,18 @@ class LockEndpoint(_Endpoint):
         )
 
     def broadcast(
-        self, kind: MessageKind, payload: Payload, *, now_ms: int | None = None
+        self,
+        kind: MessageKind,
+        payload: Payload,
+        *,
+        now_ms: int | None = None,
+        recipients: Callable[[ControllerRecord], bool] | None = None,
     ) -> dict[bytes, bytes]:
-        """Seal ``payload`` to every active controller (events, heartbeats, rotation)."""
+        """Seal ``payload`` to every active controller ``recipients`` accepts."""
         return {
             cid: self.seal(cid, kind, payload, now_ms=now_ms)
             for cid, record in self.registry.records.items()
-            if not record.revoked
+            if not record.revoked and (recipients is None or recipients(record))
         }
 
 
