@@ -49,7 +49,13 @@ from .const import (
     DOMAIN,
     PAIRING_TIMEOUT,
 )
-from .controller import LinkUnavailable, PairingFailed, PairingTimedOut, pair_over_link
+from .controller import (
+    LinkUnavailable,
+    PairingFailed,
+    PairingTimedOut,
+    confirm_pairing,
+    pair_over_link,
+)
 from .controller.links import (
     BrokerSettings,
     LinkKind,
@@ -78,12 +84,13 @@ _LOGGER = logging.getLogger(__name__)
 
 # What the lock said, as the message the user sees.
 _PAIRING_ERRORS = {
-    ErrorCode.PAIRING_CLOSED: "pairing_closed",
     ErrorCode.PAIRING_BUSY: "pairing_busy",
     ErrorCode.PAIRING_LOCKED_OUT: "pairing_locked_out",
     ErrorCode.IDENTITY_MISMATCH: "identity_mismatch",
     ErrorCode.CERTIFICATE_INVALID: "identity_mismatch",
     ErrorCode.BAD_MAC: "wrong_setup_code",
+    ErrorCode.INVITATION_REQUIRED: "invitation_required",
+    ErrorCode.ALREADY_PAIRED: "already_paired",
 }
 
 _TEXT = TextSelector()
@@ -132,6 +139,11 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         self._discovered_lock_id: str | None = None
         self._discovered_url: str | None = None
         self._model = DEFAULT_MODEL
+        # One key for every attempt of this flow, and the lock's answer once
+        # it came: a retry finishes the same pairing instead of starting a
+        # second one the lock would have to forget.
+        self._identity: ControllerIdentity | None = None
+        self._outcome: ControllerPairingOutcome | None = None
 
     @staticmethod
     @callback
@@ -289,9 +301,11 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         assert self._setup is not None and self._settings is not None
         if user_input is not None:
-            identity = await self.hass.async_add_executor_job(
-                ControllerIdentity.generate
-            )
+            if self._identity is None:
+                self._identity = await self.hass.async_add_executor_job(
+                    ControllerIdentity.generate
+                )
+            identity = self._identity
             error = None
             try:
                 outcome = await self._async_pair(identity)
@@ -332,9 +346,18 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
             session=async_get_clientsession(self.hass),
         )
         try:
-            return await pair_over_link(
-                link, identity, self._setup, CONTROLLER_NAME, timeout=PAIRING_TIMEOUT
+            if self._outcome is None:
+                self._outcome = await pair_over_link(
+                    link,
+                    identity,
+                    self._setup,
+                    CONTROLLER_NAME,
+                    timeout=PAIRING_TIMEOUT,
+                )
+            await confirm_pairing(
+                link, identity, self._outcome.lock, timeout=PAIRING_TIMEOUT
             )
+            return self._outcome
         finally:
             await link.close()
 

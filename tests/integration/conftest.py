@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+import secrets
 import shutil
 from unittest.mock import PropertyMock, patch
 
@@ -22,13 +23,15 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.secure_lock.const import CONF_MODEL, CONTROLLER_NAME, DOMAIN
-from custom_components.secure_lock.controller import pair_over_link
+from custom_components.secure_lock.controller import confirm_pairing, pair_over_link
 from custom_components.secure_lock.controller.links import BrokerSettings, LinkSettings
 from custom_components.secure_lock.entry_data import credential_data, link_data
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
     DeterministicRng,
+    InvitationCreate,
+    Role,
     SetupPayload,
 )
 from custom_components.secure_lock.transport import WebSocketFrameLink
@@ -193,18 +196,44 @@ async def broker_lock(
     await runtime.stop()
 
 
+def invitation_code(lock: SimLock, role: Role = Role.OPERATOR) -> SetupPayload:
+    """Have the lock hold an invitation, as if an admin had created one.
+
+    The way an admin really creates one (the action, the lock's checks) is
+    tested in test_invitations.py; this only sets the scene for tests about
+    a second controller.
+    """
+    now = lock.device.now_ms()
+    secret = secrets.token_bytes(16)
+    lock.device.state.joins.create(
+        InvitationCreate(secrets.token_bytes(16), secret, role, 0, 0, now + 600_000),
+        bytes(16),
+        "test",
+        now,
+    )
+    label = lock.device.element.setup_payload
+    return SetupPayload(label.lock_id, label.fingerprint, secret)
+
+
 async def pair_controller(
-    lock: SimLock, name: str = CONTROLLER_NAME
+    lock: SimLock, name: str = CONTROLLER_NAME, role: Role = Role.OPERATOR
 ) -> tuple[ControllerIdentity, ControllerPairingOutcome]:
-    """Pair a new controller with the lock over the LAN, as the config flow would."""
-    lock.device.press_button()
+    """Pair a new controller with the lock over the LAN, as the config flow would.
+
+    The first controller uses the label and the button; later ones an
+    invitation for ``role``.
+    """
+    if lock.device.describe()["factory_state"]:
+        lock.device.press_button()
+        setup = SetupPayload.parse(lock.setup_code)
+    else:
+        setup = invitation_code(lock, role)
     identity = ControllerIdentity.generate()
     link = WebSocketFrameLink(lock.lan_url)
     await link.connect()
     try:
-        outcome = await pair_over_link(
-            link, identity, SetupPayload.parse(lock.setup_code), name, timeout=10
-        )
+        outcome = await pair_over_link(link, identity, setup, name, timeout=10)
+        await confirm_pairing(link, identity, outcome.lock, timeout=10)
     finally:
         await link.close()
     return identity, outcome

@@ -135,11 +135,15 @@ async def _at_pair_step(hass: HomeAssistant, lock: SimLock, code: str) -> str:
 
 
 async def test_button_not_pressed(hass: HomeAssistant, sim_lock: SimLock) -> None:
-    """Pairing mode is closed: the form says to press the button; pressing it then works."""
+    """Pairing mode is closed: the lock stays silent, the form says to press the button.
+
+    Pressing it then works, with the same key the first attempt used.
+    """
     flow_id = await _at_pair_step(hass, sim_lock, sim_lock.setup_code)
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    with patch("custom_components.secure_lock.config_flow.PAIRING_TIMEOUT", 0.3):
+        result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "pairing_closed"}
+    assert result["errors"] == {"base": "timeout"}
 
     sim_lock.device.press_button()
     result = await hass.config_entries.flow.async_configure(flow_id, {})
