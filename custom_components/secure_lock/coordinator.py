@@ -27,6 +27,7 @@ from .const import (
     COMMAND_TIMEOUT,
     CONF_IDENTITY,
     DOMAIN,
+    EVENT_CONTROLLER_JOINED,
     KEY_ROTATION_INTERVAL,
     LOGGER,
     UNAVAILABLE_AFTER,
@@ -40,11 +41,13 @@ from .controller import (
     LockClient,
     LockUpdate,
 )
+from .controller.invitations import IssuedInvitation
 from .controller.links import LinkKind, LinkSettings, open_link
 from .entry_data import link_settings, load_identity, paired_lock_from_entry
 from .issues import LockIssue, async_report_issue, async_withdraw_issue
 from .protocol import (
     ControllerIdentity,
+    ControllerJoined,
     Event,
     EventSource,
     EventType,
@@ -52,6 +55,7 @@ from .protocol import (
     PairedLock,
     ProtocolError,
     ResultCode,
+    Role,
 )
 from .protocol.state import LockStatus
 from .transport import Backoff, TransportError
@@ -297,6 +301,9 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
     @callback
     def _handle_update(self, update: LockUpdate) -> None:
         """Take one verified state report from the lock."""
+        if update.joined is not None:
+            self._announce_join(update.joined)
+            return
         event = update.event
         if event is not None:
             self._event_serial += 1
@@ -313,6 +320,39 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         ):
             self._update_device_firmware(update.status.firmware_version)
         self.async_set_updated_data(self._snapshot(update.status, event))
+
+    @callback
+    def _announce_join(self, notice: ControllerJoined) -> None:
+        """Tell Home Assistant (logbook, automations) that someone joined the lock."""
+        self.hass.bus.async_fire(
+            EVENT_CONTROLLER_JOINED,
+            {
+                "config_entry_id": self.config_entry.entry_id,
+                "lock": self.config_entry.title,
+                "controller_id": notice.controller.controller_id.hex(),
+                "name": notice.controller.name,
+                "role": notice.controller.role.name.lower(),
+                "method": notice.method.name.lower(),
+                "invited_by": notice.invited_by_name,
+            },
+        )
+
+    async def async_create_invitation(
+        self, role: Role, valid_for: timedelta | None
+    ) -> IssuedInvitation:
+        """Have the lock open a one-time invitation; return the code to hand out."""
+        client = self.require_client()
+        now_ms = client.endpoint.lock_time()
+        until_ms = now_ms + int(valid_for.total_seconds() * 1000) if valid_for else 0
+        return await self.async_call(
+            lambda c: c.create_invitation(
+                role, valid_from_ms=now_ms if until_ms else 0, valid_until_ms=until_ms
+            )
+        )
+
+    async def async_revoke_invitation(self, invitation_id: bytes) -> None:
+        """Withdraw an invitation that was not used yet."""
+        await self.async_call(lambda c: c.revoke_invitation(invitation_id))
 
     @callback
     def _update_device_firmware(self, version: str) -> None:

@@ -15,10 +15,12 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_register_admin_service
 import voluptuous as vol
 
 from .const import DOMAIN
 from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .invitation_display import invitation_response
 from .protocol import ProtocolError, PublicKeyBundle, Role
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -34,6 +36,9 @@ SERVICE_REMOVE_CONTROLLER = "remove_controller"
 SERVICE_LIST_CONTROLLERS = "list_controllers"
 SERVICE_AUDIT_LOG = "get_audit_log"
 SERVICE_ROTATE_KEYS = "rotate_keys"
+SERVICE_CREATE_INVITATION = "create_invitation"
+SERVICE_REVOKE_INVITATION = "revoke_invitation"
+ATTR_INVITATION_ID = "invitation_id"
 
 _ENTRY = {vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string}
 _ROLES = [role.name.lower() for role in Role]
@@ -52,6 +57,16 @@ AUDIT_SCHEMA = vol.Schema(
     {**_ENTRY, vol.Optional(ATTR_SINCE, default=0): cv.positive_int}
 )
 ENTRY_SCHEMA = vol.Schema(_ENTRY)
+INVITE_SCHEMA = vol.Schema(
+    {
+        **_ENTRY,
+        vol.Required(ATTR_ROLE): vol.In(_ROLES),
+        vol.Optional(ATTR_VALID_FOR): cv.positive_time_period,
+    }
+)
+REVOKE_INVITATION_SCHEMA = vol.Schema(
+    {**_ENTRY, vol.Required(ATTR_INVITATION_ID): cv.string}
+)
 
 
 def _coordinator(call: ServiceCall) -> SecureLockCoordinator:
@@ -175,6 +190,32 @@ async def _audit_log(call: ServiceCall) -> ServiceResponse:
     }
 
 
+async def _create_invitation(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call)
+    _require_admin(coordinator)
+    role = Role[call.data[ATTR_ROLE].upper()]
+    valid_for: timedelta | None = call.data.get(ATTR_VALID_FOR)
+    if role is Role.GUEST and valid_for is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="guest_needs_validity"
+        )
+    invitation = await coordinator.async_create_invitation(role, valid_for)
+    # The setup code is the secret: it goes only into this response, to the
+    # admin who asked, and is not kept anywhere in Home Assistant.
+    return invitation_response(invitation)
+
+
+async def _revoke_invitation(call: ServiceCall) -> None:
+    coordinator = _coordinator(call)
+    _require_admin(coordinator)
+    invitation_id = _hex(call.data[ATTR_INVITATION_ID], "invitation_id")
+    if len(invitation_id) != 16:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="invalid_invitation_id"
+        )
+    await coordinator.async_revoke_invitation(invitation_id)
+
+
 async def _rotate_keys(call: ServiceCall) -> None:
     await _coordinator(call).async_rotate_keys()
 
@@ -208,4 +249,20 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     hass.services.async_register(
         DOMAIN, SERVICE_ROTATE_KEYS, _rotate_keys, schema=ENTRY_SCHEMA
+    )
+    # Who may open the door: only Home Assistant admins hand out access.
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_CREATE_INVITATION,
+        _create_invitation,
+        schema=INVITE_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_REVOKE_INVITATION,
+        _revoke_invitation,
+        schema=REVOKE_INVITATION_SCHEMA,
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import secrets
 import shutil
+from typing import Any
 from unittest.mock import PropertyMock, patch
 
 from homeassistant.config_entries import ConfigEntryState
@@ -283,3 +284,15 @@ async def init_integration(
     if paired_entry.state is ConfigEntryState.LOADED:
         assert await hass.config_entries.async_unload(paired_entry.entry_id)
         await hass.async_block_till_done()
+
+
+async def open_settings(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    """Open the options flow at its settings form (an admin's entry has a menu first)."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    if result["type"] == "menu":
+        assert result["menu_options"] == ["settings", "invite"]
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"next_step_id": "settings"}
+        )
+    assert result["step_id"] == "settings"
+    return result

@@ -41,7 +41,7 @@ from device_sim.broker import MosquittoBroker, free_port
 from device_sim.pki import DevCertificateAuthority
 from tests.sim.helpers import wait_until
 
-from .conftest import BROKER_PASSWORD, BROKER_USER, SimLock
+from .conftest import BROKER_PASSWORD, BROKER_USER, SimLock, open_settings
 
 
 async def _start(hass: HomeAssistant, path: str) -> str:
@@ -553,8 +553,7 @@ async def test_options_choose_the_preferred_path(
     hass: HomeAssistant, paired_entry: MockConfigEntry, ca: DevCertificateAuthority
 ) -> None:
     """One path: nothing to choose. Two: the choice reloads, and a dead relay falls back."""
-    result = await hass.config_entries.options.async_init(paired_entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await open_settings(hass, paired_entry)
     assert CONF_PREFER not in result["data_schema"].schema
 
     hass.config_entries.async_update_entry(
@@ -565,8 +564,7 @@ async def test_options_choose_the_preferred_path(
             CONF_BROKER_CA: ca.cert_pem.decode(),
         },
     )
-    result = await hass.config_entries.options.async_init(paired_entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await open_settings(hass, paired_entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_PREFER: "broker"}
     )

@@ -79,7 +79,7 @@ from device_sim.mechanism import MechanismConfig
 from device_sim.release_tool import build_test_release, publish
 from tests.sim.helpers import wait_until
 
-from .conftest import MODEL, SimLock, pair_controller
+from .conftest import MODEL, SimLock, open_settings, pair_controller
 
 UPDATE = "update.front_door_firmware"
 IMAGE_SIZE = 30_000
@@ -568,8 +568,7 @@ async def test_options_set_the_release_source(
     await _setup(hass, paired_entry)
     assert hass.states.get(UPDATE) is None
     key = release_key.public_key().to_text()
-    result = await hass.config_entries.options.async_init(paired_entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await open_settings(hass, paired_entry)
     flow = result["flow_id"]
 
     async def submit(values: dict[str, str]) -> Any:
@@ -599,7 +598,7 @@ async def test_options_set_the_release_source(
     assert _state(hass).state == STATE_OFF
 
     # Both empty: updates off again, and the entity goes with them.
-    result = await hass.config_entries.options.async_init(paired_entry.entry_id)
+    result = await open_settings(hass, paired_entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_RELEASE_FOLDER: "", CONF_RELEASE_KEY: ""}
     )

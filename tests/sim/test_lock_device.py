@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +13,6 @@ from custom_components.secure_lock.controller import (
     PairingFailed,
     PairingTimedOut,
     UpdateKind,
-    confirm_pairing,
     pair_over_link,
 )
 from custom_components.secure_lock.protocol import (
@@ -31,70 +28,11 @@ from custom_components.secure_lock.protocol import (
 from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.state import LockState
 from device_sim.device_state import load_state
-from device_sim.lock_device import DeviceConfig, LockDevice
-from device_sim.loopback import LoopbackHub, LoopbackLink
-from device_sim.mechanism import DoorState, MechanismConfig
+from device_sim.loopback import LoopbackLink
+from device_sim.mechanism import DoorState
 from device_sim.storage import KeyFile, SealedStore
-from device_sim.timing import ManualScheduler
 
-
-@dataclass
-class Rig:
-    """A simulated lock on a loopback hub, with a manual clock."""
-
-    path: Path
-    scheduler: ManualScheduler
-    config: DeviceConfig
-    hub: LoopbackHub = field(default_factory=LoopbackHub)
-    device: LockDevice = field(init=False)
-    admin: LockClient | None = None
-
-    def __post_init__(self) -> None:
-        """Boot the lock for the first time."""
-        self.boot()
-
-    def boot(self) -> LockDevice:
-        """Power the lock on (again), from whatever is in storage."""
-        store = SealedStore(self.path / "state", KeyFile(self.path / "device.key"))
-        self.device = LockDevice(store, self.scheduler, self.hub.outbox, self.config)
-        self.hub.receive = self.device.receive
-        return self.device
-
-    def now_ms(self) -> int:
-        """Return the manual clock in milliseconds (the controllers' clock too)."""
-        return int(self.scheduler.wall_time() * 1000)
-
-    async def pair(
-        self, name: str = "Home Assistant", role: Role = Role.OPERATOR
-    ) -> LockClient:
-        """Pair a new controller and return its started client.
-
-        The first one pairs with the label and the button; the rest join by
-        an invitation the first (the admin) creates, with ``role``.
-        """
-        if self.admin is None:
-            self.device.press_button()
-            setup = SetupPayload.parse(self.device.element.setup_payload.to_code())
-        else:
-            setup = (await self.admin.create_invitation(role)).setup
-        link = self.hub.attach()
-        identity = ControllerIdentity.generate(now_ms=self.now_ms())
-        outcome = await pair_over_link(link, identity, setup, name, clock=self.now_ms)
-        await confirm_pairing(link, identity, outcome.lock, clock=self.now_ms)
-        client = LockClient(link, identity, outcome.lock, clock=self.now_ms)
-        await client.start()
-        if self.admin is None:
-            self.admin = client
-        return client
-
-
-@pytest.fixture(name="rig")
-def rig_fixture(tmp_path: Path) -> Rig:
-    """Return a lock with instant motor movements."""
-    config = DeviceConfig(
-        mechanism=MechanismConfig(motor_seconds=0, open_hold_seconds=3)
-    )
-    return Rig(tmp_path, ManualScheduler(), config)
+from .conftest import Rig
 
 
 async def test_first_boot_makes_keys_and_a_setup_code(rig: Rig) -> None:
