@@ -358,6 +358,10 @@ class LockDevice:
         """Handle one frame from any link; bad frames are dropped, never raised."""
         if not self.online or self.rebooting:
             return
+        deadline = self.state.joins.next_deadline()
+        if deadline is not None and deadline <= self.now_ms():
+            # The wall clock passed a fail-safe before its timer fired.
+            self._failsafe_tick()
         try:
             channel, body = unwrap(frame)
         except ProtocolError as err:
@@ -373,7 +377,11 @@ class LockDevice:
             return
         now = self.now_ms()
         self.state.joins.purge_expired_invitations(now)
-        if not (self.pairing.is_open(now) or self.state.joins.invitations):
+        if not (
+            self.pairing.is_open(now)
+            or self.state.joins.invitations
+            or self.pairing.remembers_result(now)
+        ):
             # Nothing to pair with: no answer, no write, whatever arrives.
             return
         if body[0] == PairingMessageType.HELLO:
@@ -516,12 +524,21 @@ class LockDevice:
         if timer is not None:
             timer.cancel()
         deadline = self.state.joins.next_deadline()
-        if deadline is not None:
-            delay = max(0.0, (deadline - self.now_ms()) / 1000)
-            self._schedule("failsafe", delay, self._failsafe_tick)
+        if deadline is None:
+            return
+        if deadline <= self.now_ms():
+            # Due already (e.g. the lock was off meanwhile): drop them now,
+            # before any frame is handled.
+            self._failsafe_tick()
+            return
+        self._schedule(
+            "failsafe", (deadline - self.now_ms()) / 1000, self._failsafe_tick
+        )
 
     def _failsafe_tick(self) -> None:
-        self._timers.pop("failsafe", None)
+        timer = self._timers.pop("failsafe", None)
+        if timer is not None:
+            timer.cancel()
         expired = self.state.joins.expire(self.now_ms())
         for join in expired:
             # Never heard from: the controller does not know it was paired.

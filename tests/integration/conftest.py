@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-import secrets
 import shutil
 from typing import Any
 from unittest.mock import PropertyMock, patch
@@ -31,9 +30,7 @@ from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
     DeterministicRng,
-    InvitationCreate,
     Role,
-    SetupPayload,
 )
 from custom_components.secure_lock.transport import WebSocketFrameLink
 from device_sim.broker import MOSQUITTO, MosquittoBroker
@@ -45,6 +42,7 @@ from device_sim.lock_runtime import (
 )
 from device_sim.mechanism import MechanismConfig
 from device_sim.pki import DevCertificateAuthority
+from tests.sim.helpers import setup_for_next_controller
 
 MODEL = "SL-1 (simulated)"
 FAST = DeviceConfig(
@@ -197,25 +195,6 @@ async def broker_lock(
     await runtime.stop()
 
 
-def invitation_code(lock: SimLock, role: Role = Role.OPERATOR) -> SetupPayload:
-    """Have the lock hold an invitation, as if an admin had created one.
-
-    The way an admin really creates one (the action, the lock's checks) is
-    tested in test_invitations.py; this only sets the scene for tests about
-    a second controller.
-    """
-    now = lock.device.now_ms()
-    secret = secrets.token_bytes(16)
-    lock.device.state.joins.create(
-        InvitationCreate(secrets.token_bytes(16), secret, role, 0, 0, now + 600_000),
-        bytes(16),
-        "test",
-        now,
-    )
-    label = lock.device.element.setup_payload
-    return SetupPayload(label.lock_id, label.fingerprint, secret)
-
-
 async def pair_controller(
     lock: SimLock, name: str = CONTROLLER_NAME, role: Role = Role.OPERATOR
 ) -> tuple[ControllerIdentity, ControllerPairingOutcome]:
@@ -224,11 +203,8 @@ async def pair_controller(
     The first controller uses the label and the button; later ones an
     invitation for ``role``.
     """
-    if lock.device.describe()["factory_state"]:
-        lock.device.press_button()
-        setup = SetupPayload.parse(lock.setup_code)
-    else:
-        setup = invitation_code(lock, role)
+    setup = setup_for_next_controller(lock.device, role)
+    lock.device.press_button()
     identity = ControllerIdentity.generate()
     link = WebSocketFrameLink(lock.lan_url)
     await link.connect()

@@ -70,6 +70,7 @@ async def confirm_pairing(
     lock: PairedLock,
     *,
     timeout: float = DEFAULT_PAIRING_TIMEOUT,
+    attempt_timeout: float = CONFIRM_ATTEMPT_TIMEOUT,
     rng: Rng = system_rng,
     clock: Clock = system_clock,
 ) -> CommandResult:
@@ -91,7 +92,7 @@ async def confirm_pairing(
                 outcome = await client.request(
                     MessageKind.STATUS_REQUEST,
                     Command(),
-                    timeout=min(CONFIRM_ATTEMPT_TIMEOUT, remaining),
+                    timeout=min(attempt_timeout, remaining),
                 )
             except CommandTimeout:
                 continue

@@ -289,6 +289,11 @@ class LockPairing:
         self.close_window()
         self._completed = None
 
+    def remembers_result(self, now_ms: int | None = None) -> bool:
+        """Return whether a repeat of the last accepted proof would still be answered."""
+        now = self._clock() if now_ms is None else now_ms
+        return self._completed is not None and now < self._completed.until_ms
+
     def is_open(self, now_ms: int | None = None) -> bool:
         """Return whether the label's window is open now."""
         now = self._clock() if now_ms is None else now_ms
