@@ -85,8 +85,10 @@ def test_paired_lock_keeps_its_clock_anchor(pair: Pair) -> None:
     # Version 1: the same fields without the anchor.
     old = _PAIRED_LOCK_MAGIC_V1 + record.to_bytes()[len(_PAIRED_LOCK_MAGIC) : -8]
     loaded = PairedLock.from_bytes(old)
-    assert loaded.clock_anchor_ms is None
     assert loaded.confirmed_offset_ms == loaded.clock_offset_ms == -4_000
+    assert PairedLock.from_bytes(loaded.to_bytes()) == loaded
+    loaded.clock_anchor_ms = None
+    assert loaded.confirmed_offset_ms == -4_000
     assert loaded.to_bytes() != old
     with pytest.raises(MalformedError):
         PairedLock.from_bytes(old + bytes(8))

@@ -180,9 +180,14 @@ class PairedLock:
     clock_anchor_ms: int | None = None
     """The offset last confirmed by a prompt round trip (pairing, a result).
 
-    Bounds how far delayed frames may move ``clock_offset_ms``; ``None``
-    (a record from before the anchor was kept) means ``clock_offset_ms``.
+    Bounds how far delayed frames may move ``clock_offset_ms``.  Left out
+    (pairing, a record from before the anchor was kept), it is the offset.
     """
+
+    def __post_init__(self) -> None:
+        """Anchor at the offset when no anchor is given, so copies compare equal."""
+        if self.clock_anchor_ms is None:
+            self.clock_anchor_ms = self.clock_offset_ms
 
     @property
     def confirmed_offset_ms(self) -> int:
