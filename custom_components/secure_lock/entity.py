@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.auth.permissions.const import POLICY_CONTROL
-from homeassistant.exceptions import Unauthorized, UnknownUser
+from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
@@ -43,9 +43,8 @@ class SecureLockEntity(CoordinatorEntity[SecureLockCoordinator]):
         if context is None or context.user_id is None:
             return
         user = await self.hass.auth.async_get_user(context.user_id)
-        if user is None:
-            raise UnknownUser(context=context)
-        if not user.is_admin:
+        # An unknown user never gets here: the entity call refuses it first.
+        if user is None or not user.is_admin:
             raise Unauthorized(
                 context=context, entity_id=self.entity_id, permission=POLICY_CONTROL
             )
