@@ -29,6 +29,7 @@ from custom_components.secure_lock.controller import (
     pair_over_link,
     update_firmware,
 )
+from custom_components.secure_lock.controller.links import parse_broker_url
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     MessageKind,
@@ -128,7 +129,7 @@ async def open_link(connection: Connection) -> FrameLink:
         await ws.connect()
         return ws
     if connection.broker_url and connection.lock_id and connection.broker_ca:
-        url = urlsplit(connection.broker_url)
+        url = urlsplit(parse_broker_url(connection.broker_url))
         if url.scheme != "mqtts" or url.hostname is None or url.port is None:
             raise ValueError("broker URL must be mqtts://HOST:PORT")
         link = MqttFrameLink(

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import segno
 
+from custom_components.secure_lock.controller.links import parse_broker_url
 from custom_components.secure_lock.protocol.errors import ProtocolError
 from custom_components.secure_lock.protocol.firmware import ReleasePublicKey
 
@@ -158,7 +159,7 @@ def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
         lan = (host, int(port))
     broker: BrokerSettings | None = None
     if args.broker is not None:
-        url = urlsplit(args.broker)
+        url = urlsplit(parse_broker_url(args.broker))
         if url.scheme != "mqtts" or url.hostname is None or url.port is None:
             raise ValueError("--broker takes mqtts://HOST:PORT (TLS only)")
         if args.broker_ca is None:

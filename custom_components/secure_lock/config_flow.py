@@ -231,11 +231,15 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         schema = vol.Schema(
             {**_broker_schema({}), vol.Required(CONF_SETUP_CODE): _TEXT}
         )
+        # Never sent back to the form: the password, nor a URL that carries one.
+        hidden = {CONF_PASSWORD}
+        if errors.get(CONF_BROKER_URL) == "broker_url_credentials":
+            hidden.add(CONF_BROKER_URL)
         return self.async_show_form(
             step_id="broker",
             data_schema=self.add_suggested_values_to_schema(
                 schema,
-                {k: v for k, v in (user_input or {}).items() if k != CONF_PASSWORD},
+                {k: v for k, v in (user_input or {}).items() if k not in hidden},
             ),
             errors=errors,
         )
@@ -635,6 +639,7 @@ async def _async_reachable(
 def _field_of(err: LinkSettingsError) -> str:
     return {
         "invalid_broker_url": CONF_BROKER_URL,
+        "broker_url_credentials": CONF_BROKER_URL,
         "invalid_ca": CONF_BROKER_CA,
         "invalid_address": CONF_ADDRESS,
         "password_needs_username": CONF_USERNAME,

@@ -13,11 +13,12 @@ import shutil
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
+from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
@@ -92,6 +93,18 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
         return_value=True,
     ):
         yield
+
+
+@pytest.fixture
+async def hass_user(hass: HomeAssistant) -> MockUser:
+    """Return a Home Assistant user who is not an admin but may control entities.
+
+    The default group for new people: unlike `hass_read_only_user`, Home
+    Assistant's own entity permissions let this user control every entity.
+    """
+    group = await hass.auth.async_get_group(GROUP_ID_USER)
+    assert group is not None
+    return MockUser(name="Non-admin", groups=[group]).add_to_hass(hass)
 
 
 @dataclass

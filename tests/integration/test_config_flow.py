@@ -11,6 +11,7 @@ from homeassistant.config_entries import (
     SOURCE_USER,
     SOURCE_ZEROCONF,
     ConfigEntryState,
+    ConfigFlowResult,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
@@ -547,6 +548,84 @@ async def test_reconfigure_broker_keeps_the_password(
     assert entry.data[CONF_PASSWORD] == BROKER_PASSWORD
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+CREDENTIAL_URLS = [
+    "mqtts://{user}:{secret}@127.0.0.1:{port}",
+    "mqtts://{user}@127.0.0.1:{port}",
+    "mqtts://:{secret}@127.0.0.1:{port}",
+]
+
+
+def _form_text(result: ConfigFlowResult) -> str:
+    """Return everything the form sends back to the browser, as text."""
+    schema = result["data_schema"]
+    assert schema is not None
+    return repr([(str(key), key.description) for key in schema.schema]) + repr(
+        result.get("description_placeholders")
+    )
+
+
+@pytest.mark.parametrize("template", CREDENTIAL_URLS)
+async def test_broker_url_with_credentials_is_refused(
+    hass: HomeAssistant,
+    sim_lock: SimLock,
+    ca: DevCertificateAuthority,
+    template: str,
+) -> None:
+    """user:password@ in the URL: a clear error, the URL not shown again, no entry.
+
+    Accepted, the URL would reach the port below, where nothing listens
+    (`cannot_connect`): the error here comes before any connection.
+    """
+    secret = "url-secret-9f3"  # noqa: S105
+    url = template.format(user=BROKER_USER, secret=secret, port=free_port())
+    flow_id = await _start(hass, "broker")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_BROKER_URL: url,
+            CONF_BROKER_CA: ca.cert_pem.decode(),
+            CONF_SETUP_CODE: sim_lock.setup_code,
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_BROKER_URL: "broker_url_credentials"}
+    assert secret not in _form_text(result)
+    assert BROKER_USER not in _form_text(result)
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_reconfigure_refuses_a_broker_url_with_credentials(
+    hass: HomeAssistant,
+    sim_lock: SimLock,
+    paired_entry: MockConfigEntry,
+    ca: DevCertificateAuthority,
+) -> None:
+    """Reconfigure refuses user:password@ in the URL too; the entry keeps its data."""
+    hass.config_entries.async_update_entry(
+        paired_entry,
+        data={
+            **paired_entry.data,
+            CONF_BROKER_URL: f"mqtts://127.0.0.1:{free_port()}",
+            CONF_BROKER_CA: ca.cert_pem.decode(),
+        },
+    )
+    before = dict(paired_entry.data)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_RECONFIGURE, "entry_id": paired_entry.entry_id},
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_ADDRESS: sim_lock.address,
+            CONF_BROKER_URL: f"mqtts://u:p@127.0.0.1:{free_port()}",
+            CONF_BROKER_CA: ca.cert_pem.decode(),
+        },
+    )
+    assert result["errors"] == {CONF_BROKER_URL: "broker_url_credentials"}
+    assert dict(paired_entry.data) == before
 
 
 async def test_options_choose_the_preferred_path(
