@@ -10,6 +10,10 @@ make it crash-safe:
 * the lock's own send counter is written before a frame leaves, so it never
   goes backward;
 * failed pairing proofs are written before the refusal is sent.
+
+The sealed records are bound to the secure element's monotonic counter; if
+the flash holds an older copy (see `rollback`), the lock boots into lockdown:
+bolt thrown, nothing written, every frame dropped, TAMPER events to admins.
 """
 
 from __future__ import annotations
@@ -79,8 +83,9 @@ from .mechanism import (
     Refusal,
     Source,
 )
+from .rollback import RollbackReport, boot_quarantined, tamper_frames
 from .secure_element import SecureElement
-from .storage import SealedStore
+from .storage import RecordRolledBack, SealedStore
 from .timing import Scheduler, TimerHandle
 
 _LOGGER = logging.getLogger(__name__)
@@ -164,10 +169,29 @@ class LockDevice:
         self._rng = rng
         self._boot_monotonic = scheduler.monotonic()
         self.online = True
-        self.element, created = SecureElement.load_or_create(
-            store, clock=self.now_ms, rng=rng, policy=self.config.prekey_policy
-        )
-        state = load_state(store)
+        if not store.bound:
+            raise ValueError("the lock's store must be bound to its secure counter")
+        self.rollback: RollbackReport | None = None
+        self.frames_refused_in_lockdown = 0
+        try:
+            self.element, created = SecureElement.load_or_create(
+                store, clock=self.now_ms, rng=rng, policy=self.config.prekey_policy
+            )
+            state = load_state(store)
+        except RecordRolledBack:
+            self.rollback = RollbackReport.of(store)
+            quarantined = boot_quarantined(
+                store, clock=self.now_ms, rng=rng, policy=self.config.prekey_policy
+            )
+            self._store = quarantined.store
+            self.element, created, state = quarantined.element, False, quarantined.state
+            # Fail secure: the bolt is thrown before anything else runs.
+            state.mechanism = replace(state.mechanism, bolt=BoltState.LOCKED)
+            _LOGGER.error(
+                "Sealed state is older than the secure element's counter (%s): "
+                "refusing every request until a factory reset",
+                ", ".join(f.name for f in self.rollback.findings),
+            )
         self.first_boot = created or state is None
         self.state = state or DeviceState()
         mechanism_config = replace(
@@ -178,7 +202,11 @@ class LockDevice:
         self.mechanism = Mechanism(
             scheduler,
             mechanism_config,
-            on_event=self._on_mechanism_event,
+            # In lockdown nothing is announced: the old registry may name
+            # controllers that were removed since.
+            on_event=self._on_mechanism_event
+            if self.rollback is None
+            else lambda _event: None,
             initial=self.state.mechanism,
         )
         self.endpoint = self.element.endpoint(
@@ -199,10 +227,13 @@ class LockDevice:
             model=self.config.model,
             persist=self._persist,
         )
-        self.firmware.provision(self.config.firmware_version, self.config.release_key)
+        if self.rollback is None:
+            self.firmware.provision(
+                self.config.firmware_version, self.config.release_key
+            )
         self.rebooting = False
         self._persist()
-        if self.state.firmware.trial is not None:
+        if self.rollback is None and self.state.firmware.trial is not None:
             # Power came back while a new image was on trial: this boot is
             # the trial boot (or, if it already had one, the fallback).
             self._trial_boot()
@@ -219,7 +250,10 @@ class LockDevice:
         return self.element.lock_id
 
     def start(self) -> None:
-        """Start the heartbeat and prekey-rotation timers."""
+        """Start the heartbeat and prekey-rotation timers (in lockdown: tamper reports)."""
+        if self.rollback is not None:
+            self._report_tamper()
+            return
         self._schedule("heartbeat", self.config.heartbeat_seconds, self._heartbeat_tick)
         self._schedule("rotation", self._rotation_delay_seconds(), self._rotation_tick)
 
@@ -232,6 +266,14 @@ class LockDevice:
 
     def _schedule(self, name: str, delay: float, callback: Callable[[], None]) -> None:
         self._timers[name] = self._scheduler.call_later(delay, callback)
+
+    def _report_tamper(self) -> None:
+        """Warn the admins, again every heartbeat period (they may be offline now)."""
+        frames = tamper_frames(self.endpoint, self.wire_status(), self.now_ms())
+        if self.online:
+            for frame in frames:
+                self._outbox(wrap(Channel.ENVELOPE, frame))
+        self._schedule("tamper", self.config.heartbeat_seconds, self._report_tamper)
 
     def _heartbeat_tick(self) -> None:
         self.send_heartbeat()
@@ -299,6 +341,8 @@ class LockDevice:
                 for r in self.state.registry.records.values()
             ],
             "audit_entries": self.state.audit.next_index,
+            "rollback": None if self.rollback is None else self.rollback.describe(),
+            "frames_refused_in_lockdown": self.frames_refused_in_lockdown,
             "dropped_frames": {
                 code.value: n for code, n in self.dropped_frames.items()
             },
@@ -307,6 +351,9 @@ class LockDevice:
     # Persistence -----------------------------------------------------------
 
     def _persist(self) -> None:
+        if self.rollback is not None:
+            # Sealing the old state would make it current: write nothing.
+            return
         self.state.last_sent_counter = self.endpoint.last_sent_counter
         self.state.mechanism = self.mechanism.status
         self.state.settings.auto_relock_seconds = int(
@@ -327,6 +374,9 @@ class LockDevice:
     def receive(self, frame: bytes) -> None:
         """Handle one frame from any link; bad frames are dropped, never raised."""
         if not self.online or self.rebooting:
+            return
+        if self.rollback is not None:
+            self.frames_refused_in_lockdown += 1
             return
         try:
             channel, body = unwrap(frame)

@@ -32,6 +32,7 @@ from device_sim.device_state import load_state
 from device_sim.lock_device import DeviceConfig, LockDevice
 from device_sim.loopback import LoopbackHub, LoopbackLink
 from device_sim.mechanism import DoorState, MechanismConfig
+from device_sim.nv_counter import CounterFile
 from device_sim.storage import KeyFile, SealedStore
 from device_sim.timing import ManualScheduler
 
@@ -52,7 +53,11 @@ class Rig:
 
     def boot(self) -> LockDevice:
         """Power the lock on (again), from whatever is in storage."""
-        store = SealedStore(self.path / "state", KeyFile(self.path / "device.key"))
+        store = SealedStore(
+            self.path / "state",
+            KeyFile(self.path / "device.key"),
+            counter=CounterFile(self.path / "monotonic.counters"),
+        )
         self.device = LockDevice(store, self.scheduler, self.hub.outbox, self.config)
         self.hub.receive = self.device.receive
         return self.device
