@@ -68,6 +68,7 @@ from custom_components.secure_lock.protocol.state import (
 )
 from custom_components.secure_lock.protocol.suites import choose_suite
 
+from .audit_log import DEFAULT_CAPACITY, AuditLog
 from .device_state import DeviceState, load_state, save_state
 from .firmware_slots import SlotStore
 from .firmware_update import FirmwareUpdater, UpdateRefused
@@ -114,6 +115,8 @@ class DeviceConfig:
     """How long the simulated reboot into a new image takes (frames are dropped meanwhile)."""
     refuse_update_when_unlocked: bool = False
     """Refuse to install while the bolt is not locked (the door stays secured)."""
+    audit_capacity: int = DEFAULT_CAPACITY
+    """Audit entries kept (set at first boot, then kept in the sealed state)."""
 
 
 _BOLT_TO_WIRE = {
@@ -193,7 +196,7 @@ class LockDevice:
                 ", ".join(f.name for f in self.rollback.findings),
             )
         self.first_boot = created or state is None
-        self.state = state or DeviceState()
+        self.state = state or DeviceState(audit=AuditLog(self.config.audit_capacity))
         mechanism_config = replace(
             self.config.mechanism,
             auto_relock_seconds=self.state.settings.auto_relock_seconds or None,
@@ -341,6 +344,10 @@ class LockDevice:
                 for r in self.state.registry.records.values()
             ],
             "audit_entries": self.state.audit.next_index,
+            "audit_refusals_not_logged": {
+                code.name.lower(): n
+                for code, n in self.state.audit.suppressed_refusals.items()
+            },
             "rollback": None if self.rollback is None else self.rollback.describe(),
             "frames_refused_in_lockdown": self.frames_refused_in_lockdown,
             "dropped_frames": {

@@ -8,15 +8,12 @@ element's monotonic counter live apart from it, as on the device.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from pathlib import Path
-import shutil
 
 import pytest
 
 from custom_components.secure_lock.controller import (
     CommandTimeout,
-    LockClient,
     LockUpdate,
     PairingTimedOut,
     pair_over_link,
@@ -25,112 +22,15 @@ from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ErrorCode,
     EventType,
-    PairedLock,
     Role,
     SetupPayload,
 )
-from custom_components.secure_lock.protocol.identity import PrekeyPolicy
 from custom_components.secure_lock.protocol.state import LockState
-from device_sim.lock_device import DeviceConfig, LockDevice
-from device_sim.loopback import LoopbackHub
-from device_sim.mechanism import BoltState, MechanismConfig
-from device_sim.nv_counter import CounterFile
-from device_sim.storage import SUFFIX, KeyFile, SealedStore
-from device_sim.timing import ManualScheduler
+from device_sim.mechanism import BoltState
+from device_sim.storage import SUFFIX
 
 from .helpers import wait_until
-
-# Short prekey lifetimes so a prekey expires while a sealed frame is still valid.
-FAST_PREKEYS = PrekeyPolicy(lifetime_ms=5_000, grace_ms=1_000)
-
-
-@dataclass
-class Rig:
-    """A lock whose flash can be copied and written back between boots."""
-
-    path: Path
-    scheduler: ManualScheduler = field(default_factory=ManualScheduler)
-    hub: LoopbackHub = field(default_factory=LoopbackHub)
-    config: DeviceConfig = field(
-        default_factory=lambda: DeviceConfig(
-            mechanism=MechanismConfig(motor_seconds=0), prekey_policy=FAST_PREKEYS
-        )
-    )
-    device: LockDevice = field(init=False)
-
-    def __post_init__(self) -> None:
-        """First boot."""
-        self.boot()
-
-    @property
-    def flash(self) -> Path:
-        """Return the directory an attacker with the flash can read and rewrite."""
-        return self.path / "flash"
-
-    def boot(self) -> LockDevice:
-        """Power on from whatever the flash and the secure element hold."""
-        store = SealedStore(
-            self.flash,
-            KeyFile(self.path / "se" / "device.key"),
-            counter=CounterFile(self.path / "se" / "monotonic.counters"),
-        )
-        self.device = LockDevice(store, self.scheduler, self.hub.outbox, self.config)
-        self.hub.receive = self.device.receive
-        return self.device
-
-    def reboot(self) -> LockDevice:
-        """Power cycle."""
-        self.device.shutdown()
-        return self.boot()
-
-    def power_off(self) -> None:
-        """Stop the lock; a reboot takes a few seconds of wall time."""
-        self.device.shutdown()
-        self.scheduler.advance(3)
-
-    def copy_flash(self, to: Path, names: tuple[str, ...] = ()) -> None:
-        """Copy the sealed records (all, or only ``names``)."""
-        to.mkdir()
-        for record in self.flash.glob(f"*{SUFFIX}"):
-            if not names or record.stem in names:
-                shutil.copy2(record, to / record.name)
-
-    def write_back(self, copy: Path) -> None:
-        """Put an old copy of records back over the current ones."""
-        for record in copy.iterdir():
-            shutil.copy2(record, self.flash / record.name)
-
-    def now_ms(self) -> int:
-        """Return the manual clock in milliseconds."""
-        return int(self.scheduler.wall_time() * 1000)
-
-    async def pair_admin(self, updates: list[LockUpdate]) -> LockClient:
-        """Pair the first controller (admin) over the label's code."""
-        self.device.press_button()
-        link = self.hub.attach()
-        identity = ControllerIdentity.generate(now_ms=self.now_ms())
-        outcome = await pair_over_link(
-            link,
-            identity,
-            SetupPayload.parse(self.device.element.setup_payload.to_code()),
-            "Home Assistant",
-            clock=self.now_ms,
-        )
-        client = LockClient(
-            link, identity, outcome.lock, clock=self.now_ms, on_update=updates.append
-        )
-        await client.start()
-        return client
-
-    async def add(self, admin: LockClient, name: str, role: Role) -> LockClient:
-        """Have the admin add a controller; return its started client."""
-        identity = ControllerIdentity.generate(now_ms=self.now_ms())
-        await admin.add_controller(identity.public_bundle(), name, role)
-        paired = admin.paired_lock
-        lock = PairedLock(paired.lock_id, paired.bundle, paired.suite, role)
-        client = LockClient(self.hub.attach(), identity, lock, clock=self.now_ms)
-        await client.start()
-        return client
+from .lock_rig import FAST_PREKEYS, Rig
 
 
 @pytest.fixture(name="rig")
