@@ -150,6 +150,12 @@ async def test_full_server_pushes_out_the_oldest_unauthenticated(
         await dial(server.url, "127.0.0.3")
     assert server.refused_connections == 1
     assert server.is_authenticated(kept)
+    server.authenticated(kept)
+    await first.close()
+    await wait_until(lambda: kept not in server.links)
+    assert not server.is_authenticated(kept)
+    server.authenticated(kept)
+    assert kept not in server.links
 
 
 @pytest.mark.parametrize(

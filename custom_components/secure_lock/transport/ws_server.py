@@ -163,9 +163,11 @@ class LanFrameServer:
         return True
 
     def _drop_unauthenticated(self, connection: _Connection) -> None:
-        if self._connections.get(connection.link) is not connection:
-            return
-        if connection.authenticated:
+        # Gone already, or vouched for since (a deadline that fired late).
+        if (
+            self._connections.get(connection.link) is not connection
+            or connection.authenticated
+        ):
             return
         self._forget(connection)
         self.closed_unauthenticated += 1
