@@ -15,6 +15,7 @@ import segno
 from custom_components.secure_lock.controller.links import parse_broker_url
 from custom_components.secure_lock.protocol.errors import ProtocolError
 from custom_components.secure_lock.protocol.firmware import ReleasePublicKey
+from custom_components.secure_lock.transport.ws_server import DEFAULT_AUTH_DEADLINE
 
 from .lock_device import DeviceConfig
 from .lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
@@ -132,6 +133,22 @@ def add_parsers(
         action="store_true",
         help="refuse to install firmware while the bolt is not locked",
     )
+    parser.add_argument(
+        "--counter-file",
+        type=Path,
+        metavar="FILE",
+        help="the emulated secure element's monotonic counter (a secure element "
+        "or TPM NV counter, or eMMC RPMB, on real hardware) that detects an older "
+        "copy of the sealed state; default: beside device.key in the state "
+        "directory. Keep it out of any copy of the flash (the *.sealed files)",
+    )
+    parser.add_argument(
+        "--lan-auth-deadline",
+        type=float,
+        default=DEFAULT_AUTH_DEADLINE,
+        metavar="SECONDS",
+        help="close a LAN connection that sends no authenticating frame in this time",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print QR codes")
     parser.set_defaults(handler=_run)
 
@@ -204,9 +221,19 @@ def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
                 zeroconf=args.zeroconf,
                 admin_socket=True,
                 lan_rate=args.lan_rate,
+                counter_file=_counter_file(args, index),
+                lan_auth_deadline=args.lan_auth_deadline,
             )
         )
     return result
+
+
+def _counter_file(args: argparse.Namespace, index: int) -> Path | None:
+    """Return the counter file of lock ``index`` (one per lock; None: beside its key)."""
+    given: Path | None = args.counter_file
+    if given is None or args.count == 1:
+        return given
+    return given.with_name(f"{given.name}.lock-{index}")
 
 
 async def _serve(

@@ -10,6 +10,10 @@ make it crash-safe:
 * the lock's own send counter is written before a frame leaves, so it never
   goes backward;
 * failed pairing proofs are written before the refusal is sent.
+
+The sealed records are bound to the secure element's monotonic counter; if
+the flash holds an older copy (see `rollback`), the lock boots into lockdown:
+bolt thrown, nothing written, every frame dropped, TAMPER events to admins.
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ from custom_components.secure_lock.protocol.state import (
 )
 from custom_components.secure_lock.protocol.suites import choose_suite
 
-from .audit_log import AuditLog
+from .audit_log import DEFAULT_CAPACITY, AuditLog
 from .device_state import DeviceSettings, DeviceState, load_state, save_state
 from .firmware_slots import SlotStore
 from .firmware_update import FirmwareUpdater, UpdateRefused
@@ -89,8 +93,9 @@ from .mechanism import (
     Refusal,
     Source,
 )
+from .rollback import RollbackReport, boot_quarantined, tamper_frames
 from .secure_element import SecureElement
-from .storage import SealedStore
+from .storage import RecordRolledBack, SealedStore
 from .timing import Scheduler, TimerHandle
 
 _LOGGER = logging.getLogger(__name__)
@@ -119,6 +124,8 @@ class DeviceConfig:
     """How long the simulated reboot into a new image takes (frames are dropped meanwhile)."""
     refuse_update_when_unlocked: bool = False
     """Refuse to install while the bolt is not locked (the door stays secured)."""
+    audit_capacity: int = DEFAULT_CAPACITY
+    """Audit entries kept (set at first boot, then kept in the sealed state)."""
 
 
 _BOLT_TO_WIRE = {
@@ -183,17 +190,38 @@ class LockDevice:
         """Boot: load sealed keys and state, or make them on first boot."""
         self.config = config or DeviceConfig()
         self._store = store
+        self._bound_store = store
+        """The store tied to the secure counter (``_store`` is read-only in lockdown)."""
         self._scheduler = scheduler
         self._outbox = outbox
         self._rng = rng
         self._boot_monotonic = scheduler.monotonic()
         self.online = True
-        self.element, created = SecureElement.load_or_create(
-            store, clock=self.now_ms, rng=rng, policy=self.config.prekey_policy
-        )
-        state = load_state(store)
+        if not store.bound:
+            raise ValueError("the lock's store must be bound to its secure counter")
+        self.rollback: RollbackReport | None = None
+        self.frames_refused_in_lockdown = 0
+        try:
+            self.element, created = SecureElement.load_or_create(
+                store, clock=self.now_ms, rng=rng, policy=self.config.prekey_policy
+            )
+            state = load_state(store)
+        except RecordRolledBack:
+            self.rollback = RollbackReport.of(store)
+            quarantined = boot_quarantined(
+                store, clock=self.now_ms, rng=rng, policy=self.config.prekey_policy
+            )
+            self._store = quarantined.store
+            self.element, created, state = quarantined.element, False, quarantined.state
+            # Fail secure: the bolt is thrown before anything else runs.
+            state.mechanism = replace(state.mechanism, bolt=BoltState.LOCKED)
+            _LOGGER.error(
+                "Sealed state is older than the secure element's counter (%s): "
+                "refusing every request until a factory reset",
+                ", ".join(f.name for f in self.rollback.findings),
+            )
         self.first_boot = created or state is None
-        self.state = state or DeviceState()
+        self.state = state or DeviceState(audit=AuditLog(self.config.audit_capacity))
         mechanism_config = replace(
             self.config.mechanism,
             auto_relock_seconds=self.state.settings.auto_relock_seconds or None,
@@ -202,7 +230,11 @@ class LockDevice:
         self.mechanism = Mechanism(
             scheduler,
             mechanism_config,
-            on_event=self._on_mechanism_event,
+            # In lockdown nothing is announced: the old registry may name
+            # controllers that were removed since.
+            on_event=self._on_mechanism_event
+            if self.rollback is None
+            else lambda _event: None,
             initial=self.state.mechanism,
         )
         self.endpoint = self.element.endpoint(
@@ -223,10 +255,13 @@ class LockDevice:
             model=self.config.model,
             persist=self._persist,
         )
-        self.firmware.provision(self.config.firmware_version, self.config.release_key)
+        if self.rollback is None:
+            self.firmware.provision(
+                self.config.firmware_version, self.config.release_key
+            )
         self.rebooting = False
         self._persist()
-        if self.state.firmware.trial is not None:
+        if self.rollback is None and self.state.firmware.trial is not None:
             # Power came back while a new image was on trial: this boot is
             # the trial boot (or, if it already had one, the fallback).
             self._trial_boot()
@@ -243,7 +278,10 @@ class LockDevice:
         return self.element.lock_id
 
     def start(self) -> None:
-        """Start the heartbeat and prekey-rotation timers."""
+        """Start the heartbeat and prekey-rotation timers (in lockdown: tamper reports)."""
+        if self.rollback is not None:
+            self._report_tamper()
+            return
         self._schedule("heartbeat", self.config.heartbeat_seconds, self._heartbeat_tick)
         self._schedule("rotation", self._rotation_delay_seconds(), self._rotation_tick)
         self._schedule_failsafe()
@@ -257,6 +295,14 @@ class LockDevice:
 
     def _schedule(self, name: str, delay: float, callback: Callable[[], None]) -> None:
         self._timers[name] = self._scheduler.call_later(delay, callback)
+
+    def _report_tamper(self) -> None:
+        """Warn the admins, again every heartbeat period (they may be offline now)."""
+        frames = tamper_frames(self.endpoint, self.wire_status(), self.now_ms())
+        if self.online:
+            for frame in frames:
+                self._outbox(wrap(Channel.ENVELOPE, frame))
+        self._schedule("tamper", self.config.heartbeat_seconds, self._report_tamper)
 
     def _heartbeat_tick(self) -> None:
         self.send_heartbeat()
@@ -329,6 +375,12 @@ class LockDevice:
             "open_invitations": len(self.state.joins.invitations),
             "pending_joins": len(self.state.joins.pending),
             "audit_entries": self.state.audit.next_index,
+            "audit_refusals_not_logged": {
+                code.name.lower(): n
+                for code, n in self.state.audit.suppressed_refusals.items()
+            },
+            "rollback": None if self.rollback is None else self.rollback.describe(),
+            "frames_refused_in_lockdown": self.frames_refused_in_lockdown,
             "dropped_frames": {
                 code.value: n for code, n in self.dropped_frames.items()
             },
@@ -337,6 +389,9 @@ class LockDevice:
     # Persistence -----------------------------------------------------------
 
     def _persist(self) -> None:
+        if self.rollback is not None:
+            # Sealing the old state would make it current: write nothing.
+            return
         self.state.last_sent_counter = self.endpoint.last_sent_counter
         self.state.mechanism = self.mechanism.status
         self.state.settings.auto_relock_seconds = int(
@@ -357,6 +412,9 @@ class LockDevice:
     def receive(self, frame: bytes) -> None:
         """Handle one frame from any link; bad frames are dropped, never raised."""
         if not self.online or self.rebooting:
+            return
+        if self.rollback is not None:
+            self.frames_refused_in_lockdown += 1
             return
         deadline = self.state.joins.next_deadline()
         if deadline is not None and deadline <= self.now_ms():
@@ -1050,13 +1108,15 @@ class LockDevice:
         signed refusal and they ask their user to pair again.
         """
         now = self.now_ms()
+        if self.rollback is not None:
+            self._leave_lockdown()
         for controller_id in list(self.state.joins.pending):
             self.state.registry.records.pop(controller_id, None)
         for record in self.state.registry.records.values():
             record.revoked = True
             record.name = ""
         self.state.joins = JoinBook()
-        self.state.audit = AuditLog()
+        self.state.audit = AuditLog(self.config.audit_capacity)
         self.state.settings = DeviceSettings()
         self.state.pairing_attempts.failures = 0
         self.pairing.forget()
@@ -1065,6 +1125,23 @@ class LockDevice:
         self._persist()
         self._schedule_failsafe()
         _LOGGER.info("Factory reset: no controllers; press the button to pair")
+
+    def _leave_lockdown(self) -> None:
+        """Whoever holds the reset button is trusted: write fresh, current records.
+
+        Every record is sealed again through the store tied to the secure
+        counter, so the next boot finds them current; the old registry this
+        lockdown booted from is wiped by the reset that called this.
+        """
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self._store = self._bound_store
+        self.element.rebind(self._bound_store)
+        self.rollback = None
+        self.mechanism.set_listener(self._on_mechanism_event)
+        _LOGGER.warning("Factory reset ends the rollback lockdown")
+        self.start()
 
     def set_door(self, door: DoorState) -> None:
         """Change the door sensor reading."""

@@ -36,6 +36,7 @@ from device_sim.broker import MOSQUITTO, MosquittoBroker
 from device_sim.lock_device import DeviceConfig, LockDevice
 from device_sim.loopback import LoopbackHub
 from device_sim.mechanism import MechanismConfig
+from device_sim.nv_counter import CounterFile
 from device_sim.pki import DevCertificateAuthority, write_issued
 from device_sim.storage import KeyFile, SealedStore
 from device_sim.timing import ManualScheduler
@@ -178,7 +179,11 @@ class Rig:
 
     def boot(self) -> LockDevice:
         """Power the lock on (again), from whatever is in storage."""
-        store = SealedStore(self.path / "state", KeyFile(self.path / "device.key"))
+        store = SealedStore(
+            self.path / "state",
+            KeyFile(self.path / "device.key"),
+            counter=CounterFile(self.path / "monotonic.counters"),
+        )
         self.device = LockDevice(store, self.scheduler, self.hub.outbox, self.config)
         self.hub.receive = self.device.receive
         return self.device
