@@ -14,6 +14,7 @@ make it crash-safe:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 import logging
@@ -50,6 +51,7 @@ from custom_components.secure_lock.protocol.messages import (
 )
 from custom_components.secure_lock.protocol.pairing_messages import PairingMessageType
 from custom_components.secure_lock.protocol.registry import ControllerRecord
+from custom_components.secure_lock.protocol.resync import RESYNC_MIN_INTERVAL_S
 from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.protocol.roles import Role
 from custom_components.secure_lock.protocol.session import (
@@ -90,6 +92,9 @@ CONTROLLER_LIST_CHUNK_SIZE = 4
 AUDIT_CHUNK_SIZE = 8
 AUDIT_MAX_ENTRIES = 256
 FIRMWARE_DIR = "firmware"
+RESEND_WINDOW_S = 30.0
+"""Answers younger than a request's default lifetime are re-sent after a resync."""
+RESEND_LIMIT = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +149,15 @@ class _PendingMotor:
     controller_name: str
 
 
+@dataclass(frozen=True, slots=True)
+class _SentAnswer:
+    """A result sent recently, kept in memory only, to re-seal after a resync."""
+
+    request: VerifiedMessage
+    payload: CommandResult
+    sent_at: float
+
+
 class LockDevice:
     """One simulated lock: keys, controllers, mechanism, pairing window."""
 
@@ -193,6 +207,9 @@ class LockDevice:
         self._pending_motor: _PendingMotor | None = None
         self.dropped_frames: dict[ErrorCode, int] = {}
         self._timers: dict[str, TimerHandle] = {}
+        self._resync_notice: bytes | None = None
+        self._last_resync: float | None = None
+        self._recent_answers: dict[bytes, deque[_SentAnswer]] = {}
         self.firmware = FirmwareUpdater(
             self.state.firmware,
             SlotStore(store.directory / FIRMWARE_DIR),
@@ -219,9 +236,9 @@ class LockDevice:
         return self.element.lock_id
 
     def start(self) -> None:
-        """Start the heartbeat and prekey-rotation timers."""
+        """Start the heartbeat, and rotate or erase prekeys now if that is overdue."""
         self._schedule("heartbeat", self.config.heartbeat_seconds, self._heartbeat_tick)
-        self._schedule("rotation", self._rotation_delay_seconds(), self._rotation_tick)
+        self._rotation_tick()
 
     def shutdown(self) -> None:
         """Stop timers (the mechanism stops where it is)."""
@@ -237,12 +254,21 @@ class LockDevice:
         self.send_heartbeat()
         self._schedule("heartbeat", self.config.heartbeat_seconds, self._heartbeat_tick)
 
-    def _rotation_delay_seconds(self) -> float:
-        return self.config.prekey_policy.lifetime_ms / 1000
-
     def _rotation_tick(self) -> None:
-        self.rotate_prekeys()
-        self._schedule("rotation", self._rotation_delay_seconds(), self._rotation_tick)
+        """Rotate when the newest prekey is a lifetime old (by its stored age, not uptime)."""
+        now = self.now_ms()
+        if self.element.rotation_due(now):
+            self.rotate_prekeys()
+        else:
+            self.element.erase_expired_prekeys(now)
+        self._schedule_rotation_check()
+
+    def _schedule_rotation_check(self) -> None:
+        now = self.now_ms()
+        delay = (self.element.next_rotation_check_ms(now) - now) / 1000
+        if (timer := self._timers.get("rotation")) is not None:
+            timer.cancel()
+        self._schedule("rotation", delay, self._rotation_tick)
 
     # Status ----------------------------------------------------------------
 
@@ -335,8 +361,10 @@ class LockDevice:
             return
         if channel is Channel.PAIRING:
             self._receive_pairing(body)
-        else:
+        elif channel is Channel.ENVELOPE:
             self._receive_envelope(body)
+        else:
+            self._dropped(ErrorCode.UNEXPECTED_MESSAGE)
 
     def _receive_pairing(self, body: bytes) -> None:
         if not body:
@@ -398,6 +426,8 @@ class LockDevice:
             return
         except ProtocolError as err:
             self._dropped(err.code)
+            if err.code is ErrorCode.UNKNOWN_PREKEY:
+                self._send_resync_notice()
             return
         # The high-water mark is durable before anything happens.
         self._persist()
@@ -445,6 +475,7 @@ class LockDevice:
                 # The endpoint already switched to the controller's new prekey.
                 self._persist()
                 self._respond(message, ResultCode.OK)
+                self._resend_recent_answers(message.sender_id)
             case _:
                 self._respond(
                     message, ResultCode.UNSUPPORTED, "not supported by this lock"
@@ -469,6 +500,51 @@ class LockDevice:
             _LOGGER.warning("Could not answer a request: %s", err.code.value)
             return
         self._send([frame])
+        if request.kind is not MessageKind.KEY_ROTATION:
+            answers = self._recent_answers.setdefault(
+                request.sender_id, deque(maxlen=RESEND_LIMIT)
+            )
+            answers.append(_SentAnswer(request, payload, self._scheduler.monotonic()))
+
+    def _resend_recent_answers(self, controller_id: bytes) -> None:
+        """Re-seal recent results to the prekey the controller just announced.
+
+        A controller restored from a backup could not open them (they went to
+        a prekey it lost); the status is the current one, so a repeat never
+        shows an old state.  In memory only: nothing here is written.
+        """
+        now = self._scheduler.monotonic()
+        frames = []
+        for answer in self._recent_answers.pop(controller_id, ()):
+            if now - answer.sent_at > RESEND_WINDOW_S:
+                continue
+            payload = replace(
+                answer.payload, status=self.wire_status(), lock_time_ms=self.now_ms()
+            )
+            try:
+                frames.append(self.endpoint.respond(answer.request, payload))
+            except ProtocolError as err:
+                _LOGGER.warning("Could not re-send an answer: %s", err.code.value)
+        if frames:
+            self._send(frames)
+
+    def _send_resync_notice(self) -> None:
+        """Publish the current signed prekeys; rate-limited, cached, never written.
+
+        Whoever sealed to a prekey we lack cannot be told privately (we cannot
+        read who it was), so this goes to every link.  It is public data.
+        """
+        now = self._scheduler.monotonic()
+        if self._last_resync is not None and now - self._last_resync < (
+            RESYNC_MIN_INTERVAL_S
+        ):
+            return
+        self._last_resync = now
+        if self._resync_notice is None:
+            bundle = self.element.public_bundle()
+            self._resync_notice = self.element.resync_notice(bundle.prekeys)
+        if self.online:
+            self._outbox(wrap(Channel.RESYNC, self._resync_notice))
 
     def _audit(self, message: VerifiedMessage, result: ResultCode) -> None:
         self.state.audit.append(
@@ -578,9 +654,14 @@ class LockDevice:
         )
 
     def rotate_prekeys(self) -> None:
-        """Rotate prekeys, announce the new ones, and erase expired private ones."""
+        """Rotate prekeys, announce the new ones, and erase expired private ones.
+
+        The element seals the new keys to storage before anything is sent, so
+        no controller ever learns a prekey the lock could lose in a crash.
+        """
         now = self.now_ms()
         self.element.rotate_prekeys(now, self._rng)
+        self._resync_notice = None
         bundle = self.element.public_bundle()
         for prekey in bundle.prekeys:
             self.broadcast(MessageKind.KEY_ROTATION, KeyRotation(prekey))

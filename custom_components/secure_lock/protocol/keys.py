@@ -258,6 +258,22 @@ class PublicKeyBundle:
         others = [p for p in self.prekeys if p.suite is not prekey.suite]
         return PublicKeyBundle(self.identity, tuple(others + same))
 
+    def with_current_prekey(self, prekey: SignedPrekey) -> PublicKeyBundle:
+        """Return a bundle whose newest prekey of its suite is ``prekey``.
+
+        For a signed, fresh announcement by the owner: prekeys of the suite
+        newer than (or as new as) ``prekey`` are dropped, because the owner
+        says this is the one it holds now (e.g. after restoring a backup).
+        """
+        older = tuple(
+            p
+            for p in self.prekeys
+            if p.suite is not prekey.suite
+            or p.prekey_id == prekey.prekey_id
+            or p.valid_from < prekey.valid_from
+        )
+        return PublicKeyBundle(self.identity, older).with_prekey(prekey)
+
     def encode(self, writer: Writer) -> Writer:
         """Append the canonical encoding."""
         writer.fixed(self.identity.raw, ED25519_SIZE).u8(len(self.prekeys))
