@@ -504,18 +504,22 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         """
         now = system_clock()
         try:
-            if self.identity.erase_expired_prekeys(now):
-                self._persist_identity()
-            if is_rotation_due(self.identity, now) and self.client is None:
+            if self.client is None:
                 # Age rules even while the lock is away; announced once back.
-                self.identity.rotate_prekeys(system_rng, now)
-                self._persist_identity()
-                self._announce_needed = True
-            elif is_rotation_due(self.identity, now):
-                await self.async_rotate_keys()
-            elif self._announce_needed:
+                if self.identity.erase_expired_prekeys(now):
+                    self._persist_identity()
+                if is_rotation_due(self.identity, now):
+                    self.identity.rotate_prekeys(system_rng, now)
+                    self._persist_identity()
+                    self._announce_needed = True
+            else:
+                announce, self._announce_needed = self._announce_needed, True
                 await self.async_call(
-                    lambda client: client.announce_prekey(timeout=COMMAND_TIMEOUT)
+                    lambda client: client.maintain_prekeys(
+                        announce=announce,
+                        store=lambda _identity: self._persist_identity(),
+                        timeout=COMMAND_TIMEOUT,
+                    )
                 )
                 self._announce_needed = False
         except HomeAssistantError as err:

@@ -52,6 +52,7 @@ from ..protocol.registry import PairedLock
 from ..protocol.resync import accept_lock_prekey
 from ..protocol.rng import Clock, Rng, system_clock, system_rng
 from ..protocol.roles import Role
+from ..protocol.rotation import is_rotation_due
 from ..protocol.session import (
     DEFAULT_LIFETIME_MS,
     ClockSkewError,
@@ -399,6 +400,28 @@ class LockClient:
         result = await self.announce_prekey(timeout=timeout)
         self.identity.erase_expired_prekeys(now)
         return result
+
+    async def maintain_prekeys(
+        self,
+        *,
+        announce: bool,
+        store: Callable[[ControllerIdentity], None],
+        rng: Rng = system_rng,
+        timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    ) -> None:
+        """Erase expired prekeys, rotate if the newest is a lifetime old, else announce.
+
+        Judged by the keys' stored ages, so restarts do not postpone it;
+        ``announce`` re-sends the current prekey (done once per start).
+        """
+        now = self._clock()
+        if self.identity.erase_expired_prekeys(now):
+            store(self.identity)
+        if is_rotation_due(self.identity, now):
+            await self.rotate_keys(rng, timeout=timeout, store=store)
+            store(self.identity)
+        elif announce:
+            await self.announce_prekey(timeout=timeout)
 
     async def announce_prekey(
         self, *, timeout: float = DEFAULT_COMMAND_TIMEOUT

@@ -242,7 +242,12 @@ class PublicKeyBundle:
     def prekey_for(self, suite: SuiteId) -> SignedPrekey | None:
         """Return the newest prekey of ``suite``, if any."""
         candidates = [p for p in self.prekeys if p.suite is suite]
-        return max(candidates, key=lambda p: p.valid_from) if candidates else None
+        # On a tie the later-added one wins (``with_prekey`` appends the newest).
+        return (
+            max(reversed(candidates), key=lambda p: p.valid_from)
+            if candidates
+            else None
+        )
 
     def with_prekey(self, prekey: SignedPrekey, keep: int = 2) -> PublicKeyBundle:
         """Return a bundle that adds ``prekey`` and keeps ``keep`` per suite."""
