@@ -13,6 +13,7 @@ from custom_components.secure_lock.protocol import (
     ProtocolError,
 )
 from custom_components.secure_lock.protocol.identity import DAY_MS, HOUR_MS
+from custom_components.secure_lock.protocol.keys import SignedPrekey
 from custom_components.secure_lock.protocol.resync import (
     MAX_NOTICE_PREKEYS,
     ResyncNotice,
@@ -91,25 +92,17 @@ def test_forged_foreign_expired_and_garbled_notices_are_refused(pair: Pair) -> N
     with pytest.raises(ProtocolError) as err:
         ResyncNotice.create(pair.lock.lock_id, pair.lock.signing_key, ())
     assert err.value.code is ErrorCode.INVALID_ARGUMENT
-    assert MAX_NOTICE_PREKEYS == 4
+    too_many = (pair.lock.public_bundle().prekeys[0],) * (MAX_NOTICE_PREKEYS + 1)
+    with pytest.raises(ProtocolError):
+        ResyncNotice.create(pair.lock.lock_id, pair.lock.signing_key, too_many)
 
 
 def test_notice_without_the_pairing_suite_is_refused(pair: Pair) -> None:
     """A prekey of another suite is never taken (no downgrade through a notice)."""
     other_suite = next(s for s in type(pair.paired.suite) if s is not pair.paired.suite)
-    lock = LockIdentity(pair.lock.lock_id, pair.lock.signing_key, [], pair.lock.policy)
-    (extra,) = (
-        type(pair.lock)
-        .generate(pair.rng, now_ms=T0 + DAY_MS, suites=(other_suite,))
-        .public_bundle()
-        .prekeys
-    )
-    del lock, extra
     signer = pair.lock.signing_key
     other = LockIdentity.generate(pair.rng, now_ms=T0 + DAY_MS, suites=(other_suite,))
-    # Re-sign another suite's prekey with the real lock key, so only the suite differs.
-    from custom_components.secure_lock.protocol.keys import SignedPrekey  # noqa: PLC0415
-
+    # Another suite's prekey signed by the real lock key: only the suite differs.
     prekey = other.public_bundle().prekeys[0]
     resigned = SignedPrekey.create(
         signer, prekey.public_key, prekey.valid_from, prekey.valid_until
