@@ -236,3 +236,37 @@ async def test_rotation_is_scheduled_for_when_the_key_falls_due(
         identity.current_prekey(suite).signed.prekey_id
     )
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_rotation_while_the_lock_is_away(
+    hass: HomeAssistant,
+    sim_lock: SimLock,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Unheard announcements are retried; an overdue key is replaced even while away."""
+    coordinator = init_integration.runtime_data
+    await wait_until(lambda: not coordinator._announce_needed)  # noqa: SLF001
+    coordinator._announce_needed = True  # noqa: SLF001 - as after a start
+    sim_lock.device.set_online(False)
+    with patch("custom_components.secure_lock.coordinator.COMMAND_TIMEOUT", 0.2):
+        await coordinator.async_rotation_check()
+    assert "Key rotation for Front door failed" in caplog.text
+    assert coordinator._announce_needed  # noqa: SLF001
+
+    await sim_lock.runtime.stop()
+    await wait_until(lambda: coordinator.client is None)
+    before = _stored_identity(init_integration)
+    later = system_clock() + 2 * DAY_MS
+    with patch(
+        "custom_components.secure_lock.coordinator.system_clock", return_value=later
+    ):
+        await coordinator.async_rotation_check()
+    stored = _stored_identity(init_integration)
+    assert newest_prekey_age_ms(stored, later) == 0
+    old_ids = {p.signed.prekey_id for p in before.prekeys}
+    assert all(
+        stored.current_prekey(suite).signed.prekey_id not in old_ids
+        for suite in stored.suites
+    )
+    assert coordinator._announce_needed  # noqa: SLF001

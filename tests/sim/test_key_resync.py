@@ -449,3 +449,9 @@ async def test_controller_reannounces_at_most_every_10_seconds_on_junk(
     await _drain()
     assert client.resyncs == 2
     assert (await client.status()).result is ResultCode.OK
+    # A re-announcement that cannot be sent is dropped quietly.
+    controller.links[-1].connected_flag = False
+    rig.scheduler.advance(10)
+    client.handle_frame(wrap(Channel.ENVELOPE, _junk_for(client.identity.key_id)))
+    await _drain()
+    assert client.resyncs == 3
