@@ -18,6 +18,7 @@ bolt thrown, nothing written, every frame dropped, TAMPER events to admins.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 import logging
@@ -62,6 +63,7 @@ from custom_components.secure_lock.protocol.pairing_messages import (
 )
 from custom_components.secure_lock.protocol.permissions import may_read_state
 from custom_components.secure_lock.protocol.registry import ControllerRecord
+from custom_components.secure_lock.protocol.resync import RESYNC_MIN_INTERVAL_S
 from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.protocol.roles import Role
 from custom_components.secure_lock.protocol.session import (
@@ -105,6 +107,9 @@ CONTROLLER_LIST_CHUNK_SIZE = 4
 AUDIT_CHUNK_SIZE = 8
 AUDIT_MAX_ENTRIES = 256
 FIRMWARE_DIR = "firmware"
+RESEND_WINDOW_S = 30.0
+"""Answers younger than a request's default lifetime are re-sent after a resync."""
+RESEND_LIMIT = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +178,15 @@ class _PendingMotor:
 
     request: VerifiedMessage
     controller_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _SentAnswer:
+    """A result sent recently, kept in memory only, to re-seal after a resync."""
+
+    request: VerifiedMessage
+    payload: CommandResult
+    sent_at: float
 
 
 class LockDevice:
@@ -249,6 +263,9 @@ class LockDevice:
         self._pending_motor: _PendingMotor | None = None
         self.dropped_frames: dict[ErrorCode, int] = {}
         self._timers: dict[str, TimerHandle] = {}
+        self._resync_notice: bytes | None = None
+        self._last_resync: float | None = None
+        self._recent_answers: dict[bytes, deque[_SentAnswer]] = {}
         self.firmware = FirmwareUpdater(
             self.state.firmware,
             SlotStore(store.directory / FIRMWARE_DIR),
@@ -278,12 +295,12 @@ class LockDevice:
         return self.element.lock_id
 
     def start(self) -> None:
-        """Start the heartbeat and prekey-rotation timers (in lockdown: tamper reports)."""
+        """Start the heartbeat, rotate or erase prekeys if overdue (in lockdown: tamper reports)."""
         if self.rollback is not None:
             self._report_tamper()
             return
         self._schedule("heartbeat", self.config.heartbeat_seconds, self._heartbeat_tick)
-        self._schedule("rotation", self._rotation_delay_seconds(), self._rotation_tick)
+        self._rotation_tick()
         self._schedule_failsafe()
 
     def shutdown(self) -> None:
@@ -308,12 +325,21 @@ class LockDevice:
         self.send_heartbeat()
         self._schedule("heartbeat", self.config.heartbeat_seconds, self._heartbeat_tick)
 
-    def _rotation_delay_seconds(self) -> float:
-        return self.config.prekey_policy.lifetime_ms / 1000
-
     def _rotation_tick(self) -> None:
-        self.rotate_prekeys()
-        self._schedule("rotation", self._rotation_delay_seconds(), self._rotation_tick)
+        """Rotate when the newest prekey is a lifetime old (by its stored age, not uptime)."""
+        now = self.now_ms()
+        if self.element.rotation_due(now):
+            self.rotate_prekeys()
+        else:
+            self.element.erase_expired_prekeys(now)
+        self._schedule_rotation_check()
+
+    def _schedule_rotation_check(self) -> None:
+        now = self.now_ms()
+        delay = (self.element.next_rotation_check_ms(now) - now) / 1000
+        if (timer := self._timers.get("rotation")) is not None:
+            timer.cancel()
+        self._schedule("rotation", delay, self._rotation_tick)
 
     # Status ----------------------------------------------------------------
 
@@ -427,19 +453,17 @@ class LockDevice:
             return
         if channel is Channel.PAIRING:
             self._receive_pairing(body)
-        else:
+        elif channel is Channel.ENVELOPE:
             self._receive_envelope(body)
+        else:
+            self._dropped(ErrorCode.UNEXPECTED_MESSAGE)
 
     def _receive_pairing(self, body: bytes) -> None:
         if not body:
             return
         now = self.now_ms()
         self.state.joins.purge_expired_invitations(now)
-        if not (
-            self.pairing.is_open(now)
-            or self.state.joins.invitations
-            or self.pairing.remembers_result(now)
-        ):
+        if not (self.accepts_pairing(now) or self.pairing.remembers_result(now)):
             # Nothing to pair with: no answer, no write, whatever arrives.
             return
         if body[0] == PairingMessageType.HELLO:
@@ -450,6 +474,11 @@ class LockDevice:
             reply = None
         if reply is not None and self.online:
             self._outbox(wrap(Channel.PAIRING, reply))
+
+    def accepts_pairing(self, now_ms: int | None = None) -> bool:
+        """Return whether a pairing could start now: the button's window or an invitation."""
+        now = self.now_ms() if now_ms is None else now_ms
+        return self.pairing.is_open(now) or self.state.joins.has_open_invitation(now)
 
     def _label_allowed(self, controller_id: bytes) -> bool:
         """Return whether the label may pair this key: factory state, or its own join."""
@@ -635,6 +664,8 @@ class LockDevice:
             return
         except ProtocolError as err:
             self._dropped(err.code)
+            if err.code is ErrorCode.UNKNOWN_PREKEY:
+                self._send_resync_notice()
             return
         # The high-water mark (and a join made final) is durable before
         # anything happens.
@@ -692,6 +723,7 @@ class LockDevice:
                 # The endpoint already switched to the controller's new prekey.
                 self._persist()
                 self._respond(message, ResultCode.OK)
+                self._resend_recent_answers(message.sender_id)
             case _:
                 self._respond(
                     message, ResultCode.UNSUPPORTED, "not supported by this lock"
@@ -723,6 +755,51 @@ class LockDevice:
             _LOGGER.warning("Could not answer a request: %s", err.code.value)
             return
         self._send([frame])
+        if request.kind is not MessageKind.KEY_ROTATION:
+            answers = self._recent_answers.setdefault(
+                request.sender_id, deque(maxlen=RESEND_LIMIT)
+            )
+            answers.append(_SentAnswer(request, payload, self._scheduler.monotonic()))
+
+    def _resend_recent_answers(self, controller_id: bytes) -> None:
+        """Re-seal recent results to the prekey the controller just announced.
+
+        A controller restored from a backup could not open them (they went to
+        a prekey it lost); the status is the current one, so a repeat never
+        shows an old state.  In memory only: nothing here is written.
+        """
+        now = self._scheduler.monotonic()
+        frames = []
+        for answer in self._recent_answers.pop(controller_id, ()):
+            if now - answer.sent_at > RESEND_WINDOW_S:
+                continue
+            payload = replace(
+                answer.payload, status=self.wire_status(), lock_time_ms=self.now_ms()
+            )
+            try:
+                frames.append(self.endpoint.respond(answer.request, payload))
+            except ProtocolError as err:
+                _LOGGER.warning("Could not re-send an answer: %s", err.code.value)
+        if frames:
+            self._send(frames)
+
+    def _send_resync_notice(self) -> None:
+        """Publish the current signed prekeys; rate-limited, cached, never written.
+
+        Whoever sealed to a prekey we lack cannot be told privately (we cannot
+        read who it was), so this goes to every link.  It is public data.
+        """
+        now = self._scheduler.monotonic()
+        if self._last_resync is not None and now - self._last_resync < (
+            RESYNC_MIN_INTERVAL_S
+        ):
+            return
+        self._last_resync = now
+        if self._resync_notice is None:
+            bundle = self.element.public_bundle()
+            self._resync_notice = self.element.resync_notice(bundle.prekeys)
+        if self.online:
+            self._outbox(wrap(Channel.RESYNC, self._resync_notice))
 
     def _may_read_state(self, record: ControllerRecord) -> bool:
         return may_read_state(
@@ -846,9 +923,14 @@ class LockDevice:
         )
 
     def rotate_prekeys(self) -> None:
-        """Rotate prekeys, announce the new ones, and erase expired private ones."""
+        """Rotate prekeys, announce the new ones, and erase expired private ones.
+
+        The element seals the new keys to storage before anything is sent, so
+        no controller ever learns a prekey the lock could lose in a crash.
+        """
         now = self.now_ms()
         self.element.rotate_prekeys(now, self._rng)
+        self._resync_notice = None
         bundle = self.element.public_bundle()
         for prekey in bundle.prekeys:
             self.broadcast(MessageKind.KEY_ROTATION, KeyRotation(prekey))

@@ -205,11 +205,11 @@ class LockRuntime:
             if device is None:
                 continue
             opened = device.endpoint.opened
-            hello = device.pairing.is_open() and _is_pairing_hello(frame)
+            hello = device.accepts_pairing() and _is_pairing_hello(frame)
             device.receive(frame)
             # The connection keeps its slot once a frame on it proved itself:
             # one the lock opened for an allowed controller, or a pairing
-            # hello while the button's window is open.
+            # hello while the button's window or an invitation is open.
             if self.lan is not None and (hello or device.endpoint.opened != opened):
                 self.lan.authenticated(link)
 

@@ -10,10 +10,17 @@ bundle and the setup payload (which is printed on the lock's label anyway).
 from __future__ import annotations
 
 from custom_components.secure_lock.protocol.identity import LockIdentity, PrekeyPolicy
-from custom_components.secure_lock.protocol.keys import PublicKeyBundle
+from custom_components.secure_lock.protocol.keys import PublicKeyBundle, SignedPrekey
 from custom_components.secure_lock.protocol.pairing import LockPairing, PairingAttempts
 from custom_components.secure_lock.protocol.registry import ControllerRegistry
+from custom_components.secure_lock.protocol.resync import ResyncNotice
 from custom_components.secure_lock.protocol.rng import Clock, Rng, system_rng
+from custom_components.secure_lock.protocol.rotation import (
+    is_rotation_due,
+    newest_prekey_age_ms,
+    next_check_ms,
+    oldest_prekey_age_ms,
+)
 from custom_components.secure_lock.protocol.session import LockEndpoint, VerifiedMessage
 from custom_components.secure_lock.protocol.setup_payload import SetupPayload
 
@@ -90,6 +97,27 @@ class SecureElement:
     def setup_payload(self) -> SetupPayload:
         """Return what the lock's label shows (code and QR)."""
         return self._setup
+
+    def rotation_due(self, now_ms: int) -> bool:
+        """Return whether the newest prekey is a policy lifetime old."""
+        return is_rotation_due(self._identity, now_ms)
+
+    def next_rotation_check_ms(self, now_ms: int) -> int:
+        """Return when a rotation or an erasure next falls due (at most 10 min away)."""
+        return next_check_ms(self._identity, now_ms)
+
+    def prekey_ages_ms(self, now_ms: int) -> tuple[int, int]:
+        """Return (age of the newest prekey, age of the oldest private prekey held)."""
+        return (
+            newest_prekey_age_ms(self._identity, now_ms),
+            oldest_prekey_age_ms(self._identity, now_ms),
+        )
+
+    def resync_notice(self, prekeys: tuple[SignedPrekey, ...]) -> bytes:
+        """Return the signed resynchronisation notice for ``prekeys``."""
+        return ResyncNotice.create(
+            self._identity.lock_id, self._identity.signing_key, prekeys
+        ).to_bytes()
 
     def public_bundle(self) -> PublicKeyBundle:
         """Return the identity key with the current signed prekeys."""

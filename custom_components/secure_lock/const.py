@@ -40,8 +40,6 @@ HEARTBEAT_INTERVAL: Final = timedelta(seconds=30)
 """How often a lock sends its signed heartbeat."""
 UNAVAILABLE_AFTER: Final = HEARTBEAT_INTERVAL * 2.5
 """Without an authenticated frame for this long, the shown state is stale."""
-KEY_ROTATION_INTERVAL: Final = timedelta(days=1)
-"""How often Home Assistant replaces its encryption (KEM) key for a lock."""
 COMMAND_TIMEOUT: Final = 15.0
 PAIRING_TIMEOUT: Final = 30.0
 CLOCK_SKEW_REPAIR_MS: Final = 60_000

@@ -37,6 +37,7 @@ from custom_components.secure_lock.protocol import (
     SuiteId,
     routing_id,
 )
+from custom_components.secure_lock.protocol.channel import Channel, wrap
 from custom_components.secure_lock.protocol.envelope import (
     NO_REPLY,
     PROTOCOL_VERSION,
@@ -61,6 +62,7 @@ from custom_components.secure_lock.protocol.pairing_messages import (
     PairingProof,
     PairingResult,
 )
+from custom_components.secure_lock.protocol.resync import ResyncNotice
 from custom_components.secure_lock.protocol.suites import params
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,9 +168,22 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
         },
     }
     vectors["firmware"] = firmware_vectors()
+    vectors["resync"] = resync_vector(lock)
     lock_ep = LockEndpoint(lock, registry)
     ctrl_ep = ControllerEndpoint(ctrl, outcome.lock, rng=rng)
     return vectors, lock_ep, ctrl_ep
+
+
+def resync_vector(lock: LockIdentity) -> dict[str, Any]:
+    """Return the lock's resynchronisation notice for its vector prekey (section 11)."""
+    prekeys = lock.public_bundle().prekeys
+    notice = ResyncNotice.create(lock.lock_id, lock.signing_key, prekeys)
+    return {
+        "signed_input": (b"secure-lock/v1/resync\x00" + notice.to_bytes()[:-64]).hex(),
+        "signature": notice.signature.hex(),
+        "notice": notice.to_bytes().hex(),
+        "link_frame": wrap(Channel.RESYNC, notice.to_bytes()).hex(),
+    }
 
 
 FIRMWARE_SEED = b"secure-lock firmware vector v1"

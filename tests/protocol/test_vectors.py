@@ -53,3 +53,16 @@ def test_firmware_vector_verifies(stored: dict[str, Any]) -> None:
     )
     assert verified.transfer_id.hex() == vector["transfer_id"]
     assert verified.manifest.to_bytes().hex() == vector["manifest"]
+
+
+def test_resync_vector_verifies(stored: dict[str, Any]) -> None:
+    """The notice parses, verifies under the vector lock key, and carries its prekey."""
+    from custom_components.secure_lock.protocol import IdentityPublicKey  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.resync import ResyncNotice  # noqa: PLC0415
+
+    vector = stored["resync"]
+    notice = ResyncNotice.parse(bytes.fromhex(vector["notice"]))
+    notice.verify(IdentityPublicKey(bytes.fromhex(stored["lock"]["identity_public"])))
+    assert notice.lock_id.hex() == stored["lock"]["lock_id"]
+    assert [p.prekey_id.hex() for p in notice.prekeys] == [stored["lock"]["prekey_id"]]
+    assert vector["link_frame"] == "52" + vector["notice"]

@@ -31,6 +31,8 @@ class Channel(IntEnum):
 
     PAIRING = 0x50
     ENVELOPE = 0x45
+    RESYNC = 0x52
+    """The lock's signed current prekeys, sent when a frame named one it lacks."""
 
 
 # The refusals a lock reports during pairing; anything else is "malformed".

@@ -228,7 +228,9 @@ def _apply_rotation(
     payload.prekey.verify(bundle.identity)
     if payload.prekey.suite is not suite:
         raise ProtocolError(ErrorCode.DOWNGRADE, "rotated prekey is for another suite")
-    return bundle.with_prekey(payload.prekey)
+    # The announcement names the prekey its owner holds now, even an older
+    # one (a restored backup): sealing to anything newer would go unread.
+    return bundle.with_current_prekey(payload.prekey)
 
 
 class _Endpoint:
