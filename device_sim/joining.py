@@ -155,11 +155,8 @@ class JoinBook:
         ]
 
     def has_open_invitation(self, now_ms: int) -> bool:
-        """Return whether any invitation can be redeemed now by someone."""
-        return any(
-            i.redeemed_by is None and now_ms < i.expires_at_ms
-            for i in self.invitations.values()
-        )
+        """Return whether any invitation can be redeemed now (by its redeemer, if any)."""
+        return any(now_ms < i.expires_at_ms for i in self.invitations.values())
 
     def blocks_label(self, controller_id: bytes) -> bool:
         """Return whether another controller's provisional join holds the label."""
