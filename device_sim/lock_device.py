@@ -463,8 +463,11 @@ class LockDevice:
             return
         now = self.now_ms()
         self.state.joins.purge_expired_invitations(now)
-        if not (self.accepts_pairing(now) or self.pairing.remembers_result(now)):
-            # Nothing to pair with: no answer, no write, whatever arrives.
+        if not self.accepts_pairing(now) and not (
+            body[0] == PairingMessageType.PROOF and self.pairing.remembers_result(now)
+        ):
+            # Nothing to pair with (at most a lost result to repeat): no
+            # answer, no write, whatever arrives.
             return
         if body[0] == PairingMessageType.HELLO:
             reply = self._pairing_hello(body, now)

@@ -13,7 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.secure_lock.const import CONF_IDENTITY, CONF_MODEL, DOMAIN
-from custom_components.secure_lock.controller import pair_over_link
+from custom_components.secure_lock.controller import confirm_pairing, pair_over_link
 from custom_components.secure_lock.controller.links import LinkSettings
 from custom_components.secure_lock.coordinator import session_store
 from custom_components.secure_lock.entry_data import credential_data, link_data
@@ -186,6 +186,7 @@ async def _entry_aged(
         outcome = await pair_over_link(
             link, identity, SetupPayload.parse(lock.setup_code), "Home Assistant"
         )
+        await confirm_pairing(link, identity, outcome.lock)
     finally:
         await link.close()
     entry = MockConfigEntry(

@@ -18,6 +18,7 @@ from custom_components.secure_lock.controller import (
     LockUpdate,
     UpdatePhase,
     UpdateProgress,
+    confirm_pairing,
     firmware_status,
     pair_over_link,
     update_firmware,
@@ -46,6 +47,8 @@ from device_sim.nv_counter import CounterFile
 from device_sim.release_tool import build_test_release
 from device_sim.storage import KeyFile, SealedStore
 from device_sim.timing import ManualScheduler, TimerHandle
+
+from .helpers import setup_for_next_controller
 
 MODEL = DeviceConfig().model
 IMAGE_SIZE = 12_000
@@ -128,16 +131,12 @@ class Rig:
 
     async def pair(self, name: str = "Home Assistant") -> LockClient:
         """Pair a new controller (the first becomes admin)."""
+        setup = setup_for_next_controller(self.device)
         self.device.press_button()
         link = self.hub.attach()
         identity = ControllerIdentity.generate(now_ms=self.now_ms())
-        outcome = await pair_over_link(
-            link,
-            identity,
-            SetupPayload.parse(self.device.element.setup_payload.to_code()),
-            name,
-            clock=self.now_ms,
-        )
+        outcome = await pair_over_link(link, identity, setup, name, clock=self.now_ms)
+        await confirm_pairing(link, identity, outcome.lock, clock=self.now_ms)
         return await self.client(identity, outcome.lock)
 
     async def client(self, identity: ControllerIdentity, lock: Any) -> LockClient:

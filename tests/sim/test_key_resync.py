@@ -19,6 +19,7 @@ import pytest
 from custom_components.secure_lock.controller import (
     CommandTimeout,
     LockClient,
+    confirm_pairing,
     pair_over_link,
 )
 from custom_components.secure_lock.protocol import (
@@ -152,6 +153,7 @@ async def _paired(rig: Rig) -> Controller:
         "Home Assistant",
         clock=rig.now_ms,
     )
+    await confirm_pairing(link, identity, outcome.lock, clock=rig.now_ms)
     await link.close()
     controller = Controller(rig, identity.to_bytes(), outcome.lock.to_bytes())
     await controller.start(announce=False)

@@ -13,6 +13,7 @@ from custom_components.secure_lock.controller import (
     LockClient,
     LockUpdate,
     UpdateKind,
+    confirm_pairing,
     pair_over_link,
 )
 from custom_components.secure_lock.protocol import (
@@ -32,6 +33,7 @@ from device_sim.mechanism import MechanismConfig
 from device_sim.pki import DevCertificateAuthority
 
 from .conftest import LinkFactory
+from .helpers import setup_for_next_controller
 
 FAST = DeviceConfig(mechanism=MechanismConfig(motor_seconds=0, open_hold_seconds=0.2))
 
@@ -63,14 +65,12 @@ async def _pair(runtime: LockRuntime, link: FrameLink, name: str) -> LockClient:
     await admin_call(
         runtime.options.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.PRESS_BUTTON)
     )
+    setup = setup_for_next_controller(device)
     identity = ControllerIdentity.generate()
     outcome = await pair_over_link(
-        link,
-        identity,
-        SetupPayload.parse(device.element.setup_payload.to_uri()),
-        name,
-        timeout=10,
+        link, identity, SetupPayload.parse(setup.to_uri()), name, timeout=10
     )
+    await confirm_pairing(link, identity, outcome.lock, timeout=10)
     client = LockClient(link, identity, outcome.lock)
     await client.start()
     return client
