@@ -37,7 +37,11 @@ from custom_components.secure_lock.const import (
     DOMAIN,
     UNAVAILABLE_AFTER,
 )
-from custom_components.secure_lock.protocol import LockIdentity, SetupPayload
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    LockIdentity,
+    SetupPayload,
+)
 from device_sim.broker import MosquittoBroker, free_port
 from device_sim.pki import DevCertificateAuthority
 from tests.sim.helpers import wait_until
@@ -141,14 +145,25 @@ async def test_button_not_pressed(hass: HomeAssistant, sim_lock: SimLock) -> Non
     Pressing it then works, with the same key the first attempt used.
     """
     flow_id = await _at_pair_step(hass, sim_lock, sim_lock.setup_code)
-    with patch("custom_components.secure_lock.config_flow.PAIRING_TIMEOUT", 0.3):
+    generate = ControllerIdentity.generate
+    with (
+        patch("custom_components.secure_lock.config_flow.PAIRING_TIMEOUT", 0.3),
+        patch.object(ControllerIdentity, "generate", side_effect=generate) as made,
+    ):
         result = await hass.config_entries.flow.async_configure(flow_id, {})
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "timeout"}
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"base": "timeout"}
 
-    sim_lock.device.press_button()
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+        sim_lock.device.press_button()
+        result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    # One key for every attempt of the flow, and the lock holds exactly it.
+    assert made.call_count == 1
+    key_id = ControllerIdentity.from_bytes(
+        bytes.fromhex(result["result"].data[CONF_IDENTITY])
+    ).key_id
+    assert list(sim_lock.device.state.registry.records) == [key_id]
+    assert sim_lock.device.state.joins.pending == {}
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(result["result"].entry_id)
 
