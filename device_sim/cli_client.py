@@ -1,8 +1,9 @@
 """`python -m device_sim client`: the reference command-line controller.
 
-A profile file holds this controller's identity (private keys: the file is
-created 0600), the paired lock's record and how to reach it.  Tests and
-benchmarks drive locks through the same `LockClient` that Home Assistant uses.
+A profile file (`cli_profile.py`) holds this controller's identity (private
+keys: the file is created 0600), the paired lock's record and how to reach
+it; several processes may share it.  Tests and benchmarks drive locks through
+the same `LockClient` that Home Assistant uses.
 """
 
 from __future__ import annotations
@@ -10,13 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-import json
-import os
 from pathlib import Path
 import signal
+import sys
 import time
-from typing import Any
 from urllib.parse import urlsplit
 
 from custom_components.secure_lock.controller import (
@@ -49,76 +47,7 @@ from custom_components.secure_lock.transport import (
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
-PROFILE_VERSION = 1
-
-
-@dataclass(slots=True)
-class Connection:
-    """How this controller reaches its lock."""
-
-    lan_url: str | None = None
-    broker_url: str | None = None
-    broker_ca: str | None = None
-    username: str | None = None
-    password: str | None = None
-    lock_id: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "lan_url": self.lan_url,
-            "broker_url": self.broker_url,
-            "broker_ca": self.broker_ca,
-            "username": self.username,
-            "password": self.password,
-            "lock_id": self.lock_id,
-        }
-
-
-@dataclass(slots=True)
-class Profile:
-    """A controller identity, its paired lock and how to reach it."""
-
-    identity: ControllerIdentity
-    connection: Connection
-    lock: PairedLock | None = None
-
-    @classmethod
-    def load(cls, path: Path) -> Profile:
-        """Read a profile; a missing or damaged file raises ValueError."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data["version"] != PROFILE_VERSION:
-                raise ValueError("unsupported profile version")
-            return cls(
-                ControllerIdentity.from_bytes(bytes.fromhex(data["identity"])),
-                Connection(**data["connection"]),
-                PairedLock.from_bytes(bytes.fromhex(data["lock"]))
-                if data["lock"]
-                else None,
-            )
-        except FileNotFoundError:
-            raise ValueError(f"no profile at {path}; pair first") from None
-        except (KeyError, TypeError, ProtocolError, json.JSONDecodeError) as err:
-            raise ValueError(
-                f"profile {path} is damaged ({type(err).__name__})"
-            ) from None
-
-    def save(self, path: Path) -> None:
-        """Write the profile atomically with owner-only permissions."""
-        data = {
-            "version": PROFILE_VERSION,
-            "identity": self.identity.to_bytes().hex(),
-            "connection": self.connection.to_json(),
-            "lock": self.lock.to_bytes().hex() if self.lock else None,
-        }
-        temp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temp.replace(path)
+from .cli_profile import Connection, Profile
 
 
 async def open_link(connection: Connection) -> FrameLink:
@@ -295,7 +224,7 @@ async def _pair(args: argparse.Namespace) -> int:
     finally:
         await link.close()
     profile.lock = outcome.lock
-    profile.save(args.profile)
+    profile.save(args.profile, replace_existing=True)
     print(
         f"paired with lock {outcome.lock.lock_id.hex()} as {outcome.role.name.lower()}"
     )
@@ -312,8 +241,12 @@ async def _with_client(
     link = await open_link(profile.connection)
 
     def persist(lock: PairedLock) -> None:
+        # Called from the receive loop: a failed save must not stop it.
         profile.lock = lock
-        profile.save(args.profile)
+        try:
+            profile.save(args.profile)
+        except (OSError, ValueError) as err:
+            print(f"warning: could not save the profile: {err}", file=sys.stderr)
 
     client = LockClient(
         link,
