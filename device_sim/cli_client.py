@@ -1,4 +1,4 @@
-"""`python -m device_sim client`: the reference command-line controller.
+"""`device_sim client`: the reference command-line controller.
 
 A profile file (`cli_profile.py`) holds this controller's identity (private
 keys: the file is created 0600), the paired lock's record and how to reach
@@ -15,10 +15,8 @@ from pathlib import Path
 import signal
 import sys
 import time
-from urllib.parse import urlsplit
 
 from custom_components.secure_lock.controller import (
-    ControllerError,
     LockClient,
     LockUpdate,
     UpdateProgress,
@@ -31,7 +29,6 @@ from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     MessageKind,
     PairedLock,
-    ProtocolError,
     PublicKeyBundle,
     Role,
     SetupPayload,
@@ -47,36 +44,49 @@ from custom_components.secure_lock.transport import (
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
+from .cli_lock import BROKER_CA_NEEDED, broker_address
 from .cli_profile import Connection, Profile
 
 
 async def open_link(connection: Connection) -> FrameLink:
-    """Connect to the lock over LAN or the broker, as the profile says."""
+    """Connect to the lock over LAN or the broker, as the profile says.
+
+    With both, the LAN comes first and the broker is the fallback.
+    """
+    if not connection.lan_url and not connection.broker_url:
+        raise ValueError("the profile has no way to reach the lock (--lan or --broker)")
+    failures: list[str] = []
     if connection.lan_url:
         ws = WebSocketFrameLink(connection.lan_url)
-        await ws.connect()
-        return ws
-    if connection.broker_url and connection.lock_id and connection.broker_ca:
-        url = urlsplit(connection.broker_url)
-        if url.scheme != "mqtts" or url.hostname is None or url.port is None:
-            raise ValueError("broker URL must be mqtts://HOST:PORT")
+        try:
+            await ws.connect()
+        except TransportError as err:
+            failures.append(f"{connection.lan_url}: {err}")
+        else:
+            return ws
+    if connection.broker_url:
+        host, port = broker_address(connection.broker_url)
+        if not connection.broker_ca or not connection.lock_id:
+            raise ValueError(BROKER_CA_NEEDED)
         link = MqttFrameLink(
             MqttLinkConfig(
                 role=MqttRole.CONTROLLER,
                 topics=LockTopics.for_lock(bytes.fromhex(connection.lock_id)),
-                port=url.port,
+                port=port,
                 tls=client_tls_context(Path(connection.broker_ca)),
-                server_name="localhost"
-                if url.hostname == "127.0.0.1"
-                else url.hostname,
-                address=url.hostname,
+                server_name="localhost" if host == "127.0.0.1" else host,
+                address=host,
                 username=connection.username,
                 password=connection.password,
             )
         )
-        await link.connect()
-        return link
-    raise ValueError("the profile has no way to reach the lock (--lan or --broker)")
+        try:
+            await link.connect()
+        except TransportError as err:
+            failures.append(f"{connection.broker_url}: {err}")
+        else:
+            return link
+    raise ValueError(f"cannot reach the lock ({'; '.join(failures)})")
 
 
 def add_parsers(
@@ -195,12 +205,9 @@ def add_parsers(
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        action: Callable[[argparse.Namespace], Awaitable[int]] = args.action
-        return asyncio.run(action(args))
-    except (ControllerError, TransportError, ProtocolError, ValueError) as err:
-        print(f"error: {err}")
-        return 1
+    # Expected failures become one line in __main__ (cli_errors.describe).
+    action: Callable[[argparse.Namespace], Awaitable[int]] = args.action
+    return asyncio.run(action(args))
 
 
 def _now_ms() -> int:
@@ -209,6 +216,14 @@ def _now_ms() -> int:
 
 async def _pair(args: argparse.Namespace) -> int:
     setup = SetupPayload.parse(args.setup_code)
+    if args.broker is not None:
+        broker_address(args.broker)  # the same check and message as `lock --broker`
+        if args.broker_ca is None:
+            raise ValueError(BROKER_CA_NEEDED)
+        if not Path(args.broker_ca).is_file():
+            raise ValueError(f"--broker-ca: no file at {args.broker_ca}")
+    elif args.broker_ca or args.username or args.password:
+        raise ValueError("--broker-ca, --username and --password need --broker")
     connection = Connection(
         lan_url=args.lan,
         broker_url=args.broker,

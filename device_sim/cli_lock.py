@@ -1,10 +1,11 @@
-"""`python -m device_sim lock`: run one or many simulated locks until Ctrl-C."""
+"""`device_sim lock`: run one or many simulated locks until Ctrl-C."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 from pathlib import Path
 import signal
@@ -15,12 +16,15 @@ import segno
 from custom_components.secure_lock.protocol.errors import ProtocolError
 from custom_components.secure_lock.protocol.firmware import ReleasePublicKey
 
+from . import PROG
 from .lock_device import DeviceConfig
 from .lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
 from .mechanism import MechanismConfig
 from .pki import DevCertificateAuthority
 
 QR_FILE = "setup-qr.png"
+FIRST_LAN_PORT = 8765
+"""The development stack's (scripts/develop) first lock listens here, and counts up."""
 _DEFAULTS = DeviceConfig()
 
 
@@ -36,7 +40,7 @@ def add_parsers(
             "emulated secure element, seals them under a device key in the state "
             "directory, and prints its setup code and QR (also saved as "
             f"{QR_FILE}). Press its pairing button with "
-            "`python -m device_sim press-button --state-dir DIR`."
+            f"`{PROG} press-button --state-dir DIR`."
         ),
     )
     parser.add_argument(
@@ -139,12 +143,25 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        options = _options(args)
-    except ValueError as err:
-        print(f"error: {err}")
-        return 2
+    # A ValueError here (bad options, address in use) becomes one line in
+    # __main__, without a traceback.
+    options = _options(args)
     return asyncio.run(_serve(options, quiet=args.quiet, auto_relock=args.auto_relock))
+
+
+BROKER_CA_NEEDED = "--broker needs --broker-ca"
+
+
+def broker_address(text: str) -> tuple[str, int]:
+    """Return (host, port) of an mqtts:// URL; one message for every CLI command."""
+    try:
+        url = urlsplit(text)
+        host, port = url.hostname, url.port
+    except ValueError:
+        host = port = None
+    if url.scheme != "mqtts" or host is None or port is None:
+        raise ValueError("--broker takes mqtts://HOST:PORT (TLS only)")
+    return host, port
 
 
 def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
@@ -158,12 +175,10 @@ def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
         lan = (host, int(port))
     broker: BrokerSettings | None = None
     if args.broker is not None:
-        url = urlsplit(args.broker)
-        if url.scheme != "mqtts" or url.hostname is None or url.port is None:
-            raise ValueError("--broker takes mqtts://HOST:PORT (TLS only)")
+        host, port = broker_address(args.broker)
         if args.broker_ca is None:
-            raise ValueError("--broker needs --broker-ca")
-        broker = BrokerSettings(url.hostname, url.port, args.broker_ca)
+            raise ValueError(BROKER_CA_NEEDED)
+        broker = BrokerSettings(host, port, args.broker_ca)
     factory_ca = None
     if args.factory_ca is not None:
         factory_ca = DevCertificateAuthority.load(
@@ -212,8 +227,25 @@ async def _serve(
     options: list[RuntimeOptions], *, quiet: bool, auto_relock: int | None
 ) -> int:
     runtimes = [LockRuntime(o) for o in options]
+    started: list[LockRuntime] = []
     for runtime in runtimes:
-        device = await runtime.start()
+        try:
+            device = await runtime.start()
+        except OSError as err:
+            for done in started:
+                with contextlib.suppress(Exception):
+                    await done.stop()
+            with contextlib.suppress(Exception):
+                await runtime.stop()
+            if err.errno != errno.EADDRINUSE or runtime.options.lan is None:
+                raise
+            host, port = runtime.options.lan
+            raise ValueError(
+                f"{host}:{port} is already in use (another simulated lock, or "
+                f"scripts/develop, whose locks listen on {FIRST_LAN_PORT} and up): "
+                "choose another port with --listen"
+            ) from None
+        started.append(runtime)
         if device.first_boot or len(runtimes) == 1:
             announce(runtime, quiet=quiet or len(runtimes) > 1)
         if auto_relock is not None:
@@ -250,6 +282,6 @@ def announce(runtime: LockRuntime, *, quiet: bool) -> None:
     print(f"  Setup code: {payload.to_code()}")
     print(f"  QR text:    {payload.to_uri()}")
     print(f"  QR image:   {state_dir / QR_FILE}")
-    print(f"  Pairing:    python -m device_sim press-button --state-dir {state_dir}")
+    print(f"  Pairing:    {PROG} press-button --state-dir {state_dir}")
     if not quiet:
         qr.terminal(compact=True)
