@@ -28,6 +28,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.secure_lock.const import DEFAULT_MODEL
+from custom_components.secure_lock.entity import device_model
 from device_sim.mechanism import DoorState
 from tests.sim.helpers import wait_until
 
@@ -91,11 +93,11 @@ async def test_door_and_battery_follow_the_lock(
     sim_lock.device.set_door(DoorState.CLOSED)
     await wait_until(lambda: _state(hass, "binary_sensor.front_door_door") == STATE_OFF)
 
-    assert _state(hass, "binary_sensor.front_door_battery") == STATE_OFF
+    assert _state(hass, "binary_sensor.front_door_battery_low") == STATE_OFF
     sim_lock.device.mechanism.set_battery(9)
     sim_lock.device.send_heartbeat()
     await wait_until(lambda: _state(hass, "sensor.front_door_battery") == "9")
-    assert _state(hass, "binary_sensor.front_door_battery") == STATE_ON
+    assert _state(hass, "binary_sensor.front_door_battery_low") == STATE_ON
 
 
 class ActivityLog:
@@ -201,3 +203,11 @@ async def test_activity_events_say_what_happened(
     mechanism.tamper()
     await log.expect(("tamper", "unknown", None))
     log.stop()
+
+
+def test_device_model_does_not_repeat_the_brand() -> None:
+    """No "Secure Lock by Secure Lock": an unknown model is left out, the brand dropped."""
+    assert device_model(None) is None
+    assert device_model(DEFAULT_MODEL) is None
+    assert device_model("Secure Lock SL-1 (simulated)") == "SL-1 (simulated)"
+    assert device_model("SL-2") == "SL-2"
