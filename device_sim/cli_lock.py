@@ -262,8 +262,15 @@ async def _serve(
     return 0
 
 
-def announce(runtime: LockRuntime, *, quiet: bool) -> None:
-    """Print how to pair the lock: setup code, QR, button; save the QR as a PNG."""
+def announce(
+    runtime: LockRuntime, *, quiet: bool, broker_for_controllers: str | None = None
+) -> None:
+    """Print how to pair the lock: setup code, QR, button; save the QR as a PNG.
+
+    `broker_for_controllers` is the broker URL Home Assistant should use (the
+    development stack's controller listener); without it the lock's own
+    broker listener is shown as such.
+    """
     device = runtime.device
     assert device is not None
     payload = device.element.setup_payload
@@ -276,12 +283,18 @@ def announce(runtime: LockRuntime, *, quiet: bool) -> None:
         f"Simulated lock {device.lock_id.hex()} ({device.config.model}, firmware {device.config.firmware_version})"
     )
     if runtime.lan is not None:
-        print(f"  LAN:        {runtime.lan.url}")
-    if (broker := runtime.options.broker) is not None:
-        print(f"  Broker:     mqtts://{broker.host}:{broker.port}")
+        address = urlsplit(runtime.lan.url).netloc
+        print(f"  LAN:        {address} ({runtime.lan.url})")
+    if broker_for_controllers is not None:
+        print(f"  Broker:     {broker_for_controllers} (for Home Assistant)")
+    elif (broker := runtime.options.broker) is not None:
+        print(
+            f"  Broker:     mqtts://{broker.host}:{broker.port} (the lock's listener)"
+        )
     print(f"  Setup code: {payload.to_code()}")
     print(f"  QR text:    {payload.to_uri()}")
     print(f"  QR image:   {state_dir / QR_FILE}")
     print(f"  Pairing:    {PROG} press-button --state-dir {state_dir}")
+    print(f"  Code again: {PROG} setup-code --state-dir {state_dir}")
     if not quiet:
         qr.terminal(compact=True)

@@ -97,6 +97,9 @@ async def _serve(args: argparse.Namespace) -> int:
                     lan=("127.0.0.1", FIRST_LAN_PORT + index),
                     broker=settings,
                     factory_ca=ca,
+                    # Home Assistant (zeroconf: in config/configuration.yaml)
+                    # discovers the locks on this machine.
+                    zeroconf=True,
                 )
             )
             try:
@@ -120,7 +123,11 @@ async def _serve(args: argparse.Namespace) -> int:
             f"  user {CONTROLLER_USER}, password in {password_file}, CA {broker.ca_file}\n"
         )
         for runtime in runtimes:
-            announce(runtime, quiet=len(runtimes) > 1)
+            announce(
+                runtime,
+                quiet=len(runtimes) > 1,
+                broker_for_controllers=f"mqtts://{broker.host}:{broker.controller_port}",
+            )
             print()
         if args.ready_file is not None:
             args.ready_file.write_text(
