@@ -322,12 +322,17 @@ def _our_high_water(state: dict[str, Any], identity: ControllerIdentity) -> int:
     return int(ours[0]["high_water"]) if ours else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the crash loop from the command line."""
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
     parser = argparse.ArgumentParser(prog=f"{PROG}.crash_test", description=__doc__)
     parser.add_argument("--cycles", type=int, default=500)
     parser.add_argument("--seed", type=int)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the crash loop from the command line."""
+    args = build_parser().parse_args(argv)
     with tempfile.TemporaryDirectory() as workdir:
         report = asyncio.run(run(args.cycles, Path(workdir), args.seed))
     print(

@@ -245,14 +245,19 @@ async def _finish(
     return client.paired_lock
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the loop from the command line."""
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
     parser = argparse.ArgumentParser(
         prog=f"{PROG}.firmware_crash_test", description=__doc__
     )
     parser.add_argument("--cycles", type=int, default=50, help="kill -9 cycles")
     parser.add_argument("--seed", type=int, help="seed the kill timing")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the loop from the command line."""
+    args = build_parser().parse_args(argv)
     with tempfile.TemporaryDirectory() as workdir:
         report = asyncio.run(run(args.cycles, Path(workdir), args.seed))
     print(
