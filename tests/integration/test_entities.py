@@ -169,6 +169,10 @@ async def test_activity_events_say_what_happened(
         await log.expect(("door_closed", "unknown", None))
         await _settle(hass, init_integration)
         assert log.fired == []
+        # The door does not erase who moved the bolt last.
+        lock_state = hass.states.get("lock.front_door")
+        assert lock_state is not None
+        assert lock_state.attributes["changed_by"] == "manual"
     assert _state(hass, "lock.front_door") == LockState.UNLOCKED
 
     # Keypad.

@@ -10,8 +10,11 @@ from pathlib import Path
 import subprocess
 import sys
 
+from custom_components.secure_lock.protocol import SetupPayload
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
+from device_sim.broker import MosquittoBroker
 from device_sim.crash_test import REPO_ROOT, LockProcess, free_port
+from device_sim.pki import DevCertificateAuthority
 
 from .test_cli_profile import pair_cli
 
@@ -221,3 +224,55 @@ async def test_admin_commands_say_one_sentence(tmp_path: Path) -> None:
             await run_async("door", "open", "--state-dir", str(tmp_path / "nothing")),
             "no simulated lock is running",
         )
+
+
+async def test_pairing_with_lan_and_broker_keeps_both(
+    tmp_path: Path, broker: MosquittoBroker, ca: DevCertificateAuthority
+) -> None:
+    """--lan and --broker: both are kept, and the broker carries on when the LAN fails."""
+    ca.save(tmp_path / "factory")
+    lock_args = (
+        "--broker",
+        f"mqtts://127.0.0.1:{broker.lock_port}",
+        "--broker-ca",
+        str(broker.ca_file),
+        "--factory-ca",
+        str(tmp_path / "factory"),
+    )
+    lock = LockProcess(tmp_path / "lock", free_port(), lock_args)
+    await lock.start()
+    try:
+        socket = lock.state_dir / SOCKET_NAME
+        code = (await admin_call(socket, AdminRequest(AdminCommand.SETUP_CODE)))["code"]
+        lock_id = SetupPayload.parse(code).lock_id.hex()
+        broker.add_controller("cli", "cli password", [lock_id])
+        await admin_call(socket, AdminRequest(AdminCommand.PRESS_BUTTON))
+        profile = tmp_path / "me.json"
+        paired = await run_async(
+            "client",
+            "--profile",
+            str(profile),
+            "pair",
+            code,
+            "--lan",
+            _lan(lock),
+            "--broker",
+            f"mqtts://127.0.0.1:{broker.controller_port}",
+            "--broker-ca",
+            str(broker.ca_file),
+            "--username",
+            "cli",
+            "--password",
+            "cli password",
+        )
+        assert paired.returncode == 0, paired.stderr
+        data = json.loads(profile.read_text(encoding="utf-8"))
+        assert data["connection"]["broker_url"].endswith(f":{broker.controller_port}")
+        # The LAN path goes away (another address); the broker still reaches the lock.
+        data["connection"]["lan_url"] = f"ws://127.0.0.1:{free_port()}/securelock/v1"
+        profile.write_text(json.dumps(data), encoding="utf-8")
+        status = await run_async("client", "--profile", str(profile), "status")
+        assert status.returncode == 0, status.stderr
+        assert status.stdout.strip().endswith("ok: lock is locked")
+    finally:
+        lock.kill()
