@@ -68,8 +68,8 @@ from custom_components.secure_lock.protocol import (  # noqa: E402
 )
 from custom_components.secure_lock.protocol.channel import (  # noqa: E402
     Channel,
-    decode_pairing_failure,
-    encode_pairing_failure,
+    decode_signed_failure,
+    encode_signed_failure,
     unwrap,
     wrap,
 )
@@ -263,7 +263,7 @@ def build_targets() -> list[Target]:
     def link_frame(data: bytes) -> None:
         channel, body = unwrap(data)
         if channel is Channel.PAIRING:
-            decode_pairing_failure(body)
+            decode_signed_failure(body)
 
     targets.append(
         Target(
@@ -271,7 +271,12 @@ def build_targets() -> list[Target]:
             link_frame,
             (ProtocolError,),
             (
-                wrap(Channel.PAIRING, encode_pairing_failure(ErrorCode.PAIRING_BUSY)),
+                wrap(
+                    Channel.PAIRING,
+                    encode_signed_failure(
+                        bytes(32), bytes(32), ErrorCode.PAIRING_BUSY, bytes(64)
+                    ),
+                ),
                 wrap(Channel.PAIRING, hello),
                 wrap(Channel.ENVELOPE, transcript[2]),
             ),

@@ -32,6 +32,7 @@ class AdminCommand(StrEnum):
     """What a developer can do to the simulated lock."""
 
     PRESS_BUTTON = "press-button"
+    RESET = "reset"
     DOOR = "door"
     JAM = "jam"
     BATTERY = "battery"

@@ -1,4 +1,10 @@
-"""The simulated lock's audit log: a bounded window of a hash chain that never restarts."""
+"""The simulated lock's audit log: a bounded window of a hash chain that never restarts.
+
+Refused requests (a removed controller, a guest outside its window, a role
+asking for more than it may) are logged too, but they may fill at most
+`REFUSAL_SHARE` of the window.  Beyond that they are only counted per result
+code, so a flood of refusals can never push real operations out of the log.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,9 @@ from custom_components.secure_lock.protocol.messages import (
 )
 
 DEFAULT_CAPACITY = 512
+REFUSAL_SHARE = 8
+"""At most capacity // REFUSAL_SHARE refusal entries are kept in the window."""
+REFUSALS = frozenset({ResultCode.NOT_PERMITTED, ResultCode.REVOKED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +49,9 @@ class AuditLog:
         self._hashes: deque[bytes] = deque()
         self._base_hash = GENESIS_HASH
         self._next_index = 0
+        self._refusals_kept = 0
+        self.suppressed_refusals: dict[ResultCode, int] = {}
+        """Refusals counted but not logged because their share was full."""
 
     @property
     def head_hash(self) -> bytes:
@@ -58,18 +70,31 @@ class AuditLog:
         source: EventSource,
         result: ResultCode,
         controller_id: bytes,
-    ) -> AuditEntry:
-        """Add an entry at the head of the chain."""
+    ) -> AuditEntry | None:
+        """Add an entry at the head of the chain; None if it was a refusal only counted."""
+        refusal = result in REFUSALS
+        if refusal and self._refusals_kept >= self.refusal_limit:
+            self.suppressed_refusals[result] = (
+                self.suppressed_refusals.get(result, 0) + 1
+            )
+            return None
         entry = AuditEntry(
             self._next_index, time_ms, kind, source, result, controller_id
         )
         self._hashes.append(chain_hash(self.head_hash, entry))
         self._entries.append(entry)
+        self._refusals_kept += refusal
         self._next_index += 1
         while len(self._entries) > self._capacity:
-            self._entries.popleft()
+            dropped = self._entries.popleft()
+            self._refusals_kept -= dropped.result in REFUSALS
             self._base_hash = self._hashes.popleft()
         return entry
+
+    @property
+    def refusal_limit(self) -> int:
+        """Return how many refusal entries the window may hold."""
+        return max(1, self._capacity // REFUSAL_SHARE)
 
     def window(self, since_index: int, max_entries: int) -> AuditWindow:
         """Return up to `max_entries` entries from `since_index` (or the oldest kept)."""
@@ -86,6 +111,9 @@ class AuditLog:
             "capacity": self._capacity,
             "base_hash": self._base_hash.hex(),
             "next_index": self._next_index,
+            "suppressed_refusals": {
+                str(int(code)): n for code, n in self.suppressed_refusals.items()
+            },
             "entries": [
                 [
                     e.index,
@@ -115,5 +143,9 @@ class AuditLog:
             )
             log._hashes.append(chain_hash(log.head_hash, entry))
             log._entries.append(entry)
+            log._refusals_kept += entry.result in REFUSALS
         log._next_index = int(data["next_index"])
+        # Absent in states saved before refusals had their own share.
+        for code, count in data.get("suppressed_refusals", {}).items():
+            log.suppressed_refusals[ResultCode(int(code))] = int(count)
         return log

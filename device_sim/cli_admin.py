@@ -12,6 +12,10 @@ from .admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
 
 _HELP: dict[AdminCommand, str] = {
     AdminCommand.PRESS_BUTTON: "press the pairing button (opens pairing mode for 120 s)",
+    AdminCommand.RESET: (
+        "hold the reset button (long press): forget every controller, "
+        "invitation and key, back to factory state"
+    ),
     AdminCommand.DOOR: "set the door sensor: open or closed",
     AdminCommand.JAM: "make the next motor operation jam",
     AdminCommand.BATTERY: "set the battery level in percent (0-100)",

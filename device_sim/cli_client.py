@@ -17,6 +17,7 @@ import sys
 import time
 
 from custom_components.secure_lock.controller import (
+    LinkUnavailable,
     LockClient,
     LockUpdate,
     UpdateProgress,
@@ -44,6 +45,7 @@ from custom_components.secure_lock.transport import (
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
+from .cli_errors import PAIRING_NO_ANSWER
 from .cli_lock import BROKER_CA_NEEDED, broker_address
 from .cli_profile import Connection, Profile
 
@@ -235,7 +237,10 @@ async def _pair(args: argparse.Namespace) -> int:
     profile = Profile(ControllerIdentity.generate(), connection)
     link = await open_link(connection)
     try:
-        outcome = await pair_over_link(link, profile.identity, setup, args.name)
+        try:
+            outcome = await pair_over_link(link, profile.identity, setup, args.name)
+        except LinkUnavailable:
+            raise ValueError(PAIRING_NO_ANSWER) from None
     finally:
         await link.close()
     profile.lock = outcome.lock

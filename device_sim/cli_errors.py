@@ -53,10 +53,17 @@ _TRANSLATIONS = (
     / "en.json"
 )
 
-# Home Assistant's sentence tells the user to "select Submit": say it for a shell.
+PAIRING_NO_ANSWER = (
+    "The lock did not pair. If it is new or was reset, press its pairing button "
+    f"({PROG} press-button --state-dir DIR) and pair within 2 minutes, and check "
+    "that the setup code is this lock's; with an invitation code, check that it "
+    "has not expired."
+)
+"""A lock does not answer a pairing it will not take (a closed window, another
+lock's code): it is no oracle, so the link just closes."""
+
+# Home Assistant's sentences tell the user to "select Submit": say them for a shell.
 _PAIRING_TEXT = {
-    "pairing_closed": "The lock is not in pairing mode. Press its button "
-    f"({PROG} press-button --state-dir DIR), then pair within 2 minutes.",
     "pairing_locked_out": "Pairing is locked after too many failed attempts. "
     "Press the lock's button to allow pairing again.",
     "pairing_failed": "Pairing failed. Press the button on the lock and try again.",
@@ -88,10 +95,7 @@ def describe(err: BaseException) -> str:
             key = PAIRING_ERROR_KEYS.get(err.code, "pairing_failed")
             return _PAIRING_TEXT.get(key) or _config_error(key)
         case PairingTimedOut():
-            return (
-                "The lock did not answer in time. Check that it is running and "
-                "reachable, press its button and try again."
-            )
+            return PAIRING_NO_ANSWER
         case CommandRefused():
             known = _exception_text(err.code.name.lower())
             if known is not None:

@@ -13,8 +13,14 @@ from urllib.parse import urlsplit
 
 import segno
 
+from custom_components.secure_lock.controller.links import (
+    BrokerUrlCredentialsError,
+    LinkSettingsError,
+    parse_broker_url,
+)
 from custom_components.secure_lock.protocol.errors import ProtocolError
 from custom_components.secure_lock.protocol.firmware import ReleasePublicKey
+from custom_components.secure_lock.transport.ws_server import DEFAULT_AUTH_DEADLINE
 
 from . import PROG
 from .lock_device import DeviceConfig
@@ -135,6 +141,22 @@ def add_parsers(
         action="store_true",
         help="refuse to install firmware while the bolt is not locked",
     )
+    parser.add_argument(
+        "--counter-file",
+        type=Path,
+        metavar="FILE",
+        help="the emulated secure element's monotonic counter (a secure element "
+        "or TPM NV counter, or eMMC RPMB, on real hardware) that detects an older "
+        "copy of the sealed state; default: beside device.key in the state "
+        "directory. Keep it out of any copy of the flash (the *.sealed files)",
+    )
+    parser.add_argument(
+        "--lan-auth-deadline",
+        type=float,
+        default=DEFAULT_AUTH_DEADLINE,
+        metavar="SECONDS",
+        help="close a LAN connection that sends no authenticating frame in this time",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print QR codes")
     parser.set_defaults(handler=_run)
 
@@ -153,15 +175,20 @@ BROKER_CA_NEEDED = "--broker needs --broker-ca"
 
 
 def broker_address(text: str) -> tuple[str, int]:
-    """Return (host, port) of an mqtts:// URL; one message for every CLI command."""
+    """Return (host, port) of an mqtts:// URL; one message for every CLI command.
+
+    `parse_broker_url` is the integration's own check (it also refuses
+    credentials in the URL without quoting them).
+    """
     try:
-        url = urlsplit(text)
-        host, port = url.hostname, url.port
-    except ValueError:
-        host = port = None
-    if url.scheme != "mqtts" or host is None or port is None:
+        url = urlsplit(parse_broker_url(text))
+    except BrokerUrlCredentialsError:
+        raise
+    except LinkSettingsError:
+        url = None
+    if url is None or url.hostname is None or url.port is None:
         raise ValueError("--broker takes mqtts://HOST:PORT (TLS only)")
-    return host, port
+    return url.hostname, url.port
 
 
 def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
@@ -218,9 +245,19 @@ def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
                 zeroconf=args.zeroconf,
                 admin_socket=True,
                 lan_rate=args.lan_rate,
+                counter_file=_counter_file(args, index),
+                lan_auth_deadline=args.lan_auth_deadline,
             )
         )
     return result
+
+
+def _counter_file(args: argparse.Namespace, index: int) -> Path | None:
+    """Return the counter file of lock ``index`` (one per lock; None: beside its key)."""
+    given: Path | None = args.counter_file
+    if given is None or args.count == 1:
+        return given
+    return given.with_name(f"{given.name}.lock-{index}")
 
 
 async def _serve(

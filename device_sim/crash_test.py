@@ -6,7 +6,9 @@ Each cycle starts the lock process, lets a controller fire commands at it,
 kills the process with SIGKILL after a random delay (often in the middle of
 handling a command), and restarts it.  After every restart it checks that:
 
-* the sealed state loads and the controller is still paired and not revoked;
+* the sealed state loads, is bound to the secure element's counter and is
+  never mistaken for a rollback (the counter file sits beside the device key);
+* the controller is still paired and not revoked;
 * the lock's stored high-water mark for the controller is at least the counter
   of every command the lock had confirmed (counters never go backward);
 * replaying every frame the controller ever sent changes nothing: no new
@@ -202,6 +204,10 @@ async def _pair(lock: LockProcess, identity: ControllerIdentity) -> PairedLock:
 def _check_controller(
     state: dict[str, Any], identity: ControllerIdentity, confirmed: int
 ) -> None:
+    if state.get("rollback") is not None:
+        raise CrashCheckFailed(
+            f"a power cut was taken for a rollback: {state['rollback']}"
+        )
     ours = [c for c in state["controllers"] if c["id"] == identity.key_id.hex()]
     if len(ours) != 1 or ours[0]["revoked"]:
         raise CrashCheckFailed(

@@ -19,6 +19,7 @@ from custom_components.secure_lock.protocol.registry import ControllerRegistry
 
 from .audit_log import AuditLog
 from .firmware_record import FirmwareRecord
+from .joining import JoinBook
 from .mechanism import BoltState, DoorState, MechanismStatus, Source
 from .storage import SealedStore, StorageCorrupted
 
@@ -49,6 +50,7 @@ class DeviceState:
     settings: DeviceSettings = field(default_factory=DeviceSettings)
     audit: AuditLog = field(default_factory=AuditLog)
     firmware: FirmwareRecord = field(default_factory=FirmwareRecord)
+    joins: JoinBook = field(default_factory=JoinBook)
 
     def to_bytes(self) -> bytes:
         """Serialize (the store seals it)."""
@@ -71,6 +73,7 @@ class DeviceState:
             },
             "audit": self.audit.to_json(),
             "firmware": self.firmware.to_json(),
+            "joins": self.joins.to_json(),
         }
         return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
 
@@ -105,6 +108,10 @@ class DeviceState:
                 firmware=FirmwareRecord.from_json(data["firmware"])
                 if "firmware" in data
                 else FirmwareRecord(),
+                # Absent in states saved before invitations existed.
+                joins=JoinBook.from_json(data["joins"])
+                if "joins" in data
+                else JoinBook(),
             )
         except (ValueError, KeyError, TypeError, ProtocolError) as err:
             raise StorageCorrupted(

@@ -17,6 +17,9 @@ from pathlib import Path
 import ssl
 from typing import Any
 
+from custom_components.secure_lock.protocol.channel import Channel, unwrap
+from custom_components.secure_lock.protocol.errors import ProtocolError
+from custom_components.secure_lock.protocol.pairing_messages import PairingMessageType
 from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.transport import (
     LockTopics,
@@ -28,6 +31,7 @@ from custom_components.secure_lock.transport import (
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws_link import WebSocketLink
 from custom_components.secure_lock.transport.ws_server import (
+    DEFAULT_AUTH_DEADLINE,
     DEFAULT_RATE,
     LanFrameServer,
 )
@@ -35,6 +39,7 @@ from custom_components.secure_lock.transport.ws_server import (
 from .admin import SOCKET_NAME, AdminCommand, AdminError, AdminRequest, AdminServer
 from .lock_device import DeviceConfig, LockDevice
 from .mechanism import DoorState, MechanismRefused
+from .nv_counter import COUNTER_FILE_NAME, CounterFile
 from .pki import DevCertificateAuthority
 from .storage import KeyFile, SealedStore
 from .timing import AsyncioScheduler
@@ -71,6 +76,12 @@ class RuntimeOptions:
     """Frames per second one LAN connection may send (None: the server default)."""
     rng: Rng = system_rng
     """Randomness for keys and nonces; tests pass a deterministic one for stable ids."""
+    counter_file: Path | None = None
+    """The emulated secure element's monotonic counter (SE counter, TPM NV
+    counter or eMMC RPMB on real hardware).  Default: beside the device key.
+    It must not be part of any copy of the flash that could be written back."""
+    lan_auth_deadline: float = DEFAULT_AUTH_DEADLINE
+    """Seconds a LAN connection has to send a frame that authenticates."""
 
 
 class LockRuntime:
@@ -89,10 +100,17 @@ class LockRuntime:
         self._zeroconf: Any = None
 
     @property
+    def counter_file(self) -> Path:
+        """Return where the emulated secure element keeps its counters."""
+        return self.options.counter_file or self.options.state_dir / COUNTER_FILE_NAME
+
+    @property
     def store(self) -> SealedStore:
-        """Return the lock's sealed storage."""
+        """Return the lock's sealed storage, bound to the secure element's counter."""
         return SealedStore(
-            self.options.state_dir, KeyFile(self.options.state_dir / KEY_FILE_NAME)
+            self.options.state_dir,
+            KeyFile(self.options.state_dir / KEY_FILE_NAME),
+            counter=CounterFile(self.counter_file),
         )
 
     async def start(self) -> LockDevice:
@@ -117,7 +135,12 @@ class LockRuntime:
             host, port = self.options.lan
             rate = self.options.lan_rate or DEFAULT_RATE
             self.lan = LanFrameServer(
-                self._serve_lan, host=host, port=port, rate=rate, burst=2 * rate
+                self._serve_lan,
+                host=host,
+                port=port,
+                rate=rate,
+                burst=2 * rate,
+                auth_deadline=self.options.lan_auth_deadline,
             )
             await self.lan.start()
         if self.options.broker is not None:
@@ -177,7 +200,18 @@ class LockRuntime:
                 self.device.receive(frame)
 
     async def _serve_lan(self, link: WebSocketLink) -> None:
-        await self._pump(link)
+        async for frame in link:
+            device = self.device
+            if device is None:
+                continue
+            opened = device.endpoint.opened
+            hello = device.accepts_pairing() and _is_pairing_hello(frame)
+            device.receive(frame)
+            # The connection keeps its slot once a frame on it proved itself:
+            # one the lock opened for an allowed controller, or a pairing
+            # hello while the button's window or an invitation is open.
+            if self.lan is not None and (hello or device.endpoint.opened != opened):
+                self.lan.authenticated(link)
 
     # Broker ----------------------------------------------------------------
 
@@ -261,6 +295,8 @@ def _apply_admin(
     match request.command:
         case AdminCommand.PRESS_BUTTON:
             device.press_button()
+        case AdminCommand.RESET:
+            device.factory_reset()
         case AdminCommand.DOOR:
             device.set_door(
                 DoorState.OPEN if request.argument == "open" else DoorState.CLOSED
@@ -287,6 +323,14 @@ def _apply_admin(
             device.fail_next_self_check(request.argument == "fail")
         case AdminCommand.STATE | AdminCommand.SETUP_CODE:
             pass
+
+
+def _is_pairing_hello(frame: bytes) -> bool:
+    try:
+        channel, body = unwrap(frame)
+    except ProtocolError:
+        return False
+    return channel is Channel.PAIRING and body[:1] == bytes([PairingMessageType.HELLO])
 
 
 def _load_chain_from_memory(context: ssl.SSLContext, pem: bytes) -> None:

@@ -316,6 +316,10 @@ class Mechanism:
     def _emit(self, kind: MechanismEventKind, source: Source | None) -> None:
         self._on_event(MechanismEvent(kind, self._status, source))
 
+    def set_listener(self, on_event: Callable[[MechanismEvent], None]) -> None:
+        """Send events to ``on_event`` from now on."""
+        self._on_event = on_event
+
     def shutdown(self) -> None:
         """Cancel pending timers (the process is going away)."""
         if self._timer is not None:

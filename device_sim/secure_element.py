@@ -10,17 +10,41 @@ bundle and the setup payload (which is printed on the lock's label anyway).
 from __future__ import annotations
 
 from custom_components.secure_lock.protocol.identity import LockIdentity, PrekeyPolicy
-from custom_components.secure_lock.protocol.keys import PublicKeyBundle
+from custom_components.secure_lock.protocol.keys import PublicKeyBundle, SignedPrekey
 from custom_components.secure_lock.protocol.pairing import LockPairing, PairingAttempts
 from custom_components.secure_lock.protocol.registry import ControllerRegistry
+from custom_components.secure_lock.protocol.resync import ResyncNotice
 from custom_components.secure_lock.protocol.rng import Clock, Rng, system_rng
-from custom_components.secure_lock.protocol.session import LockEndpoint
+from custom_components.secure_lock.protocol.rotation import (
+    is_rotation_due,
+    newest_prekey_age_ms,
+    next_check_ms,
+    oldest_prekey_age_ms,
+)
+from custom_components.secure_lock.protocol.session import LockEndpoint, VerifiedMessage
 from custom_components.secure_lock.protocol.setup_payload import SetupPayload
 
 from .storage import SealedStore
 
 IDENTITY_RECORD = "identity"
 SETUP_RECORD = "setup"
+
+
+class CountingEndpoint(LockEndpoint):
+    """A lock endpoint that counts the frames it opened for an allowed sender.
+
+    A link serving the lock reads `opened` before and after handing over a
+    frame to learn whether that frame authenticated its connection, without
+    the lock knowing about links.
+    """
+
+    opened: int = 0
+
+    def open(self, frame: bytes, now_ms: int | None = None) -> VerifiedMessage:
+        """Open as usual; count only frames from senders allowed to send them."""
+        message = super().open(frame, now_ms)
+        self.opened += 1
+        return message
 
 
 class SecureElement:
@@ -74,6 +98,27 @@ class SecureElement:
         """Return what the lock's label shows (code and QR)."""
         return self._setup
 
+    def rotation_due(self, now_ms: int) -> bool:
+        """Return whether the newest prekey is a policy lifetime old."""
+        return is_rotation_due(self._identity, now_ms)
+
+    def next_rotation_check_ms(self, now_ms: int) -> int:
+        """Return when a rotation or an erasure next falls due (at most 10 min away)."""
+        return next_check_ms(self._identity, now_ms)
+
+    def prekey_ages_ms(self, now_ms: int) -> tuple[int, int]:
+        """Return (age of the newest prekey, age of the oldest private prekey held)."""
+        return (
+            newest_prekey_age_ms(self._identity, now_ms),
+            oldest_prekey_age_ms(self._identity, now_ms),
+        )
+
+    def resync_notice(self, prekeys: tuple[SignedPrekey, ...]) -> bytes:
+        """Return the signed resynchronisation notice for ``prekeys``."""
+        return ResyncNotice.create(
+            self._identity.lock_id, self._identity.signing_key, prekeys
+        ).to_bytes()
+
     def public_bundle(self) -> PublicKeyBundle:
         """Return the identity key with the current signed prekeys."""
         return self._identity.public_bundle()
@@ -85,9 +130,9 @@ class SecureElement:
         last_sent_counter: int,
         clock: Clock,
         rng: Rng = system_rng,
-    ) -> LockEndpoint:
+    ) -> CountingEndpoint:
         """Return the session endpoint that signs and opens with the kept keys."""
-        return LockEndpoint(
+        return CountingEndpoint(
             self._identity,
             registry,
             last_sent_counter=last_sent_counter,
@@ -101,11 +146,18 @@ class SecureElement:
         """Return the pairing state machine bound to the label's secret."""
         return LockPairing(self._identity, self._setup, attempts, rng=rng, clock=clock)
 
-    def rotate_prekeys(self, now_ms: int, rng: Rng = system_rng) -> None:
-        """Make fresh prekeys, forget expired ones, and seal the result."""
+    def rotate_prekeys(
+        self, now_ms: int, rng: Rng = system_rng, *, persist: bool = True
+    ) -> None:
+        """Make fresh prekeys, forget expired ones, and seal the result.
+
+        ``persist=False`` changes memory only (a quarantined boot, which must
+        not write).
+        """
         self._identity.rotate_prekeys(rng, now_ms)
         self._identity.erase_expired_prekeys(now_ms)
-        self.persist_identity()
+        if persist:
+            self.persist_identity()
 
     def erase_expired_prekeys(self, now_ms: int) -> int:
         """Forget private prekeys past their grace period; return how many."""
@@ -113,6 +165,12 @@ class SecureElement:
         if erased:
             self.persist_identity()
         return erased
+
+    def rebind(self, store: SealedStore) -> None:
+        """Keep the keys in ``store`` from now on, and seal them there at once."""
+        self._store = store
+        self.persist_identity()
+        store.save(SETUP_RECORD, self._setup.to_uri().encode())
 
     def persist_identity(self) -> None:
         """Seal the identity (with its current prekeys) to storage."""

@@ -8,6 +8,19 @@ data binds the format version, the record's name (its role) and its
 generation, so a record cannot be renamed into another role, downgraded to
 another format, or have its generation edited without failing authentication.
 
+Rollback: with a `RollbackCounter` (the secure element's monotonic counter,
+see `nv_counter`), every record also carries an epoch in its authenticated
+header, one counter per record name.  A save writes the record with epoch
+counter+1 and only then advances the counter; a load accepts epoch == counter
+(committed) or counter+1 (written, power cut before the advance: that write
+was never acted on, so keeping it is the same as the power cut coming a
+moment later).  Anything older, a record that is missing although its counter
+moved, or one from the future, raises `RecordRolledBack`.  The first save of
+each record in a store's life writes twice (epochs counter+1 and +2), so a
+copy of a write that was cut off before a reboot (epoch counter+1 then) can
+never become acceptable later.  Deleting writes a sealed tombstone, so a
+deleted record cannot be brought back either.
+
 Writes are atomic: a temporary file in the same directory is written, flushed
 and fsync'ed, renamed over the record, and the directory is fsync'ed.  After a
 crash at any point, a load sees either the previous complete record or the
@@ -33,14 +46,19 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 MAGIC = b"SLSEAL"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+UNBOUND_FORMAT_VERSION = 1
 KEY_LEN = 32
 NONCE_LEN = 12
 TAG_LEN = 16
 SUFFIX = ".sealed"
 TEMP_SUFFIX = ".tmp"
-# magic, format version, generation
-_HEADER = struct.Struct(f">{len(MAGIC)}sBQ")
+_PREFIX = struct.Struct(f">{len(MAGIC)}sB")
+# magic, format version, generation (format 1, before rollback counters)
+_HEADER_V1 = struct.Struct(f">{len(MAGIC)}sBQ")
+# magic, format version, flags, generation, epoch
+_HEADER = struct.Struct(f">{len(MAGIC)}sBBQQ")
+_FLAG_TOMBSTONE = 0x01
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 DEFAULT_KEY_ENV = "SECURE_LOCK_DEVICE_KEY"
 
@@ -63,6 +81,40 @@ class StorageKeyError(StorageError):
 
 class InvalidRecordName(StorageError, ValueError):
     """A record name that is not a safe file name."""
+
+
+class StorageReadOnly(StorageError):
+    """A quarantined store (after a rollback) refuses every write."""
+
+
+class RecordRolledBack(StorageError):
+    """A record is authentic but not the latest one: an older copy was put back.
+
+    Carries the record name, the epoch found (None when the file is missing)
+    and the secure element's counter; never any of the record's contents.
+    """
+
+    def __init__(self, name: str, epoch: int | None, counter: int) -> None:
+        """Describe which record and how far it is from the counter."""
+        found = "missing" if epoch is None else f"epoch {epoch}"
+        super().__init__(
+            f"record {name!r} is not the latest ({found}, secure counter {counter})"
+        )
+        self.name = name
+        self.epoch = epoch
+        self.counter = counter
+
+
+class RollbackCounter(Protocol):
+    """Monotonic counters outside the flash, one per record name (see nv_counter)."""
+
+    def value(self, name: str) -> int:
+        """Return the counter for ``name`` (0 if it never advanced)."""
+        ...
+
+    def advance(self, name: str, value: int) -> None:
+        """Durably raise the counter for ``name`` to ``value``."""
+        ...
 
 
 class KeySource(Protocol):
@@ -165,6 +217,9 @@ class SealedRecord:
 
     generation: int
     data: bytes
+    epoch: int = 0
+    """The rollback counter value it was written under (0: not bound)."""
+    tombstone: bool = False
 
 
 def check_name(name: str) -> str:
@@ -181,17 +236,46 @@ def _associated_data(name: str, header: bytes) -> bytes:
 class SealedStore:
     """Sealed, atomically replaced records in one directory."""
 
-    def __init__(self, directory: Path, key_source: KeySource) -> None:
-        """Open the store; the key is loaded (or created) now, not on first use."""
+    def __init__(
+        self,
+        directory: Path,
+        key_source: KeySource,
+        *,
+        counter: RollbackCounter | None = None,
+        read_only: bool = False,
+    ) -> None:
+        """Open the store; the key is loaded (or created) now, not on first use.
+
+        With ``counter`` every record is bound to it (see the module doc).
+        """
         self._directory = directory
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._key_source = key_source
         self._aead = ChaCha20Poly1305(key_source.load_key())
-        self._sweep_temporaries()
+        self._counter = counter
+        self._read_only = read_only
+        self._saved_once: set[str] = set()
+        if not read_only:
+            self._sweep_temporaries()
 
     @property
     def directory(self) -> Path:
         """Return the directory holding the records."""
         return self._directory
+
+    @property
+    def bound(self) -> bool:
+        """Return whether records are bound to a rollback counter."""
+        return self._counter is not None
+
+    def quarantined(self) -> SealedStore:
+        """Return a view that loads records without the rollback check and never writes.
+
+        For a lock that found a rolled-back record: it may still read what is
+        there (to know whom to warn) but must never seal it again, which
+        would make the old copy current.
+        """
+        return SealedStore(self._directory, self._key_source, read_only=True)
 
     def path_of(self, name: str) -> Path:
         """Return the file that holds record ``name``."""
@@ -203,7 +287,37 @@ class SealedStore:
             leftover.unlink(missing_ok=True)
 
     def load_record(self, name: str) -> SealedRecord | None:
-        """Return the record, ``None`` if it was never saved; raise StorageCorrupted."""
+        """Return the record, ``None`` if it was never saved (or was deleted).
+
+        Raise StorageCorrupted if it does not authenticate, RecordRolledBack
+        if it is not the latest.
+        """
+        record = self._read(name)
+        if self._counter is not None:
+            self._check_latest(name, record)
+        if record is None or record.tombstone:
+            return None
+        return record
+
+    def check(self, name: str) -> RecordRolledBack | None:
+        """Return the rollback finding for ``name``, or None if it is the latest."""
+        try:
+            self.load_record(name)
+        except RecordRolledBack as err:
+            return err
+        return None
+
+    def _check_latest(self, name: str, record: SealedRecord | None) -> None:
+        assert self._counter is not None
+        counter = self._counter.value(name)
+        if record is None:
+            if counter:
+                raise RecordRolledBack(name, None, counter)
+            return
+        if record.epoch not in (counter, counter + 1):
+            raise RecordRolledBack(name, record.epoch, counter)
+
+    def _read(self, name: str) -> SealedRecord | None:
         path = self.path_of(name)
         try:
             blob = path.read_bytes()
@@ -213,26 +327,38 @@ class SealedStore:
             raise StorageIOError(
                 f"cannot read record {name!r}: {err.strerror}"
             ) from None
-        minimum = _HEADER.size + NONCE_LEN + TAG_LEN
-        if len(blob) < minimum:
+        if len(blob) < _PREFIX.size:
             raise StorageCorrupted(f"record {name!r} is truncated")
-        header = blob[: _HEADER.size]
-        magic, version, generation = _HEADER.unpack(header)
+        magic, version = _PREFIX.unpack(blob[: _PREFIX.size])
         if magic != MAGIC:
             raise StorageCorrupted(f"record {name!r} is not a sealed record")
-        if version != FORMAT_VERSION:
+        if version == FORMAT_VERSION:
+            header_size = _HEADER.size
+        elif version == UNBOUND_FORMAT_VERSION:
+            header_size = _HEADER_V1.size
+        else:
             raise StorageCorrupted(f"record {name!r} has unsupported format {version}")
-        nonce = blob[_HEADER.size : _HEADER.size + NONCE_LEN]
+        if len(blob) < header_size + NONCE_LEN + TAG_LEN:
+            raise StorageCorrupted(f"record {name!r} is truncated")
+        header = blob[:header_size]
+        if version == FORMAT_VERSION:
+            _, _, flags, generation, epoch = _HEADER.unpack(header)
+        else:
+            flags, epoch = 0, 0
+            _, _, generation = _HEADER_V1.unpack(header)
+        nonce = blob[header_size : header_size + NONCE_LEN]
         try:
             data = self._aead.decrypt(
-                nonce, blob[_HEADER.size + NONCE_LEN :], _associated_data(name, header)
+                nonce, blob[header_size + NONCE_LEN :], _associated_data(name, header)
             )
         except InvalidTag:
             raise StorageCorrupted(
                 f"record {name!r} failed authentication "
                 "(tampered, truncated, renamed, or sealed under another key)"
             ) from None
-        return SealedRecord(generation, data)
+        return SealedRecord(
+            generation, data, epoch, tombstone=bool(flags & _FLAG_TOMBSTONE)
+        )
 
     def load(self, name: str) -> bytes | None:
         """Return the record's bytes, ``None`` if it was never saved."""
@@ -242,16 +368,57 @@ class SealedStore:
     def save(self, name: str, data: bytes) -> int:
         """Seal and atomically replace record ``name``; return its new generation.
 
-        When this returns, the record is durable (file and directory fsync'ed).
+        When this returns, the record is durable (file and directory fsync'ed)
+        and, in a bound store, the counter has advanced to it.
         """
-        path = self.path_of(name)
+        return self._save(name, data, tombstone=False)
+
+    def delete(self, name: str) -> None:
+        """Remove record ``name`` durably (no error if absent).
+
+        In a bound store a sealed tombstone replaces it, so the deleted
+        record cannot be copied back.
+        """
+        if self._counter is None:
+            self._refuse_if_read_only(name)
+            self.path_of(name).unlink(missing_ok=True)
+            _fsync_directory(self._directory)
+            return
+        self._save(name, b"", tombstone=True)
+
+    def _refuse_if_read_only(self, name: str) -> None:
+        if self._read_only:
+            raise StorageReadOnly(f"record {name!r} not written: store is quarantined")
+
+    def _save(self, name: str, data: bytes, *, tombstone: bool) -> int:
+        self._refuse_if_read_only(name)
         try:
-            previous = self.load_record(name)
+            previous = self._read(name)
         except StorageCorrupted:
             # A damaged record is replaced; there is nothing in it to keep.
             previous = None
         generation = 1 if previous is None else previous.generation + 1
-        header = _HEADER.pack(MAGIC, FORMAT_VERSION, generation)
+        if self._counter is None:
+            self._write(name, data, generation, 0, tombstone=tombstone)
+            return generation
+        counter = self._counter.value(name)
+        # Twice on the first save: see the module doc (a cut-off write from
+        # before this boot carries counter+1 and must never match later).
+        epochs = (
+            (counter + 1,) if name in self._saved_once else (counter + 1, counter + 2)
+        )
+        for epoch in epochs:
+            self._write(name, data, generation, epoch, tombstone=tombstone)
+            self._counter.advance(name, epoch)
+        self._saved_once.add(name)
+        return generation
+
+    def _write(
+        self, name: str, data: bytes, generation: int, epoch: int, *, tombstone: bool
+    ) -> None:
+        path = self.path_of(name)
+        flags = _FLAG_TOMBSTONE if tombstone else 0
+        header = _HEADER.pack(MAGIC, FORMAT_VERSION, flags, generation, epoch)
         # Random 96-bit nonces: at one write per lock operation the
         # birthday bound is far beyond the device's lifetime.
         nonce = secrets.token_bytes(NONCE_LEN)
@@ -269,9 +436,3 @@ class SealedStore:
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
-        return generation
-
-    def delete(self, name: str) -> None:
-        """Remove record ``name`` durably (no error if absent)."""
-        self.path_of(name).unlink(missing_ok=True)
-        _fsync_directory(self._directory)

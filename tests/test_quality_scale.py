@@ -88,5 +88,5 @@ def test_readme_documents_every_action_entity_and_option() -> None:
             # Entity ids come from the English name, as Home Assistant makes them.
             object_id = slugify(entity["name"])
             assert f"`{platform}.<name>_{object_id}`" in readme, f"{platform}.{key}"
-    for option in strings["options"]["step"]["init"]["data"].values():
+    for option in strings["options"]["step"]["settings"]["data"].values():
         assert f"*{option}*" in readme, option

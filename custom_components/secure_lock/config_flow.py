@@ -9,21 +9,25 @@ that answered is not the one on the label.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 import logging
 from typing import Any
 
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    DurationSelector,
     SelectSelector,
     SelectSelectorConfig,
     TextSelector,
@@ -43,7 +47,9 @@ from .const import (
     CONF_PREFER,
     CONF_RELEASE_FOLDER,
     CONF_RELEASE_KEY,
+    CONF_ROLE,
     CONF_SETUP_CODE,
+    CONF_VALID_FOR,
     CONTROLLER_NAME,
     DEFAULT_MODEL,
     DOMAIN,
@@ -54,8 +60,10 @@ from .controller import (
     LinkUnavailable,
     PairingFailed,
     PairingTimedOut,
+    confirm_pairing,
     pair_over_link,
 )
+from .controller.invitations import IssuedInvitation
 from .controller.links import (
     BrokerSettings,
     LinkKind,
@@ -66,13 +74,21 @@ from .controller.links import (
     open_link,
     parse_broker_url,
 )
-from .entry_data import credential_data, link_data, settings_from_data
+from .coordinator import SecureLockCoordinator
+from .entry_data import (
+    credential_data,
+    link_data,
+    paired_lock_from_entry,
+    settings_from_data,
+)
 from .firmware_source import folder_problem
+from .invitation_display import invitation_qr, invitation_response
 from .issues import LockIssue, async_report_issue
 from .protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
     ProtocolError,
+    Role,
     SetupCodeError,
     SetupPayload,
 )
@@ -128,6 +144,11 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         self._discovered_lock_id: str | None = None
         self._discovered_url: str | None = None
         self._model = DEFAULT_MODEL
+        # One key for every attempt of this flow, and the lock's answer once
+        # it came: a retry finishes the same pairing instead of starting a
+        # second one the lock would have to forget.
+        self._identity: ControllerIdentity | None = None
+        self._outcome: ControllerPairingOutcome | None = None
 
     @staticmethod
     @callback
@@ -200,11 +221,15 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         schema = vol.Schema(
             {**_broker_schema({}), vol.Required(CONF_SETUP_CODE): _TEXT}
         )
+        # Never sent back to the form: the password, nor a URL that carries one.
+        hidden = {CONF_PASSWORD}
+        if errors.get(CONF_BROKER_URL) == "broker_url_credentials":
+            hidden.add(CONF_BROKER_URL)
         return self.async_show_form(
             step_id="broker",
             data_schema=self.add_suggested_values_to_schema(
                 schema,
-                {k: v for k, v in (user_input or {}).items() if k != CONF_PASSWORD},
+                {k: v for k, v in (user_input or {}).items() if k not in hidden},
             ),
             errors=errors,
         )
@@ -285,9 +310,11 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         assert self._setup is not None and self._settings is not None
         if user_input is not None:
-            identity = await self.hass.async_add_executor_job(
-                ControllerIdentity.generate
-            )
+            if self._identity is None:
+                self._identity = await self.hass.async_add_executor_job(
+                    ControllerIdentity.generate
+                )
+            identity = self._identity
             error = None
             try:
                 outcome = await self._async_pair(identity)
@@ -328,9 +355,18 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
             session=async_get_clientsession(self.hass),
         )
         try:
-            return await pair_over_link(
-                link, identity, self._setup, CONTROLLER_NAME, timeout=PAIRING_TIMEOUT
+            if self._outcome is None:
+                self._outcome = await pair_over_link(
+                    link,
+                    identity,
+                    self._setup,
+                    CONTROLLER_NAME,
+                    timeout=PAIRING_TIMEOUT,
+                )
+            await confirm_pairing(
+                link, identity, self._outcome.lock, timeout=PAIRING_TIMEOUT
             )
+            return self._outcome
         finally:
             await link.close()
 
@@ -434,9 +470,84 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class SecureLockOptionsFlow(OptionsFlowWithReload):
-    """Choose the preferred path (when the lock has two) and where firmware comes from."""
+    """Settings, and (for an admin's entry) inviting someone to the lock."""
+
+    _invitation: IssuedInvitation | None = None
 
     async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer the settings, and invitations when this entry is the lock's admin."""
+        # The role is fixed at pairing; the record from pairing tells it.
+        if paired_lock_from_entry(self.config_entry, None).role is not Role.ADMIN:
+            return await self.async_step_settings()
+        return self.async_show_menu(step_id="init", menu_options=["settings", "invite"])
+
+    async def async_step_invite(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the role and how long it lasts; the lock makes it a one-time code."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            role = Role[user_input[CONF_ROLE].upper()]
+            valid_for = (
+                timedelta(**user_input[CONF_VALID_FOR])
+                if user_input.get(CONF_VALID_FOR)
+                else None
+            )
+            if role is Role.GUEST and valid_for is None:
+                errors[CONF_VALID_FOR] = "guest_needs_validity"
+            elif self.config_entry.state is not ConfigEntryState.LOADED:
+                errors["base"] = "cannot_connect"
+            else:
+                coordinator: SecureLockCoordinator = self.config_entry.runtime_data
+                try:
+                    self._invitation = await coordinator.async_create_invitation(
+                        role, valid_for
+                    )
+                except HomeAssistantError:
+                    errors["base"] = "invitation_failed"
+                else:
+                    return await self.async_step_invitation()
+        return self.async_show_form(
+            step_id="invite",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(
+                    {
+                        vol.Required(CONF_ROLE): SelectSelector(
+                            SelectSelectorConfig(
+                                options=[r.name.lower() for r in Role],
+                                translation_key=CONF_ROLE,
+                            )
+                        ),
+                        vol.Optional(CONF_VALID_FOR): DurationSelector(),
+                    }
+                ),
+                user_input or {CONF_ROLE: Role.GUEST.name.lower()},
+            ),
+            errors=errors,
+        )
+
+    async def async_step_invitation(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the code and its QR once; Home Assistant keeps neither."""
+        invitation = self._invitation
+        if user_input is not None or invitation is None:
+            self._invitation = None
+            return self.async_abort(reason="invitation_shown")
+        shown = invitation_response(invitation)
+        return self.async_show_form(
+            step_id="invitation",
+            description_placeholders={
+                "setup_code": shown["setup_code"],
+                "qr": invitation_qr(invitation),
+                "role": shown["role"],
+                "expires_at": shown["expires_at"],
+            },
+        )
+
+    async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show the preferred path and the firmware release source."""
@@ -461,7 +572,7 @@ class SecureLockOptionsFlow(OptionsFlowWithReload):
             TextSelectorConfig(multiline=True)
         )
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=self.add_suggested_values_to_schema(
                 vol.Schema(fields), user_input or self.config_entry.options
             ),
@@ -518,6 +629,7 @@ async def _async_reachable(
 def _field_of(err: LinkSettingsError) -> str:
     return {
         "invalid_broker_url": CONF_BROKER_URL,
+        "broker_url_credentials": CONF_BROKER_URL,
         "invalid_ca": CONF_BROKER_CA,
         "invalid_address": CONF_ADDRESS,
         "password_needs_username": CONF_USERNAME,

@@ -5,6 +5,8 @@ import logging
 from typing import Final
 
 DOMAIN: Final = "secure_lock"
+EVENT_CONTROLLER_JOINED: Final = f"{DOMAIN}_controller_joined"
+"""Fired when a controller's join of a lock became final (logbook, automations)."""
 LOGGER = logging.getLogger(__package__)
 
 # Config entry data: how to reach the lock and this controller's keys.
@@ -20,6 +22,8 @@ CONF_MODEL: Final = "model"
 
 # Options.
 CONF_PREFER: Final = "prefer"
+CONF_ROLE: Final = "role"
+CONF_VALID_FOR: Final = "valid_for"
 CONF_RELEASE_FOLDER: Final = "release_folder"
 """Folder on the Home Assistant host that holds firmware release directories."""
 CONF_RELEASE_KEY: Final = "release_key"
@@ -36,8 +40,6 @@ HEARTBEAT_INTERVAL: Final = timedelta(seconds=30)
 """How often a lock sends its signed heartbeat."""
 UNAVAILABLE_AFTER: Final = HEARTBEAT_INTERVAL * 2.5
 """Without an authenticated frame for this long, the shown state is stale."""
-KEY_ROTATION_INTERVAL: Final = timedelta(days=1)
-"""How often Home Assistant replaces its encryption (KEM) key for a lock."""
 COMMAND_TIMEOUT: Final = 15.0
 PAIRING_TIMEOUT: Final = 30.0
 CLOCK_SKEW_REPAIR_MS: Final = 60_000

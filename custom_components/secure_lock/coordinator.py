@@ -18,7 +18,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
@@ -27,7 +27,7 @@ from .const import (
     COMMAND_TIMEOUT,
     CONF_IDENTITY,
     DOMAIN,
-    KEY_ROTATION_INTERVAL,
+    EVENT_CONTROLLER_JOINED,
     LOGGER,
     UNAVAILABLE_AFTER,
     UNREACHABLE_REPAIR_AFTER,
@@ -40,11 +40,13 @@ from .controller import (
     LockClient,
     LockUpdate,
 )
+from .controller.invitations import IssuedInvitation
 from .controller.links import LinkKind, LinkSettings, open_link
 from .entry_data import link_settings, load_identity, paired_lock_from_entry
 from .issues import LockIssue, async_report_issue, async_withdraw_issue
 from .protocol import (
     ControllerIdentity,
+    ControllerJoined,
     Event,
     EventSource,
     EventType,
@@ -52,7 +54,10 @@ from .protocol import (
     PairedLock,
     ProtocolError,
     ResultCode,
+    Role,
 )
+from .protocol.rng import system_clock, system_rng
+from .protocol.rotation import is_rotation_due, next_check_ms
 from .protocol.state import LockStatus
 from .transport import Backoff, TransportError
 
@@ -129,9 +134,11 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         self._backoff = Backoff(initial=1.0, maximum=60.0)
         self._unsub_watchdog: CALLBACK_TYPE | None = None
         self._unsub_reconnect: CALLBACK_TYPE | None = None
-        self._unsub_rotation = async_track_time_interval(
-            hass, self._rotate_on_schedule, KEY_ROTATION_INTERVAL
-        )
+        self._unsub_rotation: CALLBACK_TYPE | None = None
+        # Once per start the lock hears which prekey we hold: a restored
+        # backup, or a lost rotation answer, is healed before it matters.
+        self._announce_needed = True
+        self.next_rotation_check_ms: int | None = None
         self._event_serial = 0
         self._changed_by: str | None = None
         self._link = LinkKind.LAN
@@ -265,6 +272,8 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
                 translation_domain=DOMAIN, translation_key="timeout"
             ) from err
         self._arm_watchdog()
+        if self._unsub_rotation is None or self._announce_needed:
+            self._schedule_rotation_check(0)
         return self._snapshot(result.status)
 
     def _snapshot(self, status: LockStatus, event: Event | None = None) -> LockSnapshot:
@@ -297,6 +306,9 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
     @callback
     def _handle_update(self, update: LockUpdate) -> None:
         """Take one verified state report from the lock."""
+        if update.joined is not None:
+            self._announce_join(update.joined)
+            return
         event = update.event
         if event is not None:
             self._event_serial += 1
@@ -313,6 +325,39 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         ):
             self._update_device_firmware(update.status.firmware_version)
         self.async_set_updated_data(self._snapshot(update.status, event))
+
+    @callback
+    def _announce_join(self, notice: ControllerJoined) -> None:
+        """Tell Home Assistant (logbook, automations) that someone joined the lock."""
+        self.hass.bus.async_fire(
+            EVENT_CONTROLLER_JOINED,
+            {
+                "config_entry_id": self.config_entry.entry_id,
+                "lock": self.config_entry.title,
+                "controller_id": notice.controller.controller_id.hex(),
+                "name": notice.controller.name,
+                "role": notice.controller.role.name.lower(),
+                "method": notice.method.name.lower(),
+                "invited_by": notice.invited_by_name,
+            },
+        )
+
+    async def async_create_invitation(
+        self, role: Role, valid_for: timedelta | None
+    ) -> IssuedInvitation:
+        """Have the lock open a one-time invitation; return the code to hand out."""
+        client = self.require_client()
+        now_ms = client.endpoint.lock_time()
+        until_ms = now_ms + int(valid_for.total_seconds() * 1000) if valid_for else 0
+        return await self.async_call(
+            lambda c: c.create_invitation(
+                role, valid_from_ms=now_ms if until_ms else 0, valid_until_ms=until_ms
+            )
+        )
+
+    async def async_revoke_invitation(self, invitation_id: bytes) -> None:
+        """Withdraw an invitation that was not used yet."""
+        await self.async_call(lambda c: c.revoke_invitation(invitation_id))
 
     @callback
     def _update_device_firmware(self, version: str) -> None:
@@ -452,27 +497,79 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         return result
 
     async def async_rotate_keys(self) -> None:
-        """Rotate this controller's prekey and store the new private keys."""
-        await self.async_call(
-            lambda client: client.rotate_keys(timeout=COMMAND_TIMEOUT)
-        )
+        """Rotate this controller's prekey; the new key is stored before it is announced."""
+        try:
+            await self.async_call(
+                lambda client: client.rotate_keys(
+                    timeout=COMMAND_TIMEOUT,
+                    store=lambda _identity: self._persist_identity(),
+                )
+            )
+        except HomeAssistantError:
+            # Stored but perhaps not heard: say it again at the next check.
+            self._announce_needed = True
+            raise
+        self._announce_needed = False
+        # Expired keys were erased after the answer.
         self._persist_identity()
 
     @callback
-    def _rotate_on_schedule(self, _now: datetime) -> None:
-        """Rotate daily, so a key stolen later cannot open frames recorded earlier."""
-        self.config_entry.async_create_background_task(
-            self.hass, self._async_rotate_quietly(), f"{DOMAIN} key rotation"
+    def _schedule_rotation_check(self, delay_ms: int | None = None) -> None:
+        """Look again when our newest prekey turns a day old or an old one expires."""
+        if self._unsub_rotation is not None:
+            self._unsub_rotation()
+        now = system_clock()
+        self.next_rotation_check_ms = (
+            now + delay_ms
+            if delay_ms is not None
+            else next_check_ms(self.identity, now)
+        )
+        self._unsub_rotation = async_call_later(
+            self.hass,
+            (self.next_rotation_check_ms - now) / 1000,
+            self._rotation_check_due,
         )
 
-    async def _async_rotate_quietly(self) -> None:
+    @callback
+    def _rotation_check_due(self, _now: datetime) -> None:
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_rotation_check(), f"{DOMAIN} key rotation"
+        )
+
+    async def async_rotation_check(self) -> None:
+        """Erase expired keys, rotate if the newest is a day old, re-announce if unheard.
+
+        Judged by key age (stored in the entry), not by uptime, so a Home
+        Assistant that restarts every day still rotates every day.
+        """
+        now = system_clock()
         try:
-            await self.async_rotate_keys()
+            if self.client is None:
+                # Age rules even while the lock is away; announced once back.
+                if self.identity.erase_expired_prekeys(now):
+                    self._persist_identity()
+                if is_rotation_due(self.identity, now):
+                    self.identity.rotate_prekeys(system_rng, now)
+                    self._persist_identity()
+                    self._announce_needed = True
+            else:
+                announce, self._announce_needed = self._announce_needed, True
+                await self.async_call(
+                    lambda client: client.maintain_prekeys(
+                        announce=announce,
+                        store=lambda _identity: self._persist_identity(),
+                        timeout=COMMAND_TIMEOUT,
+                    )
+                )
+                self._announce_needed = False
         except HomeAssistantError as err:
-            # Tried again tomorrow; the current key stays valid meanwhile.
+            # The key stays valid meanwhile; tried again at the next check.
             LOGGER.warning(
                 "Key rotation for %s failed: %s", self.config_entry.title, err
             )
+        finally:
+            if not self._shutdown_requested:
+                self._schedule_rotation_check()
 
     # Shutdown ----------------------------------------------------------------
 
@@ -483,7 +580,9 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
             if unsub is not None:
                 unsub()
         self._unsub_watchdog = self._unsub_reconnect = None
-        self._unsub_rotation()
+        if self._unsub_rotation is not None:
+            self._unsub_rotation()
+            self._unsub_rotation = None
         client, self.client = self.client, None
         if client is not None:
             await client.close()

@@ -8,12 +8,21 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_IDENTITY, CONF_PAIRED_LOCK
+from .const import CONF_BROKER_CA, CONF_BROKER_URL, CONF_IDENTITY, CONF_PAIRED_LOCK
 from .coordinator import SecureLockConfigEntry
 
-# Keys are replaced by the coordinator's fingerprints; the broker's CA is
-# public but long, the credentials are not public.
-TO_REDACT = {CONF_IDENTITY, CONF_PAIRED_LOCK, CONF_PASSWORD, CONF_USERNAME}
+# Keys are replaced by the coordinator's fingerprints.  Every broker setting
+# goes: the credentials are secret, and the broker's host and CA name the
+# account's provider and whoever runs it (a bug report needs neither; the
+# session part says which paths exist and which one is in use).
+TO_REDACT = {
+    CONF_IDENTITY,
+    CONF_PAIRED_LOCK,
+    CONF_BROKER_URL,
+    CONF_BROKER_CA,
+    CONF_USERNAME,
+    CONF_PASSWORD,
+}
 
 
 async def async_get_config_entry_diagnostics(
@@ -23,7 +32,8 @@ async def async_get_config_entry_diagnostics(
     return {
         "entry": {
             "data": async_redact_data(dict(entry.data), TO_REDACT),
-            "options": dict(entry.options),
+            # Options hold no secret today; redacted alike so none slips in.
+            "options": async_redact_data(dict(entry.options), TO_REDACT),
         },
         "session": entry.runtime_data.diagnostics(),
     }

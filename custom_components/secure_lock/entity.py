@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from homeassistant.auth.permissions.const import POLICY_CONTROL
+from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
@@ -42,3 +44,21 @@ class SecureLockEntity(CoordinatorEntity[SecureLockCoordinator]):
             serial_number=lock_id,
             sw_version=coordinator.data.status.firmware_version or None,
         )
+
+    async def async_require_admin_user(self) -> None:
+        """Refuse a call by a Home Assistant user who is not an admin.
+
+        For what changes the lock's own behaviour (auto-relock, firmware),
+        beyond Home Assistant's entity permissions, which let every user
+        control every entity.  Automations and scripts carry no user and
+        pass, as they do for admin actions.
+        """
+        context = self._context
+        if context is None or context.user_id is None:
+            return
+        user = await self.hass.auth.async_get_user(context.user_id)
+        # An unknown user never gets here: the entity call refuses it first.
+        if user is None or not user.is_admin:
+            raise Unauthorized(
+                context=context, entity_id=self.entity_id, permission=POLICY_CONTROL
+            )

@@ -1,4 +1,7 @@
-"""Auto-relock delay, a lock setting that only an admin controller may change."""
+"""Auto-relock delay, a lock setting that only an admin controller may change.
+
+Only Home Assistant admins may change it either: 0 turns auto-relock off.
+"""
 
 from __future__ import annotations
 
@@ -59,6 +62,7 @@ class SecureLockAutoRelock(SecureLockEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Change the delay; the lock's signed answer carries the new value."""
+        await self.async_require_admin_user()
         seconds = round(value)
         await self.coordinator.async_call(
             lambda client: client.set_auto_relock(seconds)

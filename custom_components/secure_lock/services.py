@@ -1,9 +1,17 @@
-"""Actions: manage who may use the lock, read its audit log, rotate keys."""
+"""Actions: manage who may use the lock, read its audit log, rotate keys.
+
+Every action here changes or reveals who may open the door or what it did,
+so each is registered for Home Assistant admins only (`ADMIN_ACTIONS`); a
+non-admin user gets `Unauthorized` before anything is sent to the lock.  The
+lock checks its own roles on top (`_require_admin`, and the lock's refusal).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 import time
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
@@ -15,10 +23,12 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_register_admin_service
 import voluptuous as vol
 
 from .const import DOMAIN
 from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .invitation_display import invitation_response
 from .protocol import ProtocolError, PublicKeyBundle, Role
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -34,6 +44,27 @@ SERVICE_REMOVE_CONTROLLER = "remove_controller"
 SERVICE_LIST_CONTROLLERS = "list_controllers"
 SERVICE_AUDIT_LOG = "get_audit_log"
 SERVICE_ROTATE_KEYS = "rotate_keys"
+SERVICE_CREATE_INVITATION = "create_invitation"
+SERVICE_REVOKE_INVITATION = "revoke_invitation"
+ATTR_INVITATION_ID = "invitation_id"
+
+ADMIN_ACTIONS: frozenset[str] = frozenset(
+    {
+        SERVICE_ADD_CONTROLLER,
+        SERVICE_REMOVE_CONTROLLER,
+        SERVICE_LIST_CONTROLLERS,
+        SERVICE_AUDIT_LOG,
+        SERVICE_ROTATE_KEYS,
+        SERVICE_CREATE_INVITATION,
+        SERVICE_REVOKE_INVITATION,
+    }
+)
+"""Actions only Home Assistant admins may call: every action of this integration.
+
+Who may open the door, what the lock did and the keys it trusts are an
+owner's business (HomeKit and Matter let only admins manage pairings), so a
+new action belongs here unless it reveals and changes none of that.
+"""
 
 _ENTRY = {vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string}
 _ROLES = [role.name.lower() for role in Role]
@@ -52,6 +83,16 @@ AUDIT_SCHEMA = vol.Schema(
     {**_ENTRY, vol.Optional(ATTR_SINCE, default=0): cv.positive_int}
 )
 ENTRY_SCHEMA = vol.Schema(_ENTRY)
+INVITE_SCHEMA = vol.Schema(
+    {
+        **_ENTRY,
+        vol.Required(ATTR_ROLE): vol.In(_ROLES),
+        vol.Optional(ATTR_VALID_FOR): cv.positive_time_period,
+    }
+)
+REVOKE_INVITATION_SCHEMA = vol.Schema(
+    {**_ENTRY, vol.Required(ATTR_INVITATION_ID): cv.string}
+)
 
 
 def _coordinator(call: ServiceCall) -> SecureLockCoordinator:
@@ -175,37 +216,82 @@ async def _audit_log(call: ServiceCall) -> ServiceResponse:
     }
 
 
+async def _create_invitation(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call)
+    _require_admin(coordinator)
+    role = Role[call.data[ATTR_ROLE].upper()]
+    valid_for: timedelta | None = call.data.get(ATTR_VALID_FOR)
+    if role is Role.GUEST and valid_for is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="guest_needs_validity"
+        )
+    invitation = await coordinator.async_create_invitation(role, valid_for)
+    # The setup code is the secret: it goes only into this response, to the
+    # admin who asked, and is not kept anywhere in Home Assistant.
+    return invitation_response(invitation)
+
+
+async def _revoke_invitation(call: ServiceCall) -> None:
+    coordinator = _coordinator(call)
+    _require_admin(coordinator)
+    invitation_id = _hex(call.data[ATTR_INVITATION_ID], "invitation_id")
+    if len(invitation_id) != 16:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="invalid_invitation_id"
+        )
+    await coordinator.async_revoke_invitation(invitation_id)
+
+
 async def _rotate_keys(call: ServiceCall) -> None:
     await _coordinator(call).async_rotate_keys()
 
 
+type _Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
+
+
+@callback
+def _register(
+    hass: HomeAssistant,
+    service: str,
+    handler: _Handler,
+    schema: vol.Schema,
+    supports_response: SupportsResponse = SupportsResponse.NONE,
+) -> None:
+    if service not in ADMIN_ACTIONS:
+        # No action is open to every user yet; adding one is a decision.
+        raise ValueError(f"{service} is not in ADMIN_ACTIONS")
+    async_register_admin_service(
+        hass, DOMAIN, service, handler, schema, supports_response
+    )
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the actions (once, for every entry)."""
-    hass.services.async_register(
-        DOMAIN,
+    """Register the actions (once, for every entry), for admins only."""
+    _register(
+        hass,
         SERVICE_ADD_CONTROLLER,
         _add_controller,
-        schema=ADD_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
+        ADD_SCHEMA,
+        SupportsResponse.OPTIONAL,
     )
-    hass.services.async_register(
-        DOMAIN, SERVICE_REMOVE_CONTROLLER, _remove_controller, schema=REMOVE_SCHEMA
-    )
-    hass.services.async_register(
-        DOMAIN,
+    _register(hass, SERVICE_REMOVE_CONTROLLER, _remove_controller, REMOVE_SCHEMA)
+    _register(
+        hass,
         SERVICE_LIST_CONTROLLERS,
         _list_controllers,
-        schema=ENTRY_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
+        ENTRY_SCHEMA,
+        SupportsResponse.ONLY,
     )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_AUDIT_LOG,
-        _audit_log,
-        schema=AUDIT_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
+    _register(hass, SERVICE_AUDIT_LOG, _audit_log, AUDIT_SCHEMA, SupportsResponse.ONLY)
+    _register(hass, SERVICE_ROTATE_KEYS, _rotate_keys, ENTRY_SCHEMA)
+    _register(
+        hass,
+        SERVICE_CREATE_INVITATION,
+        _create_invitation,
+        INVITE_SCHEMA,
+        SupportsResponse.ONLY,
     )
-    hass.services.async_register(
-        DOMAIN, SERVICE_ROTATE_KEYS, _rotate_keys, schema=ENTRY_SCHEMA
+    _register(
+        hass, SERVICE_REVOKE_INVITATION, _revoke_invitation, REVOKE_INVITATION_SCHEMA
     )

@@ -4,7 +4,8 @@ Shown only when a release folder and the release public key are configured
 (options).  The installed version is what the lock signed; the offered
 version is a release whose manifest verified under the release key.  Only an
 admin controller may install (the lock refuses everyone else), so other roles
-get the entity without the install feature.
+get the entity without the install feature; and only a Home Assistant admin
+user may start an install.
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ class SecureLockFirmwareUpdate(SecureLockEntity, UpdateEntity):
         self, version: str | None, backup: bool, **kwargs: Any
     ) -> None:
         """Send the offered release to the lock and install it; the lock verifies it again."""
+        await self.async_require_admin_user()
         pending = self._firmware.pending
         if pending is None:
             raise HomeAssistantError(

@@ -14,7 +14,11 @@ import time
 
 import pytest
 
-from custom_components.secure_lock.controller import LockClient, pair_over_link
+from custom_components.secure_lock.controller import (
+    LockClient,
+    confirm_pairing,
+    pair_over_link,
+)
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
@@ -43,6 +47,7 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures shared by impo
     _localhost_sockets,
     ca,
 )
+from tests.sim.helpers import setup_for_next_controller
 
 from .hostile_relay import HostileRelay, OperatorBroker
 from .lan_proxy import LanProxy
@@ -210,15 +215,19 @@ class Stage:
         suites: tuple[SuiteId, ...] | None = None,
     ) -> tuple[ControllerIdentity, ControllerPairingOutcome]:
         """Press the button and pair a new controller identity over ``link``."""
+        setup = setup_for_next_controller(lock.device)
         lock.device.press_button()
         identity = ControllerIdentity.generate(now_ms=self.clock(), suites=suites)
         outcome = await pair_over_link(
             link,
             identity,
-            SetupPayload.parse(lock.device.element.setup_payload.to_code()),
+            SetupPayload.parse(setup.to_code()),
             name,
             timeout=10,
             clock=self.clock,
+        )
+        await confirm_pairing(
+            link, identity, outcome.lock, timeout=10, clock=self.clock
         )
         return identity, outcome
 

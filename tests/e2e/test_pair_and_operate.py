@@ -45,10 +45,9 @@ async def pair_through_rest(hass: HassProcess, lock: SimulatedLock) -> dict[str,
     )
     assert (pair["type"], pair["step_id"]) == ("form", "pair"), pair
 
-    # Submitting before the button press: the lock refuses, nothing is stored.
-    closed = await hass.api("POST", step, {})
-    assert closed["errors"] == {"base": "pairing_closed"}, closed
-
+    # Submitting before the button press gets no answer from the lock (it
+    # says nothing while pairing is closed): tests/integration's
+    # test_button_not_pressed covers that with a short timeout.
     lock.device.press_button()
     created: dict[str, Any] = await hass.api("POST", step, {})
     assert created["type"] == "create_entry", created

@@ -10,26 +10,28 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 import shutil
+from typing import Any
 from unittest.mock import PropertyMock, patch
 
+from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.secure_lock.const import CONF_MODEL, CONTROLLER_NAME, DOMAIN
-from custom_components.secure_lock.controller import pair_over_link
+from custom_components.secure_lock.controller import confirm_pairing, pair_over_link
 from custom_components.secure_lock.controller.links import BrokerSettings, LinkSettings
 from custom_components.secure_lock.entry_data import credential_data, link_data
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
     DeterministicRng,
-    SetupPayload,
+    Role,
 )
 from custom_components.secure_lock.transport import WebSocketFrameLink
 from device_sim.broker import MOSQUITTO, MosquittoBroker
@@ -41,6 +43,7 @@ from device_sim.lock_runtime import (
 )
 from device_sim.mechanism import MechanismConfig
 from device_sim.pki import DevCertificateAuthority
+from tests.sim.helpers import setup_for_next_controller
 
 MODEL = "SL-1 (simulated)"
 FAST = DeviceConfig(
@@ -90,6 +93,18 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
         return_value=True,
     ):
         yield
+
+
+@pytest.fixture
+async def hass_user(hass: HomeAssistant) -> MockUser:
+    """Return a Home Assistant user who is not an admin but may control entities.
+
+    The default group for new people: unlike `hass_read_only_user`, Home
+    Assistant's own entity permissions let this user control every entity.
+    """
+    group = await hass.auth.async_get_group(GROUP_ID_USER)
+    assert group is not None
+    return MockUser(name="Non-admin", groups=[group]).add_to_hass(hass)
 
 
 @dataclass
@@ -194,17 +209,21 @@ async def broker_lock(
 
 
 async def pair_controller(
-    lock: SimLock, name: str = CONTROLLER_NAME
+    lock: SimLock, name: str = CONTROLLER_NAME, role: Role = Role.OPERATOR
 ) -> tuple[ControllerIdentity, ControllerPairingOutcome]:
-    """Pair a new controller with the lock over the LAN, as the config flow would."""
+    """Pair a new controller with the lock over the LAN, as the config flow would.
+
+    The first controller uses the label and the button; later ones an
+    invitation for ``role``.
+    """
+    setup = setup_for_next_controller(lock.device, role)
     lock.device.press_button()
     identity = ControllerIdentity.generate()
     link = WebSocketFrameLink(lock.lan_url)
     await link.connect()
     try:
-        outcome = await pair_over_link(
-            link, identity, SetupPayload.parse(lock.setup_code), name, timeout=10
-        )
+        outcome = await pair_over_link(link, identity, setup, name, timeout=10)
+        await confirm_pairing(link, identity, outcome.lock, timeout=10)
     finally:
         await link.close()
     return identity, outcome
@@ -254,3 +273,15 @@ async def init_integration(
     if paired_entry.state is ConfigEntryState.LOADED:
         assert await hass.config_entries.async_unload(paired_entry.entry_id)
         await hass.async_block_till_done()
+
+
+async def open_settings(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    """Open the options flow at its settings form (an admin's entry has a menu first)."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    if result["type"] == "menu":
+        assert result["menu_options"] == ["settings", "invite"]
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"next_step_id": "settings"}
+        )
+    assert result["step_id"] == "settings"
+    return result

@@ -11,6 +11,7 @@ from homeassistant.config_entries import (
     SOURCE_USER,
     SOURCE_ZEROCONF,
     ConfigEntryState,
+    ConfigFlowResult,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
@@ -41,7 +42,7 @@ from device_sim.broker import MosquittoBroker, free_port
 from device_sim.pki import DevCertificateAuthority
 from tests.sim.helpers import wait_until
 
-from .conftest import BROKER_PASSWORD, BROKER_USER, SimLock
+from .conftest import BROKER_PASSWORD, BROKER_USER, SimLock, open_settings
 
 
 async def _start(hass: HomeAssistant, path: str) -> str:
@@ -135,11 +136,15 @@ async def _at_pair_step(hass: HomeAssistant, lock: SimLock, code: str) -> str:
 
 
 async def test_button_not_pressed(hass: HomeAssistant, sim_lock: SimLock) -> None:
-    """Pairing mode is closed: the form says to press the button; pressing it then works."""
+    """Pairing mode is closed: the lock stays silent, the form says to press the button.
+
+    Pressing it then works, with the same key the first attempt used.
+    """
     flow_id = await _at_pair_step(hass, sim_lock, sim_lock.setup_code)
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    with patch("custom_components.secure_lock.config_flow.PAIRING_TIMEOUT", 0.3):
+        result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "pairing_closed"}
+    assert result["errors"] == {"base": "timeout"}
 
     sim_lock.device.press_button()
     result = await hass.config_entries.flow.async_configure(flow_id, {})
@@ -545,12 +550,89 @@ async def test_reconfigure_broker_keeps_the_password(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+CREDENTIAL_URLS = [
+    "mqtts://{user}:{secret}@127.0.0.1:{port}",
+    "mqtts://{user}@127.0.0.1:{port}",
+    "mqtts://:{secret}@127.0.0.1:{port}",
+]
+
+
+def _form_text(result: ConfigFlowResult) -> str:
+    """Return everything the form sends back to the browser, as text."""
+    schema = result["data_schema"]
+    assert schema is not None
+    return repr([(str(key), key.description) for key in schema.schema]) + repr(
+        result.get("description_placeholders")
+    )
+
+
+@pytest.mark.parametrize("template", CREDENTIAL_URLS)
+async def test_broker_url_with_credentials_is_refused(
+    hass: HomeAssistant,
+    sim_lock: SimLock,
+    ca: DevCertificateAuthority,
+    template: str,
+) -> None:
+    """user:password@ in the URL: a clear error, the URL not shown again, no entry.
+
+    Accepted, the URL would reach the port below, where nothing listens
+    (`cannot_connect`): the error here comes before any connection.
+    """
+    secret = "url-secret-9f3"  # noqa: S105
+    url = template.format(user=BROKER_USER, secret=secret, port=free_port())
+    flow_id = await _start(hass, "broker")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_BROKER_URL: url,
+            CONF_BROKER_CA: ca.cert_pem.decode(),
+            CONF_SETUP_CODE: sim_lock.setup_code,
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_BROKER_URL: "broker_url_credentials"}
+    assert secret not in _form_text(result)
+    assert BROKER_USER not in _form_text(result)
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_reconfigure_refuses_a_broker_url_with_credentials(
+    hass: HomeAssistant,
+    sim_lock: SimLock,
+    paired_entry: MockConfigEntry,
+    ca: DevCertificateAuthority,
+) -> None:
+    """Reconfigure refuses user:password@ in the URL too; the entry keeps its data."""
+    hass.config_entries.async_update_entry(
+        paired_entry,
+        data={
+            **paired_entry.data,
+            CONF_BROKER_URL: f"mqtts://127.0.0.1:{free_port()}",
+            CONF_BROKER_CA: ca.cert_pem.decode(),
+        },
+    )
+    before = dict(paired_entry.data)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_RECONFIGURE, "entry_id": paired_entry.entry_id},
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_ADDRESS: sim_lock.address,
+            CONF_BROKER_URL: f"mqtts://u:p@127.0.0.1:{free_port()}",
+            CONF_BROKER_CA: ca.cert_pem.decode(),
+        },
+    )
+    assert result["errors"] == {CONF_BROKER_URL: "broker_url_credentials"}
+    assert dict(paired_entry.data) == before
+
+
 async def test_options_choose_the_preferred_path(
     hass: HomeAssistant, paired_entry: MockConfigEntry, ca: DevCertificateAuthority
 ) -> None:
     """One path: nothing to choose. Two: the choice reloads, and a dead relay falls back."""
-    result = await hass.config_entries.options.async_init(paired_entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await open_settings(hass, paired_entry)
     assert CONF_PREFER not in result["data_schema"].schema
 
     hass.config_entries.async_update_entry(
@@ -561,8 +643,7 @@ async def test_options_choose_the_preferred_path(
             CONF_BROKER_CA: ca.cert_pem.decode(),
         },
     )
-    result = await hass.config_entries.options.async_init(paired_entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await open_settings(hass, paired_entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_PREFER: "broker"}
     )

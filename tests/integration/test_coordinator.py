@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from unittest.mock import patch
 
 from homeassistant.components.lock import LockState
 from homeassistant.core import HomeAssistant
@@ -16,11 +15,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.secure_lock.const import (
-    CONF_IDENTITY,
-    DOMAIN,
-    KEY_ROTATION_INTERVAL,
-)
+from custom_components.secure_lock.const import DOMAIN
 from custom_components.secure_lock.controller.links import LinkSettings
 from custom_components.secure_lock.entry_data import credential_data, link_data
 from device_sim.lock_runtime import LockRuntime
@@ -205,27 +200,6 @@ async def test_lock_clock_jumping_after_pairing_is_reported(
 def vars_of(options: object) -> dict[str, object]:
     """Return a frozen dataclass's fields as a dict."""
     return {name: getattr(options, name) for name in options.__dataclass_fields__}  # type: ignore[attr-defined]
-
-
-async def test_keys_rotate_daily(
-    hass: HomeAssistant,
-    sim_lock: SimLock,
-    init_integration: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Once a day Home Assistant replaces its KEM key; a failed try waits a day."""
-    before = init_integration.data[CONF_IDENTITY]
-    sim_lock.device.set_online(False)
-    with patch("custom_components.secure_lock.coordinator.COMMAND_TIMEOUT", 0.2):
-        async_fire_time_changed(hass, dt_util.utcnow() + KEY_ROTATION_INTERVAL)
-        await wait_until(lambda: "Key rotation for Front door failed" in caplog.text)
-    assert init_integration.data[CONF_IDENTITY] == before
-
-    sim_lock.device.set_online(True)
-    async_fire_time_changed(hass, dt_util.utcnow() + 2 * KEY_ROTATION_INTERVAL)
-    await wait_until(lambda: init_integration.data[CONF_IDENTITY] != before)
-    await hass.services.async_call("lock", "unlock", {"entity_id": LOCK}, blocking=True)
-    assert _state(hass) == LockState.UNLOCKED
 
 
 async def test_link_lost_during_a_command_fails_it_at_once(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -11,7 +12,15 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.secure_lock.const import CONF_IDENTITY
+from custom_components.secure_lock.const import (
+    CONF_BROKER_CA,
+    CONF_BROKER_URL,
+    CONF_IDENTITY,
+    CONF_LAN_URL,
+    CONF_PREFER,
+    CONF_RELEASE_FOLDER,
+)
+from device_sim.pki import DevCertificateAuthority
 
 from .conftest import SimLock
 
@@ -48,3 +57,50 @@ async def test_diagnostics_redact_every_secret(
     assert label.pairing_secret.hex() not in text
     # The check above has something to catch: hundreds of distinct 16-byte stretches.
     assert len(_windows(identity_hex)) > 200
+
+
+async def test_diagnostics_redact_every_broker_setting(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    ca: DevCertificateAuthority,
+) -> None:
+    """Broker URL (host), user name, password and CA: none appears, in data or options."""
+    host = "relay-7c1.broker.example"
+    broker = {
+        CONF_BROKER_URL: f"mqtts://{host}:8883",
+        CONF_BROKER_CA: ca.cert_pem.decode(),
+        CONF_USERNAME: "household-account-5d2",
+        CONF_PASSWORD: "broker-password-e41",
+    }
+    hass.config_entries.async_update_entry(
+        init_integration,
+        data={**init_integration.data, **broker},
+        options={
+            CONF_PREFER: "lan",
+            CONF_RELEASE_FOLDER: "/config/releases",
+            # Not stored in options today; redacted there too if it ever is.
+            CONF_PASSWORD: "options-password-a90",
+        },
+    )
+    result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    text = json.dumps(result)
+
+    entry = result["entry"]
+    for key in broker:
+        assert entry["data"][key] == "**REDACTED**", key
+    assert entry["data"][CONF_LAN_URL] == init_integration.data[CONF_LAN_URL]
+    assert entry["options"] == {
+        CONF_PREFER: "lan",
+        CONF_RELEASE_FOLDER: "/config/releases",
+        CONF_PASSWORD: "**REDACTED**",
+    }
+    for secret in (
+        host,
+        "household-account-5d2",
+        "broker-password-e41",
+        "options-password-a90",
+    ):
+        assert secret not in text, secret
+    certificate_body = "".join(ca.cert_pem.decode().splitlines()[1:-1])
+    assert certificate_body[:64] not in text.replace("\\n", "")

@@ -31,9 +31,9 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
     Platform,
 )
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant
+from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, Unauthorized
 from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
@@ -44,6 +44,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    MockUser,
     async_fire_time_changed,
     snapshot_platform,
 )
@@ -79,7 +80,7 @@ from device_sim.mechanism import MechanismConfig
 from device_sim.release_tool import build_test_release, publish
 from tests.sim.helpers import wait_until
 
-from .conftest import MODEL, SimLock, pair_controller
+from .conftest import MODEL, SimLock, open_settings, pair_controller
 
 UPDATE = "update.front_door_firmware"
 IMAGE_SIZE = 30_000
@@ -210,9 +211,9 @@ def _issue(hass: HomeAssistant, kind: str, lock: SimLock) -> ir.IssueEntry | Non
     return ir.async_get(hass).async_get_issue(DOMAIN, f"{kind}_{lock.lock_id}")
 
 
-async def _install(hass: HomeAssistant) -> None:
+async def _install(hass: HomeAssistant, context: Context | None = None) -> None:
     await hass.services.async_call(
-        "update", "install", {"entity_id": UPDATE}, blocking=True
+        "update", "install", {"entity_id": UPDATE}, blocking=True, context=context
     )
 
 
@@ -449,6 +450,32 @@ async def test_operator_sees_the_update_but_cannot_install(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_only_admin_users_install(
+    hass: HomeAssistant,
+    *,
+    sim_lock: SimLock,
+    setup_entry: MockConfigEntry,
+    releases: Path,
+    release_key: ReleaseSigningKey,
+    hass_user: MockUser,
+    hass_admin_user: MockUser,
+) -> None:
+    """Entity control is not enough to install firmware; an admin user may."""
+    make_release(releases, release_key, "1.1.0")
+    await _recheck(hass)
+    await wait_until(lambda: _state(hass).state == STATE_ON)
+    sent = setup_entry.runtime_data.paired_lock.last_sent_counter
+
+    with pytest.raises(Unauthorized):
+        await _install(hass, Context(user_id=hass_user.id))
+    assert setup_entry.runtime_data.paired_lock.last_sent_counter == sent
+    assert sim_lock.device.state.firmware.transfer is None
+    assert sim_lock.device.firmware.running_version == "1.0.0"
+
+    await _install(hass, Context(user_id=hass_admin_user.id))
+    assert sim_lock.device.firmware.running_version == "1.1.0"
+
+
 async def test_security_update_raises_a_repair_issue_until_installed(
     hass: HomeAssistant,
     sim_lock: SimLock,
@@ -568,8 +595,7 @@ async def test_options_set_the_release_source(
     await _setup(hass, paired_entry)
     assert hass.states.get(UPDATE) is None
     key = release_key.public_key().to_text()
-    result = await hass.config_entries.options.async_init(paired_entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await open_settings(hass, paired_entry)
     flow = result["flow_id"]
 
     async def submit(values: dict[str, str]) -> Any:
@@ -599,7 +625,7 @@ async def test_options_set_the_release_source(
     assert _state(hass).state == STATE_OFF
 
     # Both empty: updates off again, and the entity goes with them.
-    result = await hass.config_entries.options.async_init(paired_entry.entry_id)
+    result = await open_settings(hass, paired_entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_RELEASE_FOLDER: "", CONF_RELEASE_KEY: ""}
     )

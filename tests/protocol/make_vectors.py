@@ -37,12 +37,14 @@ from custom_components.secure_lock.protocol import (
     SuiteId,
     routing_id,
 )
+from custom_components.secure_lock.protocol.channel import Channel, wrap
 from custom_components.secure_lock.protocol.envelope import (
     NO_REPLY,
     PROTOCOL_VERSION,
     InnerMessage,
     OuterHeader,
 )
+from custom_components.secure_lock.protocol.errors import ErrorCode
 from custom_components.secure_lock.protocol.firmware import (
     FirmwareManifest,
     FirmwareVersion,
@@ -50,17 +52,27 @@ from custom_components.secure_lock.protocol.firmware import (
     SignatureAlgorithm,
     transfer_id_of,
 )
-from custom_components.secure_lock.protocol.messages import Direction
+from custom_components.secure_lock.protocol.messages import (
+    ControllerJoined,
+    Direction,
+    InvitationCreate,
+    InvitationRevoke,
+    JoinMethod,
+)
 from custom_components.secure_lock.protocol.pairing import (
+    PairingOffer,
+    failure_signed_bytes,
     pairing_keys,
     transcript_th1,
     transcript_th2,
     transcript_th3,
 )
 from custom_components.secure_lock.protocol.pairing_messages import (
+    PairingHello,
     PairingProof,
     PairingResult,
 )
+from custom_components.secure_lock.protocol.resync import ResyncNotice
 from custom_components.secure_lock.protocol.suites import params
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,9 +178,99 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
         },
     }
     vectors["firmware"] = firmware_vectors()
+    vectors["resync"] = resync_vector(lock)
+    vectors["lifecycle"] = lifecycle_vectors(lock, setup, hello)
     lock_ep = LockEndpoint(lock, registry)
     ctrl_ep = ControllerEndpoint(ctrl, outcome.lock, rng=rng)
     return vectors, lock_ep, ctrl_ep
+
+
+def resync_vector(lock: LockIdentity) -> dict[str, Any]:
+    """Return the lock's resynchronisation notice for its vector prekey (section 11)."""
+    prekeys = lock.public_bundle().prekeys
+    notice = ResyncNotice.create(lock.lock_id, lock.signing_key, prekeys)
+    return {
+        "signed_input": (b"secure-lock/v1/resync\x00" + notice.to_bytes()[:-64]).hex(),
+        "signature": notice.signature.hex(),
+        "notice": notice.to_bytes().hex(),
+        "link_frame": wrap(Channel.RESYNC, notice.to_bytes()).hex(),
+    }
+
+
+LIFECYCLE_SEED = b"secure-lock lifecycle vector v1"
+INVITATION_ID = bytes(range(0x10, 0x20))
+INVITATION_SECRET = bytes(range(0x20, 0x30))
+
+
+def lifecycle_vectors(
+    lock: LockIdentity, label: SetupPayload, label_hello: bytes
+) -> dict[str, Any]:
+    """Return the access-lifecycle vectors (sections 7.1-7.3 and 9).
+
+    A signed failure notice for the label hello above, the invitation
+    messages, and a whole pairing redeemed with the invitation (its own seed,
+    so the other vectors do not move).
+    """
+    rng = DeterministicRng(LIFECYCLE_SEED)
+    hello_nonce = PairingHello.from_bytes(label_hello).nonce
+    label_side = LockPairing(lock, label, PairingAttempts(), rng=rng)
+    notice = label_side.failure_notice(
+        hello_nonce, ErrorCode.BAD_MAC, TIME_MS, limited=False
+    )
+    assert notice is not None
+    create = InvitationCreate(
+        INVITATION_ID,
+        INVITATION_SECRET,
+        Role.GUEST,
+        TIME_MS,
+        TIME_MS + 86_400_000,
+        TIME_MS + 900_000,
+    )
+    invitation = SetupPayload(lock.lock_id, lock.fingerprint, INVITATION_SECRET)
+    guest = ControllerIdentity.generate(rng, now_ms=TIME_MS, suites=(SUITE,))
+    lock_side = LockPairing(lock, label, PairingAttempts(), rng=rng)
+    guest_side = ControllerPairing(
+        guest, invitation, "Cleaner", suites=(SUITE,), rng=rng
+    )
+    offer = PairingOffer(
+        INVITATION_ID, INVITATION_SECRET, Role.GUEST, TIME_MS, TIME_MS + 86_400_000
+    )
+    hello = guest_side.start()
+    challenge = lock_side.handle_hello(hello, TIME_MS, label=False, invitations=[offer])
+    proof = guest_side.handle_challenge(challenge, TIME_MS)
+    result, lock_outcome = lock_side.handle_proof(
+        proof, Role.ADMIN, TIME_MS, label=False, invitations=[offer]
+    )
+    outcome = guest_side.handle_result(result, TIME_MS)
+    joined = ControllerJoined(
+        lock_outcome.record.summary(),
+        JoinMethod.INVITATION,
+        bytes.fromhex("601ee310995d82257a9be97545ea28ca"),
+        "Vector HA",
+        TIME_MS,
+    )
+    return {
+        "failure_notice": {
+            "for_hello_nonce": hello_nonce.hex(),
+            "code": ErrorCode.BAD_MAC.value,
+            "signed_input": failure_signed_bytes(hello_nonce, ErrorCode.BAD_MAC).hex(),
+            "notice": notice.hex(),
+        },
+        "invitation_create_payload": create.to_bytes().hex(),
+        "invitation_revoke_payload": InvitationRevoke(INVITATION_ID).to_bytes().hex(),
+        "invitation_code": invitation.to_code(),
+        "invitation_pairing": {
+            "guest_identity_public": guest.signing_key.public_key.raw.hex(),
+            "hello": hello.hex(),
+            "challenge": challenge.hex(),
+            "proof": proof.hex(),
+            "result": result.hex(),
+            "granted_role": int(outcome.role),
+            "record_valid_from_ms": lock_outcome.record.valid_from_ms,
+            "record_valid_until_ms": lock_outcome.record.valid_until_ms,
+        },
+        "controller_joined_payload": joined.to_bytes().hex(),
+    }
 
 
 FIRMWARE_SEED = b"secure-lock firmware vector v1"

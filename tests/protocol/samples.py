@@ -9,6 +9,7 @@ from custom_components.secure_lock.protocol import (
     Command,
     CommandResult,
     ControllerAdd,
+    ControllerJoined,
     ControllerListChunk,
     ControllerListRequest,
     ControllerRemove,
@@ -23,6 +24,9 @@ from custom_components.secure_lock.protocol import (
     FirmwareStatus,
     FirmwareStatusRequest,
     Heartbeat,
+    InvitationCreate,
+    InvitationRevoke,
+    JoinMethod,
     KeyRotation,
     LockState,
     LockStatus,
@@ -91,6 +95,24 @@ def sample_payload(kind: MessageKind, bundle: PublicKeyBundle, time_ms: int) -> 
         MessageKind.FIRMWARE_OFFER: FirmwareChunk(bytes(16), 300, 500, b"\x5a" * 200),
         MessageKind.FIRMWARE_STATUS_REQUEST: FirmwareStatusRequest(),
         MessageKind.FIRMWARE_INSTALL: FirmwareInstall(bytes(range(16))),
+        MessageKind.INVITATION_CREATE: InvitationCreate(
+            bytes(range(16)),
+            bytes(range(16, 32)),
+            Role.GUEST,
+            time_ms,
+            time_ms + 86_400_000,
+            time_ms + 600_000,
+        ),
+        MessageKind.INVITATION_REVOKE: InvitationRevoke(bytes(range(16))),
+        MessageKind.CONTROLLER_JOINED: ControllerJoined(
+            ControllerSummary(
+                bytes(range(16)), "Cleaner", Role.GUEST, False, time_ms, time_ms + 1
+            ),
+            JoinMethod.INVITATION,
+            bytes(range(16, 32)),
+            "Home Assistant",
+            time_ms,
+        ),
         MessageKind.FIRMWARE_STATUS: FirmwareStatus(
             ResultCode.FIRMWARE_REJECTED,
             UpdateState.RECEIVING,

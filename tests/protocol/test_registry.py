@@ -14,12 +14,17 @@ from custom_components.secure_lock.protocol import (
     DeterministicRng,
     ErrorCode,
     MalformedError,
+    PairedLock,
     ProtocolError,
     Role,
     SuiteId,
     supported_suites,
 )
-from custom_components.secure_lock.protocol.registry import _REGISTRY_MAGIC
+from custom_components.secure_lock.protocol.registry import (
+    _PAIRED_LOCK_MAGIC,
+    _PAIRED_LOCK_MAGIC_V1,
+    _REGISTRY_MAGIC,
+)
 
 from .conftest import T0, Pair
 
@@ -69,6 +74,26 @@ def test_paired_lock_tracks_only_its_lock(pair: Pair) -> None:
     assert pair.paired.high_water(lock_id) >= 77
     assert pair.paired.high_water(bytes(16)) == 0
     assert pair.paired.lock_high_water == max(77, pair.paired.lock_high_water)
+
+
+def test_paired_lock_keeps_its_clock_anchor(pair: Pair) -> None:
+    """The confirmed offset is stored; a record from before it anchors at its offset."""
+    record = replace(pair.paired, clock_offset_ms=-4_000, clock_anchor_ms=1_500)
+    again = PairedLock.from_bytes(record.to_bytes())
+    assert (again.clock_offset_ms, again.confirmed_offset_ms) == (-4_000, 1_500)
+
+    # Version 1: the same fields without the anchor.
+    old = _PAIRED_LOCK_MAGIC_V1 + record.to_bytes()[len(_PAIRED_LOCK_MAGIC) : -8]
+    loaded = PairedLock.from_bytes(old)
+    assert loaded.confirmed_offset_ms == loaded.clock_offset_ms == -4_000
+    assert PairedLock.from_bytes(loaded.to_bytes()) == loaded
+    loaded.clock_anchor_ms = None
+    assert loaded.confirmed_offset_ms == -4_000
+    assert loaded.to_bytes() != old
+    with pytest.raises(MalformedError):
+        PairedLock.from_bytes(old + bytes(8))
+    with pytest.raises(MalformedError):
+        PairedLock.from_bytes(b"SLPL\x03" + old[5:])
 
 
 @pytest.mark.skipif(

@@ -7,6 +7,7 @@ import pytest
 from custom_components.secure_lock.protocol import (
     MAX_CLOCK_SKEW_MS,
     Command,
+    CommandResult,
     ControllerRegistry,
     Direction,
     ErrorCode,
@@ -14,6 +15,7 @@ from custom_components.secure_lock.protocol import (
     MessageKind,
     PairedLock,
     ProtocolError,
+    ResultCode,
     next_counter,
 )
 from custom_components.secure_lock.protocol.envelope import (
@@ -23,7 +25,13 @@ from custom_components.secure_lock.protocol.envelope import (
     seal_frame,
 )
 from custom_components.secure_lock.protocol.replay import COUNTER_CLOCK_SHIFT
-from custom_components.secure_lock.protocol.session import ClockSkewError
+from custom_components.secure_lock.protocol.session import (
+    DEFAULT_LIFETIME_MS,
+    MAX_CONFIRMING_ROUND_TRIP_MS,
+    MAX_UNCONFIRMED_DROP_MS,
+    ClockSkewError,
+    ControllerEndpoint,
+)
 
 from .conftest import T0, Pair
 from .samples import STATUS, sample_payload
@@ -208,6 +216,92 @@ def test_delayed_lock_frames_barely_move_the_clock_estimate(pair: Pair) -> None:
     )
     pair.ctrl_ep.open(held, T0 + 25_000)  # delivered 25 s late, still valid
     assert pair.paired.clock_offset_ms == -1_000
+
+
+HOUR_MS = 3_600_000
+
+
+def _heartbeat(pair: Pair, lock_now: int) -> bytes:
+    payload = sample_payload(MessageKind.HEARTBEAT, pair.lock.public_bundle(), lock_now)
+    return pair.lock_ep.seal(
+        pair.controller.key_id, MessageKind.HEARTBEAT, payload, now_ms=lock_now
+    )
+
+
+def _round_trip(
+    ctrl_ep: ControllerEndpoint, pair: Pair, now: int, offset: int, delay: int
+) -> None:
+    """Send a status request at ``now``; the lock answers at once, arriving ``delay`` later."""
+    request = ctrl_ep.seal(MessageKind.STATUS_REQUEST, Command(), now_ms=now)
+    message = pair.lock_ep.open(request, now + offset)
+    result = CommandResult(ResultCode.OK, STATUS, now + offset, 0)
+    reply = pair.lock_ep.respond(message, result, now_ms=now + offset)
+    ctrl_ep.open(reply, now + delay)
+
+
+def test_delayed_frames_move_the_clock_estimate_only_within_a_bound(
+    pair: Pair,
+) -> None:
+    """A relay delaying every lock frame as long as it is still taken cannot drag on.
+
+    The lock's clock equals ours.  Each heartbeat is delivered at the last
+    moment our estimate still accepts it, so each would pull the estimate
+    down further and let the next one be older still.  The estimate stays
+    within MAX_UNCONFIRMED_DROP_MS of the pairing offset, also across a
+    restart (the bound is stored with the record), and a frame held back
+    longer than its lifetime plus that bound is refused.
+    """
+    ctrl_ep = pair.ctrl_ep
+    lifetime = DEFAULT_LIFETIME_MS
+    for beat in range(80):
+        if beat == 40:
+            # Home Assistant restarts (or reconnects) from its stored record.
+            stored = PairedLock.from_bytes(ctrl_ep.lock.to_bytes())
+            ctrl_ep = ControllerEndpoint(pair.controller, stored, rng=pair.rng)
+        sent = T0 + 60_000 * (beat + 1)
+        delivered = sent + lifetime - ctrl_ep.lock.clock_offset_ms
+        ctrl_ep.open(_heartbeat(pair, sent), delivered)
+        assert ctrl_ep.lock.clock_offset_ms >= -MAX_UNCONFIRMED_DROP_MS
+    assert ctrl_ep.lock.clock_offset_ms == -MAX_UNCONFIRMED_DROP_MS
+    sent = T0 + 100 * 60_000
+    held = _heartbeat(pair, sent)
+    with pytest.raises(ClockSkewError):
+        ctrl_ep.open(held, sent + lifetime + MAX_UNCONFIRMED_DROP_MS + 1)
+
+
+def test_a_late_result_does_not_confirm_the_clock(pair: Pair) -> None:
+    """An answer held back past MAX_CONFIRMING_ROUND_TRIP_MS is one more delayed frame."""
+    delay = MAX_CONFIRMING_ROUND_TRIP_MS + 20_000
+    for step in range(10):
+        _round_trip(pair.ctrl_ep, pair, T0 + step * 60_000, 0, delay)
+    assert pair.paired.clock_offset_ms == -MAX_UNCONFIRMED_DROP_MS
+    assert pair.paired.confirmed_offset_ms == 0
+
+
+def test_real_lock_clock_drift_is_still_followed(pair: Pair) -> None:
+    """A lock clock losing 0.4 s an hour: heartbeats follow it, prompt results re-anchor.
+
+    Between round trips the estimate follows the heartbeats down to the
+    bound; a result 100 ms after its request moves it to the lock's clock
+    again, past the bound, so requests keep landing inside the lock's window.
+    """
+    drift_per_hour = -400
+    transit = 50
+    for hour in range(1, 49):
+        now = T0 + hour * HOUR_MS
+        offset = drift_per_hour * hour
+        pair.ctrl_ep.open(_heartbeat(pair, now + offset), now + transit)
+        if hour < 12:
+            assert abs(pair.paired.clock_offset_ms - offset) <= transit
+        if hour % 24 == 0:
+            # 9.6 s lost since the last anchor: heartbeats alone stop at the bound.
+            anchor = pair.paired.confirmed_offset_ms
+            assert pair.paired.clock_offset_ms == anchor - MAX_UNCONFIRMED_DROP_MS
+            # The request still lands inside the lock's window ...
+            _round_trip(pair.ctrl_ep, pair, now + 1_000, offset, 100)
+            # ... and its prompt answer puts the estimate on the lock's clock.
+            assert offset - 100 <= pair.paired.clock_offset_ms <= offset
+            assert pair.paired.confirmed_offset_ms == pair.paired.clock_offset_ms
 
 
 def test_authentic_lock_frame_outside_the_window_reports_the_clock(pair: Pair) -> None:

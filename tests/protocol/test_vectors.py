@@ -53,3 +53,50 @@ def test_firmware_vector_verifies(stored: dict[str, Any]) -> None:
     )
     assert verified.transfer_id.hex() == vector["transfer_id"]
     assert verified.manifest.to_bytes().hex() == vector["manifest"]
+
+
+def test_resync_vector_verifies(stored: dict[str, Any]) -> None:
+    """The notice parses, verifies under the vector lock key, and carries its prekey."""
+    from custom_components.secure_lock.protocol import IdentityPublicKey  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.resync import ResyncNotice  # noqa: PLC0415
+
+    vector = stored["resync"]
+    notice = ResyncNotice.parse(bytes.fromhex(vector["notice"]))
+    notice.verify(IdentityPublicKey(bytes.fromhex(stored["lock"]["identity_public"])))
+    assert notice.lock_id.hex() == stored["lock"]["lock_id"]
+    assert [p.prekey_id.hex() for p in notice.prekeys] == [stored["lock"]["prekey_id"]]
+    assert vector["link_frame"] == "52" + vector["notice"]
+
+
+def test_lifecycle_vectors_verify(stored: dict[str, Any]) -> None:
+    """The failure notice verifies; the invitation pairing grants the invited role."""
+    from custom_components.secure_lock.protocol import (  # noqa: PLC0415
+        IdentityPublicKey,
+        InvitationCreate,
+        MessageKind,
+        Role,
+    )
+    from custom_components.secure_lock.protocol.channel import decode_signed_failure  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.messages import decode_payload  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.pairing_messages import PairingResult  # noqa: PLC0415
+
+    vector = stored["lifecycle"]
+    lock_key = IdentityPublicKey(bytes.fromhex(stored["lock"]["identity_public"]))
+    notice = decode_signed_failure(bytes.fromhex(vector["failure_notice"]["notice"]))
+    assert notice is not None
+    assert notice.lock_key == lock_key.raw
+    assert notice.code.value == vector["failure_notice"]["code"]
+    lock_key.verify(
+        notice.signature, bytes.fromhex(vector["failure_notice"]["signed_input"])
+    )
+    create = decode_payload(
+        MessageKind.INVITATION_CREATE,
+        bytes.fromhex(vector["invitation_create_payload"]),
+    )
+    assert isinstance(create, InvitationCreate)
+    assert create.role is Role.GUEST
+    result = PairingResult.from_bytes(
+        bytes.fromhex(vector["invitation_pairing"]["result"])
+    )
+    assert result.role is Role.GUEST
+    assert vector["invitation_pairing"]["granted_role"] == int(Role.GUEST)

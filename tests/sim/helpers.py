@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import secrets
+
+from custom_components.secure_lock.protocol import InvitationCreate, Role, SetupPayload
+from device_sim.lock_device import LockDevice
 
 CONDITION_TIMEOUT = 5.0
 
@@ -33,3 +37,28 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         """Move time forward."""
         self.now += seconds
+
+
+def setup_for_next_controller(
+    device: LockDevice, role: Role = Role.OPERATOR
+) -> SetupPayload:
+    """Return a setup code that pairs one more controller with ``device``.
+
+    A lock in factory state: its label (the caller presses the button).
+    Otherwise the lock is made to hold an invitation for ``role``, as if an
+    admin had created one; how admins really do that, and what the lock
+    checks, is tested in tests/sim/test_access_lifecycle.py.  This only sets
+    the scene for tests that need a second controller.
+    """
+    label = device.element.setup_payload
+    if device.describe()["factory_state"]:
+        return label
+    now = device.now_ms()
+    secret = secrets.token_bytes(16)
+    device.state.joins.create(
+        InvitationCreate(secrets.token_bytes(16), secret, role, 0, 0, now + 600_000),
+        bytes(16),
+        "test",
+        now,
+    )
+    return SetupPayload(label.lock_id, label.fingerprint, secret)

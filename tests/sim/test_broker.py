@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+import time
 
 import pytest
 
@@ -25,6 +26,12 @@ def test_starts_on_free_ports_and_stops_cleanly(
         assert broker.lock_port != broker.controller_port
         pid = broker.pid
         assert pid is not None
+        # Mosquitto says "running" just after it opens its sockets; on a busy
+        # machine that line can come after our connect checks.
+        deadline = time.monotonic() + 5
+        while "running" not in broker.log_path.read_text():
+            assert time.monotonic() < deadline, broker.log_path.read_text()
+            time.sleep(0.01)
     assert not broker.running
     # Reaped: the pid is no longer our child, and no process has it.
     with pytest.raises(ChildProcessError):

@@ -10,9 +10,12 @@ from pathlib import Path
 import subprocess
 import sys
 
+from custom_components.secure_lock.controller import PairingFailed
 from custom_components.secure_lock.protocol import SetupPayload
+from custom_components.secure_lock.protocol.errors import ErrorCode
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
 from device_sim.broker import MosquittoBroker
+from device_sim.cli_errors import describe
 from device_sim.crash_test import REPO_ROOT, LockProcess, free_port
 from device_sim.pki import DevCertificateAuthority
 
@@ -120,7 +123,7 @@ async def test_pairing_failures(tmp_path: Path) -> None:
             await run_async(
                 "client", "--profile", profile, "pair", code, "--lan", _lan(lock)
             ),
-            "The lock is not in pairing mode. Press its button",
+            "The lock did not pair. If it is new or was reset, press its pairing button",
         )
         other = LockProcess(tmp_path / "other", free_port())
         await other.start()
@@ -132,8 +135,8 @@ async def test_pairing_failures(tmp_path: Path) -> None:
                 await run_async(
                     "client", "--profile", profile, "pair", code, "--lan", _lan(other)
                 ),
-                # The sentence Home Assistant's config flow shows for wrong_recipient.
-                "This setup code belongs to a different lock.",
+                # The lock does not answer another lock's code; the hint names it.
+                "check that the setup code is this lock's",
             )
         finally:
             other.kill()
@@ -276,3 +279,9 @@ async def test_pairing_with_lan_and_broker_keeps_both(
         assert status.stdout.strip().endswith("ok: lock is locked")
     finally:
         lock.kill()
+
+
+def test_a_lock_that_names_the_wrong_recipient_reads_as_in_home_assistant() -> None:
+    """`wrong_recipient` from a lock is the config flow's sentence, not the code."""
+    text = describe(PairingFailed(ErrorCode.WRONG_RECIPIENT))
+    assert text == "This setup code belongs to a different lock."

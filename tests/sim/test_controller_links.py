@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from custom_components.secure_lock.controller.links import (
     DEFAULT_LAN_PORT,
     LAN_PATH,
     BrokerSettings,
+    BrokerUrlCredentialsError,
     LinkSettingsError,
     _broker_link,
     lan_url,
     parse_broker_url,
 )
+from custom_components.secure_lock.protocol import LockIdentity, SetupPayload
+from device_sim.__main__ import main
+from device_sim.broker import free_port
 from device_sim.pki import DevCertificateAuthority
 
 LOCK_ID = bytes(range(16))
@@ -40,7 +46,14 @@ def test_unusable_lan_addresses_are_refused(address: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["mqtts://broker:99999", "mqtts://broker:x", "mqtt://broker", "mqtts://"]
+    "url",
+    [
+        "mqtts://broker:99999",
+        "mqtts://broker:x",
+        "mqtt://broker",
+        "mqtts://",
+        "mqtts://[broker",
+    ],
 )
 def test_unusable_broker_urls_are_refused(url: str) -> None:
     """Only mqtts:// with a host and a valid port is accepted."""
@@ -48,6 +61,36 @@ def test_unusable_broker_urls_are_refused(url: str) -> None:
         parse_broker_url(url)
     assert err.value.key == "invalid_broker_url"
     assert parse_broker_url(" mqtts://broker:8883 ") == "mqtts://broker:8883"
+
+
+SECRET = "pa55-w0rd-xyz"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"mqtts://user:{SECRET}@broker:8883",
+        "mqtts://user@broker:8883",
+        f"mqtts://:{SECRET}@broker",
+        f"MQTTS://user:{SECRET}@broker",
+        f"mqtts://user:{SECRET}@",
+    ],
+)
+def test_broker_url_with_credentials_is_refused(url: str) -> None:
+    """user:password@ is refused with its own typed error that never repeats it."""
+    with pytest.raises(BrokerUrlCredentialsError) as err:
+        parse_broker_url(url)
+    assert err.value.key == "broker_url_credentials"
+    assert SECRET not in str(err.value)
+    assert "user" not in str(err.value).replace("user name", "")
+
+
+def test_bad_port_error_does_not_quote_the_input() -> None:
+    """`mqtts://user:secret` (no @) reads as a bad port: the secret is not quoted."""
+    with pytest.raises(LinkSettingsError) as err:
+        parse_broker_url(f"mqtts://user:{SECRET}")
+    assert err.value.key == "invalid_broker_url"
+    assert SECRET not in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -65,3 +108,51 @@ def test_broker_certificate_name(url: str, server_name: str) -> None:
     assert link.config.server_name == server_name
     assert link.config.address == url.removeprefix("mqtts://").rsplit(":", 1)[0]
     assert link.config.port == 8883
+
+
+def test_lock_command_refuses_a_broker_url_with_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`device_sim lock --broker mqtts://user:pass@…` stops before starting anything."""
+    code = main(
+        [
+            "lock",
+            "--state-dir",
+            str(tmp_path / "lock"),
+            "--broker",
+            f"mqtts://lock:{SECRET}@127.0.0.1:8883",
+            "--broker-ca",
+            str(tmp_path / "ca.crt"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "credentials" in out
+    assert SECRET not in out
+    assert not (tmp_path / "lock").exists()
+
+
+def test_client_refuses_a_broker_url_with_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`device_sim client pair --broker mqtts://user:pass@…` saves and dials nothing."""
+    setup = SetupPayload.generate(LockIdentity.generate())
+    profile = tmp_path / "profile.json"
+    code = main(
+        [
+            "client",
+            "--profile",
+            str(profile),
+            "pair",
+            setup.to_code(),
+            "--broker",
+            f"mqtts://ha:{SECRET}@127.0.0.1:{free_port()}",
+            "--broker-ca",
+            str(tmp_path / "ca.crt"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "credentials" in out
+    assert SECRET not in out
+    assert not profile.exists()

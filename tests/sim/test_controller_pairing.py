@@ -23,13 +23,13 @@ from custom_components.secure_lock.protocol import (
     SetupPayload,
 )
 from custom_components.secure_lock.protocol.channel import (
-    FAILURE_TAG,
     Channel,
-    encode_pairing_failure,
+    encode_signed_failure,
     unwrap,
     wrap,
 )
 from custom_components.secure_lock.protocol.pairing import ControllerPairingOutcome
+from custom_components.secure_lock.protocol.pairing_messages import PairingHello
 from custom_components.secure_lock.transport import LinkClosed, NotConnected
 from custom_components.secure_lock.transport.link import FrameLink
 
@@ -120,7 +120,8 @@ NOISE = [
     b"",  # no channel byte at all
     b"\x00junk",  # unknown channel
     wrap(Channel.ENVELOPE, b"not for pairing"),
-    wrap(Channel.PAIRING, bytes((FAILURE_TAG,)) + b"no_such_code"),  # forged notice
+    wrap(Channel.PAIRING, b"\xffpairing_closed"),  # an unsigned notice
+    wrap(Channel.PAIRING, b"\xfe" + bytes(20)),  # a truncated signed notice
     wrap(Channel.PAIRING, b"\x01 not a pairing message"),
 ]
 
@@ -135,15 +136,62 @@ async def test_noise_on_the_path_does_not_stop_pairing() -> None:
     assert len(link.sent) == 2
 
 
+def _hello_nonce(frame: bytes) -> bytes:
+    return PairingHello.from_bytes(unwrap(frame)[1]).nonce
+
+
 async def test_lock_refusal_is_reported_with_its_code() -> None:
-    """A failure notice with a known pairing code ends pairing with that code."""
+    """A notice the lock signed over our hello ends pairing with its code."""
     world = World()
-    notice = wrap(Channel.PAIRING, encode_pairing_failure(ErrorCode.PAIRING_CLOSED))
-    link = ScriptedLink(lambda _frame: [notice])
+
+    def refuse(frame: bytes) -> list[bytes]:
+        notice = world.lock_side.failure_notice(
+            _hello_nonce(frame), ErrorCode.PAIRING_BUSY, T0
+        )
+        assert notice is not None
+        return [wrap(Channel.PAIRING, notice)]
+
     with pytest.raises(PairingFailed) as err:
-        await world.pair(link)
-    assert err.value.code is ErrorCode.PAIRING_CLOSED
+        await world.pair(ScriptedLink(refuse))
+    assert err.value.code is ErrorCode.PAIRING_BUSY
     assert world.steps == 0  # the lock never saw a proof
+
+
+async def test_forged_and_replayed_refusals_do_not_end_pairing() -> None:
+    """Notices not signed by the label's key over this hello are ignored.
+
+    Forged (another key, or a bad signature) and replayed (an earlier hello's)
+    notices arrive before the lock's real answers; pairing still completes.
+    """
+    world = World()
+    impostor = LockIdentity.generate(DeterministicRng(b"impostor"), now_ms=T0)
+    earlier = world.lock_side.failure_notice(bytes(32), ErrorCode.BAD_MAC, T0)
+    assert earlier is not None
+
+    def forged(frame: bytes) -> list[bytes]:
+        answers = [wrap(Channel.PAIRING, earlier)]
+        if world.steps == 0:
+            nonce = _hello_nonce(frame)
+            signed_elsewhere = encode_signed_failure(
+                nonce,
+                impostor.signing_key.public_key.raw,
+                ErrorCode.PAIRING_LOCKED_OUT,
+                impostor.signing_key.sign(b"anything"),
+            )
+            bad_signature = encode_signed_failure(
+                nonce,
+                world.lock.signing_key.public_key.raw,
+                ErrorCode.PAIRING_LOCKED_OUT,
+                bytes(64),
+            )
+            answers += [
+                wrap(Channel.PAIRING, signed_elsewhere),
+                wrap(Channel.PAIRING, bad_signature),
+            ]
+        return [*answers, world.lock_reply(frame)]
+
+    outcome = await world.pair(ScriptedLink(forged))
+    assert outcome.lock.lock_id == world.lock.lock_id
 
 
 async def test_unreachable_lock_is_link_unavailable() -> None:

@@ -42,6 +42,7 @@ from custom_components.secure_lock.protocol.messages import (
 from device_sim.lock_device import DeviceConfig, LockDevice
 from device_sim.loopback import LoopbackHub
 from device_sim.mechanism import MechanismConfig
+from device_sim.nv_counter import CounterFile
 from device_sim.release_tool import build_test_release
 from device_sim.storage import KeyFile, SealedStore
 from device_sim.timing import ManualScheduler, TimerHandle
@@ -110,7 +111,11 @@ class Rig:
 
     def boot(self, config: DeviceConfig | None = None) -> LockDevice:
         """Power on from storage (what a restart or power cut leaves)."""
-        store = SealedStore(self.path / "state", KeyFile(self.path / "device.key"))
+        store = SealedStore(
+            self.path / "state",
+            KeyFile(self.path / "device.key"),
+            counter=CounterFile(self.path / "monotonic.counters"),
+        )
         self.device = LockDevice(
             store, self.scheduler, self.hub.outbox, config or self.config
         )

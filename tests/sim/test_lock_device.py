@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -13,6 +11,7 @@ from custom_components.secure_lock.controller import (
     LockClient,
     LockUpdate,
     PairingFailed,
+    PairingTimedOut,
     UpdateKind,
     pair_over_link,
 )
@@ -26,65 +25,14 @@ from custom_components.secure_lock.protocol import (
     Role,
     SetupPayload,
 )
-from custom_components.secure_lock.protocol.channel import Channel, unwrap
+from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.state import LockState
 from device_sim.device_state import load_state
-from device_sim.lock_device import DeviceConfig, LockDevice
-from device_sim.loopback import LoopbackHub, LoopbackLink
-from device_sim.mechanism import DoorState, MechanismConfig
+from device_sim.loopback import LoopbackLink
+from device_sim.mechanism import DoorState
 from device_sim.storage import KeyFile, SealedStore
-from device_sim.timing import ManualScheduler
 
-
-@dataclass
-class Rig:
-    """A simulated lock on a loopback hub, with a manual clock."""
-
-    path: Path
-    scheduler: ManualScheduler
-    config: DeviceConfig
-    hub: LoopbackHub = field(default_factory=LoopbackHub)
-    device: LockDevice = field(init=False)
-
-    def __post_init__(self) -> None:
-        """Boot the lock for the first time."""
-        self.boot()
-
-    def boot(self) -> LockDevice:
-        """Power the lock on (again), from whatever is in storage."""
-        store = SealedStore(self.path / "state", KeyFile(self.path / "device.key"))
-        self.device = LockDevice(store, self.scheduler, self.hub.outbox, self.config)
-        self.hub.receive = self.device.receive
-        return self.device
-
-    def now_ms(self) -> int:
-        """Return the manual clock in milliseconds (the controllers' clock too)."""
-        return int(self.scheduler.wall_time() * 1000)
-
-    async def pair(self, name: str = "Home Assistant") -> LockClient:
-        """Press the button and pair a new controller; return its started client."""
-        self.device.press_button()
-        link = self.hub.attach()
-        identity = ControllerIdentity.generate(now_ms=self.now_ms())
-        outcome = await pair_over_link(
-            link,
-            identity,
-            SetupPayload.parse(self.device.element.setup_payload.to_code()),
-            name,
-            clock=self.now_ms,
-        )
-        client = LockClient(link, identity, outcome.lock, clock=self.now_ms)
-        await client.start()
-        return client
-
-
-@pytest.fixture(name="rig")
-def rig_fixture(tmp_path: Path) -> Rig:
-    """Return a lock with instant motor movements."""
-    config = DeviceConfig(
-        mechanism=MechanismConfig(motor_seconds=0, open_hold_seconds=3)
-    )
-    return Rig(tmp_path, ManualScheduler(), config)
+from .conftest import Rig
 
 
 async def test_first_boot_makes_keys_and_a_setup_code(rig: Rig) -> None:
@@ -109,28 +57,46 @@ async def test_pair_then_lock_unlock_open_with_signed_confirmations(rig: Rig) ->
     await client.close()
 
 
-async def test_pairing_needs_the_button(rig: Rig) -> None:
-    """Without a button press the lock refuses, and says so."""
+def _state_generation(rig: Rig) -> int:
+    store = SealedStore(rig.path / "state", KeyFile(rig.path / "device.key"))
+    record = store.load_record("state")
+    assert record is not None
+    return record.generation
+
+
+async def _silent_refusal(rig: Rig) -> None:
+    """Pairing gets no answer at all, and the lock writes nothing."""
+    generation = _state_generation(rig)
+    sent_before = len(rig.hub.sent_by_lock)
     link = rig.hub.attach()
     identity = ControllerIdentity.generate(now_ms=rig.now_ms())
-    with pytest.raises(PairingFailed) as err:
+    with pytest.raises(PairingTimedOut):
         await pair_over_link(
-            link, identity, rig.device.element.setup_payload, "HA", clock=rig.now_ms
+            link,
+            identity,
+            rig.device.element.setup_payload,
+            "HA",
+            clock=rig.now_ms,
+            timeout=0.3,
+            retransmit_interval=0.05,
         )
-    assert err.value.code is ErrorCode.PAIRING_CLOSED
+    # Junk on the pairing channel costs nothing either.
+    for junk in (b"\x50", b"\x50\x01", b"\x50\x02" + bytes(300), b"\x50\xfe"):
+        rig.device.receive(junk)
+    assert _state_generation(rig) == generation
+    assert rig.hub.sent_by_lock[sent_before:] == []
+
+
+async def test_pairing_needs_the_button(rig: Rig) -> None:
+    """Without a button press the lock does not answer pairing, and writes nothing."""
+    await _silent_refusal(rig)
 
 
 async def test_pairing_window_closes_after_120_seconds(rig: Rig) -> None:
-    """The window lasts 120 s from the press."""
+    """The window lasts 120 s from the press; after it the lock is silent again."""
     rig.device.press_button()
     rig.scheduler.advance(121)
-    link = rig.hub.attach()
-    identity = ControllerIdentity.generate(now_ms=rig.now_ms())
-    with pytest.raises(PairingFailed) as err:
-        await pair_over_link(
-            link, identity, rig.device.element.setup_payload, "HA", clock=rig.now_ms
-        )
-    assert err.value.code is ErrorCode.PAIRING_CLOSED
+    await _silent_refusal(rig)
 
 
 async def test_wrong_secret_locks_out_after_five_and_survives_reboot(rig: Rig) -> None:
@@ -349,10 +315,10 @@ async def test_garbage_frames_change_nothing(
     assert sum(rig.device.dropped_frames.values()) == 24
     dropped_logs = [r for r in caplog.records if "Dropped a frame" in r.getMessage()]
     assert len(dropped_logs) == len(rig.device.dropped_frames)  # once per reason
-    # A pairing frame while closed gets a notice but changes no stored state.
+    # A pairing frame while closed gets no answer and changes no stored state.
     rig.device.receive(bytes([Channel.PAIRING, 1]))
-    channel, _ = unwrap(rig.hub.sent_by_lock[-1])
-    assert channel is Channel.PAIRING
+    assert len(rig.hub.sent_by_lock) == sent
+    assert (rig.path / "state" / "state.sealed").read_bytes() == before
     await client.close()
 
 

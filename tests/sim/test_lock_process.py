@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 import subprocess
 import sys
 
 import pytest
 
-from custom_components.secure_lock.controller import PairingFailed, pair_over_link
+from custom_components.secure_lock.controller import (
+    CommandRefused,
+    LockClient,
+    PairingFailed,
+    PairingTimedOut,
+    confirm_pairing,
+    pair_over_link,
+)
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ErrorCode,
+    ResultCode,
     SetupPayload,
 )
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
@@ -22,7 +31,16 @@ from device_sim.discovery import SERVICE_TYPE, service_info
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["lock"], ["client"], ["stack"], ["ca"], ["door"], ["press-button"]],
+    [
+        [],
+        ["lock"],
+        ["client"],
+        ["stack"],
+        ["ca"],
+        ["door"],
+        ["press-button"],
+        ["reset"],
+    ],
     ids=lambda c: " ".join(c) or "top",
 )
 def test_help_explains_every_command(command: list[str]) -> None:
@@ -39,12 +57,14 @@ def test_help_explains_every_command(command: list[str]) -> None:
     assert "usage:" in result.stdout
 
 
-async def _try_pairing(port: int, setup: SetupPayload) -> ErrorCode:
+async def _try_pairing(
+    port: int, setup: SetupPayload, timeout: float = 10
+) -> ErrorCode:
     link = WebSocketFrameLink(f"ws://127.0.0.1:{port}/securelock/v1")
     await link.connect()
     try:
         await pair_over_link(
-            link, ControllerIdentity.generate(), setup, "guess", timeout=10
+            link, ControllerIdentity.generate(), setup, "guess", timeout=timeout
         )
     except PairingFailed as err:
         return err.code
@@ -77,7 +97,9 @@ async def test_lockout_survives_kill_minus_nine(
         await lock.start()
         state = await lock.state()
         assert state["pairing_locked_out"] is True
-        assert await _try_pairing(lock.port, real) is ErrorCode.PAIRING_LOCKED_OUT
+        # No window after the restart: the lock does not even answer.
+        with pytest.raises(PairingTimedOut):
+            await _try_pairing(lock.port, real, timeout=1)
 
         await admin_call(
             lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.PRESS_BUTTON)
@@ -105,3 +127,60 @@ def test_zeroconf_record_carries_nothing_secret() -> None:
         "fw": "1.0.0",
         "proto": "1",
     }
+
+
+async def test_reset_command_returns_a_running_lock_to_factory_state(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    """`device_sim reset --state-dir DIR` (the long press): the owner is refused, signed.
+
+    The reset is durable: after kill -9 the lock is still in factory state and
+    its label pairs a new owner, while the old one stays refused.
+    """
+    lock = LockProcess(tmp_path / "lock", free_port())
+    await lock.start()
+    try:
+        answer = await admin_call(
+            lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.SETUP_CODE)
+        )
+        label = SetupPayload.parse(answer["code"])
+        await admin_call(
+            lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.PRESS_BUTTON)
+        )
+        url = f"ws://127.0.0.1:{lock.port}/securelock/v1"
+        link = WebSocketFrameLink(url)
+        await link.connect()
+        owner = ControllerIdentity.generate()
+        outcome = await pair_over_link(link, owner, label, "owner", timeout=10)
+        await confirm_pairing(link, owner, outcome.lock, timeout=10)
+        await link.close()
+        assert (await lock.state())["factory_state"] is False
+
+        reset = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "device_sim",
+            "reset",
+            "--state-dir",
+            str(lock.state_dir),
+            cwd=REPO_ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _out, err_text = await asyncio.wait_for(reset.communicate(), 60)
+        assert reset.returncode == 0, err_text
+        lock.kill()
+        await lock.start()
+        assert (await lock.state())["factory_state"] is True
+
+        link = WebSocketFrameLink(url)
+        await link.connect()
+        client = LockClient(link, owner, outcome.lock)
+        await client.start()
+        with pytest.raises(CommandRefused) as err:
+            await client.status()
+        assert err.value.code is ResultCode.REVOKED
+        await client.close()
+        await link.close()
+    finally:
+        lock.kill()

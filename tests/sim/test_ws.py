@@ -186,11 +186,12 @@ async def test_connect_refused(clients: Callable[..., WebSocketFrameLink]) -> No
 async def test_connection_cap(
     serve: Server, clients: Callable[..., WebSocketFrameLink]
 ) -> None:
-    """Connections beyond the cap are refused; existing ones keep working."""
+    """Connections beyond the cap are refused once every slot authenticated."""
     server = await serve(max_connections=1)
     first = clients(server.url)
     await first.connect()
     await wait_until(lambda: len(server.links) == 1)
+    server.authenticated(next(iter(server.links)))
     with pytest.raises(NotConnected):
         await clients(server.url).connect()
     assert server.refused_connections == 1

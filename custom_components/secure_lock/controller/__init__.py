@@ -26,7 +26,7 @@ from .firmware import (
     send_firmware,
     update_firmware,
 )
-from .pairing import pair_over_link
+from .pairing import confirm_pairing, pair_over_link
 
 __all__ = [
     "PAIRING_ERROR_KEYS",
@@ -34,6 +34,7 @@ __all__ = [
     "CommandRefused",
     "CommandTimeout",
     "ControllerError",
+    "confirm_pairing",
     "FirmwareRejected",
     "FirmwareRelease",
     "LinkUnavailable",

@@ -13,13 +13,14 @@ lock's signed high-water mark in each result moves the counter past it).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 import logging
 import math
 import time
+from typing import Any
 
 from ..protocol.audit import verify_chain
 from ..protocol.channel import Channel, unwrap, wrap
@@ -34,12 +35,14 @@ from ..protocol.messages import (
     Command,
     CommandResult,
     ControllerAdd,
+    ControllerJoined,
     ControllerListChunk,
     ControllerListRequest,
     ControllerRemove,
     ControllerSummary,
     Event,
     Heartbeat,
+    InvitationRevoke,
     KeyRotation,
     MessageKind,
     Payload,
@@ -48,8 +51,10 @@ from ..protocol.messages import (
     TimeSync,
 )
 from ..protocol.registry import PairedLock
+from ..protocol.resync import accept_lock_prekey
 from ..protocol.rng import Clock, Rng, system_clock, system_rng
 from ..protocol.roles import Role
+from ..protocol.rotation import is_rotation_due
 from ..protocol.session import (
     DEFAULT_LIFETIME_MS,
     ClockSkewError,
@@ -59,13 +64,18 @@ from ..protocol.session import (
 from ..protocol.state import LockStatus
 from ..transport.errors import TransportError
 from ..transport.link import FrameLink
-from .errors import CommandRefused, CommandTimeout, LinkUnavailable
+from .errors import CommandRefused, CommandTimeout, ControllerError, LinkUnavailable
+from .invitations import DEFAULT_INVITATION_TTL_MS, IssuedInvitation, new_invitation
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_COMMAND_TIMEOUT = 15.0
 UNLOCK_LIFETIME_MS = 10_000
 """Unlock and open expire 10 s after sending: a delayed unlock is worse than none."""
+RESYNC_MIN_INTERVAL_MS = 10_000
+"""At most one re-announcement per 10 s on an unreadable frame (anyone can send one)."""
+_RESENDABLE = frozenset({MessageKind.KEY_ROTATION, MessageKind.STATUS_REQUEST})
+"""Requests re-sealed after a resync: repeating them changes nothing on the lock."""
 RELAY_EXPIRY_S = math.ceil(DEFAULT_LIFETIME_MS / 1000)
 """MQTT 5 expiry asked of the relay, the same for every request.
 
@@ -81,6 +91,8 @@ class UpdateKind(StrEnum):
     EVENT = "event"
     HEARTBEAT = "heartbeat"
     RESULT = "result"
+    JOINED = "joined"
+    """A controller's join became final (told to admins; no lock state in it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +103,7 @@ class LockUpdate:
     status: LockStatus
     lock_time_ms: int
     event: Event | None = None
+    joined: ControllerJoined | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +128,8 @@ class _Waiter:
     kind: MessageKind
     future: asyncio.Future[CommandOutcome]
     messages: list[VerifiedMessage] = field(default_factory=list)
+    payload: Payload | None = None
+    lifetime_ms: int | None = None
 
     def add(self, message: VerifiedMessage) -> None:
         self.messages.append(message)
@@ -163,6 +178,10 @@ class LockClient:
         self.rejected_frames = 0
         self.confirmed_high_water = 0
         """Highest of our counters the lock has signed as durably seen."""
+        self._last_resync_ms: int | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.resyncs = 0
+        """How many times we re-announced our prekey to resynchronise."""
 
     @property
     def paired_lock(self) -> PairedLock:
@@ -183,11 +202,13 @@ class LockClient:
     async def close(self) -> None:
         """Stop receiving and fail pending requests (the link is closed by its owner)."""
         self._closed.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, *self._tasks):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = None
+        self._tasks.clear()
         for waiter in self._waiters.values():
             if not waiter.future.done():
                 waiter.future.set_exception(LinkUnavailable("client closed"))
@@ -210,7 +231,12 @@ class LockClient:
         )
         # The counter moved: persisted before the frame can reach the lock.
         self._on_persist(self.endpoint.lock)
-        waiter = _Waiter(kind, asyncio.get_running_loop().create_future())
+        waiter = _Waiter(
+            kind,
+            asyncio.get_running_loop().create_future(),
+            payload=payload,
+            lifetime_ms=lifetime_ms,
+        )
         self._waiters[request_id] = waiter
         try:
             try:
@@ -300,6 +326,35 @@ class LockClient:
             (await self.request(MessageKind.CONTROLLER_ADD, payload)).result
         )
 
+    async def create_invitation(
+        self,
+        role: Role,
+        *,
+        valid_from_ms: int = 0,
+        valid_until_ms: int = 0,
+        ttl_ms: int = DEFAULT_INVITATION_TTL_MS,
+    ) -> IssuedInvitation:
+        """Open a one-time way in for someone else (admins only); return its code."""
+        request, issued = new_invitation(
+            self.endpoint.lock,
+            role,
+            self.endpoint.lock_time(),
+            valid_from_ms=valid_from_ms,
+            valid_until_ms=valid_until_ms,
+            ttl_ms=ttl_ms,
+            rng=self._rng,
+        )
+        outcome = await self.request(MessageKind.INVITATION_CREATE, request)
+        self._checked(outcome.result)
+        return issued
+
+    async def revoke_invitation(self, invitation_id: bytes) -> CommandResult:
+        """Withdraw an unused invitation (admins only)."""
+        outcome = await self.request(
+            MessageKind.INVITATION_REVOKE, InvitationRevoke(invitation_id)
+        )
+        return self._checked(outcome.result)
+
     async def remove_controller(self, controller_id: bytes) -> CommandResult:
         """Revoke a controller (admins only; revoking oneself is allowed)."""
         payload = ControllerRemove(controller_id)
@@ -362,18 +417,56 @@ class LockClient:
         )
 
     async def rotate_keys(
-        self, rng: Rng = system_rng, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
+        self,
+        rng: Rng = system_rng,
+        *,
+        timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        store: Callable[[ControllerIdentity], None] | None = None,
     ) -> CommandResult:
-        """Make a new prekey, announce it to the lock, then forget expired ones."""
+        """Make a new prekey, store it, announce it to the lock, then forget expired ones.
+
+        ``store`` runs before the announcement leaves: the lock seals to the
+        new prekey as soon as it hears of it, so it must already be durable.
+        """
         now = self._clock()
-        fresh = self.identity.rotate_prekeys(rng, now)
-        prekey = next(p for p in fresh if p.suite is self.endpoint.lock.suite)
+        self.identity.rotate_prekeys(rng, now)
+        if store is not None:
+            store(self.identity)
+        result = await self.announce_prekey(timeout=timeout)
+        self.identity.erase_expired_prekeys(now)
+        return result
+
+    async def maintain_prekeys(
+        self,
+        *,
+        announce: bool,
+        store: Callable[[ControllerIdentity], None],
+        rng: Rng = system_rng,
+        timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    ) -> None:
+        """Erase expired prekeys, rotate if the newest is a lifetime old, else announce.
+
+        Judged by the keys' stored ages, so restarts do not postpone it;
+        ``announce`` re-sends the current prekey (done once per start).
+        """
+        now = self._clock()
+        if self.identity.erase_expired_prekeys(now):
+            store(self.identity)
+        if is_rotation_due(self.identity, now):
+            await self.rotate_keys(rng, timeout=timeout, store=store)
+            store(self.identity)
+        elif announce:
+            await self.announce_prekey(timeout=timeout)
+
+    async def announce_prekey(
+        self, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
+    ) -> CommandResult:
+        """Tell the lock which prekey we hold now (also after a backup restore)."""
+        prekey = self.identity.current_prekey(self.endpoint.lock.suite).signed
         outcome = await self.request(
             MessageKind.KEY_ROTATION, KeyRotation(prekey), timeout=timeout
         )
-        result = self._checked(outcome.result)
-        self.identity.erase_expired_prekeys(now)
-        return result
+        return self._checked(outcome.result)
 
     @staticmethod
     def _checked(result: CommandResult) -> CommandResult:
@@ -410,6 +503,9 @@ class LockClient:
         except ProtocolError:
             self.rejected_frames += 1
             return
+        if channel is Channel.RESYNC:
+            self._handle_resync_notice(body)
+            return
         if channel is not Channel.ENVELOPE:
             return
         try:
@@ -425,6 +521,11 @@ class LockClient:
             # fail on the routing id before any cryptography runs.
             self.rejected_frames += 1
             _LOGGER.debug("Dropped a frame: %s", err.code.value)
+            if err.code is ErrorCode.UNKNOWN_PREKEY:
+                # Addressed to us, sealed to a prekey we lack (a restored
+                # backup): tell the lock which one we hold.  Anyone can send
+                # such a frame, hence the rate limit.
+                self._resync_rate_limited()
             return
         self._on_persist(self.endpoint.lock)
         payload = message.payload
@@ -439,10 +540,90 @@ class LockClient:
             )
         elif isinstance(payload, Heartbeat):
             self._publish(UpdateKind.HEARTBEAT, payload.status, payload.lock_time_ms)
+        elif isinstance(payload, ControllerJoined):
+            self._notify_joined(payload)
         if (
             waiter := self._waiters.get(message.request_id)
         ) is not None and message.reply_to:
             waiter.add(message)
+
+    def _notify_joined(self, notice: ControllerJoined) -> None:
+        # Not a state report: the last known status stays as it was.
+        update = LockUpdate(
+            UpdateKind.JOINED,
+            self.last_status or LockStatus(),
+            notice.lock_time_ms,
+            joined=notice,
+        )
+        self._on_update(update)
+        for listener in list(self._listeners):
+            listener(update)
+
+    # Resynchronisation ---------------------------------------------------------
+
+    def _handle_resync_notice(self, body: bytes) -> None:
+        """Take a newer lock prekey from a signed notice, then re-announce ours."""
+        lock = self.endpoint.lock
+        try:
+            prekey = accept_lock_prekey(lock, body, self.endpoint.lock_time())
+        except ProtocolError as err:
+            self.rejected_frames += 1
+            _LOGGER.debug("Dropped a resync notice: %s", err.code.value)
+            return
+        if prekey is None:
+            return  # Nothing newer: a repeat, a replay, or for another controller.
+        lock.bundle = lock.bundle.with_prekey(prekey)
+        self._on_persist(lock)
+        _LOGGER.info("The lock's prekey was newer than ours; resynchronising")
+        # The lock could not read what we sealed to its old prekey: announce
+        # ours (it may have lost track of it too), then repeat what is safe.
+        pending = [
+            (request_id, waiter)
+            for request_id, waiter in self._waiters.items()
+            if waiter.kind in _RESENDABLE
+        ]
+        if not any(w.kind is MessageKind.KEY_ROTATION for _, w in pending):
+            self._start_resync()
+        for request_id, waiter in pending:
+            self._spawn(self._resend(request_id, waiter))
+
+    def _resync_rate_limited(self) -> None:
+        now = self._clock()
+        last = self._last_resync_ms
+        # A clock that went back must not silence resyncs for good.
+        if last is not None and 0 <= now - last < RESYNC_MIN_INTERVAL_MS:
+            return
+        self._start_resync()
+
+    def _start_resync(self) -> None:
+        self._last_resync_ms = self._clock()
+        self.resyncs += 1
+        self._spawn(self._reannounce())
+
+    async def _reannounce(self) -> None:
+        try:
+            await self.announce_prekey()
+        except (ControllerError, ProtocolError) as err:
+            _LOGGER.debug("Resynchronisation failed: %s", type(err).__name__)
+
+    async def _resend(self, request_id: bytes, waiter: _Waiter) -> None:
+        """Re-seal a pending request to the lock's new prekey, same request id."""
+        if waiter.future.done() or waiter.payload is None:
+            return
+        frame = self.endpoint.seal(
+            waiter.kind,
+            waiter.payload,
+            lifetime_ms=waiter.lifetime_ms,
+            request_id=request_id,
+        )
+        self._on_persist(self.endpoint.lock)
+        with contextlib.suppress(TransportError):
+            await self.link.send(wrap(Channel.ENVELOPE, frame), expiry_s=RELAY_EXPIRY_S)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _publish(
         self,

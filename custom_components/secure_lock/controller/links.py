@@ -47,6 +47,23 @@ class LinkSettingsError(ValueError):
         self.key = key
 
 
+class BrokerUrlCredentialsError(LinkSettingsError):
+    """A broker URL with a user name or password in it (`user:pass@host`).
+
+    Credentials belong in their own fields: a URL is shown in forms,
+    diagnostics and logs, where a password must never be.  The message
+    never repeats the URL.
+    """
+
+    def __init__(self) -> None:
+        """Use the translation key the forms show."""
+        super().__init__(
+            "broker_url_credentials",
+            "the broker URL contains credentials; give the user name and "
+            "password separately",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerSettings:
     """An MQTT relay the lock is reachable through (TLS always)."""
@@ -112,12 +129,25 @@ def lan_url(address: str) -> str:
 
 
 def parse_broker_url(text: str) -> str:
-    """Check a broker URL; only TLS (`mqtts://`) is accepted."""
+    """Check a broker URL; only TLS (`mqtts://`) without credentials is accepted.
+
+    The one parser for every place a broker URL is entered (config flow,
+    command-line lock and client), so all refuse `user:pass@` alike.
+    """
     try:
         url = urlsplit(text.strip())
+    except ValueError:
+        raise LinkSettingsError("invalid_broker_url", "not a URL") from None
+    # Before the port: `mqtts://user:secret` would otherwise be read as a
+    # bad port, and the error would quote the secret.
+    if "@" in url.netloc:
+        raise BrokerUrlCredentialsError
+    try:
         _ = url.port
-    except ValueError as err:
-        raise LinkSettingsError("invalid_broker_url", str(err)) from None
+    except ValueError:
+        raise LinkSettingsError(
+            "invalid_broker_url", "the port is not a number from 0 to 65535"
+        ) from None
     if url.scheme != "mqtts" or not url.hostname:
         raise LinkSettingsError("invalid_broker_url", "expected mqtts://HOST[:PORT]")
     return url.geturl()

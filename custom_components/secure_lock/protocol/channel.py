@@ -5,18 +5,25 @@ topics, its LAN WebSocket).  Their own first bytes can coincide, so each frame
 on a link carries a channel byte in front.  A relay learns nothing from it
 that frame sizes would not already tell: pairing happens once, in the open.
 
-The lock answers a pairing step it refuses with a failure notice.  The notice
-is unauthenticated (nothing is established yet), so a controller treats it as
-a hint for the user ("press the button", "locked out") and never as proof.
+The lock answers a pairing step it refuses with a failure notice that it
+signs with its identity key over the controller's hello nonce and the
+reason, so a controller can tell the lock's refusal from noise injected on
+the path (which it ignores) without anything being established yet.  While
+neither the label's window nor an invitation is open the lock says nothing
+at all: a frame costs it no write and no answer.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 from .errors import ErrorCode, MalformedError
 
-FAILURE_TAG = 0xFF
+SIGNED_FAILURE_TAG = 0xFE
+_NONCE_SIZE = 32
+_KEY_SIZE = 32
+_SIGNATURE_SIZE = 64
 
 
 class Channel(IntEnum):
@@ -24,6 +31,8 @@ class Channel(IntEnum):
 
     PAIRING = 0x50
     ENVELOPE = 0x45
+    RESYNC = 0x52
+    """The lock's signed current prekeys, sent when a frame named one it lacks."""
 
 
 # The refusals a lock reports during pairing; anything else is "malformed".
@@ -41,6 +50,8 @@ PAIRING_FAILURES = frozenset(
         ErrorCode.REPLAYED,
         ErrorCode.DOWNGRADE,
         ErrorCode.MALFORMED,
+        ErrorCode.ALREADY_PAIRED,
+        ErrorCode.INVITATION_REQUIRED,
     }
 )
 _MAX_CODE_LENGTH = 32
@@ -62,24 +73,52 @@ def unwrap(frame: bytes) -> tuple[Channel, bytes]:
     return channel, bytes(frame[1:])
 
 
-def encode_pairing_failure(code: ErrorCode) -> bytes:
-    """Return a pairing-channel body telling the controller why pairing stopped."""
+@dataclass(frozen=True, slots=True)
+class SignedFailure:
+    """A lock's signed refusal of one hello (checked by the controller)."""
+
+    controller_nonce: bytes
+    lock_key: bytes
+    code: ErrorCode
+    signature: bytes
+
+
+def encode_signed_failure(
+    controller_nonce: bytes, lock_key: bytes, code: ErrorCode, signature: bytes
+) -> bytes:
+    """Return a pairing-channel body telling one controller why pairing stopped."""
     if code not in PAIRING_FAILURES:
-        code = ErrorCode.MALFORMED
-    return bytes((FAILURE_TAG,)) + code.value.encode("ascii")
+        raise ValueError("not a pairing failure code")
+    raw = code.value.encode("ascii")
+    return (
+        bytes((SIGNED_FAILURE_TAG,))
+        + controller_nonce
+        + lock_key
+        + bytes((len(raw),))
+        + raw
+        + signature
+    )
 
 
-def decode_pairing_failure(body: bytes) -> ErrorCode | None:
-    """Return the code of a failure notice, or None if ``body`` is not one."""
-    if not body or body[0] != FAILURE_TAG:
+def decode_signed_failure(body: bytes) -> SignedFailure | None:
+    """Parse a failure notice (not its signature); None if ``body`` is not one."""
+    if not body or body[0] != SIGNED_FAILURE_TAG:
         return None
-    raw = body[1:]
-    if len(raw) > _MAX_CODE_LENGTH:
-        raise MalformedError("failure notice too long")
+    head = 1 + _NONCE_SIZE + _KEY_SIZE
+    if len(body) < head + 1:
+        raise MalformedError("failure notice truncated")
+    length = body[head]
+    if length > _MAX_CODE_LENGTH or len(body) != head + 1 + length + _SIGNATURE_SIZE:
+        raise MalformedError("failure notice has the wrong length")
     try:
-        code = ErrorCode(raw.decode("ascii"))
+        code = ErrorCode(body[head + 1 : head + 1 + length].decode("ascii"))
     except UnicodeDecodeError, ValueError:
         raise MalformedError("unknown failure code") from None
     if code not in PAIRING_FAILURES:
         raise MalformedError("not a pairing failure code")
-    return code
+    return SignedFailure(
+        body[1 : 1 + _NONCE_SIZE],
+        body[1 + _NONCE_SIZE : head],
+        code,
+        body[head + 1 + length :],
+    )

@@ -29,6 +29,8 @@ class ErrorCode(StrEnum):
     PAIRING_CLOSED = "pairing_closed"
     PAIRING_BUSY = "pairing_busy"
     PAIRING_LOCKED_OUT = "pairing_locked_out"
+    ALREADY_PAIRED = "already_paired"
+    INVITATION_REQUIRED = "invitation_required"
     UNEXPECTED_MESSAGE = "unexpected_message"
     IDENTITY_MISMATCH = "identity_mismatch"
     CERTIFICATE_INVALID = "certificate_invalid"

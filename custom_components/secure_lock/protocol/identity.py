@@ -72,7 +72,8 @@ class _Identity:
         candidates = [p for p in self._prekeys if p.signed.suite is suite]
         if not candidates:
             raise ProtocolError(ErrorCode.UNSUPPORTED_SUITE, "no prekey for this suite")
-        return max(candidates, key=lambda p: p.signed.valid_from)
+        # On a tie (two rotations in one millisecond) the later one wins.
+        return max(reversed(candidates), key=lambda p: p.signed.valid_from)
 
     def find_prekey(self, suite: SuiteId, prekey_id: bytes) -> Prekey | None:
         """Return the private prekey named in a header, if still held."""

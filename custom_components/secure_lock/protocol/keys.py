@@ -242,7 +242,12 @@ class PublicKeyBundle:
     def prekey_for(self, suite: SuiteId) -> SignedPrekey | None:
         """Return the newest prekey of ``suite``, if any."""
         candidates = [p for p in self.prekeys if p.suite is suite]
-        return max(candidates, key=lambda p: p.valid_from) if candidates else None
+        # On a tie the later-added one wins (``with_prekey`` appends the newest).
+        return (
+            max(reversed(candidates), key=lambda p: p.valid_from)
+            if candidates
+            else None
+        )
 
     def with_prekey(self, prekey: SignedPrekey, keep: int = 2) -> PublicKeyBundle:
         """Return a bundle that adds ``prekey`` and keeps ``keep`` per suite."""
@@ -257,6 +262,22 @@ class PublicKeyBundle:
         )[-keep:]
         others = [p for p in self.prekeys if p.suite is not prekey.suite]
         return PublicKeyBundle(self.identity, tuple(others + same))
+
+    def with_current_prekey(self, prekey: SignedPrekey) -> PublicKeyBundle:
+        """Return a bundle whose newest prekey of its suite is ``prekey``.
+
+        For a signed, fresh announcement by the owner: prekeys of the suite
+        newer than (or as new as) ``prekey`` are dropped, because the owner
+        says this is the one it holds now (e.g. after restoring a backup).
+        """
+        older = tuple(
+            p
+            for p in self.prekeys
+            if p.suite is not prekey.suite
+            or p.prekey_id == prekey.prekey_id
+            or p.valid_from < prekey.valid_from
+        )
+        return PublicKeyBundle(self.identity, older).with_prekey(prekey)
 
     def encode(self, writer: Writer) -> Writer:
         """Append the canonical encoding."""

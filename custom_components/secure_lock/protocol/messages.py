@@ -41,6 +41,9 @@ class MessageKind(IntEnum):
     CONTROLLER_REMOVE = 0x0021
     CONTROLLER_LIST = 0x0022
     CONTROLLER_LIST_CHUNK = 0x0023
+    INVITATION_CREATE = 0x0024
+    INVITATION_REVOKE = 0x0025
+    CONTROLLER_JOINED = 0x0026
     KEY_ROTATION = 0x0030
     TIME_SYNC = 0x0031
     SETTINGS = 0x0032
@@ -363,6 +366,126 @@ class ControllerListChunk(Payload):
             total,
             tuple(ControllerSummary.decode(reader) for _ in range(reader.u8())),
         )
+
+
+INVITATION_ID_SIZE = 16
+INVITATION_SECRET_SIZE = 16
+MAX_INVITATION_TTL_MS = 15 * 60_000
+"""An invitation must be used within 15 minutes, as a Matter commissioning window."""
+
+
+class JoinMethod(IntEnum):
+    """How a controller came onto the lock's registry."""
+
+    LABEL = 1
+    """The label's setup code and the button, on a lock in factory state."""
+    INVITATION = 2
+    """A one-time invitation an admin created."""
+    ADMIN_ADD = 3
+    """An admin registered the controller's public key directly."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationCreate(Payload):
+    """An admin opens a one-time way in: who redeems ``secret`` gets ``role``.
+
+    The secret travels only inside this sealed request; the lock keeps it
+    until the invitation is used, revoked or expires at ``expires_at_ms``.
+    """
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.INVITATION_CREATE,)
+
+    invitation_id: bytes
+    secret: bytes = field(repr=False)
+    role: Role
+    valid_from_ms: int
+    valid_until_ms: int
+    expires_at_ms: int
+
+    def __post_init__(self) -> None:
+        """Validate sizes."""
+        if len(self.invitation_id) != INVITATION_ID_SIZE:
+            raise ValueError("invitation_id must be 16 bytes")
+        if len(self.secret) != INVITATION_SECRET_SIZE:
+            raise ValueError("invitation secret must be 16 bytes")
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return (
+            writer.fixed(self.invitation_id, INVITATION_ID_SIZE)
+            .fixed(self.secret, INVITATION_SECRET_SIZE)
+            .u8(self.role)
+            .u64(self.valid_from_ms)
+            .u64(self.valid_until_ms)
+            .u64(self.expires_at_ms)
+        )
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one invitation."""
+        invitation_id = reader.fixed(INVITATION_ID_SIZE)
+        secret = reader.fixed(INVITATION_SECRET_SIZE)
+        role = enum_from_wire(Role, reader.u8())
+        return cls(
+            invitation_id, secret, role, reader.u64(), reader.u64(), reader.u64()
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationRevoke(Payload):
+    """An admin withdraws an unused invitation."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.INVITATION_REVOKE,)
+
+    invitation_id: bytes
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        return writer.fixed(self.invitation_id, INVITATION_ID_SIZE)
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one revocation."""
+        return cls(reader.fixed(INVITATION_ID_SIZE))
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerJoined(Payload):
+    """Told to every admin when a controller's join becomes final."""
+
+    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.CONTROLLER_JOINED,)
+
+    controller: ControllerSummary
+    method: JoinMethod
+    invited_by: bytes = NO_CONTROLLER
+    """The admin whose invitation or request let it in (zeros for the label)."""
+    invited_by_name: str = ""
+    lock_time_ms: int = 0
+
+    def __post_init__(self) -> None:
+        """Validate sizes."""
+        check_text(self.invited_by_name, "invited_by_name")
+        if len(self.invited_by) != KEY_ID_SIZE:
+            raise ValueError("invited_by must be 16 bytes")
+
+    def encode(self, writer: Writer) -> Writer:
+        """Append the canonical encoding."""
+        self.controller.encode(writer)
+        return (
+            writer.u8(self.method)
+            .fixed(self.invited_by, KEY_ID_SIZE)
+            .str8(self.invited_by_name)
+            .u64(self.lock_time_ms)
+        )
+
+    @classmethod
+    def decode(cls, reader: Reader) -> Self:
+        """Read one notice."""
+        controller = ControllerSummary.decode(reader)
+        method = enum_from_wire(JoinMethod, reader.u8())
+        invited_by = reader.fixed(KEY_ID_SIZE)
+        name = _checked_text(reader.str8())
+        return cls(controller, method, invited_by, name, reader.u64())
 
 
 @dataclass(frozen=True, slots=True)
@@ -728,6 +851,15 @@ KIND_INFO: dict[MessageKind, KindInfo] = {
     ),
     MessageKind.CONTROLLER_LIST_CHUNK: KindInfo(
         ControllerListChunk, _L2C, True, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.INVITATION_CREATE: KindInfo(
+        InvitationCreate, _C2L, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.INVITATION_REVOKE: KindInfo(
+        InvitationRevoke, _C2L, False, DEFAULT_MAX_LIFETIME_MS
+    ),
+    MessageKind.CONTROLLER_JOINED: KindInfo(
+        ControllerJoined, _L2C, False, DEFAULT_MAX_LIFETIME_MS
     ),
     MessageKind.KEY_ROTATION: KindInfo(
         KeyRotation, _BOTH, False, DEFAULT_MAX_LIFETIME_MS

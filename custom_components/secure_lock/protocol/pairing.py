@@ -13,7 +13,8 @@ Transcript (all hashes SHA-256, labels domain-separate every use):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 import hashlib
 import hmac as std_hmac
 from typing import Self
@@ -25,9 +26,10 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .certs import verify_device_chain
+from .channel import decode_signed_failure, encode_signed_failure
 from .errors import ErrorCode, PairingError, ProtocolError
 from .identity import ControllerIdentity, LockIdentity
-from .keys import PublicKeyBundle
+from .keys import IdentityPublicKey, PublicKeyBundle
 from .pairing_messages import (
     NAME_FIELD_SIZE,
     NONCE_SIZE,
@@ -123,6 +125,10 @@ def _mac(key: bytes, message: bytes) -> bytes:
     return tag.finalize()
 
 
+def _mac_matches(key: bytes, message: bytes, mac: bytes) -> bool:
+    return std_hmac.compare_digest(_mac(key, message), mac)
+
+
 def _check_mac(key: bytes, message: bytes, mac: bytes) -> None:
     if not std_hmac.compare_digest(_mac(key, message), mac):
         raise PairingError(ErrorCode.BAD_MAC, "pairing secret proof failed")
@@ -154,11 +160,31 @@ class PairingAttempts:
         return cls(int.from_bytes(data, "big"))
 
 
+LABEL_GRANT = bytes(16)
+"""The grant id of the label's setup code (invitations have random ids)."""
+NOTICE_INTERVAL_MS = 1_000
+"""At most one signed failure notice per second: unauthenticated hellos cost little."""
+
+
+@dataclass(frozen=True, slots=True)
+class PairingOffer:
+    """A secret the lock accepts right now, and what redeeming it grants."""
+
+    grant_id: bytes
+    secret: bytes = field(repr=False)
+    role: Role
+    valid_from_ms: int = 0
+    valid_until_ms: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class LockPairingOutcome:
     """What the lock persists: the new controller's registry record."""
 
     record: ControllerRecord
+    grant_id: bytes = LABEL_GRANT
+    repeated: bool = False
+    """The same proof again (its result was lost): answered, nothing new to store."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +206,32 @@ class _LockSession:
     started_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Completed:
+    """The last successful proof and its answer, to answer a repeat identically."""
+
+    proof: bytes
+    result: bytes
+    outcome: LockPairingOutcome
+    until_ms: int
+
+
+def failure_signed_bytes(controller_nonce: bytes, code: ErrorCode) -> bytes:
+    """Return what the lock signs in a failure notice (bound to one hello)."""
+    return _LABEL + b"failure" + controller_nonce + code.value.encode("ascii")
+
+
 class LockPairing:
-    """Lock side.  The caller opens the window (button press) and picks the role."""
+    """Lock side.  The caller opens the window (button press) and says what is offered.
+
+    Two kinds of secret open a pairing: the label's (only while the button's
+    window is open and the caller allows it, i.e. in factory state) and the
+    one-time invitations an admin created (``offers``).  Every failure that
+    an outsider could cause without the controller's key changes nothing: a
+    proof whose signature does not verify under the hello's key is dropped
+    and the session stays; only a proof signed by that key but made with the
+    wrong secret counts as a failed attempt and ends the session.
+    """
 
     def __init__(
         self,
@@ -195,7 +245,7 @@ class LockPairing:
         rng: Rng = system_rng,
         clock: Clock = system_clock,
     ) -> None:
-        """Prepare; pairing stays closed until :meth:`open_window`."""
+        """Prepare; the label is accepted only after :meth:`open_window`."""
         if (
             setup.lock_id != identity.lock_id
             or setup.fingerprint != identity.fingerprint
@@ -213,6 +263,8 @@ class LockPairing:
         self._clock = clock
         self._window_until = 0
         self._session: _LockSession | None = None
+        self._completed: _Completed | None = None
+        self._last_notice_ms: int | None = None
 
     def __repr__(self) -> str:
         """Never show the secret."""
@@ -221,33 +273,92 @@ class LockPairing:
     def open_window(
         self, now_ms: int | None = None, duration_ms: int = DEFAULT_WINDOW_MS
     ) -> None:
-        """Accept pairing for ``duration_ms`` (the simulator calls this on a button press)."""
+        """Accept the label for ``duration_ms`` (the simulator calls this on a button press)."""
         now = self._clock() if now_ms is None else now_ms
         self._window_until = now + duration_ms
         self._session = None
+        self._completed = None
 
     def close_window(self) -> None:
-        """Stop accepting pairing and drop any session."""
+        """Stop accepting the label and drop any session."""
         self._window_until = 0
         self._session = None
 
+    def forget(self) -> None:
+        """Drop the session and the remembered last result (factory reset)."""
+        self.close_window()
+        self._completed = None
+
+    def remembers_result(self, now_ms: int | None = None) -> bool:
+        """Return whether a repeat of the last accepted proof would still be answered."""
+        now = self._clock() if now_ms is None else now_ms
+        return self._completed is not None and now < self._completed.until_ms
+
     def is_open(self, now_ms: int | None = None) -> bool:
-        """Return whether the window is open now."""
+        """Return whether the label's window is open now."""
         now = self._clock() if now_ms is None else now_ms
         return now < self._window_until
 
-    def _require_open(self, now: int) -> None:
+    def _offers(
+        self, now: int, role: Role, label: bool, invitations: Sequence[PairingOffer]
+    ) -> list[PairingOffer]:
+        offers = list(invitations)
+        if label and self.is_open(now):
+            offers.insert(0, PairingOffer(LABEL_GRANT, self._secret, role))
+        return offers
+
+    def failure_notice(
+        self,
+        controller_nonce: bytes,
+        code: ErrorCode,
+        now_ms: int | None = None,
+        *,
+        limited: bool = True,
+    ) -> bytes | None:
+        """Return a signed failure notice for one hello, or None if rate-limited.
+
+        The controller checks it against the label's fingerprint and its own
+        hello nonce, so nobody but the lock can end a pairing with a notice.
+        Answers to unauthenticated hellos are ``limited`` (one signature per
+        second at most); answers to proofs the controller signed are not.
+        """
+        now = self._clock() if now_ms is None else now_ms
+        if limited:
+            if (
+                self._last_notice_ms is not None
+                and 0 <= now - self._last_notice_ms < NOTICE_INTERVAL_MS
+            ):
+                return None
+            self._last_notice_ms = now
+        signature = self._identity.signing_key.sign(
+            failure_signed_bytes(controller_nonce, code)
+        )
+        return encode_signed_failure(
+            controller_nonce, self._identity.signing_key.public_key.raw, code, signature
+        )
+
+    def handle_hello(
+        self,
+        data: bytes,
+        now_ms: int | None = None,
+        *,
+        role: Role = Role.ADMIN,
+        label: bool = True,
+        invitations: Sequence[PairingOffer] = (),
+    ) -> bytes:
+        """Answer a hello with a signed challenge (one session at a time).
+
+        The same hello again (its challenge was lost) gets the same challenge.
+        """
+        now = self._clock() if now_ms is None else now_ms
+        session = self._live_session(now)
+        if session is not None and std_hmac.compare_digest(session.hello_bytes, data):
+            return session.challenge_bytes
         if self.attempts.is_locked_out(self._threshold):
             raise PairingError(ErrorCode.PAIRING_LOCKED_OUT, "too many failed proofs")
-        if not self.is_open(now):
-            self._session = None
+        if not self._offers(now, role, label, invitations):
             raise PairingError(ErrorCode.PAIRING_CLOSED, "pairing window is closed")
-
-    def handle_hello(self, data: bytes, now_ms: int | None = None) -> bytes:
-        """Answer a hello with a signed challenge (one session at a time)."""
-        now = self._clock() if now_ms is None else now_ms
-        self._require_open(now)
-        if self._session is not None and now - self._session.started_ms < self._timeout:
+        if session is not None:
             raise PairingError(ErrorCode.PAIRING_BUSY, "another pairing is in progress")
         try:
             hello = PairingHello.from_bytes(data)
@@ -280,21 +391,61 @@ class LockPairing:
         self._session = _LockSession(
             hello, hello_bytes, challenge, lock_nonce, suite, now
         )
+        # A new session: the previous pairing's result is no longer repeated.
+        self._completed = None
         return challenge
 
+    def _live_session(self, now: int) -> _LockSession | None:
+        session = self._session
+        if session is not None and now - session.started_ms >= self._timeout:
+            self._session = session = None
+        return session
+
+    def session_controller_id(self) -> bytes | None:
+        """Return the key id the session in progress was started with."""
+        return (
+            None if self._session is None else self._session.hello.controller_key.key_id
+        )
+
+    def session_nonce(self) -> bytes | None:
+        """Return the controller nonce of the session in progress (for notices)."""
+        return None if self._session is None else self._session.hello.nonce
+
     def handle_proof(
-        self, data: bytes, role: Role, now_ms: int | None = None
+        self,
+        data: bytes,
+        role: Role = Role.ADMIN,
+        now_ms: int | None = None,
+        *,
+        label: bool = True,
+        invitations: Sequence[PairingOffer] = (),
     ) -> tuple[bytes, LockPairingOutcome]:
         """Check the controller's proof; on success return the result and the record.
 
-        A bad signature or MAC counts as a failed attempt and ends the session.
+        A repeat of the last accepted proof gets the same result again (marked
+        ``repeated``).  A proof that is not signed by the hello's key raises
+        ``BAD_SIGNATURE`` with ``counted`` false and leaves the session as it
+        was; a proof signed by that key with the wrong secret counts as a
+        failed attempt and ends the session.
         """
         now = self._clock() if now_ms is None else now_ms
-        self._require_open(now)
-        session = self._session
-        if session is None or now - session.started_ms >= self._timeout:
-            self._session = None
+        completed = self._completed
+        if (
+            completed is not None
+            and now < completed.until_ms
+            and std_hmac.compare_digest(completed.proof, data)
+        ):
+            return completed.result, replace(completed.outcome, repeated=True)
+        if self.attempts.is_locked_out(self._threshold):
+            raise PairingError(ErrorCode.PAIRING_LOCKED_OUT, "too many failed proofs")
+        session = self._live_session(now)
+        if session is None:
             raise PairingError(ErrorCode.UNEXPECTED_MESSAGE, "no pairing session")
+        offers = self._offers(now, role, label, invitations)
+        if not offers:
+            # The window closed (or the invitation went) while the session ran.
+            self._session = None
+            raise PairingError(ErrorCode.PAIRING_CLOSED, "pairing window is closed")
         try:
             proof = PairingProof.from_bytes(data)
         except ProtocolError as err:
@@ -304,12 +455,33 @@ class LockPairing:
             raise PairingError(ErrorCode.REPLAYED, "proof belongs to another session")
         th1 = transcript_th1(session.hello_bytes, session.challenge_bytes)
         th2 = transcript_th2(th1, proof.body())
-        k_c, k_l = pairing_keys(self._secret, th1, self._identity.lock_id)
         try:
             session.hello.controller_key.verify(proof.signature, th2)
-            _check_mac(k_c, th2, proof.mac)
+        except ProtocolError:
+            # Anyone on the path can send this; it must not cost the real
+            # controller its session or an attempt.
+            raise PairingError(
+                ErrorCode.BAD_SIGNATURE, "proof not signed by the hello's key"
+            ) from None
+        offer = next(
+            (
+                o
+                for o in offers
+                if _mac_matches(
+                    pairing_keys(o.secret, th1, self._identity.lock_id)[0],
+                    th2,
+                    proof.mac,
+                )
+            ),
+            None,
+        )
+        if offer is None:
+            self.attempts.failures += 1
+            self._session = None
+            raise PairingError(ErrorCode.BAD_MAC, "pairing secret proof failed")
+        try:
             name = open_name(
-                name_key(self._secret, th1, self._identity.lock_id),
+                name_key(offer.secret, th1, self._identity.lock_id),
                 th1,
                 proof.sealed_name,
             )
@@ -319,12 +491,12 @@ class LockPairing:
                     ErrorCode.DOWNGRADE, "controller prekey for another suite"
                 )
         except ProtocolError as err:
-            self.attempts.failures += 1
             self._session = None
             raise _as_pairing_error(err) from None
+        _k_c, k_l = pairing_keys(offer.secret, th1, self._identity.lock_id)
         controller_id = session.hello.controller_key.key_id
         unsigned = PairingResult(
-            session.hello.nonce, controller_id, role, now, b"", b""
+            session.hello.nonce, controller_id, offer.role, now, b"", b""
         )
         th3 = transcript_th3(th2, proof.signature, proof.mac, unsigned.body())
         result = unsigned.body() + self._identity.signing_key.sign(th3) + _mac(k_l, th3)
@@ -332,12 +504,18 @@ class LockPairing:
             controller_id,
             name,
             PublicKeyBundle(session.hello.controller_key, (proof.controller_prekey,)),
-            role,
+            offer.role,
             session.suite,
+            offer.valid_from_ms,
+            offer.valid_until_ms,
         )
+        outcome = LockPairingOutcome(record, offer.grant_id)
         self.attempts.failures = 0
-        self.close_window()
-        return result, LockPairingOutcome(record)
+        self._completed = _Completed(bytes(data), result, outcome, now + self._timeout)
+        self._session = None
+        if offer.grant_id == LABEL_GRANT:
+            self.close_window()
+        return result, outcome
 
 
 @dataclass(slots=True)
@@ -382,6 +560,33 @@ class ControllerPairing:
     def __repr__(self) -> str:
         """Never show the secret."""
         return f"ControllerPairing(lock_id={self._setup.lock_id.hex()})"
+
+    def check_failure(self, data: bytes) -> ErrorCode | None:
+        """Return the reason of the lock's signed refusal of our hello, else None.
+
+        None for anything else, forged and replayed notices included: only
+        the key the label names, signing over our hello's nonce, ends a pairing.
+        """
+        state = self._state
+        try:
+            notice = decode_signed_failure(data)
+        except ProtocolError:
+            return None
+        if notice is None or state is None:
+            return None
+        if not std_hmac.compare_digest(notice.controller_nonce, state.nonce):
+            return None
+        try:
+            lock_key = IdentityPublicKey(notice.lock_key)
+            if not std_hmac.compare_digest(lock_key.key_id, self._setup.fingerprint):
+                return None
+            lock_key.verify(
+                notice.signature,
+                failure_signed_bytes(notice.controller_nonce, notice.code),
+            )
+        except ProtocolError:
+            return None
+        return notice.code
 
     def start(self) -> bytes:
         """Return the hello message (a fresh nonce each call)."""
@@ -495,9 +700,11 @@ class ControllerPairing:
 
 
 __all__ = [
+    "LABEL_GRANT",
     "ControllerPairing",
     "ControllerPairingOutcome",
     "LockPairing",
     "LockPairingOutcome",
     "PairingAttempts",
+    "PairingOffer",
 ]

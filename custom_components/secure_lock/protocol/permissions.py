@@ -24,6 +24,8 @@ _ADMIN = _OPERATOR | {
     MessageKind.CONTROLLER_ADD,
     MessageKind.CONTROLLER_REMOVE,
     MessageKind.CONTROLLER_LIST,
+    MessageKind.INVITATION_CREATE,
+    MessageKind.INVITATION_REVOKE,
     MessageKind.SETTINGS,
     MessageKind.FIRMWARE_CHUNK,
     MessageKind.FIRMWARE_OFFER,
@@ -56,3 +58,20 @@ def may_send(
     if valid_from_ms and now_ms < valid_from_ms:
         return False
     return not (valid_until_ms and now_ms >= valid_until_ms)
+
+
+def may_read_state(
+    role: Role,
+    revoked: bool,
+    now_ms: int,
+    valid_from_ms: int = 0,
+    valid_until_ms: int = 0,
+) -> bool:
+    """Return whether a controller may learn the lock's state now.
+
+    The same test as asking for it: a revoked controller, or a guest outside
+    its window, gets no bolt or door state in refusals, events or heartbeats.
+    """
+    return not revoked and may_send(
+        role, MessageKind.STATUS_REQUEST, now_ms, valid_from_ms, valid_until_ms
+    )

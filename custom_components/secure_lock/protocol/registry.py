@@ -15,7 +15,10 @@ from .state import enum_from_wire
 from .suites import SuiteId, suite_from_wire
 
 _REGISTRY_MAGIC = b"SLRG\x01"
-_PAIRED_LOCK_MAGIC = b"SLPL\x01"
+_PAIRED_LOCK_MAGIC_V1 = b"SLPL\x01"
+"""Records written before the clock anchor was kept (still read)."""
+_PAIRED_LOCK_MAGIC = b"SLPL\x02"
+_OFFSET_BIAS = 1 << 63
 
 
 @dataclass(slots=True)
@@ -174,6 +177,24 @@ class PairedLock:
     last_sent_counter: int = 0
     lock_high_water: int = 0
     clock_offset_ms: int = 0
+    clock_anchor_ms: int | None = None
+    """The offset last confirmed by a prompt round trip (pairing, a result).
+
+    Bounds how far delayed frames may move ``clock_offset_ms``.  Left out
+    (pairing, a record from before the anchor was kept), it is the offset.
+    """
+
+    def __post_init__(self) -> None:
+        """Anchor at the offset when no anchor is given, so copies compare equal."""
+        if self.clock_anchor_ms is None:
+            self.clock_anchor_ms = self.clock_offset_ms
+
+    @property
+    def confirmed_offset_ms(self) -> int:
+        """Return the anchor, or the offset for a record that has none."""
+        if self.clock_anchor_ms is None:
+            return self.clock_offset_ms
+        return self.clock_anchor_ms
 
     def to_bytes(self) -> bytes:
         """Serialize for storage."""
@@ -185,7 +206,8 @@ class PairedLock:
             .u8(self.role)
             .u64(self.last_sent_counter)
             .u64(self.lock_high_water)
-            .u64(self.clock_offset_ms + (1 << 63))
+            .u64(self.clock_offset_ms + _OFFSET_BIAS)
+            .u64(self.confirmed_offset_ms + _OFFSET_BIAS)
             .finish()
         )
 
@@ -193,7 +215,8 @@ class PairedLock:
     def from_bytes(cls, data: bytes) -> Self:
         """Load a record stored with :meth:`to_bytes`."""
         reader = Reader(data)
-        if reader.fixed(len(_PAIRED_LOCK_MAGIC)) != _PAIRED_LOCK_MAGIC:
+        magic = reader.fixed(len(_PAIRED_LOCK_MAGIC))
+        if magic not in (_PAIRED_LOCK_MAGIC, _PAIRED_LOCK_MAGIC_V1):
             raise MalformedError("not a paired-lock record")
         lock_id = reader.fixed(LOCK_ID_SIZE)
         bundle = PublicKeyBundle.decode(reader)
@@ -206,8 +229,10 @@ class PairedLock:
             role,
             reader.u64(),
             reader.u64(),
-            reader.u64() - (1 << 63),
+            reader.u64() - _OFFSET_BIAS,
         )
+        if magic == _PAIRED_LOCK_MAGIC:
+            value.clock_anchor_ms = reader.u64() - _OFFSET_BIAS
         reader.done()
         return value
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .envelope import (
@@ -30,7 +31,7 @@ from .messages import (
     encode_payload,
 )
 from .permissions import may_send
-from .registry import ControllerRegistry, PairedLock
+from .registry import ControllerRecord, ControllerRegistry, PairedLock
 from .replay import CounterStore, check_fresh, next_counter
 from .rng import Clock, Rng, system_clock, system_rng
 from .roles import Role
@@ -42,6 +43,17 @@ MAX_CLOCK_SKEW_MS = 5_000
 DEFAULT_LIFETIME_MS = 30_000
 MAX_OFFSET_DROP_MS = 1_000
 """How far one lock frame may pull the clock-offset estimate down."""
+MAX_CONFIRMING_ROUND_TRIP_MS = 2_000
+"""A result this soon after its request fixes the lock clock to within this."""
+MAX_UNCONFIRMED_DROP_MS = 5_000
+"""How far below the last confirmed offset other lock frames may pull the estimate.
+
+Delays lower samples, so without this bound a relay that holds every frame
+back a little longer each time drags the estimate, and with it the window
+in which old lock frames are still taken as fresh, without limit.  5 s
+absorbs the drift of a lock's clock (about 1 s a day for a good RTC) between
+round trips; the next prompt result re-anchors.
+"""
 _PENDING_LIMIT = 64
 
 
@@ -125,16 +137,33 @@ class ClockSkewError(ProtocolError):
         self.sample_ms = sample_ms
 
 
-def _next_offset(current: int, sample: int) -> int:
+def _next_offset(lock: PairedLock, sample: int, round_trip_ms: int | None) -> None:
     """Update the lock-clock offset estimate from one signed lock timestamp.
 
-    Transit delay only ever makes a sample too low, so higher samples are
-    taken at once and lower ones only slowly: a relay that holds frames back
-    cannot drag the estimate (and with it our request times) far into the past.
+    A sample is the lock's stamp minus our clock on arrival; transit delay
+    only ever makes it too low.  A result that answers our own request
+    within ``round_trip_ms`` was stamped between sending and arrival, so the
+    true offset lies in ``[sample, sample + round_trip_ms]``: the estimate is
+    moved into that interval (real drift either way is followed) and becomes
+    the anchor.  Other samples raise the estimate at once (and the anchor,
+    as a fresh lower bound) but lower it only slowly, and never more than
+    ``MAX_UNCONFIRMED_DROP_MS`` below the anchor, however many frames a
+    relay holds back.
     """
-    if sample >= current:
-        return sample
-    return current - min(current - sample, MAX_OFFSET_DROP_MS)
+    current = lock.clock_offset_ms
+    anchor = lock.confirmed_offset_ms
+    if round_trip_ms is not None and round_trip_ms <= MAX_CONFIRMING_ROUND_TRIP_MS:
+        current = min(max(current, sample), sample + round_trip_ms)
+        anchor = current
+    elif sample >= current:
+        current = sample
+        anchor = max(anchor, sample)
+    else:
+        current = max(
+            sample, current - MAX_OFFSET_DROP_MS, anchor - MAX_UNCONFIRMED_DROP_MS
+        )
+    lock.clock_offset_ms = current
+    lock.clock_anchor_ms = anchor
 
 
 def _check_times(inner: InnerMessage, now_ms: int) -> None:
@@ -199,7 +228,9 @@ def _apply_rotation(
     payload.prekey.verify(bundle.identity)
     if payload.prekey.suite is not suite:
         raise ProtocolError(ErrorCode.DOWNGRADE, "rotated prekey is for another suite")
-    return bundle.with_prekey(payload.prekey)
+    # The announcement names the prekey its owner holds now, even an older
+    # one (a restored backup): sealing to anything newer would go unread.
+    return bundle.with_current_prekey(payload.prekey)
 
 
 class _Endpoint:
@@ -381,13 +412,18 @@ class LockEndpoint(_Endpoint):
         )
 
     def broadcast(
-        self, kind: MessageKind, payload: Payload, *, now_ms: int | None = None
+        self,
+        kind: MessageKind,
+        payload: Payload,
+        *,
+        now_ms: int | None = None,
+        recipients: Callable[[ControllerRecord], bool] | None = None,
     ) -> dict[bytes, bytes]:
-        """Seal ``payload`` to every active controller (events, heartbeats, rotation)."""
+        """Seal ``payload`` to every active controller ``recipients`` accepts."""
         return {
             cid: self.seal(cid, kind, payload, now_ms=now_ms)
             for cid, record in self.registry.records.items()
-            if not record.revoked
+            if not record.revoked and (recipients is None or recipients(record))
         }
 
 
@@ -409,7 +445,8 @@ class ControllerEndpoint(_Endpoint):
         self.lock = lock
         self.counters: CounterStore = counters if counters is not None else lock
         self.routing_id = routing_id(identity.key_id)
-        self._pending: OrderedDict[bytes, bytes] = OrderedDict()
+        # Request id -> (frame hash, our clock when sealed).
+        self._pending: OrderedDict[bytes, tuple[bytes, int]] = OrderedDict()
 
     def lock_time(self, now_ms: int | None = None) -> int:
         """Estimate the lock's clock from signed lock times seen so far."""
@@ -445,7 +482,7 @@ class ControllerEndpoint(_Endpoint):
             reply_to=NO_REPLY,
         )
         # Responses must be signed over this hash; bounded so it cannot grow.
-        self._pending[request_id] = frame_hash(frame)
+        self._pending[request_id] = (frame_hash(frame), now)
         while len(self._pending) > _PENDING_LIMIT:
             self._pending.popitem(last=False)
         return frame
@@ -464,11 +501,14 @@ class ControllerEndpoint(_Endpoint):
             raise ProtocolError(ErrorCode.UNKNOWN_SENDER, "not our lock")
         _verify_sender(opened, self.lock.bundle, self.lock.suite)
         is_response = KIND_INFO[inner.kind].is_response
+        round_trip_ms: int | None = None
         if is_response:
-            if self._pending.get(inner.request_id) != inner.reply_to:
+            pending = self._pending.get(inner.request_id)
+            if pending is None or pending[0] != inner.reply_to:
                 raise ProtocolError(
                     ErrorCode.UNSOLICITED_RESPONSE, "answers no pending request"
                 )
+            round_trip_ms = now - pending[1]
         elif inner.reply_to != NO_REPLY:
             raise ProtocolError(
                 ErrorCode.MALFORMED, "only responses carry a reply hash"
@@ -486,9 +526,7 @@ class ControllerEndpoint(_Endpoint):
         bundle = _apply_rotation(self.lock.bundle, payload, self.lock.suite)
         self.counters.advance(inner.sender_id, inner.counter)
         self.lock.bundle = bundle
-        self.lock.clock_offset_ms = _next_offset(
-            self.lock.clock_offset_ms, inner.issued_at_ms - now
-        )
+        _next_offset(self.lock, inner.issued_at_ms - now, round_trip_ms)
         if isinstance(payload, CommandResult):
             # Jump past whatever the lock has seen from us (restored backups).
             self.lock.last_sent_counter = max(

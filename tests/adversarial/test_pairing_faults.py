@@ -1,0 +1,235 @@
+"""Pairing that strands nobody: junk and lost frames at every step, relay and LAN.
+
+For every frame of a pairing (hello, challenge, proof, result, the confirming
+request and the lock's answers to it), the attacker on the path drops it, or
+injects junk around it; afterwards the lock's registry must hold exactly the
+controller the controller side believes it is, with the role it was told.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from custom_components.secure_lock.controller import (
+    PairingTimedOut,
+    confirm_pairing,
+    pair_over_link,
+)
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    LockIdentity,
+    Role,
+    SetupPayload,
+)
+from custom_components.secure_lock.protocol.channel import (
+    Channel,
+    encode_signed_failure,
+    wrap,
+)
+from custom_components.secure_lock.protocol.errors import ErrorCode
+from custom_components.secure_lock.protocol.pairing import ControllerPairing
+from custom_components.secure_lock.protocol.pairing_messages import (
+    PairingChallenge,
+    PairingProof,
+)
+from custom_components.secure_lock.transport import WebSocketFrameLink
+from custom_components.secure_lock.transport.link import FrameLink
+from device_sim.joining import FAILSAFE_MS
+from tests.sim.helpers import wait_until
+
+from .conftest import RelayedLock, Stage
+from .hostile_relay import Direction, FramePath
+
+FAST = {"retransmit_interval": 0.2}
+CONFIRM = {"timeout": 10.0, "attempt_timeout": 0.5}
+
+
+async def _path(
+    stage: Stage, lock: RelayedLock, kind: str
+) -> tuple[FrameLink, FramePath]:
+    if kind == "relay":
+        return await stage.controller_link(lock), lock.relay
+    proxy = await stage.lan_proxy(lock)
+    link = WebSocketFrameLink(proxy.url)
+    await link.connect()
+    stage.links.append(link)
+    return link, proxy
+
+
+def _drop_nth(path: FramePath, direction: Direction, nth: int) -> None:
+    """Make the attacker drop the ``nth`` frame (1-based) going ``direction``."""
+    original = path.intercept
+    count = 0
+
+    async def intercept(going: Direction, frame: bytes) -> None:
+        nonlocal count
+        if going is direction:
+            count += 1
+            if count == nth:
+                return
+        await original(going, frame)
+
+    path.intercept = intercept  # type: ignore[method-assign]
+
+
+def _registry(lock: RelayedLock) -> dict[bytes, Role]:
+    return {
+        cid: record.role
+        for cid, record in lock.device.state.registry.records.items()
+        if not record.revoked
+    }
+
+
+async def _pair_and_confirm(
+    stage: Stage, lock: RelayedLock, link: FrameLink
+) -> tuple[ControllerIdentity, Role]:
+    identity = ControllerIdentity.generate(now_ms=stage.clock())
+    outcome = await pair_over_link(
+        link,
+        identity,
+        lock.device.element.setup_payload,
+        "Home Assistant",
+        timeout=15,
+        clock=stage.clock,
+        **FAST,
+    )
+    await confirm_pairing(link, identity, outcome.lock, clock=stage.clock, **CONFIRM)
+    return identity, outcome.role
+
+
+@pytest.mark.parametrize("kind", ["relay", "lan"])
+@pytest.mark.parametrize(
+    ("direction", "nth"),
+    [
+        (Direction.DOWN, 1),  # hello
+        (Direction.UP, 1),  # challenge
+        (Direction.DOWN, 2),  # proof
+        (Direction.UP, 2),  # result
+        (Direction.DOWN, 3),  # the confirming request
+        (Direction.UP, 3),  # the join notice
+        (Direction.UP, 4),  # the answer to the confirming request
+    ],
+)
+async def test_a_lost_frame_at_any_step_costs_time_not_the_pairing(
+    stage: Stage, kind: str, direction: Direction, nth: int
+) -> None:
+    """The lock ends up with exactly our key, as admin, whichever frame is lost."""
+    lock = await stage.start_lock()
+    link, path = await _path(stage, lock, kind)
+    _drop_nth(path, direction, nth)
+    lock.device.press_button()
+    identity, role = await _pair_and_confirm(stage, lock, link)
+    assert role is Role.ADMIN
+    assert _registry(lock) == {identity.key_id: Role.ADMIN}
+    assert lock.device.state.joins.pending == {}
+    assert lock.device.state.pairing_attempts.failures == 0
+
+
+def _junk_towards_lock(challenge: bytes | None) -> list[bytes]:
+    junk = [
+        wrap(Channel.PAIRING, b""),
+        wrap(Channel.PAIRING, secrets.token_bytes(40)),
+        wrap(Channel.PAIRING, b"\x02" + secrets.token_bytes(600)),
+        wrap(Channel.ENVELOPE, secrets.token_bytes(3000)),
+    ]
+    if challenge is not None:
+        # A proof for the session in progress (right lock nonce) that the
+        # hello's key did not sign: it must cost the real controller nothing.
+        nonce = PairingChallenge.from_bytes(challenge[1:]).lock_nonce
+        stranger = ControllerIdentity.generate()
+        forged = PairingProof(
+            nonce,
+            stranger.public_bundle().prekeys[-1],
+            secrets.token_bytes(81),
+            secrets.token_bytes(64),
+            secrets.token_bytes(32),
+        )
+        junk.append(wrap(Channel.PAIRING, forged.to_bytes()))
+        # Another controller's hello in the middle of the session.
+        parsed = PairingChallenge.from_bytes(challenge[1:])
+        guess = SetupPayload(parsed.lock_id, parsed.lock_key.key_id, bytes(16))
+        other = ControllerPairing(stranger, guess, "intruder")
+        junk.append(wrap(Channel.PAIRING, other.start()))
+    return junk
+
+
+def _junk_towards_controller(hello_nonce: bytes | None) -> list[bytes]:
+    impostor = LockIdentity.generate()
+    junk = [
+        wrap(Channel.PAIRING, b"\xffpairing_closed"),
+        wrap(Channel.PAIRING, secrets.token_bytes(200)),
+    ]
+    if hello_nonce is not None:
+        junk.append(
+            wrap(
+                Channel.PAIRING,
+                encode_signed_failure(
+                    hello_nonce,
+                    impostor.signing_key.public_key.raw,
+                    ErrorCode.BAD_MAC,
+                    impostor.signing_key.sign(b"x"),
+                ),
+            )
+        )
+    return junk
+
+
+@pytest.mark.parametrize("kind", ["relay", "lan"])
+async def test_junk_injected_at_every_step_changes_nothing(
+    stage: Stage, kind: str
+) -> None:
+    """After every real frame the attacker injects junk both ways; pairing completes."""
+    lock = await stage.start_lock()
+    link, path = await _path(stage, lock, kind)
+    original = path.intercept
+    state: dict[str, bytes | None] = {"challenge": None, "nonce": None}
+
+    async def intercept(going: Direction, frame: bytes) -> None:
+        await original(going, frame)
+        if going is Direction.DOWN and frame[:2] == bytes((Channel.PAIRING, 1)):
+            state["nonce"] = frame[-32:]
+        if going is Direction.UP and frame[:2] == bytes((Channel.PAIRING, 2)):
+            state["challenge"] = frame
+        for junk in _junk_towards_lock(state["challenge"]):
+            await path.inject(Direction.DOWN, junk)
+        for junk in _junk_towards_controller(state["nonce"]):
+            await path.inject(Direction.UP, junk)
+
+    path.intercept = intercept  # type: ignore[method-assign]
+    lock.device.press_button()
+    identity, role = await _pair_and_confirm(stage, lock, link)
+    assert role is Role.ADMIN
+    assert _registry(lock) == {identity.key_id: Role.ADMIN}
+    assert lock.device.state.pairing_attempts.failures == 0
+
+
+@pytest.mark.parametrize("kind", ["relay", "lan"])
+async def test_a_pairing_the_controller_never_learned_of_is_forgotten(
+    stage: Stage, kind: str
+) -> None:
+    """Every answer after the proof is lost: no record survives the fail-safe."""
+    lock = await stage.start_lock()
+    link, path = await _path(stage, lock, kind)
+    original = path.intercept
+    proofs = 0
+
+    async def intercept(going: Direction, frame: bytes) -> None:
+        nonlocal proofs
+        if going is Direction.DOWN and frame[:2] == bytes((Channel.PAIRING, 3)):
+            proofs += 1
+        if going is Direction.UP and proofs:
+            return
+        await original(going, frame)
+
+    path.intercept = intercept  # type: ignore[method-assign]
+    lock.device.press_button()
+    with pytest.raises(PairingTimedOut):
+        await _pair_and_confirm(stage, lock, link)
+    stage.advance(FAILSAFE_MS / 1000 + 1)
+    await path.inject(Direction.DOWN, wrap(Channel.ENVELOPE, b"wake up"))
+    await wait_until(lambda: _registry(lock) == {})
+    await lock.reboot()
+    assert _registry(lock) == {}
+    assert lock.device.describe()["factory_state"]
