@@ -1,11 +1,12 @@
-"""Entry point: `python -m device_sim COMMAND ...` (see --help)."""
+"""Entry point: `.venvs/latest/bin/python -m device_sim COMMAND ...` (see --help)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import cli_admin, cli_client, cli_firmware, cli_lock, cli_pki, cli_stack
+from . import PROG, cli_admin, cli_client, cli_firmware, cli_lock, cli_pki, cli_stack
+from .cli_errors import EXPECTED_ERRORS, describe
 
 DESCRIPTION = """\
 The Secure Lock simulator and its tools.
@@ -19,7 +20,7 @@ button, open the door, jam the bolt, drain the battery).
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser with every subcommand."""
     parser = argparse.ArgumentParser(
-        prog="python -m device_sim",
+        prog=PROG,
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -36,9 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments and run the chosen command."""
+    """Parse arguments and run the chosen command.
+
+    An expected failure (nothing listening, a wrong code, a refusal, an
+    address in use) prints one line on stderr and exits 1; Ctrl-C exits 130.
+    """
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        return 130
+    except EXPECTED_ERRORS as err:
+        print(f"error: {describe(err)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

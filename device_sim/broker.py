@@ -37,6 +37,7 @@ from custom_components.secure_lock.transport.mqtt import MqttLinkConfig, MqttRol
 from custom_components.secure_lock.transport.tls import client_tls_context
 from custom_components.secure_lock.transport.topics import PREFIX, LockTopics
 
+from . import PROG
 from .passwords import check_username, password_line
 from .pki import CertFiles, DevCertificateAuthority, write_issued
 
@@ -437,7 +438,7 @@ class MosquittoBroker:
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m device_sim.broker",
+        prog=f"{PROG}.broker",
         description="Run a development Mosquitto with the dev PKI, TLS and ACLs.",
     )
     parser.add_argument("directory", type=Path, help="where config, certs and logs go")

@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
-from .admin import SOCKET_NAME, AdminCommand, AdminError, AdminRequest, admin_call
+from .admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
 
 _HELP: dict[AdminCommand, str] = {
     AdminCommand.PRESS_BUTTON: "press the pairing button (opens pairing mode for 120 s)",
@@ -56,17 +57,57 @@ def add_parsers(
         )
         if command in _ARGUMENT:
             parser.add_argument("value", **_ARGUMENT[command])  # type: ignore[arg-type]
+        if command is not AdminCommand.STATE:
+            parser.add_argument(
+                "--json",
+                action="store_true",
+                help="print the simulator's full answer (the lock's state) as JSON",
+            )
         parser.set_defaults(handler=_run, admin_command=command)
 
 
 def _run(args: argparse.Namespace) -> int:
     command: AdminCommand = args.admin_command
-    request = AdminRequest(command, getattr(args, "value", None))
-    try:
-        answer = asyncio.run(admin_call(args.state_dir / SOCKET_NAME, request))
-    except AdminError as err:
-        print(f"error: {err}")
-        return 1
+    value = getattr(args, "value", None)
+    # An AdminError (no lock running, a refusal) becomes one line in __main__.
+    answer = asyncio.run(
+        admin_call(args.state_dir / SOCKET_NAME, AdminRequest(command, value))
+    )
     answer.pop("ok", None)
-    print(json.dumps(answer, indent=2, sort_keys=True) if answer else "done")
+    if command is AdminCommand.STATE or getattr(args, "json", False):
+        print(json.dumps(answer, indent=2, sort_keys=True) if answer else "done")
+    else:
+        print(sentence(command, value, answer))
     return 0
+
+
+def sentence(command: AdminCommand, value: object, answer: dict[str, Any]) -> str:
+    """Say in one sentence what the simulator did (the lock's state: `--json`)."""
+    state: dict[str, Any] = answer.get("state", {})
+    bolt = state.get("bolt", "unknown")
+    match command:
+        case AdminCommand.PRESS_BUTTON:
+            return "Pairing button pressed: the lock accepts pairing for 120 s."
+        case AdminCommand.DOOR:
+            return f"The door is now {value}; the bolt is {bolt}."
+        case AdminCommand.JAM:
+            return "The next motor operation will jam."
+        case AdminCommand.BATTERY:
+            return f"Battery set to {value:g} %."
+        case AdminCommand.CLOCK_SKEW:
+            return f"The lock's clock moved by {value:g} s."
+        case AdminCommand.TURN:
+            return f"Turned by hand; the bolt is {bolt}."
+        case AdminCommand.KEYPAD:
+            return f"Keypad code entered to {value}; the bolt is {bolt}."
+        case AdminCommand.TAMPER:
+            return "Tamper alarm raised."
+        case AdminCommand.OFFLINE:
+            return "The lock's network links are down (LAN and broker)."
+        case AdminCommand.ONLINE:
+            return "The lock's network links are back."
+        case AdminCommand.SETUP_CODE:
+            return f"Setup code: {answer['code']}\nQR text:    {answer['uri']}"
+        case AdminCommand.SELF_CHECK:
+            return f"The next firmware self-check will {value}."
+    return "done"

@@ -1,8 +1,9 @@
-"""`python -m device_sim client`: the reference command-line controller.
+"""`device_sim client`: the reference command-line controller.
 
-A profile file holds this controller's identity (private keys: the file is
-created 0600), the paired lock's record and how to reach it.  Tests and
-benchmarks drive locks through the same `LockClient` that Home Assistant uses.
+A profile file (`cli_profile.py`) holds this controller's identity (private
+keys: the file is created 0600), the paired lock's record and how to reach
+it; several processes may share it.  Tests and benchmarks drive locks through
+the same `LockClient` that Home Assistant uses.
 """
 
 from __future__ import annotations
@@ -10,17 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-import json
-import os
 from pathlib import Path
 import signal
+import sys
 import time
-from typing import Any
-from urllib.parse import urlsplit
 
 from custom_components.secure_lock.controller import (
-    ControllerError,
+    LinkUnavailable,
     LockClient,
     LockUpdate,
     UpdateProgress,
@@ -29,12 +26,10 @@ from custom_components.secure_lock.controller import (
     pair_over_link,
     update_firmware,
 )
-from custom_components.secure_lock.controller.links import parse_broker_url
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     MessageKind,
     PairedLock,
-    ProtocolError,
     PublicKeyBundle,
     Role,
     SetupPayload,
@@ -50,105 +45,50 @@ from custom_components.secure_lock.transport import (
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
-PROFILE_VERSION = 1
-
-
-@dataclass(slots=True)
-class Connection:
-    """How this controller reaches its lock."""
-
-    lan_url: str | None = None
-    broker_url: str | None = None
-    broker_ca: str | None = None
-    username: str | None = None
-    password: str | None = None
-    lock_id: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "lan_url": self.lan_url,
-            "broker_url": self.broker_url,
-            "broker_ca": self.broker_ca,
-            "username": self.username,
-            "password": self.password,
-            "lock_id": self.lock_id,
-        }
-
-
-@dataclass(slots=True)
-class Profile:
-    """A controller identity, its paired lock and how to reach it."""
-
-    identity: ControllerIdentity
-    connection: Connection
-    lock: PairedLock | None = None
-
-    @classmethod
-    def load(cls, path: Path) -> Profile:
-        """Read a profile; a missing or damaged file raises ValueError."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data["version"] != PROFILE_VERSION:
-                raise ValueError("unsupported profile version")
-            return cls(
-                ControllerIdentity.from_bytes(bytes.fromhex(data["identity"])),
-                Connection(**data["connection"]),
-                PairedLock.from_bytes(bytes.fromhex(data["lock"]))
-                if data["lock"]
-                else None,
-            )
-        except FileNotFoundError:
-            raise ValueError(f"no profile at {path}; pair first") from None
-        except (KeyError, TypeError, ProtocolError, json.JSONDecodeError) as err:
-            raise ValueError(
-                f"profile {path} is damaged ({type(err).__name__})"
-            ) from None
-
-    def save(self, path: Path) -> None:
-        """Write the profile atomically with owner-only permissions."""
-        data = {
-            "version": PROFILE_VERSION,
-            "identity": self.identity.to_bytes().hex(),
-            "connection": self.connection.to_json(),
-            "lock": self.lock.to_bytes().hex() if self.lock else None,
-        }
-        temp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temp.replace(path)
+from .cli_errors import PAIRING_NO_ANSWER
+from .cli_lock import BROKER_CA_NEEDED, broker_address
+from .cli_profile import Connection, Profile
 
 
 async def open_link(connection: Connection) -> FrameLink:
-    """Connect to the lock over LAN or the broker, as the profile says."""
+    """Connect to the lock over LAN or the broker, as the profile says.
+
+    With both, the LAN comes first and the broker is the fallback.
+    """
+    if not connection.lan_url and not connection.broker_url:
+        raise ValueError("the profile has no way to reach the lock (--lan or --broker)")
+    failures: list[str] = []
     if connection.lan_url:
         ws = WebSocketFrameLink(connection.lan_url)
-        await ws.connect()
-        return ws
-    if connection.broker_url and connection.lock_id and connection.broker_ca:
-        url = urlsplit(parse_broker_url(connection.broker_url))
-        if url.scheme != "mqtts" or url.hostname is None or url.port is None:
-            raise ValueError("broker URL must be mqtts://HOST:PORT")
+        try:
+            await ws.connect()
+        except TransportError as err:
+            failures.append(f"{connection.lan_url}: {err}")
+        else:
+            return ws
+    if connection.broker_url:
+        host, port = broker_address(connection.broker_url)
+        if not connection.broker_ca or not connection.lock_id:
+            raise ValueError(BROKER_CA_NEEDED)
         link = MqttFrameLink(
             MqttLinkConfig(
                 role=MqttRole.CONTROLLER,
                 topics=LockTopics.for_lock(bytes.fromhex(connection.lock_id)),
-                port=url.port,
+                port=port,
                 tls=client_tls_context(Path(connection.broker_ca)),
-                server_name="localhost"
-                if url.hostname == "127.0.0.1"
-                else url.hostname,
-                address=url.hostname,
+                server_name="localhost" if host == "127.0.0.1" else host,
+                address=host,
                 username=connection.username,
                 password=connection.password,
             )
         )
-        await link.connect()
-        return link
-    raise ValueError("the profile has no way to reach the lock (--lan or --broker)")
+        try:
+            await link.connect()
+        except TransportError as err:
+            failures.append(f"{connection.broker_url}: {err}")
+        else:
+            return link
+    raise ValueError(f"cannot reach the lock ({'; '.join(failures)})")
 
 
 def add_parsers(
@@ -267,12 +207,9 @@ def add_parsers(
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        action: Callable[[argparse.Namespace], Awaitable[int]] = args.action
-        return asyncio.run(action(args))
-    except (ControllerError, TransportError, ProtocolError, ValueError) as err:
-        print(f"error: {err}")
-        return 1
+    # Expected failures become one line in __main__ (cli_errors.describe).
+    action: Callable[[argparse.Namespace], Awaitable[int]] = args.action
+    return asyncio.run(action(args))
 
 
 def _now_ms() -> int:
@@ -281,6 +218,14 @@ def _now_ms() -> int:
 
 async def _pair(args: argparse.Namespace) -> int:
     setup = SetupPayload.parse(args.setup_code)
+    if args.broker is not None:
+        broker_address(args.broker)  # the same check and message as `lock --broker`
+        if args.broker_ca is None:
+            raise ValueError(BROKER_CA_NEEDED)
+        if not Path(args.broker_ca).is_file():
+            raise ValueError(f"--broker-ca: no file at {args.broker_ca}")
+    elif args.broker_ca or args.username or args.password:
+        raise ValueError("--broker-ca, --username and --password need --broker")
     connection = Connection(
         lan_url=args.lan,
         broker_url=args.broker,
@@ -292,11 +237,14 @@ async def _pair(args: argparse.Namespace) -> int:
     profile = Profile(ControllerIdentity.generate(), connection)
     link = await open_link(connection)
     try:
-        outcome = await pair_over_link(link, profile.identity, setup, args.name)
+        try:
+            outcome = await pair_over_link(link, profile.identity, setup, args.name)
+        except LinkUnavailable:
+            raise ValueError(PAIRING_NO_ANSWER) from None
     finally:
         await link.close()
     profile.lock = outcome.lock
-    profile.save(args.profile)
+    profile.save(args.profile, replace_existing=True)
     print(
         f"paired with lock {outcome.lock.lock_id.hex()} as {outcome.role.name.lower()}"
     )
@@ -313,8 +261,12 @@ async def _with_client(
     link = await open_link(profile.connection)
 
     def persist(lock: PairedLock) -> None:
+        # Called from the receive loop: a failed save must not stop it.
         profile.lock = lock
-        profile.save(args.profile)
+        try:
+            profile.save(args.profile)
+        except (OSError, ValueError) as err:
+            print(f"warning: could not save the profile: {err}", file=sys.stderr)
 
     client = LockClient(
         link,

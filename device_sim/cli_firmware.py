@@ -1,4 +1,4 @@
-"""`python -m device_sim firmware`: release keys, signed releases, release directories."""
+"""`device_sim firmware`: release keys, signed releases, release directories."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
-"""`python -m device_sim lock`: run one or many simulated locks until Ctrl-C."""
+"""`device_sim lock`: run one or many simulated locks until Ctrl-C."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 from pathlib import Path
 import signal
@@ -12,17 +13,24 @@ from urllib.parse import urlsplit
 
 import segno
 
-from custom_components.secure_lock.controller.links import parse_broker_url
+from custom_components.secure_lock.controller.links import (
+    BrokerUrlCredentialsError,
+    LinkSettingsError,
+    parse_broker_url,
+)
 from custom_components.secure_lock.protocol.errors import ProtocolError
 from custom_components.secure_lock.protocol.firmware import ReleasePublicKey
 from custom_components.secure_lock.transport.ws_server import DEFAULT_AUTH_DEADLINE
 
+from . import PROG
 from .lock_device import DeviceConfig
 from .lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
 from .mechanism import MechanismConfig
 from .pki import DevCertificateAuthority
 
 QR_FILE = "setup-qr.png"
+FIRST_LAN_PORT = 8765
+"""The development stack's (scripts/develop) first lock listens here, and counts up."""
 _DEFAULTS = DeviceConfig()
 
 
@@ -38,7 +46,7 @@ def add_parsers(
             "emulated secure element, seals them under a device key in the state "
             "directory, and prints its setup code and QR (also saved as "
             f"{QR_FILE}). Press its pairing button with "
-            "`python -m device_sim press-button --state-dir DIR`."
+            f"`{PROG} press-button --state-dir DIR`."
         ),
     )
     parser.add_argument(
@@ -157,12 +165,30 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        options = _options(args)
-    except ValueError as err:
-        print(f"error: {err}")
-        return 2
+    # A ValueError here (bad options, address in use) becomes one line in
+    # __main__, without a traceback.
+    options = _options(args)
     return asyncio.run(_serve(options, quiet=args.quiet, auto_relock=args.auto_relock))
+
+
+BROKER_CA_NEEDED = "--broker needs --broker-ca"
+
+
+def broker_address(text: str) -> tuple[str, int]:
+    """Return (host, port) of an mqtts:// URL; one message for every CLI command.
+
+    `parse_broker_url` is the integration's own check (it also refuses
+    credentials in the URL without quoting them).
+    """
+    try:
+        url = urlsplit(parse_broker_url(text))
+    except BrokerUrlCredentialsError:
+        raise
+    except LinkSettingsError:
+        url = None
+    if url is None or url.hostname is None or url.port is None:
+        raise ValueError("--broker takes mqtts://HOST:PORT (TLS only)")
+    return url.hostname, url.port
 
 
 def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
@@ -176,12 +202,10 @@ def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
         lan = (host, int(port))
     broker: BrokerSettings | None = None
     if args.broker is not None:
-        url = urlsplit(parse_broker_url(args.broker))
-        if url.scheme != "mqtts" or url.hostname is None or url.port is None:
-            raise ValueError("--broker takes mqtts://HOST:PORT (TLS only)")
+        host, port = broker_address(args.broker)
         if args.broker_ca is None:
-            raise ValueError("--broker needs --broker-ca")
-        broker = BrokerSettings(url.hostname, url.port, args.broker_ca)
+            raise ValueError(BROKER_CA_NEEDED)
+        broker = BrokerSettings(host, port, args.broker_ca)
     factory_ca = None
     if args.factory_ca is not None:
         factory_ca = DevCertificateAuthority.load(
@@ -240,8 +264,25 @@ async def _serve(
     options: list[RuntimeOptions], *, quiet: bool, auto_relock: int | None
 ) -> int:
     runtimes = [LockRuntime(o) for o in options]
+    started: list[LockRuntime] = []
     for runtime in runtimes:
-        device = await runtime.start()
+        try:
+            device = await runtime.start()
+        except OSError as err:
+            for done in started:
+                with contextlib.suppress(Exception):
+                    await done.stop()
+            with contextlib.suppress(Exception):
+                await runtime.stop()
+            if err.errno != errno.EADDRINUSE or runtime.options.lan is None:
+                raise
+            host, port = runtime.options.lan
+            raise ValueError(
+                f"{host}:{port} is already in use (another simulated lock, or "
+                f"scripts/develop, whose locks listen on {FIRST_LAN_PORT} and up): "
+                "choose another port with --listen"
+            ) from None
+        started.append(runtime)
         if device.first_boot or len(runtimes) == 1:
             announce(runtime, quiet=quiet or len(runtimes) > 1)
         if auto_relock is not None:
@@ -258,8 +299,15 @@ async def _serve(
     return 0
 
 
-def announce(runtime: LockRuntime, *, quiet: bool) -> None:
-    """Print how to pair the lock: setup code, QR, button; save the QR as a PNG."""
+def announce(
+    runtime: LockRuntime, *, quiet: bool, broker_for_controllers: str | None = None
+) -> None:
+    """Print how to pair the lock: setup code, QR, button; save the QR as a PNG.
+
+    `broker_for_controllers` is the broker URL Home Assistant should use (the
+    development stack's controller listener); without it the lock's own
+    broker listener is shown as such.
+    """
     device = runtime.device
     assert device is not None
     payload = device.element.setup_payload
@@ -272,12 +320,18 @@ def announce(runtime: LockRuntime, *, quiet: bool) -> None:
         f"Simulated lock {device.lock_id.hex()} ({device.config.model}, firmware {device.config.firmware_version})"
     )
     if runtime.lan is not None:
-        print(f"  LAN:        {runtime.lan.url}")
-    if (broker := runtime.options.broker) is not None:
-        print(f"  Broker:     mqtts://{broker.host}:{broker.port}")
+        address = urlsplit(runtime.lan.url).netloc
+        print(f"  LAN:        {address} ({runtime.lan.url})")
+    if broker_for_controllers is not None:
+        print(f"  Broker:     {broker_for_controllers} (for Home Assistant)")
+    elif (broker := runtime.options.broker) is not None:
+        print(
+            f"  Broker:     mqtts://{broker.host}:{broker.port} (the lock's listener)"
+        )
     print(f"  Setup code: {payload.to_code()}")
     print(f"  QR text:    {payload.to_uri()}")
     print(f"  QR image:   {state_dir / QR_FILE}")
-    print(f"  Pairing:    python -m device_sim press-button --state-dir {state_dir}")
+    print(f"  Pairing:    {PROG} press-button --state-dir {state_dir}")
+    print(f"  Code again: {PROG} setup-code --state-dir {state_dir}")
     if not quiet:
         qr.terminal(compact=True)

@@ -1,4 +1,4 @@
-"""`python -m device_sim ca` and `broker`: the development PKI and relay."""
+"""`device_sim ca` and `broker`: the development PKI and relay."""
 
 from __future__ import annotations
 

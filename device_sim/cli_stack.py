@@ -1,4 +1,4 @@
-"""`python -m device_sim stack`: the development stack in one process.
+"""`device_sim stack`: the development stack in one process.
 
 Starts Mosquitto with TLS from the dev CA (mutual TLS for locks, a password
 account for Home Assistant granted every simulated lock), then the simulated
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
 from pathlib import Path
@@ -18,14 +19,13 @@ import secrets
 import signal
 
 from .broker import MosquittoBroker
-from .cli_lock import announce
+from .cli_lock import FIRST_LAN_PORT, announce
 from .lock_device import DeviceConfig
 from .lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
 from .mechanism import MechanismConfig
 from .pki import DevCertificateAuthority
 
 CONTROLLER_USER = "homeassistant"
-FIRST_LAN_PORT = 8765
 
 
 def add_parsers(
@@ -97,9 +97,22 @@ async def _serve(args: argparse.Namespace) -> int:
                     lan=("127.0.0.1", FIRST_LAN_PORT + index),
                     broker=settings,
                     factory_ca=ca,
+                    # Home Assistant (zeroconf: in config/configuration.yaml)
+                    # discovers the locks on this machine.
+                    zeroconf=True,
                 )
             )
-            await runtime.start()
+            try:
+                await runtime.start()
+            except OSError as err:
+                if err.errno != errno.EADDRINUSE:
+                    raise
+                await runtime.stop()
+                raise ValueError(
+                    f"127.0.0.1:{FIRST_LAN_PORT + index} is already in use (a "
+                    "simulated lock started by hand, or another scripts/develop): "
+                    "stop it first"
+                ) from None
             runtimes.append(runtime)
         lock_ids = [r.device.lock_id.hex() for r in runtimes if r.device is not None]
         broker.add_controller(CONTROLLER_USER, password, lock_ids)
@@ -110,7 +123,11 @@ async def _serve(args: argparse.Namespace) -> int:
             f"  user {CONTROLLER_USER}, password in {password_file}, CA {broker.ca_file}\n"
         )
         for runtime in runtimes:
-            announce(runtime, quiet=len(runtimes) > 1)
+            announce(
+                runtime,
+                quiet=len(runtimes) > 1,
+                broker_for_controllers=f"mqtts://{broker.host}:{broker.controller_port}",
+            )
             print()
         if args.ready_file is not None:
             args.ready_file.write_text(

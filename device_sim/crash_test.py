@@ -1,6 +1,6 @@
 """Crash consistency: kill -9 a running simulated lock at random moments, many times.
 
-Usage: ``python -m device_sim.crash_test --cycles 500`` (CI runs 50).
+Usage: ``.venvs/latest/bin/python -m device_sim.crash_test --cycles 500`` (CI runs 50).
 
 Each cycle starts the lock process, lets a controller fire commands at it,
 kills the process with SIGKILL after a random delay (often in the middle of
@@ -47,6 +47,7 @@ from custom_components.secure_lock.protocol import (
 from custom_components.secure_lock.transport import TransportError
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
+from . import PROG
 from .admin import SOCKET_NAME, AdminCommand, AdminError, AdminRequest, admin_call
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -327,14 +328,17 @@ def _our_high_water(state: dict[str, Any], identity: ControllerIdentity) -> int:
     return int(ours[0]["high_water"]) if ours else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the crash loop from the command line."""
-    parser = argparse.ArgumentParser(
-        prog="python -m device_sim.crash_test", description=__doc__
-    )
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
+    parser = argparse.ArgumentParser(prog=f"{PROG}.crash_test", description=__doc__)
     parser.add_argument("--cycles", type=int, default=500)
     parser.add_argument("--seed", type=int)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the crash loop from the command line."""
+    args = build_parser().parse_args(argv)
     with tempfile.TemporaryDirectory() as workdir:
         report = asyncio.run(run(args.cycles, Path(workdir), args.seed))
     print(

@@ -1,6 +1,6 @@
 """Firmware updates under kill -9: the lock always comes back on a working slot.
 
-Usage: ``python -m device_sim.firmware_crash_test --cycles 50``.
+Usage: ``.venvs/latest/bin/python -m device_sim.firmware_crash_test --cycles 50``.
 
 Each cycle starts an update of a real lock process over its LAN WebSocket and
 kills the process with SIGKILL at a random moment, either while chunks are
@@ -48,6 +48,7 @@ from custom_components.secure_lock.protocol.messages import UpdateState
 from custom_components.secure_lock.transport import TransportError
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
+from . import PROG
 from .crash_test import CrashCheckFailed, LockProcess, _pair, free_port
 from .lock_device import DeviceConfig
 from .release_tool import build_release, generate_test_image
@@ -244,14 +245,19 @@ async def _finish(
     return client.paired_lock
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the loop from the command line."""
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
     parser = argparse.ArgumentParser(
-        prog="python -m device_sim.firmware_crash_test", description=__doc__
+        prog=f"{PROG}.firmware_crash_test", description=__doc__
     )
     parser.add_argument("--cycles", type=int, default=50, help="kill -9 cycles")
     parser.add_argument("--seed", type=int, help="seed the kill timing")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the loop from the command line."""
+    args = build_parser().parse_args(argv)
     with tempfile.TemporaryDirectory() as workdir:
         report = asyncio.run(run(args.cycles, Path(workdir), args.seed))
     print(

@@ -881,7 +881,7 @@ class LockDevice:
             )
         event_type = {
             MechanismEventKind.STATE: EventType.STATE_CHANGED,
-            MechanismEventKind.DOOR: EventType.STATE_CHANGED,
+            MechanismEventKind.DOOR: EventType.DOOR_CHANGED,
             MechanismEventKind.JAM: EventType.JAMMED,
             MechanismEventKind.LOW_BATTERY: EventType.LOW_BATTERY,
             MechanismEventKind.TAMPER: EventType.TAMPER,

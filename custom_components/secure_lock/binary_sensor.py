@@ -52,6 +52,8 @@ BINARY_SENSORS = (
     ),
     SecureLockBinarySensorDescription(
         key="battery_low",
+        # Not the device class's name: the battery level sensor is "Battery".
+        translation_key="battery_low",
         device_class=BinarySensorDeviceClass.BATTERY,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=_battery_low,

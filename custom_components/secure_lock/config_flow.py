@@ -56,6 +56,7 @@ from .const import (
     PAIRING_TIMEOUT,
 )
 from .controller import (
+    PAIRING_ERROR_KEYS,
     LinkUnavailable,
     PairingFailed,
     PairingTimedOut,
@@ -86,7 +87,6 @@ from .issues import LockIssue, async_report_issue
 from .protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
-    ErrorCode,
     ProtocolError,
     Role,
     SetupCodeError,
@@ -97,16 +97,6 @@ from .transport import BrokerRefused, TlsFailure, TransportError
 
 _LOGGER = logging.getLogger(__name__)
 
-# What the lock said, as the message the user sees.
-_PAIRING_ERRORS = {
-    ErrorCode.PAIRING_BUSY: "pairing_busy",
-    ErrorCode.PAIRING_LOCKED_OUT: "pairing_locked_out",
-    ErrorCode.IDENTITY_MISMATCH: "identity_mismatch",
-    ErrorCode.CERTIFICATE_INVALID: "identity_mismatch",
-    ErrorCode.BAD_MAC: "wrong_setup_code",
-    ErrorCode.INVITATION_REQUIRED: "invitation_required",
-    ErrorCode.ALREADY_PAIRED: "already_paired",
-}
 
 _TEXT = TextSelector()
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -330,7 +320,7 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
                 outcome = await self._async_pair(identity)
             except PairingFailed as err:
                 _LOGGER.info("Pairing refused: %s", err.code.value)
-                error = _PAIRING_ERRORS.get(err.code, "pairing_failed")
+                error = PAIRING_ERROR_KEYS.get(err.code, "pairing_failed")
             except PairingTimedOut:
                 error = "timeout"
             except LinkUnavailable, TransportError:

@@ -10,6 +10,20 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import CONF_MODEL, DEFAULT_MODEL, DOMAIN
 from .coordinator import SecureLockCoordinator
 
+MANUFACTURER = "Secure Lock"
+
+
+def device_model(model: str | None) -> str | None:
+    """Return the model as the device page shows it, after "by Secure Lock".
+
+    A lock added by address announces no model (DEFAULT_MODEL stands in):
+    show none rather than "Secure Lock by Secure Lock"; a model that repeats
+    the brand loses it ("SL-1 by Secure Lock").
+    """
+    if not model or model == DEFAULT_MODEL:
+        return None
+    return model.removeprefix(f"{MANUFACTURER} ").strip() or None
+
 
 class SecureLockEntity(CoordinatorEntity[SecureLockCoordinator]):
     """An entity of one Secure Lock."""
@@ -24,8 +38,8 @@ class SecureLockEntity(CoordinatorEntity[SecureLockCoordinator]):
         entry = coordinator.config_entry
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, lock_id)},
-            manufacturer="Secure Lock",
-            model=entry.data.get(CONF_MODEL, DEFAULT_MODEL),
+            manufacturer=MANUFACTURER,
+            model=device_model(entry.data.get(CONF_MODEL)),
             name=entry.title,
             serial_number=lock_id,
             sw_version=coordinator.data.status.firmware_version or None,

@@ -6,10 +6,10 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .coordinator import SecureLockConfigEntry, SecureLockCoordinator, changed_by
 from .entity import SecureLockEntity
 from .protocol import Event, EventSource, EventType
-from .protocol.state import LockState
+from .protocol.state import DoorState, LockState
 
 PARALLEL_UPDATES = 0
 
@@ -23,17 +23,27 @@ _ALARMS = {
     EventType.TAMPER: "tamper",
     EventType.LOW_BATTERY: "low_battery",
 }
-EVENT_TYPES = [*_STATE_EVENTS.values(), *_ALARMS.values()]
+_DOOR_EVENTS = {
+    DoorState.OPEN: "door_opened",
+    DoorState.CLOSED: "door_closed",
+}
+EVENT_TYPES = [*_STATE_EVENTS.values(), *_ALARMS.values(), *_DOOR_EVENTS.values()]
 
 
 def event_type(event: Event) -> str | None:
     """Return the event entity's type for a lock event, or None to skip it.
 
+    A bolt event (locked, unlocked, opened) comes only from a STATE_CHANGED
+    event, which the lock sends when the bolt or latch moved; a door sensor
+    change is its own DOOR_CHANGED event and never reads as a bolt event.
     Transitions (locking, unlocking) are not events of their own: the lock
     reports the finished operation, which is what automations want.
     """
-    if event.event is EventType.STATE_CHANGED:
-        return _STATE_EVENTS.get(event.status.lock_state)
+    match event.event:
+        case EventType.STATE_CHANGED:
+            return _STATE_EVENTS.get(event.status.lock_state)
+        case EventType.DOOR_CHANGED:
+            return _DOOR_EVENTS.get(event.status.door_state)
     return _ALARMS.get(event.event)
 
 
@@ -68,7 +78,9 @@ class SecureLockEventEntity(SecureLockEntity, EventEntity):
                     kind,
                     {
                         "source": EventSource(data.event.source).name.lower(),
-                        "changed_by": data.changed_by,
+                        # Who caused this event (None for the door, tamper
+                        # and battery): not the last bolt mover.
+                        "changed_by": changed_by(data.event),
                     },
                 )
         super()._handle_coordinator_update()

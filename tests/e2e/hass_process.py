@@ -8,7 +8,8 @@ onboarded through the REST API like a new user's browser would.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+import contextlib
 from dataclasses import dataclass, field
 import json
 import os
@@ -268,6 +269,49 @@ class HassProcess:
                 message: dict[str, Any] = await ws.receive_json()
                 if message.get("id") == 1 and message["type"] == "result":
                     return message
+
+    @contextlib.asynccontextmanager
+    async def state_changes(
+        self, entity_id: str
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Collect every new state of `entity_id` while the block runs.
+
+        A WebSocket subscription to `state_changed`, confirmed before the block
+        starts, so no change made inside the block is missed.
+        """
+        changes: list[dict[str, Any]] = []
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"{self.url}/api/websocket") as ws,
+        ):
+            assert (await ws.receive_json())["type"] == "auth_required"
+            await ws.send_json({"type": "auth", "access_token": self.token})
+            assert (await ws.receive_json())["type"] == "auth_ok"
+            await ws.send_json(
+                {"id": 1, "type": "subscribe_events", "event_type": "state_changed"}
+            )
+            while True:
+                message = await ws.receive_json()
+                if message.get("id") == 1 and message["type"] == "result":
+                    assert message["success"], message
+                    break
+
+            async def collect() -> None:
+                async for raw in ws:
+                    message = json.loads(raw.data)
+                    if message.get("type") != "event":
+                        continue
+                    data = message["event"]["data"]
+                    if data["entity_id"] == entity_id and data["new_state"]:
+                        changes.append(data["new_state"])
+
+            reader = asyncio.create_task(collect())
+            try:
+                yield changes
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
 
     async def confirm_http_config(self) -> None:
         """Keep the YAML HTTP settings (port, loopback) as the confirmed ones.

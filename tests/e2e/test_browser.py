@@ -3,7 +3,8 @@
 Chromium (Debian's build, installed by scripts/setup) driven by Playwright:
 log in, Settings > Devices & services > Add integration > Secure Lock > on
 this network > address and setup code > press the button > pair > the lock's
-device page > unlock and lock.  A screenshot of every step goes to
+device page > unlock and lock > open and close the door (door events on the
+activity entity, and no bolt event).  A screenshot of every step goes to
 artifacts/e2e/<release>/; the README's images in docs/images/ come from these.
 
 The browser may reach only this Home Assistant: no other host name resolves
@@ -14,6 +15,7 @@ under the loopback-only guard (netguard/) and the test fails if it tried.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,8 @@ from playwright.async_api import (
     expect,
 )
 import pytest
+
+from device_sim.mechanism import DoorState
 
 from .hass_process import PASSWORD, REPO_ROOT, USERNAME, HassProcess
 from .sim_lock import SimulatedLock
@@ -218,3 +222,41 @@ async def walk_through_ui(
     await expect(page.get_by_role("button", name="Unlock").first).to_be_visible()
     await steps.shot("device-locked-again")
     assert lock.device.mechanism.status.bolt.name == "LOCKED"
+    await open_and_close_the_door(hass, lock, page, steps)
+
+
+async def open_and_close_the_door(
+    hass: HassProcess, lock: SimulatedLock, page: Page, steps: Steps
+) -> None:
+    """Someone opens and closes the door: door events, and no bolt event."""
+    door = f"binary_sensor.secure_lock_{lock.lock_id[:8]}_door"
+    async with hass.state_changes(lock.event_entity) as fired:
+        lock.device.set_door(DoorState.OPEN)
+        await hass.wait_state(door, lambda s: s["state"] == "on", "open")
+        await hass.wait_state(
+            lock.event_entity,
+            lambda s: s["attributes"].get("event_type") == "door_opened",
+            "door_opened",
+        )
+        await expect(page.get_by_text("Door opened").first).to_be_visible()
+        await steps.shot("door-open")
+        lock.device.set_door(DoorState.CLOSED)
+        await hass.wait_state(door, lambda s: s["state"] == "off", "closed")
+        await hass.wait_state(
+            lock.event_entity,
+            lambda s: s["attributes"].get("event_type") == "door_closed",
+            "door_closed",
+        )
+        await expect(page.get_by_text("Door closed").first).to_be_visible()
+        await steps.shot("door-closed")
+        async with asyncio.timeout(UI_TIMEOUT_MS / 1000):
+            while len(fired) < 2:  # noqa: ASYNC110 - a WebSocket feed, no event
+                await asyncio.sleep(0.05)
+    assert [s["attributes"]["event_type"] for s in fired] == [
+        "door_opened",
+        "door_closed",
+    ]
+    assert all(s["attributes"]["changed_by"] is None for s in fired)
+    state = await hass.state(lock.lock_entity)
+    assert state is not None
+    assert state["state"] == "locked"

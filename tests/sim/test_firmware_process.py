@@ -99,7 +99,7 @@ async def test_cli_keygen_release_and_client_update(
             _cli, "client", "--profile", profile, "update", str(release), "--rate", "0"
         )
         assert again.returncode == 1
-        assert "firmware_not_newer" in again.stdout
+        assert "firmware_not_newer" in again.stderr
         assert (await lock.state())["firmware_version"] == "1.1.0"
     finally:
         lock.kill()

@@ -6,6 +6,7 @@ controller; like `protocol` and `transport`, it never imports Home Assistant.
 
 from .client import CommandOutcome, LockClient, LockUpdate, UpdateKind
 from .errors import (
+    PAIRING_ERROR_KEYS,
     CommandRefused,
     CommandTimeout,
     ControllerError,
@@ -28,6 +29,7 @@ from .firmware import (
 from .pairing import confirm_pairing, pair_over_link
 
 __all__ = [
+    "PAIRING_ERROR_KEYS",
     "CommandOutcome",
     "CommandRefused",
     "CommandTimeout",

@@ -5,6 +5,19 @@ from __future__ import annotations
 from ..protocol.errors import ErrorCode
 from ..protocol.messages import CommandResult, ResultCode
 
+PAIRING_ERROR_KEYS = {
+    ErrorCode.PAIRING_BUSY: "pairing_busy",
+    ErrorCode.PAIRING_LOCKED_OUT: "pairing_locked_out",
+    ErrorCode.IDENTITY_MISMATCH: "identity_mismatch",
+    ErrorCode.CERTIFICATE_INVALID: "identity_mismatch",
+    ErrorCode.BAD_MAC: "wrong_setup_code",
+    ErrorCode.INVITATION_REQUIRED: "invitation_required",
+    ErrorCode.ALREADY_PAIRED: "already_paired",
+    ErrorCode.WRONG_RECIPIENT: "wrong_lock",
+}
+"""What the lock said during pairing, as the key of the sentence the user sees
+(config flow errors in strings.json; the command-line client shows the same)."""
+
 
 class ControllerError(Exception):
     """Base of every controller-side failure; messages never contain secrets."""

@@ -84,6 +84,8 @@ class EventType(IntEnum):
     LOW_BATTERY = 4
     FIRMWARE_UPDATED = 5
     FIRMWARE_ROLLED_BACK = 6
+    DOOR_CHANGED = 7
+    """The door sensor changed; the bolt did not move (`status.door_state` says which way)."""
 
 
 class EventSource(IntEnum):
