@@ -140,6 +140,9 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         self._announce_needed = True
         self.next_rotation_check_ms: int | None = None
         self._event_serial = 0
+        self.join_serial = 0
+        """Counts the join notices seen; the activity entity fires on a change."""
+        self.last_join: ControllerJoined | None = None
         self._changed_by: str | None = None
         self._link = LinkKind.LAN
         # Time spent waiting between failed tries since the link was lost:
@@ -328,7 +331,10 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
 
     @callback
     def _announce_join(self, notice: ControllerJoined) -> None:
-        """Tell Home Assistant (logbook, automations) that someone joined the lock."""
+        """Tell Home Assistant (activity, logbook, automations) that someone joined."""
+        self.join_serial += 1
+        self.last_join = notice
+        self.async_update_listeners()
         self.hass.bus.async_fire(
             EVENT_CONTROLLER_JOINED,
             {

@@ -27,7 +27,13 @@ _DOOR_EVENTS = {
     DoorState.OPEN: "door_opened",
     DoorState.CLOSED: "door_closed",
 }
-EVENT_TYPES = [*_STATE_EVENTS.values(), *_ALARMS.values(), *_DOOR_EVENTS.values()]
+JOINED = "controller_joined"
+EVENT_TYPES = [
+    *_STATE_EVENTS.values(),
+    *_ALARMS.values(),
+    *_DOOR_EVENTS.values(),
+    JOINED,
+]
 
 
 def event_type(event: Event) -> str | None:
@@ -67,9 +73,11 @@ class SecureLockEventEntity(SecureLockEntity, EventEntity):
         """Start after the events seen so far."""
         super().__init__(coordinator, "activity")
         self._seen = coordinator.data.event_serial
+        self._seen_join = coordinator.join_serial
 
     @callback
     def _handle_coordinator_update(self) -> None:
+        self._fire_join()
         data = self.coordinator.data
         if data.event_serial != self._seen and data.event is not None:
             self._seen = data.event_serial
@@ -84,3 +92,23 @@ class SecureLockEventEntity(SecureLockEntity, EventEntity):
                     },
                 )
         super()._handle_coordinator_update()
+
+    @callback
+    def _fire_join(self) -> None:
+        """A controller's join became final (only an admin's lock tells it)."""
+        coordinator = self.coordinator
+        joined = coordinator.last_join
+        if coordinator.join_serial == self._seen_join or joined is None:
+            return
+        self._seen_join = coordinator.join_serial
+        self._trigger_event(
+            JOINED,
+            {
+                "source": "controller",
+                "changed_by": None,
+                "name": joined.controller.name,
+                "role": joined.controller.role.name.lower(),
+                "method": joined.method.name.lower(),
+                "invited_by": joined.invited_by_name or None,
+            },
+        )

@@ -95,6 +95,15 @@ async def test_invitation_from_home_assistant_lets_one_controller_join(
 
     assert await _join(sim_lock, code, "Cleaner") is Role.GUEST
     await hass.async_block_till_done()
+    activity = hass.states.get("event.front_door_activity")
+    assert activity is not None
+    assert activity.attributes["event_type"] == "controller_joined"
+    assert (
+        activity.attributes["name"],
+        activity.attributes["role"],
+        activity.attributes["method"],
+        activity.attributes["invited_by"],
+    ) == ("Cleaner", "guest", "invitation", "Home Assistant")
     assert len(joined) == 1
     assert joined[0].data | {"controller_id": ""} == {
         "config_entry_id": init_integration.entry_id,
