@@ -16,11 +16,14 @@ import signal
 import sys
 import time
 
+import segno
+
 from custom_components.secure_lock.controller import (
     LinkUnavailable,
     LockClient,
     LockUpdate,
     UpdateProgress,
+    confirm_pairing,
     firmware_status,
     load_release,
     pair_over_link,
@@ -105,8 +108,13 @@ def add_parsers(
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
 
-    pair = actions.add_parser("pair", help="pair with a lock whose button was pressed")
-    pair.add_argument("setup_code", help="the setup code or the QR text")
+    pair = actions.add_parser(
+        "pair",
+        help="pair with a new lock whose button was pressed, or with an invitation code",
+    )
+    pair.add_argument(
+        "setup_code", help="the setup code or the QR text (label or invitation)"
+    )
     pair.add_argument(
         "--name", default="Command line", help="this controller's name on the lock"
     )
@@ -153,6 +161,24 @@ def add_parsers(
         "--valid-hours", type=float, help="validity from now (required for guests)"
     )
     add.set_defaults(action=_add_controller)
+
+    invite = actions.add_parser(
+        "invite",
+        help="admin: a one-time setup code for someone else (15 minutes, once)",
+    )
+    invite.add_argument(
+        "--role", choices=["admin", "operator", "guest"], default="guest"
+    )
+    invite.add_argument(
+        "--valid-hours", type=float, help="their access from now (required for guests)"
+    )
+    invite.set_defaults(action=_invite)
+
+    uninvite = actions.add_parser(
+        "revoke-invitation", help="admin: take back an invitation that was not used"
+    )
+    uninvite.add_argument("invitation_id", help="hex id printed by `client invite`")
+    uninvite.set_defaults(action=_revoke_invitation)
 
     remove = actions.add_parser(
         "remove-controller", help="admin: revoke a controller by id"
@@ -239,6 +265,8 @@ async def _pair(args: argparse.Namespace) -> int:
     try:
         try:
             outcome = await pair_over_link(link, profile.identity, setup, args.name)
+            # Final only once the lock hears from us (it forgets silent joins).
+            await confirm_pairing(link, profile.identity, outcome.lock)
         except LinkUnavailable:
             raise ValueError(PAIRING_NO_ANSWER) from None
     finally:
@@ -350,6 +378,40 @@ async def _add_controller(args: argparse.Namespace) -> int:
             valid_until_ms=until,
         )
         print(f"added {args.name} as {args.role} (id {bundle.key_id.hex()})")
+        return 0
+
+    return await _with_client(args, work)
+
+
+async def _invite(args: argparse.Namespace) -> int:
+    role = Role[args.role.upper()]
+    if role is Role.GUEST and not args.valid_hours:
+        raise ValueError("a guest needs --valid-hours")
+
+    async def work(client: LockClient) -> int:
+        now = client.endpoint.lock_time()
+        until = int(now + args.valid_hours * 3_600_000) if args.valid_hours else 0
+        invitation = await client.create_invitation(
+            role, valid_from_ms=now if until else 0, valid_until_ms=until
+        )
+        expires = time.strftime(
+            "%H:%M:%S", time.localtime(invitation.expires_at_ms / 1000)
+        )
+        print(f"invitation {invitation.invitation_id.hex()} for a {args.role}")
+        print(f"setup code (works once, until {expires}): {invitation.setup.to_code()}")
+        print(f"QR text: {invitation.setup.to_uri()}")
+        segno.make(invitation.setup.to_uri(), error="m").terminal(compact=True)
+        return 0
+
+    return await _with_client(args, work)
+
+
+async def _revoke_invitation(args: argparse.Namespace) -> int:
+    invitation_id = bytes.fromhex(args.invitation_id)
+
+    async def work(client: LockClient) -> int:
+        await client.revoke_invitation(invitation_id)
+        print("invitation revoked")
         return 0
 
     return await _with_client(args, work)
