@@ -6,6 +6,8 @@ library, as a second Home Assistant or the command-line client would use it).
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -24,6 +26,7 @@ from custom_components.secure_lock.controller import (
     confirm_pairing,
     pair_over_link,
 )
+from custom_components.secure_lock.entry_data import credential_data
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ErrorCode,
@@ -32,7 +35,7 @@ from custom_components.secure_lock.protocol import (
 )
 from custom_components.secure_lock.transport import WebSocketFrameLink
 
-from .conftest import SimLock
+from .conftest import SimLock, pair_controller
 
 LOCK = "lock.front_door"
 
@@ -258,3 +261,41 @@ async def test_join_is_described_in_the_logbook(hass: HomeAssistant) -> None:
     assert describe(Event(EVENT_CONTROLLER_JOINED, label))["message"] == (  # type: ignore[operator]
         "Kitchen tablet joined as admin with the code on the lock's label"
     )
+
+
+async def test_invite_step_reports_a_lock_that_does_not_answer(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A refusal or silence from the lock is a form error, and nothing is shown."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "invite"}
+    )
+    with patch.object(
+        init_integration.runtime_data,
+        "async_create_invitation",
+        side_effect=HomeAssistantError("no answer"),
+    ):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"role": "operator"}
+        )
+    assert result["step_id"] == "invite"
+    assert result["errors"] == {"base": "invitation_failed"}
+
+
+async def test_operator_entry_has_no_invite_step(
+    hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
+) -> None:
+    """Only the lock's admin can invite: an operator's options open at the settings."""
+    identity, outcome = await pair_controller(sim_lock, "Second HA")
+    assert await hass.config_entries.async_remove(init_integration.entry_id)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="operator",
+        title="Operator view",
+        data={**init_integration.data, **credential_data(identity, outcome.lock)},
+    )
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "settings"
