@@ -125,10 +125,13 @@ def test_lock_command_refuses_a_broker_url_with_credentials(
             str(tmp_path / "ca.crt"),
         ]
     )
-    out = capsys.readouterr().out
-    assert code == 2
-    assert "credentials" in out
-    assert SECRET not in out
+    captured = capsys.readouterr()
+    # One `error:` line on stderr, exit 1, as every expected CLI failure.
+    assert code == 1
+    assert captured.err.startswith("error: ")
+    assert len(captured.err.splitlines()) == 1
+    assert "credentials" in captured.err
+    assert SECRET not in captured.out + captured.err
     assert not (tmp_path / "lock").exists()
 
 
@@ -151,8 +154,10 @@ def test_client_refuses_a_broker_url_with_credentials(
             str(tmp_path / "ca.crt"),
         ]
     )
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
     assert code == 1
-    assert "credentials" in out
-    assert SECRET not in out
+    assert captured.err.startswith("error: ")
+    assert len(captured.err.splitlines()) == 1
+    assert "credentials" in captured.err
+    assert SECRET not in captured.out + captured.err
     assert not profile.exists()
