@@ -95,7 +95,7 @@ class SecureLockEventEntity(SecureLockEntity, EventEntity):
 
     @callback
     def _fire_join(self) -> None:
-        """A controller's join became final (only an admin's lock tells it)."""
+        """Fire a join event once a controller's join is final (only an admin's lock tells it)."""
         coordinator = self.coordinator
         joined = coordinator.last_join
         if coordinator.join_serial == self._seen_join or joined is None:
