@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+import sys
 
 from custom_components.secure_lock.controller.firmware import load_release
 from custom_components.secure_lock.protocol.errors import ProtocolError
@@ -118,7 +119,7 @@ def _keygen(args: argparse.Namespace) -> int:
     try:
         files = create_release_key(args.directory)
     except ReleaseToolError as err:
-        print(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"private key {files.private} (0600; keep it secret)")
     print(f"public key  {files.public}")
@@ -152,7 +153,7 @@ def _release(args: argparse.Namespace) -> int:
         )
         publish(args.out, signed, image)
     except (ReleaseToolError, ProtocolError, OSError, UnicodeDecodeError) as err:
-        print(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
         return 1
     print(
         f"published {signed.manifest.model} {version} ({len(image)} bytes) in {args.out}"
@@ -166,7 +167,7 @@ def _show(args: argparse.Namespace) -> int:
         if args.public_key is not None:
             release.verify(load_public_key(args.public_key))
     except (ReleaseToolError, ProtocolError) as err:
-        print(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
         return 1
     manifest = release.manifest
     print(f"model            {manifest.model}")

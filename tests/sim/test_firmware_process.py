@@ -52,7 +52,10 @@ async def test_cli_keygen_release_and_client_update(
     keys, release = tmp_path / "keys", tmp_path / "release-1.1.0"
     assert _cli("firmware", "keygen", str(keys)).returncode == 0
     assert (keys / "release.key").stat().st_mode & 0o077 == 0
-    assert _cli("firmware", "keygen", str(keys)).returncode == 1  # never overwrites
+    again = _cli("firmware", "keygen", str(keys))
+    assert again.returncode == 1  # never overwrites
+    assert again.stderr.startswith("error: ")
+    assert len(again.stderr.splitlines()) == 1
     made = _cli(
         "firmware", "release", "--key", str(keys / "release.key"), "--version",
         "1.1.0", "--security-version", "2", "--test-image-size", "20000",
