@@ -344,6 +344,10 @@ async def _command(args: argparse.Namespace) -> int:
 
 async def _events(args: argparse.Namespace) -> int:
     async def work(client: LockClient) -> int:
+        # One signed request first: it prints the state now, and it proves
+        # this connection to the lock, which closes LAN connections that
+        # never authenticate.
+        await client.status()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, stop.set)

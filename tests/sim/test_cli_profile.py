@@ -58,8 +58,15 @@ async def pair_cli(lock: LockProcess, profile: Path) -> None:
 async def test_events_and_commands_share_one_profile(
     tmp_path: Path, socket_enabled: None
 ) -> None:
-    """`events` in one process keeps printing while others lock and unlock."""
-    lock = LockProcess(tmp_path / "lock", free_port())
+    """`events` in one process keeps printing while others lock and unlock.
+
+    The lock closes LAN connections that do not authenticate within a
+    deadline (1 s here): `events` proves itself with a signed request first,
+    so it keeps its connection for as long as it runs.
+    """
+    lock = LockProcess(
+        tmp_path / "lock", free_port(), extra_args=("--lan-auth-deadline", "1")
+    )
     await lock.start()
     profile = tmp_path / "me.json"
     try:
