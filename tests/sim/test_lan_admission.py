@@ -7,6 +7,7 @@ a fraction of a second here; nothing waits longer than it needs.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import os
 from pathlib import Path
@@ -236,3 +237,65 @@ async def test_idle_sockets_cannot_take_the_lan_from_a_controller(
     assert len(lan.links) == 2
     await again.close()
     await ha.close()
+
+
+async def test_a_plain_http_request_holds_no_slot(
+    serve: Callable[..., Awaitable[LanFrameServer]], dial: Dial
+) -> None:
+    """A GET that is not a WebSocket handshake is refused and leaves nothing behind."""
+    server = await serve(auth_deadline=DEADLINE, max_connections=1)
+    async with aiohttp.ClientSession() as session:
+        for _ in range(3):
+            async with session.get(server.url.replace("ws://", "http://")) as answer:
+                assert answer.status == 400
+    # The one slot is still free for a real client.
+    link = await dial(server.url, "127.0.0.1")
+    await link.send(b"ping")
+    assert await link.receive() == b"ping"
+    assert server.refused_connections == 0
+
+
+async def test_a_deadline_that_fires_late_spares_an_authenticated_link(
+    serve: Callable[..., Awaitable[LanFrameServer]], dial: Dial
+) -> None:
+    """Vouched for just before its deadline ran: the connection stays."""
+    server = await serve(auth_deadline=60)
+    link = await dial(server.url, "127.0.0.1")
+    await wait_until(lambda: len(server.links) == 1)
+    server_link = _server_link(server, set())
+    server.authenticated(server_link)
+    server.authenticated(server_link)  # twice is harmless
+    connection = server._connections[server_link]  # noqa: SLF001 - the late timer's view
+    server._drop_unauthenticated(connection)  # noqa: SLF001
+    assert server.closed_unauthenticated == 0
+    await link.send(b"still here")
+    assert await link.receive() == b"still here"
+
+
+async def test_a_failing_handler_closes_only_its_connection(dial: Dial) -> None:
+    """A handler that raises (or whose inner task was cancelled) ends only its connection."""
+    calls = 0
+
+    async def flaky(link: WebSocketLink) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("handler bug")
+        if calls == 2:
+            # A task inside the handler was cancelled, not the server.
+            raise asyncio.CancelledError
+        await echo(link)
+
+    server = LanFrameServer(flaky, auth_deadline=60)
+    await server.start()
+    try:
+        assert f":{server.port}/" in server.url
+        for _ in range(2):
+            broken = await dial(server.url, "127.0.0.1")
+            await wait_until(lambda: not broken.connected)  # noqa: B023
+        second = await dial(server.url, "127.0.0.1")
+        await second.send(b"ok")
+        assert await second.receive() == b"ok"
+        assert server.is_authenticated(_server_link(server, set())) is False
+    finally:
+        await server.stop()
