@@ -542,6 +542,11 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
             self.hass, self.async_rotation_check(), f"{DOMAIN} key rotation"
         )
 
+    @property
+    def prekey_announced(self) -> bool:
+        """Return whether the lock has confirmed our current prekey since start."""
+        return not self._announce_needed
+
     async def async_rotation_check(self) -> None:
         """Erase expired keys, rotate if the newest is a day old, re-announce if unheard.
 

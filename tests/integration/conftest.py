@@ -43,7 +43,7 @@ from device_sim.lock_runtime import (
 )
 from device_sim.mechanism import MechanismConfig
 from device_sim.pki import DevCertificateAuthority
-from tests.sim.helpers import setup_for_next_controller
+from tests.sim.helpers import setup_for_next_controller, wait_until
 
 MODEL = "SL-1 (simulated)"
 FAST = DeviceConfig(
@@ -269,6 +269,9 @@ async def init_integration(
     assert await hass.config_entries.async_setup(paired_entry.entry_id)
     await hass.async_block_till_done()
     assert paired_entry.state is ConfigEntryState.LOADED
+    # Start every test from a quiet link: the prekey announcement made at
+    # start has been answered, so no answer to it is still on the way.
+    await wait_until(lambda: paired_entry.runtime_data.prekey_announced)
     yield paired_entry
     if paired_entry.state is ConfigEntryState.LOADED:
         assert await hass.config_entries.async_unload(paired_entry.entry_id)
