@@ -546,3 +546,17 @@ def test_hello_with_an_empty_or_repeated_suite_list_is_malformed(
         world.lock_side.handle_hello(forged, T0)
     assert err.value.code is ErrorCode.MALFORMED
     assert world.lock_side.handle_hello(world.controller_side().start(), T0)
+
+
+def test_refusals_of_hellos_are_signed_at_most_once_a_second(suite: SuiteId) -> None:
+    """Unauthenticated hellos cost one signature a second; refused proofs are always told."""
+    world = World(suite)
+    nonce = bytes(32)
+    assert world.lock_side.failure_notice(nonce, ErrorCode.PAIRING_BUSY, T0)
+    assert (
+        world.lock_side.failure_notice(nonce, ErrorCode.PAIRING_BUSY, T0 + 999) is None
+    )
+    assert world.lock_side.failure_notice(
+        nonce, ErrorCode.BAD_MAC, T0 + 999, limited=False
+    )
+    assert world.lock_side.failure_notice(nonce, ErrorCode.PAIRING_BUSY, T0 + 1000)
