@@ -40,6 +40,7 @@ from custom_components.secure_lock.transport.topics import PREFIX, LockTopics
 from . import PROG
 from .passwords import check_username, password_line
 from .pki import CertFiles, DevCertificateAuthority, write_issued
+from .ports import free_ports
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 HOST = "127.0.0.1"
@@ -50,10 +51,17 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 POLL_INTERVAL = 0.02
 RELOAD_RESEND_INTERVAL = 1.0
+# Mosquitto's words when a listener's port is in use.
+PORT_TAKEN = "Address already in use"
+PORT_ATTEMPTS = 3
 
 
 class BrokerError(Exception):
     """The broker could not be configured, started or reloaded."""
+
+
+class _PortTakenError(Exception):
+    """Mosquitto could not bind a port: another process took it first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +79,6 @@ def check_routing_id(routing_id: str) -> str:
         return LockTopics(routing_id).routing_id
     except ValueError as err:
         raise BrokerError(str(err)) from None
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _port_accepts(port: int) -> bool:
@@ -330,14 +330,33 @@ class MosquittoBroker:
     # -- process control -----------------------------------------------------
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
-        """Write the configuration, start Mosquitto and wait until both ports accept."""
+        """Write the configuration, start Mosquitto and wait until both ports accept.
+
+        Ports chosen here (those given as 0) were free a moment before
+        Mosquitto binds them; if another process took one meanwhile, the
+        broker starts again on fresh ports.  Ports given by the caller are
+        never changed.
+        """
         if self.running:
             raise BrokerError("broker already running")
         self.directory.mkdir(parents=True, exist_ok=True)
-        if self._lock_port == 0:
-            self._lock_port = free_port()
-        if self._controller_port == 0:
-            self._controller_port = free_port()
+        choose_lock = self._lock_port == 0
+        choose_controller = self._controller_port == 0
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            lock_port, controller_port = free_ports(2)
+            if choose_lock:
+                self._lock_port = lock_port
+            if choose_controller:
+                self._controller_port = controller_port
+            try:
+                self._start_once(timeout)
+            except _PortTakenError as err:
+                if not (choose_lock or choose_controller) or attempt == PORT_ATTEMPTS:
+                    raise BrokerError(f"mosquitto exited during start: {err}") from None
+            else:
+                return
+
+    def _start_once(self, timeout: float) -> None:
         self._write_auth_files()
         _write_atomic(self.config_path, self._render_config())
         self.log_path.unlink(missing_ok=True)
@@ -356,9 +375,10 @@ class MosquittoBroker:
         while pending:
             if self._process.poll() is not None:
                 self._process = None
-                raise BrokerError(
-                    f"mosquitto exited during start: {self._diagnostics()}"
-                )
+                diagnostics = self._diagnostics()
+                if PORT_TAKEN in diagnostics:
+                    raise _PortTakenError(diagnostics)
+                raise BrokerError(f"mosquitto exited during start: {diagnostics}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise BrokerError(

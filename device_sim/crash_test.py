@@ -26,7 +26,6 @@ import os
 from pathlib import Path
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
 from . import PROG
 from .admin import SOCKET_NAME, AdminCommand, AdminError, AdminRequest, admin_call
+from .ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 20.0
@@ -70,14 +70,6 @@ class CrashReport:
     replays_sent: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class LockProcess:

@@ -49,8 +49,9 @@ from custom_components.secure_lock.transport import TransportError
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
 from . import PROG
-from .crash_test import CrashCheckFailed, LockProcess, _pair, free_port
+from .crash_test import CrashCheckFailed, LockProcess, _pair
 from .lock_device import DeviceConfig
+from .ports import free_port
 from .release_tool import build_release, generate_test_image
 
 IMAGE_SIZE = 40 * 1024

@@ -15,12 +15,13 @@ import json
 import os
 from pathlib import Path
 import signal
-import socket
 import subprocess
 import time
 from typing import Any
 
 import aiohttp
+
+from device_sim.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Its sitecustomize refuses every address but loopback inside hass.
@@ -33,14 +34,6 @@ STATE_TIMEOUT = 60.0
 POLL_INTERVAL = 0.25
 USERNAME = "owner"
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway test account
-
-
-def free_port() -> int:
-    """Return a free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 CONFIGURATION = """\

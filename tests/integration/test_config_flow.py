@@ -42,8 +42,9 @@ from custom_components.secure_lock.protocol import (
     LockIdentity,
     SetupPayload,
 )
-from device_sim.broker import MosquittoBroker, free_port
+from device_sim.broker import MosquittoBroker
 from device_sim.pki import DevCertificateAuthority
+from device_sim.ports import free_port
 from tests.sim.helpers import wait_until
 
 from .conftest import BROKER_PASSWORD, BROKER_USER, SimLock, open_settings

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+import socket
 import time
 
 import pytest
 
-from device_sim.broker import BrokerError, MosquittoBroker, free_port, main
+from device_sim.broker import BrokerError, MosquittoBroker, main
 from device_sim.passwords import InvalidUsername
 from device_sim.pki import DevCertificateAuthority
+from device_sim.ports import free_port, free_ports
 
 from .conftest import CONTROLLER_PASSWORD, LOCK_A
 
@@ -92,6 +94,33 @@ def test_start_failure_is_reported(tmp_path: Path, ca: DevCertificateAuthority) 
         with pytest.raises(BrokerError):
             second.start(timeout=5.0)
         assert not second.running
+
+
+def test_a_chosen_port_taken_before_mosquitto_binds_it_is_chosen_again(
+    tmp_path: Path, ca: DevCertificateAuthority, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process binding a chosen port first costs a retry, not the start."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        choices = iter([(taken, free_port()), free_ports(2)])
+        monkeypatch.setattr(
+            "device_sim.broker.free_ports", lambda _count: next(choices)
+        )
+        broker = MosquittoBroker.with_dev_pki(tmp_path, ca)
+        with broker:
+            assert broker.running
+            assert taken not in (broker.lock_port, broker.controller_port)
+        assert next(choices, None) is None
+
+
+def test_free_ports_are_distinct() -> None:
+    """Ports chosen together never repeat, even when many are asked for."""
+    ports = free_ports(64)
+    assert len(set(ports)) == 64
+    with pytest.raises(ValueError, match="at least 1"):
+        free_ports(0)
 
 
 async def test_async_context_manager(

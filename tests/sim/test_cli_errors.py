@@ -16,8 +16,9 @@ from custom_components.secure_lock.protocol.errors import ErrorCode
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
 from device_sim.broker import MosquittoBroker
 from device_sim.cli_errors import describe
-from device_sim.crash_test import REPO_ROOT, LockProcess, free_port
+from device_sim.crash_test import REPO_ROOT, LockProcess
 from device_sim.pki import DevCertificateAuthority
+from device_sim.ports import free_port
 
 from .test_cli_profile import pair_cli
 

@@ -6,7 +6,8 @@ import asyncio
 from pathlib import Path
 import re
 
-from device_sim.crash_test import LockProcess, free_port
+from device_sim.crash_test import LockProcess
+from device_sim.ports import free_port
 
 from .test_cli_profile import client, pair_cli
 

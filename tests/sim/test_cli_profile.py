@@ -14,7 +14,8 @@ import threading
 from custom_components.secure_lock.protocol import ControllerIdentity, PairedLock, Role
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
 from device_sim.cli_profile import Connection, Profile
-from device_sim.crash_test import REPO_ROOT, LockProcess, free_port
+from device_sim.crash_test import REPO_ROOT, LockProcess
+from device_sim.ports import free_port
 
 TIMEOUT = 60
 

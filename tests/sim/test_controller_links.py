@@ -18,8 +18,8 @@ from custom_components.secure_lock.controller.links import (
 )
 from custom_components.secure_lock.protocol import LockIdentity, SetupPayload
 from device_sim.__main__ import main
-from device_sim.broker import free_port
 from device_sim.pki import DevCertificateAuthority
+from device_sim.ports import free_port
 
 LOCK_ID = bytes(range(16))
 

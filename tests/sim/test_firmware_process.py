@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
-from device_sim.crash_test import REPO_ROOT, LockProcess, free_port
+from device_sim.crash_test import REPO_ROOT, LockProcess
 from device_sim.firmware_crash_test import run as run_firmware_crash_loop
+from device_sim.ports import free_port
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

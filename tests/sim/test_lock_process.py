@@ -25,8 +25,9 @@ from custom_components.secure_lock.protocol import (
 )
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
-from device_sim.crash_test import REPO_ROOT, LockProcess, free_port
+from device_sim.crash_test import REPO_ROOT, LockProcess
 from device_sim.discovery import SERVICE_TYPE, service_info
+from device_sim.ports import free_port
 
 
 @pytest.mark.parametrize(

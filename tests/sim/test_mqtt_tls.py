@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from pathlib import Path
 import socket
@@ -171,14 +171,14 @@ async def test_ed25519_over_tls13_with_mosquitto(links: LinkFactory) -> None:
 
 @contextlib.asynccontextmanager
 async def _fake_broker(
-    answer: Callable[[socket.socket], None],
+    answer: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
 ) -> AsyncIterator[int]:
-    """Listen on 127.0.0.1; each connection's socket is handed to ``answer``."""
+    """Listen on 127.0.0.1; each connection is handed to ``answer``, then closed."""
 
     async def handle(
-        _reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        answer(writer.get_extra_info("socket"))
+        await answer(reader, writer)
         writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
@@ -204,16 +204,33 @@ def _config(broker: MosquittoBroker, port: int) -> MqttLinkConfig:
 async def test_peer_that_does_not_speak_tls_is_a_tls_failure(
     broker: MosquittoBroker,
 ) -> None:
-    """Something on the port answering plain text fails the handshake as TlsFailure."""
+    """Plain text on the port fails the handshake as TlsFailure and closes the socket."""
+    client_closed = asyncio.Event()
 
-    def garbage(sock: socket.socket) -> None:
-        sock.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n" * 4)
+    async def garbage(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        # Answer the ClientHello, then wait for the client to give up: closing
+        # with its bytes unread would reset the connection instead, which is
+        # the next test's case.
+        await reader.read(1)
+        writer.write(b"HTTP/1.0 400 Bad Request\r\n\r\n" * 4)
+        await writer.drain()
+        # The client leaves the rest of the answer unread, so its close may
+        # arrive as a reset rather than an end of stream.
+        async with asyncio.timeout(10):
+            with contextlib.suppress(ConnectionResetError):
+                while await reader.read(65536):
+                    pass
+        client_closed.set()
 
     async with _fake_broker(garbage) as port:
         link = MqttFrameLink(_config(broker, port))
         with pytest.raises(TlsFailure, match="handshake failed"):
             await link.connect()
         assert not link.connected
+        async with asyncio.timeout(10):
+            await client_closed.wait()
         await link.close()
 
 
@@ -222,7 +239,10 @@ async def test_peer_resetting_the_handshake_is_not_connected(
 ) -> None:
     """A connection reset during the handshake is NotConnected, not an OSError."""
 
-    def reset(sock: socket.socket) -> None:
+    async def reset(
+        _reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        sock = writer.get_extra_info("socket")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
     async with _fake_broker(reset) as port:

@@ -128,6 +128,9 @@ def _open_tls_socket(config: MqttLinkConfig) -> ssl.SSLSocket:
         raise NotConnected(
             f"cannot reach broker at {address}:{config.port}: {err}"
         ) from None
+    # wrap_socket moves the file descriptor into the TLS socket, so on failure
+    # it is the one to close; closing ``raw`` alone would leak the connection.
+    opened: socket.socket = raw
     try:
         # Nagle would hold each small frame until the previous one is
         # acknowledged: ~88 ms per round trip instead of ~1 ms.
@@ -135,16 +138,17 @@ def _open_tls_socket(config: MqttLinkConfig) -> ssl.SSLSocket:
         tls = config.tls.wrap_socket(
             raw, server_hostname=config.server_name, do_handshake_on_connect=False
         )
+        opened = tls
         tls.settimeout(config.connect_timeout)
         tls.do_handshake()
     except ssl.SSLCertVerificationError as err:
-        raw.close()
+        opened.close()
         raise TlsFailure(f"broker certificate rejected: {err.verify_message}") from None
     except ssl.SSLError as err:
-        raw.close()
+        opened.close()
         raise TlsFailure(f"TLS handshake failed: {err.reason}") from None
     except OSError as err:
-        raw.close()
+        opened.close()
         raise NotConnected(f"connection lost during TLS handshake: {err}") from None
     return tls
 
