@@ -86,7 +86,30 @@ class LockProcess:
 
     async def start(self) -> None:
         """Start the process and wait until its admin channel answers."""
-        self.process = subprocess.Popen(  # noqa: ASYNC220 - a child we kill -9 on purpose
+        stderr = self._stderr_file()
+        try:
+            self.process = self._spawn(stderr)
+        finally:
+            os.close(stderr)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise CrashCheckFailed(
+                    f"the lock exited with {self.process.returncode} on start: "
+                    f"{self._stderr_tail()}"
+                )
+            try:
+                await admin_call(
+                    self.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.STATE)
+                )
+            except AdminError, OSError:
+                await asyncio.sleep(0.05)
+                continue
+            return
+        raise CrashCheckFailed("the lock did not come up")
+
+    def _spawn(self, stderr: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: ASYNC220 - a child we kill -9 on purpose
             [
                 sys.executable,
                 "-m",
@@ -108,23 +131,24 @@ class LockProcess:
             ],
             cwd=REPO_ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=stderr,
         )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise CrashCheckFailed(
-                    f"the lock exited with {self.process.returncode} on start"
-                )
-            try:
-                await admin_call(
-                    self.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.STATE)
-                )
-            except AdminError, OSError:
-                await asyncio.sleep(0.05)
-                continue
-            return
-        raise CrashCheckFailed("the lock did not come up")
+
+    def _stderr_file(self) -> int:
+        """Return a descriptor of this start's error output (beside the state)."""
+        self.state_dir.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(
+            self.state_dir.parent / f"{self.state_dir.name}.stderr",
+            os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+            0o600,
+        )
+
+    def _stderr_tail(self) -> str:
+        path = self.state_dir.parent / f"{self.state_dir.name}.stderr"
+        try:
+            return path.read_text(errors="replace")[-1500:].strip() or "no output"
+        except OSError:
+            return "no output"
 
     def kill(self) -> None:
         """SIGKILL the process: no clean-up, no flush, like a power cut."""

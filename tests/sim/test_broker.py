@@ -119,6 +119,8 @@ def test_free_ports_are_distinct() -> None:
     """Ports chosen together never repeat, even when many are asked for."""
     ports = free_ports(64)
     assert len(set(ports)) == 64
+    # Outside the range the kernel uses for outgoing connections.
+    assert all(20_000 <= port < 32_768 for port in ports)
     with pytest.raises(ValueError, match="at least 1"):
         free_ports(0)
 
