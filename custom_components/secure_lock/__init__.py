@@ -8,8 +8,10 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
-from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .coordinator import SecureLockCoordinator
+from .firmware_coordinator import FirmwareReleaseCoordinator, FirmwareSource
 from .removal import async_unpair_on_removal
+from .runtime import SecureLockConfigEntry, SecureLockData
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -34,7 +36,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: SecureLockConfigEntry) -
     """Connect to one paired lock and set up its entities."""
     coordinator = await SecureLockCoordinator.async_create(hass, entry)
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = coordinator
+    firmware = None
+    if (source := FirmwareSource.from_options(entry.options)) is not None:
+        firmware = FirmwareReleaseCoordinator(hass, entry, coordinator, source)
+        await firmware.async_start()
+    entry.runtime_data = SecureLockData(coordinator, firmware)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # 2026.10 treats a non-bool return as a failed setup; 2026.11 accepts True too.
     return True

@@ -14,10 +14,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .coordinator import SecureLockCoordinator
 from .entity import SecureLockEntity
 from .protocol import DoorState
 from .protocol.state import BATTERY_UNKNOWN, LockStatus
+from .runtime import SecureLockConfigEntry
 
 PARALLEL_UPDATES = 0
 LOW_BATTERY_PERCENT = 15
@@ -68,7 +69,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the binary sensors."""
     async_add_entities(
-        SecureLockBinarySensor(entry.runtime_data, description)
+        SecureLockBinarySensor(entry.runtime_data.lock, description)
         for description in BINARY_SENSORS
     )
 

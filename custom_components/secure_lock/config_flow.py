@@ -56,7 +56,6 @@ from .const import (
     PAIRING_TIMEOUT,
 )
 from .controller import (
-    PAIRING_ERROR_KEYS,
     LinkUnavailable,
     PairingFailed,
     PairingTimedOut,
@@ -81,8 +80,10 @@ from .entry_data import (
     paired_lock_from_entry,
     settings_from_data,
 )
+from .errors import form_error
 from .firmware_source import folder_problem
 from .invitation_display import invitation_qr, invitation_response
+from .invitations import async_create_invitation
 from .issues import LockIssue, async_report_issue
 from .protocol import (
     ControllerIdentity,
@@ -93,7 +94,7 @@ from .protocol import (
     SetupPayload,
 )
 from .protocol.firmware import ReleasePublicKey
-from .transport import BrokerRefused, TlsFailure, TransportError
+from .transport import TransportError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
             try:
                 broker = _broker_from_input(user_input)
             except LinkSettingsError as err:
-                errors[_field_of(err)] = err.key
+                errors[_field_of(err)] = form_error(err)
             if setup is not None and broker is not None:
                 await self._async_claim(setup)
                 settings = LinkSettings(
@@ -320,11 +321,9 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
                 outcome = await self._async_pair(identity)
             except PairingFailed as err:
                 _LOGGER.info("Pairing refused: %s", err.code.value)
-                error = PAIRING_ERROR_KEYS.get(err.code, "pairing_failed")
-            except PairingTimedOut:
-                error = "timeout"
-            except LinkUnavailable, TransportError:
-                error = "cannot_connect"
+                error = form_error(err)
+            except (PairingTimedOut, LinkUnavailable, TransportError) as err:
+                error = form_error(err)
             if error is None:
                 data = {
                     **link_data(self._settings),
@@ -443,7 +442,7 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
                     merged[CONF_PASSWORD] = broker.password
                 broker = _broker_from_input(merged)
         except LinkSettingsError as err:
-            errors[_field_of(err)] = err.key
+            errors[_field_of(err)] = form_error(err)
             return None
         return LinkSettings(current.lock_id, lan, broker, current.prefer)
 
@@ -500,10 +499,10 @@ class SecureLockOptionsFlow(OptionsFlowWithReload):
             elif self.config_entry.state is not ConfigEntryState.LOADED:
                 errors["base"] = "cannot_connect"
             else:
-                coordinator: SecureLockCoordinator = self.config_entry.runtime_data
+                coordinator: SecureLockCoordinator = self.config_entry.runtime_data.lock
                 try:
-                    self._invitation = await coordinator.async_create_invitation(
-                        role, valid_for
+                    self._invitation = await async_create_invitation(
+                        coordinator, role, valid_for
                     )
                 except HomeAssistantError:
                     errors["base"] = "invitation_failed"
@@ -616,12 +615,8 @@ async def _async_reachable(
         link = await open_link(
             settings, kind, session=async_get_clientsession(flow.hass)
         )
-    except BrokerRefused:
-        return "invalid_auth"
-    except TlsFailure:
-        return "tls_failed"
-    except TransportError:
-        return "cannot_connect"
+    except TransportError as err:
+        return form_error(err)
     await link.close()
     return None
 

@@ -45,6 +45,11 @@ class SecureLockEntity(CoordinatorEntity[SecureLockCoordinator]):
             sw_version=coordinator.data.status.firmware_version or None,
         )
 
+    @property
+    def lock_name(self) -> str:
+        """Return the lock's name as the user knows it (for error messages)."""
+        return self.coordinator.lock_name
+
     async def async_require_admin_user(self) -> None:
         """Refuse a call by a Home Assistant user who is not an admin.
 

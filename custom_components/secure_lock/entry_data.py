@@ -7,6 +7,8 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
 
 from .const import (
     CONF_BROKER_CA,
@@ -16,11 +18,25 @@ from .const import (
     CONF_LOCK_ID,
     CONF_PAIRED_LOCK,
     CONF_PREFER,
+    DOMAIN,
 )
 from .controller.links import BrokerSettings, LinkKind, LinkSettings
 from .protocol import ControllerIdentity, PairedLock, ProtocolError
 
 STORED_PAIRED_LOCK = "paired_lock"
+STORE_VERSION = 1
+STORE_SAVE_DELAY = 1.0
+"""Seconds to coalesce counter updates (an event and a result often arrive together).
+
+Losing the last second of counters in a crash is harmless: our send counters
+are seeded from the wall clock, and a lock frame replayed after a restart is
+still bound by its 30 s expiry.
+"""
+
+
+def session_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, str]]:
+    """Return the store that keeps this entry's counters and the lock's prekeys."""
+    return Store(hass, STORE_VERSION, f"{DOMAIN}.{entry_id}", private=True)
 
 
 def link_data(settings: LinkSettings) -> dict[str, Any]:

@@ -6,10 +6,12 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SecureLockConfigEntry, SecureLockCoordinator, changed_by
+from .coordinator import SecureLockCoordinator
 from .entity import SecureLockEntity
 from .protocol import Event, EventSource, EventType
 from .protocol.state import DoorState, LockState
+from .runtime import SecureLockConfigEntry
+from .snapshot import changed_by_of
 
 PARALLEL_UPDATES = 0
 
@@ -59,7 +61,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the event entity."""
-    async_add_entities([SecureLockEventEntity(entry.runtime_data)])
+    async_add_entities([SecureLockEventEntity(entry.runtime_data.lock)])
 
 
 class SecureLockEventEntity(SecureLockEntity, EventEntity):
@@ -88,7 +90,7 @@ class SecureLockEventEntity(SecureLockEntity, EventEntity):
                         "source": EventSource(data.event.source).name.lower(),
                         # Who caused this event (None for the door, tamper
                         # and battery): not the last bolt mover.
-                        "changed_by": changed_by(data.event),
+                        "changed_by": changed_by_of(data.event),
                     },
                 )
         super()._handle_coordinator_update()

@@ -28,7 +28,7 @@ from .const import (
     LOGGER,
 )
 from .controller import ControllerError, firmware_status
-from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .coordinator import SecureLockCoordinator
 from .firmware_source import (
     RejectedRelease,
     ReleaseCandidate,
@@ -40,6 +40,7 @@ from .firmware_source import (
 from .issues import LockIssue, async_report_issue, async_withdraw_issue
 from .protocol import FirmwareStatus, FirmwareVersion, ProtocolError, Role
 from .protocol.firmware import ReleasePublicKey
+from .runtime import SecureLockConfigEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,13 @@ import os
 from pathlib import Path
 
 from .controller.firmware import MANIFEST_FILE, FirmwareRelease, load_release
-from .protocol import ErrorCode, FirmwareError, FirmwareVersion, ProtocolError
+from .protocol import (
+    ErrorCode,
+    FirmwareError,
+    FirmwareVersion,
+    ProtocolError,
+    SecureLockError,
+)
 from .protocol.firmware import (
     FirmwareManifest,
     ReleasePublicKey,
@@ -43,8 +49,17 @@ class ReleaseFolderError(Exception):
         self.reason = reason
 
 
-class ReleaseChanged(Exception):
+class ReleaseChanged(SecureLockError):
     """The release on disk is no longer the one that was verified and offered."""
+
+
+class ReleaseUnreadable(SecureLockError):
+    """The offered release's files cannot be read or do not verify; ``code`` says why."""
+
+    def __init__(self, code: ErrorCode) -> None:
+        """Keep the protocol's stable code."""
+        super().__init__(f"release unreadable: {code.value}")
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +191,13 @@ def load_candidate(
 
     The files may have changed since the scan: the manifest read now must
     verify and be the very one offered, and the image must match it.
-    Raises `ReleaseChanged`, `ProtocolError` (image hash, unreadable files).
+    Raises `ReleaseChanged`, or `ReleaseUnreadable` (image hash, unreadable files).
     """
-    release = load_release(candidate.directory)
-    verified = verify_manifest(release.signed_manifest, key)
+    try:
+        release = load_release(candidate.directory)
+        verified = verify_manifest(release.signed_manifest, key)
+    except ProtocolError as err:
+        raise ReleaseUnreadable(err.code) from err
     if verified.transfer_id != candidate.transfer_id:
         raise ReleaseChanged
     return release

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from homeassistant.components.lock import LockEntity, LockEntityFeature
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .const import COMMAND_TIMEOUT
+from .controller import LockClient
+from .coordinator import SecureLockCoordinator
 from .entity import SecureLockEntity
-from .protocol import MessageKind
+from .protocol import CommandResult
 from .protocol.state import LockState as WireLockState
+from .runtime import SecureLockConfigEntry
 
 # One command at a time per lock: the lock runs its motor for one anyway.
 PARALLEL_UPDATES = 1
@@ -23,7 +27,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the lock entity."""
-    async_add_entities([SecureLockLockEntity(entry.runtime_data)])
+    async_add_entities([SecureLockLockEntity(entry.runtime_data.lock)])
 
 
 class SecureLockLockEntity(SecureLockEntity, LockEntity):
@@ -36,7 +40,8 @@ class SecureLockLockEntity(SecureLockEntity, LockEntity):
         super().__init__(coordinator, "lock")
         if coordinator.data.status.has_latch:
             self._attr_supported_features = LockEntityFeature.OPEN
-        self._pending: MessageKind | None = None
+        self._pending: WireLockState | None = None
+        """The transition a command in flight is asking for."""
         self._show_state()
 
     @callback
@@ -52,13 +57,13 @@ class SecureLockLockEntity(SecureLockEntity, LockEntity):
         jammed = state is WireLockState.JAMMED
         self._attr_is_jammed = jammed
         self._attr_is_locking = not jammed and (
-            pending is MessageKind.LOCK or state is WireLockState.LOCKING
+            WireLockState.LOCKING in (pending, state)
         )
         self._attr_is_unlocking = not jammed and (
-            pending is MessageKind.UNLOCK or state is WireLockState.UNLOCKING
+            WireLockState.UNLOCKING in (pending, state)
         )
         self._attr_is_opening = not jammed and (
-            pending is MessageKind.OPEN or state is WireLockState.OPENING
+            WireLockState.OPENING in (pending, state)
         )
         self._attr_is_open = state is WireLockState.OPEN
         self._attr_is_locked = {
@@ -68,13 +73,17 @@ class SecureLockLockEntity(SecureLockEntity, LockEntity):
         }.get(state)
         self._attr_changed_by = data.changed_by
 
-    async def _async_run(self, kind: MessageKind) -> None:
+    async def _async_run(
+        self,
+        transition: WireLockState,
+        command: Callable[[LockClient], Awaitable[CommandResult]],
+    ) -> None:
         """Show the transition, wait for the signed result, then show the truth."""
-        self._pending = kind
+        self._pending = transition
         self._show_state()
         self.async_write_ha_state()
         try:
-            await self.coordinator.async_command(kind)
+            await self.coordinator.async_call(command)
         finally:
             self._pending = None
             self._show_state()
@@ -82,12 +91,19 @@ class SecureLockLockEntity(SecureLockEntity, LockEntity):
 
     async def async_lock(self, **kwargs: Any) -> None:
         """Lock; returns once the lock confirmed it."""
-        await self._async_run(MessageKind.LOCK)
+        await self._async_run(
+            WireLockState.LOCKING, lambda client: client.lock(timeout=COMMAND_TIMEOUT)
+        )
 
     async def async_unlock(self, **kwargs: Any) -> None:
         """Unlock (retract the bolt, latch stays); returns once confirmed."""
-        await self._async_run(MessageKind.UNLOCK)
+        await self._async_run(
+            WireLockState.UNLOCKING,
+            lambda client: client.unlock(timeout=COMMAND_TIMEOUT),
+        )
 
     async def async_open(self, **kwargs: Any) -> None:
         """Unlatch so the door can be pushed open; returns once confirmed."""
-        await self._async_run(MessageKind.OPEN)
+        await self._async_run(
+            WireLockState.OPENING, lambda client: client.open(timeout=COMMAND_TIMEOUT)
+        )

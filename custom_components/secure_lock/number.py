@@ -15,10 +15,11 @@ from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .coordinator import SecureLockCoordinator
 from .entity import SecureLockEntity
 from .protocol import Role
 from .protocol.messages import MAX_AUTO_RELOCK_SECONDS
+from .runtime import SecureLockConfigEntry
 
 PARALLEL_UPDATES = 1
 
@@ -41,7 +42,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the setting where Home Assistant may change it (admins only)."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.lock
     if coordinator.paired_lock.role is Role.ADMIN:
         async_add_entities([SecureLockAutoRelock(coordinator)])
 

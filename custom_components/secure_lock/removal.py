@@ -6,18 +6,27 @@ import asyncio
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.storage import Store
 
 from .const import LOGGER
-from .controller import ControllerError, LockClient
-from .controller.links import open_link
-from .coordinator import SecureLockConfigEntry, session_store
-from .entry_data import link_settings, load_identity, paired_lock_from_entry
+from .controller.connection import ConnectionListener, ConnectionTimings, LockConnection
+from .entry_data import (
+    link_settings,
+    load_identity,
+    paired_lock_from_entry,
+    session_store,
+)
 from .issues import LockIssue, async_report_issue, async_withdraw_all_issues
-from .protocol import ProtocolError
-from .transport import TransportError
+from .protocol import SecureLockError
+from .runtime import SecureLockConfigEntry
 
-UNPAIR_TIMEOUT = 10.0
+UNPAIR_TIMEOUT = 20.0
+"""The whole attempt, every path included; removal waits for it."""
+UNPAIR_TIMINGS = ConnectionTimings(answer_timeout=5.0)
+"""A silent path is given up sooner than in normal use, so the next one is tried."""
+
+
+class _Unpairing(ConnectionListener):
+    """Nothing to show while unpairing: every report is ignored."""
 
 
 async def async_unpair_on_removal(
@@ -33,9 +42,20 @@ async def async_unpair_on_removal(
     assert entry.unique_id is not None
     async_withdraw_all_issues(hass, entry.unique_id)
     store = session_store(hass, entry.entry_id)
+    identity = load_identity(entry)
+    connection = LockConnection(
+        link_settings(entry),
+        identity,
+        paired_lock_from_entry(entry, await store.async_load()),
+        _Unpairing(),
+        session=async_get_clientsession(hass),
+        timings=UNPAIR_TIMINGS,
+    )
     try:
-        await _async_revoke_ourselves(hass, entry, store)
-    except (ControllerError, TransportError, ProtocolError, TimeoutError) as err:
+        async with asyncio.timeout(UNPAIR_TIMEOUT):
+            client = await connection.connect()
+            await client.remove_controller(identity.key_id)
+    except (SecureLockError, TimeoutError) as err:
         LOGGER.warning(
             "Could not tell lock %s to forget Home Assistant (%s)",
             entry.title,
@@ -44,33 +64,8 @@ async def async_unpair_on_removal(
         async_report_issue(
             hass, LockIssue.UNPAIR_FAILED, entry.unique_id, {"name": entry.title}
         )
+    else:
+        LOGGER.info("Lock %s no longer knows Home Assistant", entry.title)
+    finally:
+        await connection.stop()
     await store.async_remove()
-
-
-async def _async_revoke_ourselves(
-    hass: HomeAssistant, entry: SecureLockConfigEntry, store: Store[dict[str, str]]
-) -> None:
-    identity = load_identity(entry)
-    paired_lock = paired_lock_from_entry(entry, await store.async_load())
-    settings = link_settings(entry)
-    async with asyncio.timeout(UNPAIR_TIMEOUT):
-        last_error: TransportError | None = None
-        for kind in settings.order():
-            try:
-                link = await open_link(
-                    settings, kind, session=async_get_clientsession(hass)
-                )
-            except TransportError as err:
-                last_error = err
-                continue
-            client = LockClient(link, identity, paired_lock)
-            await client.start()
-            try:
-                await client.remove_controller(identity.key_id)
-            finally:
-                await client.close()
-                await link.close()
-            LOGGER.info("Lock %s no longer knows Home Assistant", entry.title)
-            return
-        assert last_error is not None
-        raise last_error

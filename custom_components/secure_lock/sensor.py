@@ -16,9 +16,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .controller.links import LinkKind
-from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .coordinator import SecureLockCoordinator
 from .entity import SecureLockEntity
 from .protocol.state import BATTERY_UNKNOWN
+from .runtime import SecureLockConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -87,7 +88,8 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors."""
     async_add_entities(
-        SecureLockSensor(entry.runtime_data, description) for description in SENSORS
+        SecureLockSensor(entry.runtime_data.lock, description)
+        for description in SENSORS
     )
 
 

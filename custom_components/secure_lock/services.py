@@ -27,9 +27,11 @@ from homeassistant.helpers.service import async_register_admin_service
 import voluptuous as vol
 
 from .const import DOMAIN
-from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .coordinator import SecureLockCoordinator
 from .invitation_display import invitation_response
+from .invitations import async_create_invitation, async_revoke_invitation
 from .protocol import ProtocolError, PublicKeyBundle, Role
+from .runtime import SecureLockConfigEntry
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_BUNDLE = "bundle"
@@ -112,7 +114,7 @@ def _coordinator(call: ServiceCall) -> SecureLockCoordinator:
             translation_key="entry_not_loaded",
             translation_placeholders={"name": entry.title},
         )
-    return entry.runtime_data
+    return entry.runtime_data.lock
 
 
 def _require_admin(coordinator: SecureLockCoordinator) -> None:
@@ -225,7 +227,7 @@ async def _create_invitation(call: ServiceCall) -> ServiceResponse:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="guest_needs_validity"
         )
-    invitation = await coordinator.async_create_invitation(role, valid_for)
+    invitation = await async_create_invitation(coordinator, role, valid_for)
     # The setup code is the secret: it goes only into this response, to the
     # admin who asked, and is not kept anywhere in Home Assistant.
     return invitation_response(invitation)
@@ -239,11 +241,11 @@ async def _revoke_invitation(call: ServiceCall) -> None:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="invalid_invitation_id"
         )
-    await coordinator.async_revoke_invitation(invitation_id)
+    await async_revoke_invitation(coordinator, invitation_id)
 
 
 async def _rotate_keys(call: ServiceCall) -> None:
-    await _coordinator(call).async_rotate_keys()
+    await _coordinator(call).rotation.async_rotate()
 
 
 type _Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]

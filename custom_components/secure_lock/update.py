@@ -27,7 +27,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, FIRMWARE_LAN_FRAMES_PER_SECOND
 from .controller import (
-    FirmwareRejected,
     FirmwareRelease,
     LockClient,
     UpdatePhase,
@@ -35,11 +34,13 @@ from .controller import (
     update_firmware,
 )
 from .controller.links import LinkKind
-from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
+from .coordinator import SecureLockCoordinator
 from .entity import SecureLockEntity
-from .firmware_coordinator import FirmwareReleaseCoordinator, FirmwareSource
-from .firmware_source import ReleaseChanged, load_candidate
-from .protocol import ErrorCode, FirmwareStatus, ProtocolError, Role
+from .errors import translate_errors
+from .firmware_coordinator import FirmwareReleaseCoordinator
+from .firmware_source import load_candidate
+from .protocol import FirmwareStatus, Role
+from .runtime import SecureLockConfigEntry
 
 # One firmware transfer per lock at a time.
 PARALLEL_UPDATES = 1
@@ -54,16 +55,6 @@ FIRMWARE_UPDATE = UpdateEntityDescription(
     entity_category=EntityCategory.CONFIG,
 )
 
-# What the lock said, as the message the user sees.
-_FIRMWARE_ERRORS = {
-    ErrorCode.FIRMWARE_BUSY: "firmware_busy",
-    ErrorCode.FIRMWARE_NOT_LOCKED: "firmware_not_locked",
-    ErrorCode.FIRMWARE_SELF_CHECK_FAILED: "firmware_rolled_back",
-    ErrorCode.FIRMWARE_INTERRUPTED: "firmware_rolled_back",
-    ErrorCode.FIRMWARE_NO_RELEASE_KEY: "firmware_no_release_key",
-    ErrorCode.FIRMWARE_WRONG_MODEL: "firmware_wrong_model",
-}
-
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -71,17 +62,15 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the update entity when a release source is configured."""
-    source = FirmwareSource.from_options(entry.options)
-    if source is None:
+    data = entry.runtime_data
+    if data.firmware is None:
         # Updates turned off: drop the entity rather than leave it unavailable.
         registry = er.async_get(hass)
-        unique_id = f"{entry.runtime_data.lock_id}_{FIRMWARE_UPDATE.key}"
+        unique_id = f"{data.lock.lock_id}_{FIRMWARE_UPDATE.key}"
         if entity_id := registry.async_get_entity_id(UPDATE_DOMAIN, DOMAIN, unique_id):
             registry.async_remove(entity_id)
         return
-    firmware = FirmwareReleaseCoordinator(hass, entry, entry.runtime_data, source)
-    await firmware.async_start()
-    async_add_entities([SecureLockFirmwareUpdate(entry.runtime_data, firmware)])
+    async_add_entities([SecureLockFirmwareUpdate(data.lock, data.firmware)])
 
 
 def _summary(notes: str) -> str | None:
@@ -142,6 +131,7 @@ class SecureLockFirmwareUpdate(SecureLockEntity, UpdateEntity):
         pending = self._firmware.pending
         return (pending.manifest.release_notes or None) if pending else None
 
+    @translate_errors
     async def async_install(
         self, version: str | None, backup: bool, **kwargs: Any
     ) -> None:
@@ -152,20 +142,9 @@ class SecureLockFirmwareUpdate(SecureLockEntity, UpdateEntity):
             raise HomeAssistantError(
                 translation_domain=DOMAIN, translation_key="no_firmware_update"
             )
-        try:
-            release = await self.hass.async_add_executor_job(
-                load_candidate, pending, self._firmware.source.key
-            )
-        except ReleaseChanged as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="release_changed"
-            ) from err
-        except ProtocolError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="release_unreadable",
-                translation_placeholders={"reason": err.code.value},
-            ) from err
+        release = await self.hass.async_add_executor_job(
+            load_candidate, pending, self._firmware.source.key
+        )
         self._show_progress(in_progress=True, percentage=0)
         try:
             status = await self.coordinator.async_call(
@@ -187,16 +166,9 @@ class SecureLockFirmwareUpdate(SecureLockEntity, UpdateEntity):
             if self.coordinator.link_kind is LinkKind.LAN
             else None
         )
-        try:
-            return await update_firmware(
-                client, release, on_progress=self._on_progress, frames_per_second=pace
-            )
-        except FirmwareRejected as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=_FIRMWARE_ERRORS.get(err.code, "firmware_rejected"),
-                translation_placeholders={"reason": err.code.value},
-            ) from err
+        return await update_firmware(
+            client, release, on_progress=self._on_progress, frames_per_second=pace
+        )
 
     @callback
     def _on_progress(self, progress: UpdateProgress) -> None:

@@ -35,6 +35,7 @@ from tests.integration.conftest import (  # noqa: F401 - fixture shared by impor
     BROKER_PASSWORD,
     BROKER_USER,
     MODEL,
+    answers_within,
     auto_enable_custom_integrations,
 )
 from tests.sim.helpers import wait_until
@@ -44,7 +45,7 @@ from .helpers import deliver_counted
 from .hostile_relay import Direction, Mode
 
 LOCK = "lock.front_door"
-TIMEOUT = "custom_components.secure_lock.coordinator.COMMAND_TIMEOUT"
+TIMEOUT = "custom_components.secure_lock.lock.COMMAND_TIMEOUT"
 
 
 def _state(hass: HomeAssistant) -> str:
@@ -106,7 +107,7 @@ def recorded_fixture(hass: HomeAssistant) -> list[str]:
 
 
 def _coordinator(entry: MockConfigEntry) -> SecureLockCoordinator:
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.lock
     assert isinstance(coordinator, SecureLockCoordinator)
     return coordinator
 
@@ -190,18 +191,14 @@ async def test_withheld_heartbeats_make_the_lock_unavailable(
     # At expiry the integration asks the lock; the relay drops that answer too.
     asked = len(lock.relay.captured(Direction.DOWN))
     coordinator = _coordinator(entry)
-    with patch(TIMEOUT, 0.5):
+    with answers_within(coordinator, 0.5):
         async_fire_time_changed(hass, dt_util.utcnow() + UNAVAILABLE_AFTER)
         await hass.async_block_till_done()
         assert _state(hass) == STATE_UNAVAILABLE
-        # The status request (a background task) goes out and times out.
+        # The status request (a background task) goes out, is not answered,
+        # and the silent path is given up for a new one.
         await wait_until(lambda: len(lock.relay.captured(Direction.DOWN)) > asked)
-        await wait_until(
-            lambda: (
-                getattr(coordinator.last_exception, "translation_key", None)
-                == "timeout"
-            )
-        )
+        await wait_until(lambda: coordinator.client is not client)
     assert _state(hass) == STATE_UNAVAILABLE
 
     lock.relay.mode[Direction.UP] = Mode.FORWARD

@@ -7,7 +7,8 @@ event loop; the broker, where a test needs one, is a real Mosquitto.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+import contextlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 import shutil
 from typing import Any
@@ -26,6 +27,7 @@ from syrupy.location import PyTestLocation
 from custom_components.secure_lock.const import CONF_MODEL, CONTROLLER_NAME, DOMAIN
 from custom_components.secure_lock.controller import confirm_pairing, pair_over_link
 from custom_components.secure_lock.controller.links import BrokerSettings, LinkSettings
+from custom_components.secure_lock.coordinator import SecureLockCoordinator
 from custom_components.secure_lock.entry_data import credential_data, link_data
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
@@ -271,11 +273,23 @@ async def init_integration(
     assert paired_entry.state is ConfigEntryState.LOADED
     # Start every test from a quiet link: the prekey announcement made at
     # start has been answered, so no answer to it is still on the way.
-    await wait_until(lambda: paired_entry.runtime_data.prekey_announced)
+    await wait_until(lambda: paired_entry.runtime_data.lock.rotation.prekey_announced)
     yield paired_entry
     if paired_entry.state is ConfigEntryState.LOADED:
         assert await hass.config_entries.async_unload(paired_entry.entry_id)
         await hass.async_block_till_done()
+
+
+@contextlib.contextmanager
+def answers_within(
+    coordinator: SecureLockCoordinator, seconds: float
+) -> Iterator[None]:
+    """Give the lock only ``seconds`` to answer the connection's status requests."""
+    connection = coordinator.connection
+    with patch.object(
+        connection, "timings", replace(connection.timings, answer_timeout=seconds)
+    ):
+        yield
 
 
 async def open_settings(hass: HomeAssistant, entry: MockConfigEntry) -> Any:

@@ -292,7 +292,7 @@ async def test_pair_through_the_relay(
     await hass.async_block_till_done()
     entry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.link_kind.value == "broker"
+    assert entry.runtime_data.lock.link_kind.value == "broker"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -446,7 +446,7 @@ async def test_another_lock_at_a_paired_address_is_reported(
     # Our own lock answering with its keys again withdraws the warning.
     async_fire_time_changed(hass, dt_util.utcnow() + UNAVAILABLE_AFTER * 1.1)
     await hass.async_block_till_done()
-    await wait_until(lambda: init_integration.runtime_data.last_update_success)
+    await wait_until(lambda: init_integration.runtime_data.lock.last_update_success)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
@@ -471,7 +471,7 @@ async def test_reauth_after_revocation_keeps_the_entry(
 ) -> None:
     """Revoked on the lock: one reauth flow; re-pairing keeps entry and entities."""
     old_identity = init_integration.data[CONF_IDENTITY]
-    controller_id = init_integration.runtime_data.identity.key_id
+    controller_id = init_integration.runtime_data.lock.identity.key_id
     sim_lock.device.state.registry.revoke(controller_id)
 
     with pytest.raises(Exception, match="no longer accepts"):
@@ -668,5 +668,5 @@ async def test_options_choose_the_preferred_path(
     await hass.async_block_till_done()
     # Nothing listens where the relay should be: the lock is reached on the LAN.
     assert paired_entry.state is ConfigEntryState.LOADED
-    assert paired_entry.runtime_data.link_kind.value == "lan"
+    assert paired_entry.runtime_data.lock.link_kind.value == "lan"
     assert await hass.config_entries.async_unload(paired_entry.entry_id)

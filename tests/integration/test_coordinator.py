@@ -36,7 +36,7 @@ async def test_reconnects_and_resyncs_after_the_lock_restarts(
     hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
 ) -> None:
     """The LAN link drops; retries back off; once the lock is back its state is read."""
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.lock
     options = sim_lock.runtime.options
     assert sim_lock.runtime.lan is not None
     port = sim_lock.runtime.lan.port
@@ -71,7 +71,7 @@ async def test_a_lasting_outage_raises_a_repair_issue_until_the_lock_is_back(
     issue_registry: ir.IssueRegistry,
 ) -> None:
     """Unavailable at once; after 30 minutes of failed tries also a repair issue."""
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.lock
     options = sim_lock.runtime.options
     assert sim_lock.runtime.lan is not None
     port = sim_lock.runtime.lan.port
@@ -115,7 +115,7 @@ async def test_commands_while_disconnected_fail_clearly(
     hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
 ) -> None:
     """No link: the call fails at once with a message, the state stays as signed."""
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.lock
     await sim_lock.runtime.stop()
     await wait_until(lambda: coordinator.client is None)
     with pytest.raises(HomeAssistantError, match="not connected"):
@@ -172,7 +172,7 @@ async def test_lock_clock_jumping_after_pairing_is_reported(
     translation_key: str,
 ) -> None:
     """Authentic lock frames outside the window are refused, and the user is told why."""
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.lock
     client = coordinator.client
     assert client is not None
     scheduler = sim_lock.runtime.scheduler

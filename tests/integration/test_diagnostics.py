@@ -40,7 +40,7 @@ async def test_diagnostics_redact_every_secret(
     result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
     text = json.dumps(result)
 
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.lock
     session = result["session"]
     assert session["lock_id"] == sim_lock.lock_id
     assert session["controller_id"] == coordinator.identity.key_id.hex()

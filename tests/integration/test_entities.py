@@ -131,7 +131,7 @@ class ActivityLog:
 
 async def _settle(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Wait for a signed status round trip: every earlier frame is in."""
-    await entry.runtime_data.async_refresh()
+    await entry.runtime_data.lock.async_refresh()
     await hass.async_block_till_done()
 
 

@@ -21,6 +21,7 @@ from custom_components.secure_lock.entry_data import (
     load_identity,
 )
 from custom_components.secure_lock.protocol import ControllerIdentity, Role
+from custom_components.secure_lock.runtime import SecureLockData
 from device_sim.lock_device import DeviceConfig
 from device_sim.lock_runtime import LockRuntime, RuntimeOptions
 from device_sim.mechanism import MechanismConfig
@@ -34,7 +35,10 @@ async def test_entry_sets_up_and_unloads(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """An entry connects, shows the lock's signed state, and unloads cleanly."""
-    assert isinstance(init_integration.runtime_data, SecureLockCoordinator)
+    assert isinstance(init_integration.runtime_data, SecureLockData)
+    assert isinstance(init_integration.runtime_data.lock, SecureLockCoordinator)
+    # No release folder configured: no release checker either.
+    assert init_integration.runtime_data.firmware is None
     state = hass.states.get(LOCK_ENTITY)
     assert state is not None
     assert state.state == LockState.LOCKED
@@ -72,7 +76,7 @@ async def test_guest_outside_its_window_is_refused_not_shown(
     hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
 ) -> None:
     """A guest entry whose validity ended shows nothing stale: setup is retried."""
-    admin = init_integration.runtime_data
+    admin = init_integration.runtime_data.lock
     guest = ControllerIdentity.generate()
     now_ms = time.time_ns() // 1_000_000
     await admin.async_call(

@@ -271,9 +271,8 @@ async def test_invite_step_reports_a_lock_that_does_not_answer(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "invite"}
     )
-    with patch.object(
-        init_integration.runtime_data,
-        "async_create_invitation",
+    with patch(
+        "custom_components.secure_lock.config_flow.async_create_invitation",
         side_effect=HomeAssistantError("no answer"),
     ):
         result = await hass.config_entries.options.async_configure(

@@ -15,8 +15,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.secure_lock.const import CONF_IDENTITY, CONF_MODEL, DOMAIN
 from custom_components.secure_lock.controller import confirm_pairing, pair_over_link
 from custom_components.secure_lock.controller.links import LinkSettings
-from custom_components.secure_lock.coordinator import session_store
-from custom_components.secure_lock.entry_data import credential_data, link_data
+from custom_components.secure_lock.entry_data import (
+    credential_data,
+    link_data,
+    session_store,
+)
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ErrorCode,
@@ -54,7 +57,7 @@ async def _backup(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Copy what Home Assistant stores for the entry (config entry data and store)."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.lock
     return dict(entry.data), coordinator._stored_data()  # noqa: SLF001
 
 
@@ -130,7 +133,7 @@ async def test_restored_home_assistant_recovers_without_pairing_again(
     assert _state(hass) == LockState.UNLOCKED
     await hass.services.async_call("lock", "lock", {"entity_id": LOCK}, blocking=True)
     assert _state(hass) == LockState.LOCKED
-    client = entry.runtime_data.client
+    client = entry.runtime_data.lock.client
     assert client is not None
     if days == 1:
         # The lock could read us but sealed to a key the backup lacks.
@@ -150,13 +153,13 @@ async def test_lost_rotation_answer_then_restart(
 ) -> None:
     """The new key is in the config entry before the lock hears of it; a restart loses nothing."""
     entry = init_integration
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.lock
     client = coordinator.client
     assert client is not None
     controller_id = client.identity.key_id
     client.handle_frame = lambda _frame: None  # type: ignore[method-assign]
     with (
-        patch("custom_components.secure_lock.coordinator.COMMAND_TIMEOUT", 0.3),
+        patch("custom_components.secure_lock.key_rotation.COMMAND_TIMEOUT", 0.3),
         pytest.raises(HomeAssistantError),
     ):
         await hass.services.async_call(
@@ -230,8 +233,8 @@ async def test_rotation_is_scheduled_for_when_the_key_falls_due(
     suite = sim_lock.device.state.registry.records[identity.key_id].suite
     due = identity.current_prekey(suite).signed.valid_from + DAY_MS
     await _setup(hass, entry)
-    coordinator = entry.runtime_data
-    await wait_until(lambda: coordinator.next_rotation_check_ms == due)
+    coordinator = entry.runtime_data.lock
+    await wait_until(lambda: coordinator.rotation.next_check_ms == due)
     # Nothing was rotated early; the start-up announcement kept the same key.
     assert _stored_identity(entry).current_prekey(suite).signed.prekey_id == (
         identity.current_prekey(suite).signed.prekey_id
@@ -246,23 +249,23 @@ async def test_rotation_while_the_lock_is_away(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Unheard announcements are retried; an overdue key is replaced even while away."""
-    coordinator = init_integration.runtime_data
-    await wait_until(lambda: not coordinator._announce_needed)  # noqa: SLF001
-    coordinator._announce_needed = True  # noqa: SLF001 - as after a start
+    coordinator = init_integration.runtime_data.lock
+    await wait_until(lambda: not coordinator.rotation._announce_needed)  # noqa: SLF001
+    coordinator.rotation._announce_needed = True  # noqa: SLF001 - as after a start
     sim_lock.device.set_online(False)
-    with patch("custom_components.secure_lock.coordinator.COMMAND_TIMEOUT", 0.2):
-        await coordinator.async_rotation_check()
+    with patch("custom_components.secure_lock.key_rotation.COMMAND_TIMEOUT", 0.2):
+        await coordinator.rotation.async_check()
     assert "Key rotation for Front door failed" in caplog.text
-    assert coordinator._announce_needed  # noqa: SLF001
+    assert coordinator.rotation._announce_needed  # noqa: SLF001
 
     await sim_lock.runtime.stop()
     await wait_until(lambda: coordinator.client is None)
     before = _stored_identity(init_integration)
     later = system_clock() + 2 * DAY_MS
     with patch(
-        "custom_components.secure_lock.coordinator.system_clock", return_value=later
+        "custom_components.secure_lock.key_rotation.system_clock", return_value=later
     ):
-        await coordinator.async_rotation_check()
+        await coordinator.rotation.async_check()
     stored = _stored_identity(init_integration)
     assert newest_prekey_age_ms(stored, later) == 0
     old_ids = {p.signed.prekey_id for p in before.prekeys}
@@ -270,4 +273,4 @@ async def test_rotation_while_the_lock_is_away(
         stored.current_prekey(suite).signed.prekey_id not in old_ids
         for suite in stored.suites
     )
-    assert coordinator._announce_needed  # noqa: SLF001
+    assert coordinator.rotation._announce_needed  # noqa: SLF001

@@ -27,7 +27,7 @@ from custom_components.secure_lock.const import UNAVAILABLE_AFTER
 from device_sim.mechanism import DoorState
 from tests.sim.helpers import wait_until
 
-from .conftest import SimLock
+from .conftest import SimLock, answers_within
 
 LOCK = "lock.front_door"
 
@@ -146,7 +146,7 @@ async def test_no_answer_is_a_timeout_not_a_jam(
     """The lock stays silent: the call fails, the last confirmed state comes back."""
     sim_lock.device.set_online(False)
     with (
-        patch("custom_components.secure_lock.coordinator.COMMAND_TIMEOUT", 0.2),
+        patch("custom_components.secure_lock.lock.COMMAND_TIMEOUT", 0.2),
         pytest.raises(HomeAssistantError, match="did not confirm"),
     ):
         await _call(hass, "unlock")
@@ -154,9 +154,8 @@ async def test_no_answer_is_a_timeout_not_a_jam(
     assert sim_lock.device.mechanism.status.bolt.name == "LOCKED"
 
 
-@pytest.mark.usefixtures("init_integration")
 async def test_silence_makes_entities_unavailable_then_back(
-    hass: HomeAssistant, sim_lock: SimLock
+    hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
 ) -> None:
     """No authenticated frame for 2.5 heartbeats: unavailable, never a stale state."""
     sim_lock.device.set_online(False)
@@ -167,7 +166,7 @@ async def test_silence_makes_entities_unavailable_then_back(
 
     # At expiry the integration also asks the lock directly (a relay may have
     # withheld only heartbeats); that request fails quickly here.
-    with patch("custom_components.secure_lock.coordinator.COMMAND_TIMEOUT", 0.2):
+    with answers_within(init_integration.runtime_data.lock, 0.2):
         async_fire_time_changed(hass, dt_util.utcnow() + UNAVAILABLE_AFTER)
         await hass.async_block_till_done()
     assert _state(hass) == STATE_UNAVAILABLE
@@ -210,9 +209,9 @@ async def test_restart_keeps_keys_and_counters(
 ) -> None:
     """After a reload the stored counters continue; commands still work."""
     await _call(hass, "unlock")
-    counter = init_integration.runtime_data.paired_lock.last_sent_counter
+    counter = init_integration.runtime_data.lock.paired_lock.last_sent_counter
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
-    assert init_integration.runtime_data.paired_lock.last_sent_counter >= counter
+    assert init_integration.runtime_data.lock.paired_lock.last_sent_counter >= counter
     await _call(hass, "lock")
     assert _state(hass) == LockState.LOCKED

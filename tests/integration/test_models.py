@@ -6,7 +6,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.secure_lock.binary_sensor import BINARY_SENSORS
 from custom_components.secure_lock.const import CONF_PAIRED_LOCK, DOMAIN
-from custom_components.secure_lock.coordinator import changed_by
 from custom_components.secure_lock.entry_data import paired_lock_from_entry
 from custom_components.secure_lock.protocol import (
     Event,
@@ -18,13 +17,14 @@ from custom_components.secure_lock.protocol import (
     SuiteId,
 )
 from custom_components.secure_lock.protocol.state import LockStatus
+from custom_components.secure_lock.snapshot import changed_by_of
 
 
 def test_changed_by_names_every_source() -> None:
     """Each source maps to what changed_by shows; an unknown one shows nothing."""
     status = LockStatus()
     names = {
-        source: changed_by(
+        source: changed_by_of(
             Event(EventType.STATE_CHANGED, source, status, 0, controller_name="Phone")
         )
         for source in EventSource

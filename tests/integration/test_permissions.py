@@ -41,7 +41,7 @@ NON_ADMINS = ["hass_user", "hass_read_only_user"]
 
 def _data(action: str, entry: MockConfigEntry) -> dict[str, Any]:
     """Return valid data for each action: what an admin's call would carry out."""
-    own_id = entry.runtime_data.identity.key_id.hex()
+    own_id = entry.runtime_data.lock.identity.key_id.hex()
     extra: dict[str, dict[str, Any]] = {
         "add_controller": {
             "bundle": ControllerIdentity.generate().public_bundle().to_bytes().hex(),
@@ -66,7 +66,7 @@ def _lock_snapshot(lock: SimLock, entry: MockConfigEntry) -> tuple[object, ...]:
     return (
         lock.device.state.registry.to_bytes(),
         entry.data[CONF_IDENTITY],
-        entry.runtime_data.paired_lock.last_sent_counter,
+        entry.runtime_data.lock.paired_lock.last_sent_counter,
     )
 
 

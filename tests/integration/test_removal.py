@@ -15,7 +15,7 @@ async def test_removal_revokes_us_on_the_lock(
     hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
 ) -> None:
     """After removal our key is revoked on the lock and nothing is left behind."""
-    controller_id = init_integration.runtime_data.identity.key_id
+    controller_id = init_integration.runtime_data.lock.identity.key_id
     # Earlier reports about this lock go with it.
     for kind in ("clock_skew", "unreachable", "lock_replaced"):
         ir.async_create_issue(

@@ -464,11 +464,11 @@ async def test_only_admin_users_install(
     make_release(releases, release_key, "1.1.0")
     await _recheck(hass)
     await wait_until(lambda: _state(hass).state == STATE_ON)
-    sent = setup_entry.runtime_data.paired_lock.last_sent_counter
+    sent = setup_entry.runtime_data.lock.paired_lock.last_sent_counter
 
     with pytest.raises(Unauthorized):
         await _install(hass, Context(user_id=hass_user.id))
-    assert setup_entry.runtime_data.paired_lock.last_sent_counter == sent
+    assert setup_entry.runtime_data.lock.paired_lock.last_sent_counter == sent
     assert sim_lock.device.state.firmware.transfer is None
     assert sim_lock.device.firmware.running_version == "1.0.0"
 
@@ -714,7 +714,7 @@ async def test_guest_sees_the_offer_without_floor_or_install(
 ) -> None:
     """A guest may not read the firmware status: no floor, no security issue, no install."""
     make_release(releases, release_key, "1.1.0", security_version=3)
-    admin = setup_entry.runtime_data
+    admin = setup_entry.runtime_data.lock
     guest = ControllerIdentity.generate()
     now_ms = time.time_ns() // 1_000_000
     await admin.async_call(

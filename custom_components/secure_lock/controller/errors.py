@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..protocol.errors import ErrorCode
+from ..protocol.errors import ErrorCode, SecureLockError
 from ..protocol.messages import CommandResult, ResultCode
 
 PAIRING_ERROR_KEYS = {
@@ -19,7 +19,7 @@ PAIRING_ERROR_KEYS = {
 (config flow errors in strings.json; the command-line client shows the same)."""
 
 
-class ControllerError(Exception):
+class ControllerError(SecureLockError):
     """Base of every controller-side failure; messages never contain secrets."""
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from ..protocol.errors import SecureLockError
 from ..transport import (
     LockTopics,
     MqttFrameLink,
@@ -38,7 +39,7 @@ class LinkKind(StrEnum):
     BROKER = "broker"
 
 
-class LinkSettingsError(ValueError):
+class LinkSettingsError(SecureLockError, ValueError):
     """An address, URL or certificate that cannot be used; `key` names which."""
 
     def __init__(self, key: str, message: str) -> None:

@@ -41,6 +41,7 @@ from .errors import (
     MalformedError,
     PairingError,
     ProtocolError,
+    SecureLockError,
     SetupCodeError,
 )
 from .firmware import (
@@ -177,6 +178,7 @@ __all__ = [
     "Payload",
     "PrekeyPolicy",
     "ProtocolError",
+    "SecureLockError",
     "PublicKeyBundle",
     "ReleasePublicKey",
     "ReleaseSigningKey",

@@ -52,7 +52,17 @@ class ErrorCode(StrEnum):
     FIRMWARE_BUSY = "firmware_busy"
 
 
-class ProtocolError(Exception):
+class SecureLockError(Exception):
+    """Root of every error the Home-Assistant-free packages raise.
+
+    Protocol, transport and controller errors all derive from it, so a caller
+    (Home Assistant's single translation point, the command-line client) can
+    catch the library's failures in one clause and nothing else by accident.
+    Messages never contain secrets.
+    """
+
+
+class ProtocolError(SecureLockError):
     """Base of every error the protocol raises; ``code`` is the stable part.
 
     Messages are written by this package only and never include key material,

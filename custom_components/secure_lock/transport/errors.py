@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..protocol.errors import SecureLockError
 
-class TransportError(Exception):
+
+class TransportError(SecureLockError):
     """Base class of every error a transport raises."""
 
 
