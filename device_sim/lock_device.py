@@ -41,7 +41,6 @@ from custom_components.secure_lock.protocol.messages import (
 )
 from custom_components.secure_lock.protocol.permissions import may_read_state
 from custom_components.secure_lock.protocol.registry import ControllerRecord
-from custom_components.secure_lock.protocol.resync import RESYNC_MIN_INTERVAL_S
 from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.protocol.session import (
     RevokedError,
@@ -58,6 +57,7 @@ from .audit_log import DEFAULT_CAPACITY, AuditLog
 from .audit_requests import send_audit_log
 from .controller_admin import ControllerAdmin
 from .device_state import DeviceSettings, DeviceState, load_state, save_state
+from .device_summary import describe_lock
 from .firmware_requests import FirmwareRequests
 from .firmware_slots import SlotStore
 from .firmware_update import FirmwareUpdater
@@ -75,6 +75,7 @@ from .mechanism import (
     Refusal,
     Source,
 )
+from .prekey_upkeep import PrekeyUpkeep
 from .recent_answers import RecentAnswers
 from .rollback import RollbackReport, boot_in_lockdown, tamper_frames
 from .secure_element import SecureElement
@@ -212,8 +213,7 @@ class LockDevice:
         self._pending_motor: _PendingMotor | None = None
         self.dropped_frames: dict[ErrorCode, int] = {}
         self._timers = LockTimers(scheduler)
-        self._resync_notice: bytes | None = None
-        self._last_resync: float | None = None
+        self._prekeys = PrekeyUpkeep(self, self.element, self._timers, rng)
         self._recent_answers = RecentAnswers()
         self._admin = ControllerAdmin(self, self.element)
         self._joins = JoinDesk(self, self.element.lock_id, self.pairing, self._timers)
@@ -263,7 +263,7 @@ class LockDevice:
         self._timers.start(
             LockTimer.HEARTBEAT, self.config.heartbeat_seconds, self._heartbeat_tick
         )
-        self._rotation_tick()
+        self._prekeys.rotation_tick()
         self._joins.schedule_failsafe()
 
     def shutdown(self) -> None:
@@ -287,21 +287,6 @@ class LockDevice:
             LockTimer.HEARTBEAT, self.config.heartbeat_seconds, self._heartbeat_tick
         )
 
-    def _rotation_tick(self) -> None:
-        """Rotate when the newest prekey is a lifetime old (by its stored age, not uptime)."""
-        now = self.now_ms()
-        if self.element.rotation_due(now):
-            self.rotate_prekeys()
-        else:
-            self.element.erase_expired_prekeys(now)
-        self._schedule_rotation_check()
-
-    def _schedule_rotation_check(self) -> None:
-        now = self.now_ms()
-        delay = (self.element.next_rotation_check_ms(now) - now) / 1000
-        self._timers.cancel(LockTimer.ROTATION)
-        self._timers.start(LockTimer.ROTATION, delay, self._rotation_tick)
-
     # Status ----------------------------------------------------------------
 
     def wire_status(self) -> LockStatus:
@@ -320,58 +305,7 @@ class LockDevice:
 
     def describe(self) -> dict[str, object]:
         """Return a secret-free summary for the admin channel."""
-        status = self.mechanism.status
-        return {
-            "lock_id": self.lock_id.hex(),
-            "model": self.config.model,
-            "firmware_version": self.firmware.running_version,
-            "firmware": {
-                "state": self.firmware.state.name.lower(),
-                "active_slot": self.state.firmware.active.name,
-                "security_floor": self.state.firmware.security_floor,
-                "received": self.state.firmware.transfer.received
-                if self.state.firmware.transfer
-                else 0,
-                "last_outcome": self.state.firmware.last_outcome.name.lower(),
-                "last_error": self.state.firmware.last_error,
-                "release_key": self.state.firmware.release_key is not None,
-                "rebooting": self.rebooting,
-            },
-            "bolt": status.bolt.value,
-            "door": status.door.value,
-            "battery_percent": round(status.battery_percent, 2),
-            "online": self.online,
-            "pairing_open": self.pairing.is_open(),
-            "pairing_failures": self.state.pairing_attempts.failures,
-            "pairing_locked_out": self.state.pairing_attempts.is_locked_out(
-                self.config.lockout_threshold
-            ),
-            "controllers": [
-                {
-                    "id": r.controller_id.hex(),
-                    "name": r.name,
-                    "role": r.role.name.lower(),
-                    "revoked": r.revoked,
-                    "high_water": r.high_water,
-                }
-                for r in self.state.registry.records.values()
-            ],
-            "factory_state": not any(
-                not r.revoked for r in self.state.registry.records.values()
-            ),
-            "open_invitations": len(self.state.joins.invitations),
-            "pending_joins": len(self.state.joins.pending),
-            "audit_entries": self.state.audit.next_index,
-            "audit_refusals_not_logged": {
-                code.name.lower(): n
-                for code, n in self.state.audit.suppressed_refusals.items()
-            },
-            "rollback": None if self.rollback is None else self.rollback.describe(),
-            "frames_refused_in_lockdown": self.frames_refused_in_lockdown,
-            "dropped_frames": {
-                code.value: n for code, n in self.dropped_frames.items()
-            },
-        }
+        return describe_lock(self)
 
     # Persistence -----------------------------------------------------------
 
@@ -585,22 +519,10 @@ class LockDevice:
             self.send(frames)
 
     def _send_resync_notice(self) -> None:
-        """Publish the current signed prekeys; rate-limited, cached, never written.
-
-        Whoever sealed to a prekey we lack cannot be told privately (we cannot
-        read who it was), so this goes to every link.  It is public data.
-        """
-        now = self._scheduler.monotonic()
-        if self._last_resync is not None and now - self._last_resync < (
-            RESYNC_MIN_INTERVAL_S
-        ):
-            return
-        self._last_resync = now
-        if self._resync_notice is None:
-            bundle = self.element.public_bundle()
-            self._resync_notice = self.element.resync_notice(bundle.prekeys)
-        if self.online:
-            self._outbox(wrap(Channel.RESYNC, self._resync_notice))
+        """Publish the current signed prekeys to every link (rate-limited, never written)."""
+        notice = self._prekeys.resync_notice(self._scheduler.monotonic())
+        if notice is not None and self.online:
+            self._outbox(wrap(Channel.RESYNC, notice))
 
     def _may_read_state(self, record: ControllerRecord) -> bool:
         return may_read_state(
@@ -719,17 +641,8 @@ class LockDevice:
         )
 
     def rotate_prekeys(self) -> None:
-        """Rotate prekeys, announce the new ones, and erase expired private ones.
-
-        The element seals the new keys to storage before anything is sent, so
-        no controller ever learns a prekey the lock could lose in a crash.
-        """
-        now = self.now_ms()
-        self.element.rotate_prekeys(now, self._rng)
-        self._resync_notice = None
-        bundle = self.element.public_bundle()
-        for prekey in bundle.prekeys:
-            self.broadcast(MessageKind.KEY_ROTATION, KeyRotation(prekey))
+        """Rotate prekeys, announce the new ones, and erase expired private ones."""
+        self._prekeys.rotate()
 
     # Firmware and the physical world (admin channel) -----------------------
 
