@@ -31,7 +31,6 @@ from custom_components.secure_lock.protocol.messages import (
     CommandResult,
     Event,
     EventSource,
-    EventType,
     Heartbeat,
     KeyRotation,
     MessageKind,
@@ -47,11 +46,7 @@ from custom_components.secure_lock.protocol.session import (
     UnauthorizedError,
     VerifiedMessage,
 )
-from custom_components.secure_lock.protocol.state import (
-    DoorState as WireDoorState,
-    LockState,
-    LockStatus,
-)
+from custom_components.secure_lock.protocol.state import LockStatus
 
 from .audit_log import DEFAULT_CAPACITY, AuditLog
 from .audit_requests import send_audit_log
@@ -69,11 +64,16 @@ from .mechanism import (
     Mechanism,
     MechanismConfig,
     MechanismEvent,
-    MechanismEventKind,
     MechanismRefused,
     MechanismStatus,
-    Refusal,
     Source,
+)
+from .mechanism_wire import (
+    operation_not_by_controller,
+    refusal_result,
+    wire_event_type,
+    wire_source,
+    wire_status,
 )
 from .prekey_upkeep import PrekeyUpkeep
 from .recent_answers import RecentAnswers
@@ -106,37 +106,6 @@ class DeviceConfig:
     """Refuse to install while the bolt is not locked (the door stays secured)."""
     audit_capacity: int = DEFAULT_CAPACITY
     """Audit entries kept (set at first boot, then kept in the sealed state)."""
-
-
-_BOLT_TO_WIRE = {
-    BoltState.LOCKED: LockState.LOCKED,
-    BoltState.UNLOCKED: LockState.UNLOCKED,
-    BoltState.LOCKING: LockState.LOCKING,
-    BoltState.UNLOCKING: LockState.UNLOCKING,
-    BoltState.OPENING: LockState.OPENING,
-    BoltState.OPEN: LockState.OPEN,
-    BoltState.JAMMED: LockState.JAMMED,
-}
-_SOURCE_TO_WIRE = {
-    Source.CONTROLLER: EventSource.CONTROLLER,
-    Source.MANUAL: EventSource.MANUAL,
-    Source.KEYPAD: EventSource.KEYPAD,
-    Source.AUTO_RELOCK: EventSource.AUTO_RELOCK,
-}
-_REFUSAL_TO_RESULT = {
-    Refusal.JAMMED: ResultCode.JAMMED,
-    Refusal.DOOR_OPEN: ResultCode.DOOR_OPEN,
-    Refusal.BATTERY_EMPTY: ResultCode.LOW_BATTERY,
-    Refusal.BUSY: ResultCode.BUSY,
-    Refusal.NO_LATCH: ResultCode.UNSUPPORTED,
-}
-_EVENT_TO_WIRE = {
-    MechanismEventKind.STATE: EventType.STATE_CHANGED,
-    MechanismEventKind.DOOR: EventType.DOOR_CHANGED,
-    MechanismEventKind.JAM: EventType.JAMMED,
-    MechanismEventKind.LOW_BATTERY: EventType.LOW_BATTERY,
-    MechanismEventKind.TAMPER: EventType.TAMPER,
-}
 
 
 @dataclass(slots=True)
@@ -291,16 +260,10 @@ class LockDevice:
 
     def wire_status(self) -> LockStatus:
         """Return the lock's state as the protocol reports it."""
-        status = self.mechanism.status
-        return LockStatus(
-            _BOLT_TO_WIRE[status.bolt],
-            WireDoorState.OPEN
-            if status.door is DoorState.OPEN
-            else WireDoorState.CLOSED,
-            round(status.battery_percent),
+        return wire_status(
+            self.mechanism.status,
+            self.mechanism.config,
             self.firmware.running_version,
-            self.mechanism.config.has_latch,
-            int(self.mechanism.config.auto_relock_seconds or 0),
         )
 
     def describe(self) -> dict[str, object]:
@@ -561,7 +524,7 @@ class LockDevice:
             )
         except MechanismRefused as err:
             self._pending_motor = previous
-            result = _REFUSAL_TO_RESULT[err.refusal]
+            result = refusal_result(err.refusal)
             self.audit(message, result)
             self.respond(message, result, err.refusal.value)
 
@@ -581,32 +544,20 @@ class LockDevice:
         if event.source is Source.CONTROLLER and self._pending_motor is not None:
             controller_id = self._pending_motor.request.sender_id
             controller_name = self._pending_motor.controller_name
-        if (
-            event.kind is MechanismEventKind.STATE
-            and event.source
-            in (
-                Source.MANUAL,
-                Source.KEYPAD,
-                Source.AUTO_RELOCK,
-            )
-            and event.status.bolt in (BoltState.LOCKED, BoltState.UNLOCKED)
-        ):
+        operation = operation_not_by_controller(event)
+        if operation is not None:
             self.state.audit.append(
                 self.now_ms(),
-                MessageKind.LOCK
-                if event.status.bolt is BoltState.LOCKED
-                else MessageKind.UNLOCK,
-                _SOURCE_TO_WIRE[event.source],
+                operation,
+                wire_source(event.source),
                 ResultCode.OK,
                 NO_CONTROLLER,
             )
-        event_type = _EVENT_TO_WIRE[event.kind]
-        source = _SOURCE_TO_WIRE[event.source] if event.source else EventSource.UNKNOWN
         self.broadcast(
             MessageKind.EVENT,
             Event(
-                event_type,
-                source,
+                wire_event_type(event.kind),
+                wire_source(event.source),
                 self.wire_status(),
                 self.now_ms(),
                 controller_id,
