@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-import shutil
 
 import pytest
 
@@ -32,7 +31,7 @@ from custom_components.secure_lock.transport import (
     MqttRole,
     client_tls_context,
 )
-from device_sim.broker import MOSQUITTO, MosquittoBroker
+from device_sim.broker import MosquittoBroker
 from device_sim.lock_device import DeviceConfig, LockDevice
 from device_sim.loopback import LoopbackHub
 from device_sim.mechanism import MechanismConfig
@@ -49,26 +48,6 @@ CONTROLLER_PASSWORD = "correct horse battery staple"
 @pytest.fixture(autouse=True)
 def _localhost_sockets(socket_enabled: None) -> None:
     """Allow socket creation; pytest-homeassistant still limits connects to 127.0.0.1."""
-
-
-@pytest.fixture(scope="session")
-def ca() -> DevCertificateAuthority:
-    """Return one dev manufacturer CA for the whole run (Ed25519 keys are cheap)."""
-    return DevCertificateAuthority.create()
-
-
-@pytest.fixture
-def broker(tmp_path: Path, ca: DevCertificateAuthority) -> Iterator[MosquittoBroker]:
-    """Run Mosquitto on free ports for one test; stop it afterwards."""
-    if shutil.which(MOSQUITTO) is None:
-        # scripts/setup installs it; a missing broker must fail, not skip.
-        pytest.fail("mosquitto is not installed: run scripts/setup")
-    instance = MosquittoBroker.with_dev_pki(tmp_path / "broker", ca)
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
 
 
 @dataclass
