@@ -51,13 +51,12 @@ from custom_components.secure_lock.protocol.state import LockStatus
 from .audit_log import DEFAULT_CAPACITY, AuditLog
 from .audit_requests import send_audit_log
 from .controller_admin import ControllerAdmin
-from .device_state import DeviceSettings, DeviceState, load_state, save_state
+from .device_state import DeviceState, load_state, save_state
 from .device_summary import describe_lock
 from .firmware_requests import FirmwareRequests
 from .firmware_slots import SlotStore
 from .firmware_update import FirmwareUpdater
 from .join_desk import JoinDesk
-from .joining import JoinBook
 from .mechanism import (
     BoltState,
     DoorState,
@@ -327,15 +326,7 @@ class LockDevice:
         except UnauthorizedError as err:
             # Authentic and fresh, but not allowed: the counter moved, persist it,
             # then say so with a signed refusal.
-            join = self._joins.commit_join(err.message.sender_id)
-            self.persist()
-            if join is not None:
-                self._admin.announce_join(
-                    join.controller_id,
-                    join.method,
-                    join.invited_by,
-                    join.invited_by_name,
-                )
+            self._heard_from(err.message.sender_id)
             self.audit(err.message, ResultCode.NOT_PERMITTED)
             self.respond(
                 err.message, ResultCode.NOT_PERMITTED, "role does not allow this"
@@ -355,13 +346,17 @@ class LockDevice:
             return
         # The high-water mark (and a join made final) is durable before
         # anything happens.
-        join = self._joins.commit_join(message.sender_id)
+        self._heard_from(message.sender_id)
+        self._dispatch(message)
+
+    def _heard_from(self, controller_id: bytes) -> None:
+        """Make a new controller's join final, persist (the counter moved), tell the admins."""
+        join = self._joins.commit_join(controller_id)
         self.persist()
         if join is not None:
             self._admin.announce_join(
                 join.controller_id, join.method, join.invited_by, join.invited_by_name
             )
-        self._dispatch(message)
 
     def _dropped(self, code: ErrorCode) -> None:
         """Count a rejected frame; say so once per reason, not once per frame."""
@@ -616,23 +611,13 @@ class LockDevice:
     def factory_reset(self) -> None:
         """Go back to factory state (the long press); the label pairs again.
 
-        Controllers, invitations, pending joins, the audit log and settings
-        are wiped and the prekeys rotated.  Former controllers are kept only
-        as nameless, revoked keys, so that the lock can answer them with a
-        signed refusal and they ask their user to pair again.
+        The state forgets its controllers (see
+        `DeviceState.forget_for_factory_reset`) and the prekeys are rotated.
         """
         now = self.now_ms()
         if self.rollback is not None:
             self._leave_lockdown()
-        for controller_id in list(self.state.joins.pending):
-            self.state.registry.records.pop(controller_id, None)
-        for record in self.state.registry.records.values():
-            record.revoked = True
-            record.name = ""
-        self.state.joins = JoinBook()
-        self.state.audit = AuditLog(self.config.audit_capacity)
-        self.state.settings = DeviceSettings()
-        self.state.pairing_attempts.failures = 0
+        self.state.forget_for_factory_reset(self.config.audit_capacity)
         self.pairing.forget()
         self.mechanism.set_auto_relock(None)
         self.element.rotate_prekeys(now, self._rng)
