@@ -28,7 +28,6 @@ from custom_components.secure_lock.protocol.firmware import ReleasePublicKey
 from custom_components.secure_lock.protocol.identity import PrekeyPolicy
 from custom_components.secure_lock.protocol.messages import (
     NO_CONTROLLER,
-    CommandResult,
     Event,
     EventSource,
     Heartbeat,
@@ -38,7 +37,6 @@ from custom_components.secure_lock.protocol.messages import (
     Settings,
     TimeSync,
 )
-from custom_components.secure_lock.protocol.permissions import may_read_state
 from custom_components.secure_lock.protocol.registry import ControllerRecord
 from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.protocol.session import (
@@ -48,6 +46,7 @@ from custom_components.secure_lock.protocol.session import (
 )
 from custom_components.secure_lock.protocol.state import LockStatus
 
+from .answers import Answers, may_read_state_now
 from .audit_log import DEFAULT_CAPACITY, AuditLog
 from .audit_requests import send_audit_log
 from .controller_admin import ControllerAdmin
@@ -75,7 +74,6 @@ from .mechanism_wire import (
     wire_status,
 )
 from .prekey_upkeep import PrekeyUpkeep
-from .recent_answers import RecentAnswers
 from .rollback import RollbackReport, boot_in_lockdown, tamper_frames
 from .secure_element import SecureElement
 from .storage import RecordRolledBack, SealedStore
@@ -182,7 +180,7 @@ class LockDevice:
         self.dropped_frames: dict[ErrorCode, int] = {}
         self._timers = LockTimers(scheduler)
         self._prekeys = PrekeyUpkeep(self, self.element, self._timers, rng)
-        self._recent_answers = RecentAnswers()
+        self._answers = Answers(self, scheduler.monotonic)
         self._admin = ControllerAdmin(self, self.element)
         self._joins = JoinDesk(self, self.element.lock_id, self.pairing, self._timers)
         self.firmware = FirmwareUpdater(
@@ -406,7 +404,7 @@ class LockDevice:
                 # The endpoint already switched to the controller's new prekey.
                 self.persist()
                 self.respond(message, ResultCode.OK)
-                self._resend_recent_answers(message.sender_id)
+                self._answers.resend_recent(message.sender_id)
             case _:
                 self.respond(
                     message, ResultCode.UNSUPPORTED, "not supported by this lock"
@@ -430,51 +428,8 @@ class LockDevice:
     def respond(
         self, request: VerifiedMessage, result: ResultCode, reason: str = ""
     ) -> None:
-        """Answer a request with a command result (kept a while, to re-send after a resync)."""
-        record = self.state.registry.get(request.sender_id)
-        # Refusals to former users and guests outside their window say
-        # nothing about the bolt or the door.
-        status = (
-            self.wire_status()
-            if record is not None and self._may_read_state(record)
-            else LockStatus()
-        )
-        payload = CommandResult(
-            result,
-            status,
-            self.now_ms(),
-            record.high_water if record else request.counter,
-            reason,
-        )
-        try:
-            frame = self.endpoint.respond(request, payload)
-        except ProtocolError as err:
-            _LOGGER.warning("Could not answer a request: %s", err.code.value)
-            return
-        self.send([frame])
-        if request.kind is not MessageKind.KEY_ROTATION:
-            self._recent_answers.remember(request, payload, self._scheduler.monotonic())
-
-    def _resend_recent_answers(self, controller_id: bytes) -> None:
-        """Re-seal recent results to the prekey the controller just announced.
-
-        A controller restored from a backup could not open them (they went to
-        a prekey it lost); the status is the current one, so a repeat never
-        shows an old state.  In memory only: nothing here is written.
-        """
-        frames = []
-        for answer in self._recent_answers.take(
-            controller_id, self._scheduler.monotonic()
-        ):
-            payload = replace(
-                answer.payload, status=self.wire_status(), lock_time_ms=self.now_ms()
-            )
-            try:
-                frames.append(self.endpoint.respond(answer.request, payload))
-            except ProtocolError as err:
-                _LOGGER.warning("Could not re-send an answer: %s", err.code.value)
-        if frames:
-            self.send(frames)
+        """Answer a request with a command result."""
+        self._answers.respond(request, result, reason)
 
     def _send_resync_notice(self) -> None:
         """Publish the current signed prekeys to every link (rate-limited, never written)."""
@@ -483,13 +438,7 @@ class LockDevice:
             self._outbox(wrap(Channel.RESYNC, notice))
 
     def _may_read_state(self, record: ControllerRecord) -> bool:
-        return may_read_state(
-            record.role,
-            record.revoked,
-            self.now_ms(),
-            record.valid_from_ms,
-            record.valid_until_ms,
-        )
+        return may_read_state_now(record, self.now_ms())
 
     def audit(self, message: VerifiedMessage, result: ResultCode) -> None:
         """Log a controller's request and its result."""
