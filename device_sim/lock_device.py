@@ -14,6 +14,13 @@ make it crash-safe:
 The sealed records are bound to the secure element's monotonic counter; if
 the flash holds an older copy (see `rollback`), the lock boots into lockdown:
 bolt thrown, nothing written, every frame dropped, TAMPER events to admins.
+
+Here requests are opened and dispatched, and the mechanism is wired to the
+protocol; each kind of request is carried out by a module of its own:
+`controller_admin` (controllers, invitations, join notices), `join_desk`
+(the pairing channel, provisional joins and their fail-safe),
+`firmware_requests`, `audit_requests` and `answers` (results, re-sent after
+a resync); `prekey_upkeep` keeps the prekeys fresh.
 """
 
 from __future__ import annotations
