@@ -188,8 +188,10 @@ class LockDevice:
         self._timers = LockTimers(scheduler)
         self._prekeys = PrekeyUpkeep(self, self.element, self._timers, rng)
         self._answers = Answers(self, scheduler.monotonic)
-        self._admin = ControllerAdmin(self, self.element)
-        self._joins = JoinDesk(self, self.element.lock_id, self.pairing, self._timers)
+        self._controller_admin = ControllerAdmin(self, self.element)
+        self._join_desk = JoinDesk(
+            self, self.element.lock_id, self.pairing, self._timers
+        )
         self.firmware = FirmwareUpdater(
             self.state.firmware,
             SlotStore(store.directory / FIRMWARE_DIR),
@@ -237,7 +239,7 @@ class LockDevice:
             LockTimer.HEARTBEAT, self.config.heartbeat_seconds, self._heartbeat_tick
         )
         self._prekeys.rotation_tick()
-        self._joins.schedule_failsafe()
+        self._join_desk.schedule_failsafe()
 
     def shutdown(self) -> None:
         """Stop timers (the mechanism stops where it is)."""
@@ -306,14 +308,14 @@ class LockDevice:
             self.frames_refused_in_lockdown += 1
             return
         # The wall clock may have passed a fail-safe before its timer fired.
-        self._joins.expire_overdue()
+        self._join_desk.expire_overdue()
         try:
             channel, body = unwrap(frame)
         except ProtocolError as err:
             self._dropped(err.code)
             return
         if channel is Channel.PAIRING:
-            reply = self._joins.receive(body)
+            reply = self._join_desk.receive(body)
             if reply is not None and self.online:
                 self._outbox(wrap(Channel.PAIRING, reply))
         elif channel is Channel.ENVELOPE:
@@ -323,7 +325,9 @@ class LockDevice:
 
     def accepts_pairing(self, now_ms: int | None = None) -> bool:
         """Return whether a pairing could start now: the button's window or an invitation."""
-        return self._joins.accepts_pairing(self.now_ms() if now_ms is None else now_ms)
+        return self._join_desk.accepts_pairing(
+            self.now_ms() if now_ms is None else now_ms
+        )
 
     def _receive_envelope(self, frame: bytes) -> None:
         try:
@@ -356,10 +360,10 @@ class LockDevice:
 
     def _heard_from(self, controller_id: bytes) -> None:
         """Make a new controller's join final, persist (the counter moved), tell the admins."""
-        join = self._joins.commit_join(controller_id)
+        join = self._join_desk.commit_join(controller_id)
         self.persist()
         if join is not None:
-            self._admin.announce_join(
+            self._controller_admin.announce_join(
                 join.controller_id, join.method, join.invited_by, join.invited_by_name
             )
 
@@ -380,15 +384,15 @@ class LockDevice:
             case MessageKind.STATUS_REQUEST:
                 self.respond(message, ResultCode.OK)
             case MessageKind.CONTROLLER_ADD:
-                self._admin.add_controller(message)
+                self._controller_admin.add_controller(message)
             case MessageKind.CONTROLLER_REMOVE:
-                self._admin.remove_controller(message)
+                self._controller_admin.remove_controller(message)
             case MessageKind.CONTROLLER_LIST:
-                self._admin.list_controllers(message)
+                self._controller_admin.list_controllers(message)
             case MessageKind.INVITATION_CREATE:
-                self._admin.create_invitation(message)
+                self._controller_admin.create_invitation(message)
             case MessageKind.INVITATION_REVOKE:
-                self._admin.revoke_invitation(message)
+                self._controller_admin.revoke_invitation(message)
             case MessageKind.AUDIT_LOG_REQUEST:
                 send_audit_log(self, message)
             case MessageKind.TIME_SYNC:
@@ -578,7 +582,7 @@ class LockDevice:
         self.mechanism.set_auto_relock(None)
         self.element.rotate_prekeys(now, self._rng)
         self.persist()
-        self._joins.schedule_failsafe()
+        self._join_desk.schedule_failsafe()
         _LOGGER.info("Factory reset: no controllers; press the button to pair")
 
     def _leave_lockdown(self) -> None:
