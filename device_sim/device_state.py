@@ -52,6 +52,23 @@ class DeviceState:
     firmware: FirmwareRecord = field(default_factory=FirmwareRecord)
     joins: JoinBook = field(default_factory=JoinBook)
 
+    def forget_for_factory_reset(self, audit_capacity: int) -> None:
+        """Wipe controllers, invitations, pending joins, the audit log and settings.
+
+        Former controllers are kept only as nameless, revoked keys, so that
+        the lock can answer them with a signed refusal and they ask their
+        user to pair again.  Keys, firmware and the mechanism are kept.
+        """
+        for controller_id in list(self.joins.pending):
+            self.registry.records.pop(controller_id, None)
+        for record in self.registry.records.values():
+            record.revoked = True
+            record.name = ""
+        self.joins = JoinBook()
+        self.audit = AuditLog(audit_capacity)
+        self.settings = DeviceSettings()
+        self.pairing_attempts.failures = 0
+
     def to_bytes(self) -> bytes:
         """Serialize (the store seals it)."""
         data: dict[str, Any] = {

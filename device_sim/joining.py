@@ -154,8 +154,12 @@ class JoinBook:
             and (i.redeemed_by is None or i.redeemed_by == controller_id)
         ]
 
-    def has_open_invitation(self, now_ms: int) -> bool:
-        """Return whether any invitation can be redeemed now (by its redeemer, if any)."""
+    def has_unexpired_invitation(self, now_ms: int) -> bool:
+        """Return whether any invitation has not expired, held ones included.
+
+        A held invitation counts: its redeemer may still use it (and the
+        fail-safe may free it for another try).
+        """
         return any(now_ms < i.expires_at_ms for i in self.invitations.values())
 
     def blocks_label(self, controller_id: bytes) -> bool:

@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-LOCK_ID_LEN = 16
+from custom_components.secure_lock.transport.topics import LOCK_ID_LEN
+
 # Long enough for a development session, short enough that a leaked dev
 # certificate does not live forever.
 DEFAULT_VALIDITY = dt.timedelta(days=365)

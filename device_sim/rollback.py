@@ -11,7 +11,8 @@ Only a factory reset (physical access) ends this state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+import logging
 
 from custom_components.secure_lock.protocol.identity import LockIdentity, PrekeyPolicy
 from custom_components.secure_lock.protocol.messages import (
@@ -26,8 +27,11 @@ from custom_components.secure_lock.protocol.setup_payload import SetupPayload
 from custom_components.secure_lock.protocol.state import LockStatus
 
 from .device_state import STATE_RECORD, DeviceState, load_state
+from .mechanism import BoltState
 from .secure_element import IDENTITY_RECORD, SETUP_RECORD, SecureElement
 from .storage import RecordRolledBack, SealedStore, StorageError
+
+_LOGGER = logging.getLogger(__name__)
 
 CHECKED_RECORDS = (IDENTITY_RECORD, SETUP_RECORD, STATE_RECORD)
 
@@ -101,6 +105,23 @@ def boot_quarantined(
     except StorageError:
         state = DeviceState()
     return QuarantinedBoot(element, state, quarantined)
+
+
+def boot_in_lockdown(
+    store: SealedStore, *, clock: Clock, rng: Rng, policy: PrekeyPolicy
+) -> tuple[RollbackReport, QuarantinedBoot]:
+    """Say which records rolled back, and boot from them read-only, bolt thrown."""
+    report = RollbackReport.of(store)
+    quarantined = boot_quarantined(store, clock=clock, rng=rng, policy=policy)
+    # Fail secure: the bolt is thrown before anything else runs.
+    state = quarantined.state
+    state.mechanism = replace(state.mechanism, bolt=BoltState.LOCKED)
+    _LOGGER.error(
+        "Sealed state is older than the secure element's counter (%s): "
+        "refusing every request until a factory reset",
+        ", ".join(f.name for f in report.findings),
+    )
+    return report, quarantined
 
 
 def tamper_frames(

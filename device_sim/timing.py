@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum, auto
 import heapq
 import itertools
 import time
@@ -34,6 +35,41 @@ class Scheduler(Protocol):
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
         """Run `callback` after `delay` seconds."""
+
+
+class LockTimer(Enum):
+    """The lock's recurring or pending jobs; each has at most one live timer."""
+
+    HEARTBEAT = auto()
+    TAMPER = auto()
+    ROTATION = auto()
+    FAILSAFE = auto()
+    REBOOT = auto()
+
+
+class LockTimers:
+    """The lock's timers by job, so a job is rescheduled or cancelled by name."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        """Schedule on `scheduler`."""
+        self._scheduler = scheduler
+        self._timers: dict[LockTimer, TimerHandle] = {}
+
+    def start(self, job: LockTimer, delay: float, callback: Callable[[], None]) -> None:
+        """Run `callback` after `delay` seconds (a timer already set for `job` is replaced, not cancelled)."""
+        self._timers[job] = self._scheduler.call_later(delay, callback)
+
+    def cancel(self, job: LockTimer) -> None:
+        """Cancel `job`'s timer, if it has one."""
+        timer = self._timers.pop(job, None)
+        if timer is not None:
+            timer.cancel()
+
+    def cancel_all(self) -> None:
+        """Cancel every timer."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
 
 
 class AsyncioScheduler:

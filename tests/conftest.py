@@ -1,10 +1,14 @@
-"""Fixtures shared by every test package."""
+"""Fixtures shared by more than one test package."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+import shutil
 import socket
 
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 import pytest_socket
 
@@ -12,8 +16,15 @@ import pytest_socket
 # transport) under their canonical names before any test imports them.
 import device_sim  # noqa: F401
 
+# isort: split
+
+from device_sim.broker import MOSQUITTO, MosquittoBroker
+from device_sim.pki import DevCertificateAuthority
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION_DIR = REPO_ROOT / "custom_components" / "secure_lock"
+LOCK_ENTITY = "lock.front_door"
+"""The lock entity of the simulated lock paired into Home Assistant."""
 
 
 @pytest.hookimpl(trylast=True)
@@ -40,3 +51,37 @@ def pytest_runtest_setup() -> None:
 def integration_dir_fixture() -> Path:
     """Return the integration's folder."""
     return INTEGRATION_DIR
+
+
+@pytest.fixture(scope="session")
+def ca() -> DevCertificateAuthority:
+    """Return one dev manufacturer CA for the whole run (Ed25519 keys are cheap)."""
+    return DevCertificateAuthority.create()
+
+
+@pytest.fixture
+def broker(tmp_path: Path, ca: DevCertificateAuthority) -> Iterator[MosquittoBroker]:
+    """Run Mosquitto with TLS on free local ports for one test; stop it afterwards."""
+    if shutil.which(MOSQUITTO) is None:
+        # scripts/setup installs it; a missing broker must fail, not skip.
+        pytest.fail("mosquitto is not installed: run scripts/setup")
+    instance = MosquittoBroker.with_dev_pki(tmp_path / "broker", ca)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture(name="recorded")
+def recorded_fixture(hass: HomeAssistant) -> list[str]:
+    """Return every state the lock entity takes, in order."""
+    states: list[str] = []
+
+    @callback
+    def _record(event: Event[EventStateChangedData]) -> None:
+        if (new := event.data["new_state"]) is not None:
+            states.append(new.state)
+
+    async_track_state_change_event(hass, [LOCK_ENTITY], _record)
+    return states

@@ -1,7 +1,8 @@
 """Fixtures for attacks through a hostile relay (real Mosquitto) and LAN proxy.
 
-Shared fixtures (`ca`, the loopback-only socket rule) come from
-tests/integration/conftest.py; nothing here duplicates them.
+Shared fixtures come from tests/conftest.py (`ca`) and
+tests/integration/conftest.py (the loopback-only socket rule); nothing here
+duplicates them.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures shared by impo
     BROKER_USER,
     FAST,
     _localhost_sockets,
-    ca,
 )
 from tests.sim.helpers import setup_for_next_controller
 
@@ -286,7 +286,7 @@ class Stage:
 @pytest.fixture
 async def stage(
     tmp_path: Path,
-    ca: DevCertificateAuthority,  # noqa: F811 - imported fixture
+    ca: DevCertificateAuthority,
 ) -> AsyncIterator[Stage]:
     """Run broker L (locks) and broker C (controllers) with the attacker between."""
     if shutil.which(MOSQUITTO) is None:

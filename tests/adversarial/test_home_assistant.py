@@ -16,9 +16,8 @@ from unittest.mock import patch
 from homeassistant.components.lock import LockState
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -31,6 +30,7 @@ from custom_components.secure_lock.controller.links import BrokerSettings, LinkS
 from custom_components.secure_lock.coordinator import SecureLockCoordinator
 from custom_components.secure_lock.entry_data import credential_data, link_data
 from device_sim.mechanism import BoltState
+from tests.conftest import LOCK_ENTITY
 from tests.integration.conftest import (  # noqa: F401 - fixture shared by import
     BROKER_PASSWORD,
     BROKER_USER,
@@ -44,12 +44,11 @@ from .conftest import RelayedLock, Stage
 from .helpers import deliver_counted
 from .hostile_relay import Direction, Mode
 
-LOCK = "lock.front_door"
 TIMEOUT = "custom_components.secure_lock.lock.COMMAND_TIMEOUT"
 
 
 def _state(hass: HomeAssistant) -> str:
-    state = hass.states.get(LOCK)
+    state = hass.states.get(LOCK_ENTITY)
     assert state is not None
     return state.state
 
@@ -92,20 +91,6 @@ async def relayed_fixture(
         await hass.async_block_till_done()
 
 
-@pytest.fixture(name="recorded")
-def recorded_fixture(hass: HomeAssistant) -> list[str]:
-    """Return every state the lock entity takes, in order."""
-    states: list[str] = []
-
-    @callback
-    def _record(event: Event[EventStateChangedData]) -> None:
-        if (new := event.data["new_state"]) is not None:
-            states.append(new.state)
-
-    async_track_state_change_event(hass, [LOCK], _record)
-    return states
-
-
 def _coordinator(entry: MockConfigEntry) -> SecureLockCoordinator:
     coordinator = entry.runtime_data.lock
     assert isinstance(coordinator, SecureLockCoordinator)
@@ -126,7 +111,7 @@ async def test_dropped_confirmation_never_shows_the_commanded_state(
         pytest.raises(HomeAssistantError, match="did not confirm"),
     ):
         await hass.services.async_call(
-            "lock", "unlock", {"entity_id": LOCK}, blocking=True
+            "lock", "unlock", {"entity_id": LOCK_ENTITY}, blocking=True
         )
     assert lock.device.mechanism.status.bolt is BoltState.UNLOCKED
     assert recorded == [LockState.UNLOCKING, LockState.LOCKED]
@@ -150,7 +135,9 @@ async def test_replayed_locked_reports_while_unlocked_change_nothing(
     lock.device.send_heartbeat()
     await lock.relay.wait_seen(Direction.UP, 2)  # status answer + heartbeat
     stale = lock.relay.captured(Direction.UP)
-    await hass.services.async_call("lock", "unlock", {"entity_id": LOCK}, blocking=True)
+    await hass.services.async_call(
+        "lock", "unlock", {"entity_id": LOCK_ENTITY}, blocking=True
+    )
     assert _state(hass) == LockState.UNLOCKED
     client = _coordinator(entry).client
     assert client is not None

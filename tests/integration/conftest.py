@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator
 import contextlib
 from dataclasses import dataclass, replace
 from pathlib import Path
-import shutil
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
@@ -36,7 +35,7 @@ from custom_components.secure_lock.protocol import (
     Role,
 )
 from custom_components.secure_lock.transport import WebSocketFrameLink
-from device_sim.broker import MOSQUITTO, MosquittoBroker
+from device_sim.broker import MosquittoBroker
 from device_sim.lock_device import DeviceConfig, LockDevice
 from device_sim.lock_runtime import (
     BrokerSettings as LockBrokerSettings,
@@ -142,25 +141,6 @@ class SimLock:
     def lock_id(self) -> str:
         """Return the lock id as hex."""
         return self.device.lock_id.hex()
-
-
-@pytest.fixture(scope="session")
-def ca() -> DevCertificateAuthority:
-    """Return one development manufacturer CA for the run."""
-    return DevCertificateAuthority.create()
-
-
-@pytest.fixture
-def broker(tmp_path: Path, ca: DevCertificateAuthority) -> Iterator[MosquittoBroker]:
-    """Run Mosquitto with TLS on free local ports for one test."""
-    if shutil.which(MOSQUITTO) is None:
-        pytest.fail("mosquitto is not installed: run scripts/setup")
-    instance = MosquittoBroker.with_dev_pki(tmp_path / "broker", ca)
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
 
 
 async def _start_lock(options: RuntimeOptions) -> LockRuntime:

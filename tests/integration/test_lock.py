@@ -12,9 +12,8 @@ from homeassistant.const import (
     ATTR_SUPPORTED_FEATURES,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -25,35 +24,20 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.secure_lock.const import UNAVAILABLE_AFTER
 from device_sim.mechanism import DoorState
+from tests.conftest import LOCK_ENTITY
 from tests.sim.helpers import wait_until
 
 from .conftest import SimLock, answers_within
 
-LOCK = "lock.front_door"
-
-
-@pytest.fixture(name="recorded")
-def recorded_fixture(hass: HomeAssistant) -> list[str]:
-    """Return every state the lock entity takes, in order."""
-    states: list[str] = []
-
-    @callback
-    def _record(event: Event[EventStateChangedData]) -> None:
-        if (new := event.data["new_state"]) is not None:
-            states.append(new.state)
-
-    async_track_state_change_event(hass, [LOCK], _record)
-    return states
-
 
 async def _call(hass: HomeAssistant, service: str) -> None:
     await hass.services.async_call(
-        "lock", service, {ATTR_ENTITY_ID: LOCK}, blocking=True
+        "lock", service, {ATTR_ENTITY_ID: LOCK_ENTITY}, blocking=True
     )
 
 
 def _state(hass: HomeAssistant) -> str:
-    state = hass.states.get(LOCK)
+    state = hass.states.get(LOCK_ENTITY)
     assert state is not None
     return state.state
 
@@ -64,7 +48,7 @@ async def test_commands_show_transition_then_signed_result(
 ) -> None:
     """Unlock, open, lock: each call returns after the lock confirmed, never before."""
     assert _state(hass) == LockState.LOCKED
-    attributes = hass.states.get(LOCK).attributes  # type: ignore[union-attr]
+    attributes = hass.states.get(LOCK_ENTITY).attributes  # type: ignore[union-attr]
     assert attributes[ATTR_SUPPORTED_FEATURES] == LockEntityFeature.OPEN
 
     await _call(hass, "unlock")
@@ -75,7 +59,7 @@ async def test_commands_show_transition_then_signed_result(
     await _call(hass, "lock")
     assert _state(hass) == LockState.LOCKED
     assert sim_lock.device.mechanism.status.bolt.name == "LOCKED"
-    assert hass.states.get(LOCK).attributes["changed_by"] == "Home Assistant"  # type: ignore[union-attr]
+    assert hass.states.get(LOCK_ENTITY).attributes["changed_by"] == "Home Assistant"  # type: ignore[union-attr]
 
     # The transition comes first every time; a final state only after the lock said so.
     assert recorded[0] == LockState.UNLOCKING
@@ -109,7 +93,7 @@ async def test_manual_and_keypad_use_show_up_with_changed_by(
     """A thumb turn or keypad code at the door updates Home Assistant at once."""
     operate(sim_lock)
     await wait_until(lambda: _state(hass) == expected)
-    assert hass.states.get(LOCK).attributes["changed_by"] == changed_by  # type: ignore[union-attr]
+    assert hass.states.get(LOCK_ENTITY).attributes["changed_by"] == changed_by  # type: ignore[union-attr]
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -190,7 +174,7 @@ async def test_automation_locks_and_waits_for_the_lock(
             "automation": {
                 "triggers": [{"trigger": "event", "event_type": "test_night"}],
                 "actions": [
-                    {"action": "lock.lock", "target": {"entity_id": LOCK}},
+                    {"action": "lock.lock", "target": {"entity_id": LOCK_ENTITY}},
                     {"event": "test_locked_done"},
                 ],
             }

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
-import shutil
 
 import pytest
 
@@ -14,16 +13,6 @@ import device_sim  # noqa: F401
 
 # isort: split
 
-from custom_components.secure_lock.controller import (
-    LockClient,
-    confirm_pairing,
-    pair_over_link,
-)
-from custom_components.secure_lock.protocol import (
-    ControllerIdentity,
-    Role,
-    SetupPayload,
-)
 from custom_components.secure_lock.transport import (
     Backoff,
     LockTopics,
@@ -32,14 +21,13 @@ from custom_components.secure_lock.transport import (
     MqttRole,
     client_tls_context,
 )
-from device_sim.broker import MOSQUITTO, MosquittoBroker
-from device_sim.lock_device import DeviceConfig, LockDevice
-from device_sim.loopback import LoopbackHub
+from device_sim.broker import MosquittoBroker
+from device_sim.lock_device import DeviceConfig
 from device_sim.mechanism import MechanismConfig
-from device_sim.nv_counter import CounterFile
 from device_sim.pki import DevCertificateAuthority, write_issued
-from device_sim.storage import KeyFile, SealedStore
 from device_sim.timing import ManualScheduler
+
+from .lock_rig import Rig
 
 LOCK_A = bytes.fromhex("a1" * 16)
 LOCK_B = bytes.fromhex("b2" * 16)
@@ -49,26 +37,6 @@ CONTROLLER_PASSWORD = "correct horse battery staple"
 @pytest.fixture(autouse=True)
 def _localhost_sockets(socket_enabled: None) -> None:
     """Allow socket creation; pytest-homeassistant still limits connects to 127.0.0.1."""
-
-
-@pytest.fixture(scope="session")
-def ca() -> DevCertificateAuthority:
-    """Return one dev manufacturer CA for the whole run (Ed25519 keys are cheap)."""
-    return DevCertificateAuthority.create()
-
-
-@pytest.fixture
-def broker(tmp_path: Path, ca: DevCertificateAuthority) -> Iterator[MosquittoBroker]:
-    """Run Mosquitto on free ports for one test; stop it afterwards."""
-    if shutil.which(MOSQUITTO) is None:
-        # scripts/setup installs it; a missing broker must fail, not skip.
-        pytest.fail("mosquitto is not installed: run scripts/setup")
-    instance = MosquittoBroker.with_dev_pki(tmp_path / "broker", ca)
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
 
 
 @dataclass
@@ -160,60 +128,6 @@ def grant(broker: MosquittoBroker) -> Callable[..., None]:
         )
 
     return _grant
-
-
-@dataclass
-class Rig:
-    """A simulated lock on a loopback hub, with a manual clock."""
-
-    path: Path
-    scheduler: ManualScheduler
-    config: DeviceConfig
-    hub: LoopbackHub = field(default_factory=LoopbackHub)
-    device: LockDevice = field(init=False)
-    admin: LockClient | None = None
-
-    def __post_init__(self) -> None:
-        """Boot the lock for the first time."""
-        self.boot()
-
-    def boot(self) -> LockDevice:
-        """Power the lock on (again), from whatever is in storage."""
-        store = SealedStore(
-            self.path / "state",
-            KeyFile(self.path / "device.key"),
-            counter=CounterFile(self.path / "monotonic.counters"),
-        )
-        self.device = LockDevice(store, self.scheduler, self.hub.outbox, self.config)
-        self.hub.receive = self.device.receive
-        return self.device
-
-    def now_ms(self) -> int:
-        """Return the manual clock in milliseconds (the controllers' clock too)."""
-        return int(self.scheduler.wall_time() * 1000)
-
-    async def pair(
-        self, name: str = "Home Assistant", role: Role = Role.OPERATOR
-    ) -> LockClient:
-        """Pair a new controller and return its started client.
-
-        The first one pairs with the label and the button; the rest join by
-        an invitation the first (the admin) creates, with ``role``.
-        """
-        if self.admin is None:
-            self.device.press_button()
-            setup = SetupPayload.parse(self.device.element.setup_payload.to_code())
-        else:
-            setup = (await self.admin.create_invitation(role)).setup
-        link = self.hub.attach()
-        identity = ControllerIdentity.generate(now_ms=self.now_ms())
-        outcome = await pair_over_link(link, identity, setup, name, clock=self.now_ms)
-        await confirm_pairing(link, identity, outcome.lock, clock=self.now_ms)
-        client = LockClient(link, identity, outcome.lock, clock=self.now_ms)
-        await client.start()
-        if self.admin is None:
-            self.admin = client
-        return client
 
 
 @pytest.fixture(name="rig")

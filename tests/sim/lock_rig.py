@@ -1,7 +1,8 @@
-"""A simulated lock on a loopback hub whose flash can be copied and written back.
+"""A simulated lock on a loopback hub, with a manual clock and a flash that can be copied.
 
 The "flash" is the directory of sealed records; the device key and the
-secure element's monotonic counter live apart from it, as on the device.
+secure element's monotonic counter live apart from it, as on the device, so
+a test can copy the flash and write an old copy back (a rollback attack).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 from custom_components.secure_lock.controller import (
     LockClient,
     LockUpdate,
+    confirm_pairing,
     pair_over_link,
 )
 from custom_components.secure_lock.protocol import (
@@ -37,11 +39,10 @@ AUDIT_CAPACITY = 64
 
 @dataclass
 class Rig:
-    """A lock whose flash can be copied and written back between boots."""
+    """A simulated lock whose flash can be copied and written back between boots."""
 
     path: Path
     scheduler: ManualScheduler = field(default_factory=ManualScheduler)
-    hub: LoopbackHub = field(default_factory=LoopbackHub)
     config: DeviceConfig = field(
         default_factory=lambda: DeviceConfig(
             mechanism=MechanismConfig(motor_seconds=0),
@@ -49,23 +50,26 @@ class Rig:
             audit_capacity=AUDIT_CAPACITY,
         )
     )
+    hub: LoopbackHub = field(default_factory=LoopbackHub)
     device: LockDevice = field(init=False)
+    admin: LockClient | None = None
+    """The first controller paired (by `pair` or `pair_admin`)."""
 
     def __post_init__(self) -> None:
-        """First boot."""
+        """Boot the lock for the first time."""
         self.boot()
 
     @property
     def flash(self) -> Path:
         """Return the directory an attacker with the flash can read and rewrite."""
-        return self.path / "flash"
+        return self.path / "state"
 
     def boot(self) -> LockDevice:
-        """Power on from whatever the flash and the secure element hold."""
+        """Power the lock on (again), from whatever the flash and the secure element hold."""
         store = SealedStore(
             self.flash,
-            KeyFile(self.path / "se" / "device.key"),
-            counter=CounterFile(self.path / "se" / "monotonic.counters"),
+            KeyFile(self.path / "device.key"),
+            counter=CounterFile(self.path / "monotonic.counters"),
         )
         self.device = LockDevice(store, self.scheduler, self.hub.outbox, self.config)
         self.hub.receive = self.device.receive
@@ -94,11 +98,37 @@ class Rig:
             shutil.copy2(record, self.flash / record.name)
 
     def now_ms(self) -> int:
-        """Return the manual clock in milliseconds."""
+        """Return the manual clock in milliseconds (the controllers' clock too)."""
         return int(self.scheduler.wall_time() * 1000)
 
+    async def pair(
+        self, name: str = "Home Assistant", role: Role = Role.OPERATOR
+    ) -> LockClient:
+        """Pair a new controller, confirm the pairing, and return its started client.
+
+        The first one pairs with the label and the button; the rest join by
+        an invitation the first (the admin) creates, with ``role``.
+        """
+        if self.admin is None:
+            self.device.press_button()
+            setup = SetupPayload.parse(self.device.element.setup_payload.to_code())
+        else:
+            setup = (await self.admin.create_invitation(role)).setup
+        link = self.hub.attach()
+        identity = ControllerIdentity.generate(now_ms=self.now_ms())
+        outcome = await pair_over_link(link, identity, setup, name, clock=self.now_ms)
+        await confirm_pairing(link, identity, outcome.lock, clock=self.now_ms)
+        client = LockClient(link, identity, outcome.lock, clock=self.now_ms)
+        await client.start()
+        if self.admin is None:
+            self.admin = client
+        return client
+
     async def pair_admin(self, updates: list[LockUpdate]) -> LockClient:
-        """Pair the first controller (admin) over the label's code."""
+        """Pair the first controller (admin) over the label's code, reporting to ``updates``.
+
+        No separate confirmation: the client's first frame makes the join final.
+        """
         self.device.press_button()
         link = self.hub.attach()
         identity = ControllerIdentity.generate(now_ms=self.now_ms())
@@ -113,6 +143,7 @@ class Rig:
             link, identity, outcome.lock, clock=self.now_ms, on_update=updates.append
         )
         await client.start()
+        self.admin = client
         return client
 
     async def add(self, admin: LockClient, name: str, role: Role) -> LockClient:

@@ -29,7 +29,7 @@ from custom_components.secure_lock.protocol.messages import MAX_INVITATION_TTL_M
 from custom_components.secure_lock.protocol.state import LockState, LockStatus
 from device_sim.joining import FAILSAFE_MS
 
-from .conftest import Rig
+from .lock_rig import Rig
 
 FAST = {"retransmit_interval": 0.02}
 

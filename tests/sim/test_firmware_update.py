@@ -398,7 +398,7 @@ async def test_power_cut_during_install_ends_on_a_working_slot(
     assert trial is not None
     trial.boots = 1  # the new image's boot started, and the power went
     device.firmware.record.trial = trial
-    device._persist()
+    device.persist()
     device = rig.boot(slow)
     assert device.firmware.running_version == "1.1.0"
     assert device.state.firmware.last_outcome is UpdateOutcome.ROLLED_BACK

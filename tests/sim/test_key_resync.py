@@ -50,7 +50,7 @@ from device_sim.mechanism import MechanismConfig
 from device_sim.storage import SealedStore
 from device_sim.timing import ManualScheduler
 
-from .test_lock_device import Rig
+from .lock_rig import Rig
 
 LIFETIME_MS = DAY_MS
 GRACE_MS = HOUR_MS

@@ -32,7 +32,7 @@ from device_sim.loopback import LoopbackLink
 from device_sim.mechanism import DoorState
 from device_sim.storage import KeyFile, SealedStore
 
-from .conftest import Rig
+from .lock_rig import Rig
 
 
 async def test_first_boot_makes_keys_and_a_setup_code(rig: Rig) -> None:
