@@ -315,8 +315,8 @@ async def _with_client(
 def _print_update(update: LockUpdate) -> None:
     status = update.status
     line = (
-        f"{update.kind.value:9} lock={status.lock_state.name.lower()} door={status.door_state.name.lower()} "
-        f"battery={status.battery_percent}%"
+        f"{update.kind.value:9} lock={status.bolt_state.name.lower()} door={status.door_state.name.lower()} "
+        f"battery={'?' if status.battery_percent is None else status.battery_percent}%"
     )
     if update.event is not None:
         line += f" event={update.event.event.name.lower()} source={update.event.source.name.lower()}"
@@ -336,7 +336,7 @@ _COMMANDS = {
 async def _command(args: argparse.Namespace) -> int:
     async def work(client: LockClient) -> int:
         result = await client.command(_COMMANDS[args.command])
-        print(f"ok: lock is {result.status.lock_state.name.lower()}")
+        print(f"ok: lock is {result.status.bolt_state.name.lower()}")
         return 0
 
     return await _with_client(args, work)

@@ -72,8 +72,8 @@ from custom_components.secure_lock.protocol.session import (
     VerifiedMessage,
 )
 from custom_components.secure_lock.protocol.state import (
+    BoltState as WireBoltState,
     DoorState as WireDoorState,
-    LockState,
     LockStatus,
 )
 from custom_components.secure_lock.protocol.suites import choose_suite
@@ -134,13 +134,13 @@ class DeviceConfig:
 
 
 _BOLT_TO_WIRE = {
-    BoltState.LOCKED: LockState.LOCKED,
-    BoltState.UNLOCKED: LockState.UNLOCKED,
-    BoltState.LOCKING: LockState.LOCKING,
-    BoltState.UNLOCKING: LockState.UNLOCKING,
-    BoltState.OPENING: LockState.OPENING,
-    BoltState.OPEN: LockState.OPEN,
-    BoltState.JAMMED: LockState.JAMMED,
+    BoltState.LOCKED: WireBoltState.LOCKED,
+    BoltState.UNLOCKED: WireBoltState.UNLOCKED,
+    BoltState.LOCKING: WireBoltState.LOCKING,
+    BoltState.UNLOCKING: WireBoltState.UNLOCKING,
+    BoltState.OPENING: WireBoltState.OPENING,
+    BoltState.OPEN: WireBoltState.OPEN,
+    BoltState.JAMMED: WireBoltState.JAMMED,
 }
 _SOURCE_TO_WIRE = {
     Source.CONTROLLER: EventSource.CONTROLLER,

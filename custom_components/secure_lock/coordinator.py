@@ -633,7 +633,7 @@ _REFUSAL_KEYS = {
 
 def _status_dict(status: LockStatus) -> dict[str, Any]:
     return {
-        "lock_state": status.lock_state.name.lower(),
+        "lock_state": status.bolt_state.name.lower(),
         "door_state": status.door_state.name.lower(),
         "battery_percent": status.battery_percent,
         "firmware_version": status.firmware_version,

@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
 from .entity import SecureLockEntity
 from .protocol import MessageKind
-from .protocol.state import LockState as WireLockState
+from .protocol.state import BoltState
 
 # One command at a time per lock: the lock runs its motor for one anyway.
 PARALLEL_UPDATES = 1
@@ -47,24 +47,24 @@ class SecureLockLockEntity(SecureLockEntity, LockEntity):
     def _show_state(self) -> None:
         """Show what the lock signed; while a command runs, only its transition."""
         data = self.coordinator.data
-        state = data.status.lock_state
+        state = data.status.bolt_state
         pending = self._pending
-        jammed = state is WireLockState.JAMMED
+        jammed = state is BoltState.JAMMED
         self._attr_is_jammed = jammed
         self._attr_is_locking = not jammed and (
-            pending is MessageKind.LOCK or state is WireLockState.LOCKING
+            pending is MessageKind.LOCK or state is BoltState.LOCKING
         )
         self._attr_is_unlocking = not jammed and (
-            pending is MessageKind.UNLOCK or state is WireLockState.UNLOCKING
+            pending is MessageKind.UNLOCK or state is BoltState.UNLOCKING
         )
         self._attr_is_opening = not jammed and (
-            pending is MessageKind.OPEN or state is WireLockState.OPENING
+            pending is MessageKind.OPEN or state is BoltState.OPENING
         )
-        self._attr_is_open = state is WireLockState.OPEN
+        self._attr_is_open = state is BoltState.OPEN
         self._attr_is_locked = {
-            WireLockState.LOCKED: True,
-            WireLockState.UNLOCKED: False,
-            WireLockState.OPEN: False,
+            BoltState.LOCKED: True,
+            BoltState.UNLOCKED: False,
+            BoltState.OPEN: False,
         }.get(state)
         self._attr_changed_by = data.changed_by
 

@@ -6,6 +6,7 @@ from custom_components.secure_lock.protocol import (
     AuditEntry,
     AuditLogChunk,
     AuditLogRequest,
+    BoltState,
     Command,
     CommandResult,
     ControllerAdd,
@@ -28,7 +29,6 @@ from custom_components.secure_lock.protocol import (
     InvitationRevoke,
     JoinMethod,
     KeyRotation,
-    LockState,
     LockStatus,
     MessageKind,
     Payload,
@@ -41,7 +41,7 @@ from custom_components.secure_lock.protocol import (
     UpdateState,
 )
 
-STATUS = LockStatus(LockState.LOCKED, DoorState.CLOSED, 87, "1.2.3", True, 30)
+STATUS = LockStatus(BoltState.LOCKED, DoorState.CLOSED, 87, "1.2.3", True, 30)
 
 
 def sample_payload(kind: MessageKind, bundle: PublicKeyBundle, time_ms: int) -> Payload:

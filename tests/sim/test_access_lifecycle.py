@@ -26,7 +26,7 @@ from custom_components.secure_lock.protocol import (
     SetupPayload,
 )
 from custom_components.secure_lock.protocol.messages import MAX_INVITATION_TTL_MS
-from custom_components.secure_lock.protocol.state import LockState, LockStatus
+from custom_components.secure_lock.protocol.state import BoltState, LockStatus
 from device_sim.joining import FAILSAFE_MS
 
 from .conftest import Rig
@@ -220,6 +220,6 @@ async def test_factory_reset_forgets_everyone_and_tells_them_signed(rig: Rig) ->
     rig.admin = None
     new_owner = await rig.pair("New owner")
     assert new_owner.paired_lock.role is Role.ADMIN
-    assert (await new_owner.status()).status.lock_state is LockState.UNLOCKED
+    assert (await new_owner.status()).status.bolt_state is BoltState.UNLOCKED
     await admin.close()
     await new_owner.close()

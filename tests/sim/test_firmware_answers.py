@@ -31,12 +31,12 @@ from custom_components.secure_lock.controller.firmware import (
     send_firmware,
 )
 from custom_components.secure_lock.protocol import (
+    BoltState,
     DeterministicRng,
     DoorState,
     ErrorCode,
     FirmwareError,
     FirmwareVersion,
-    LockState,
     LockStatus,
     MessageKind,
     ProtocolError,
@@ -126,7 +126,7 @@ class ScriptedLock:
 async def test_answer_that_is_not_a_status_is_unexpected() -> None:
     """A heartbeat where a firmware status belongs is refused as unexpected."""
     heartbeat = Heartbeat(
-        LockStatus(LockState.LOCKED, DoorState.CLOSED, 80, "1.0.0", False), T0, 60
+        LockStatus(BoltState.LOCKED, DoorState.CLOSED, 80, "1.0.0", False), T0, 60
     )
     with pytest.raises(ProtocolError) as err:
         await firmware_status(ScriptedLock([heartbeat]))  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from custom_components.secure_lock.protocol import (
     ResultCode,
     SetupPayload,
 )
-from custom_components.secure_lock.protocol.state import LockState
+from custom_components.secure_lock.protocol.state import BoltState
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
@@ -99,22 +99,22 @@ async def test_pair_and_operate_over_lan_and_broker(
 
     relay_updates: list[LockUpdate] = []
     relay._on_update = relay_updates.append
-    assert (await lan.unlock()).status.lock_state is LockState.UNLOCKED
+    assert (await lan.unlock()).status.bolt_state is BoltState.UNLOCKED
     # The LAN controller's command is pushed, signed, to the broker controller.
     await _wait_for(
         lambda: any(
             u.event is not None
             and u.event.source is EventSource.CONTROLLER
-            and u.status.lock_state is LockState.UNLOCKED
+            and u.status.bolt_state is BoltState.UNLOCKED
             for u in relay_updates
         )
     )
-    assert (await relay.lock()).status.lock_state is LockState.LOCKED
-    assert (await relay.open()).status.lock_state is LockState.OPEN
+    assert (await relay.lock()).status.bolt_state is BoltState.LOCKED
+    assert (await relay.open()).status.bolt_state is BoltState.OPEN
     await _wait_for(
         lambda: (
             relay.last_status is not None
-            and relay.last_status.lock_state is LockState.UNLOCKED
+            and relay.last_status.bolt_state is BoltState.UNLOCKED
         )
     )
 
@@ -223,7 +223,7 @@ async def test_restart_keeps_pairing_and_rejects_replays(
         assert device.state.audit.next_index == 2  # pairing + the one real unlock
         fresh = LockClient(link, client.identity, client.paired_lock)
         await fresh.start()
-        assert (await fresh.lock()).status.lock_state is LockState.LOCKED
+        assert (await fresh.lock()).status.bolt_state is BoltState.LOCKED
         await fresh.close()
         await link.close()
     finally:

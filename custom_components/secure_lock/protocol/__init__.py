@@ -114,7 +114,7 @@ from .session import (
     VerifiedMessage,
 )
 from .setup_payload import SetupPayload
-from .state import DoorState, LockState, LockStatus
+from .state import BoltState, DoorState, LockStatus
 from .suites import SuiteId, choose_suite, supported_suites
 
 __all__ = [
@@ -167,7 +167,7 @@ __all__ = [
     "LockIdentity",
     "LockPairing",
     "LockPairingOutcome",
-    "LockState",
+    "BoltState",
     "LockStatus",
     "MalformedError",
     "MessageKind",
