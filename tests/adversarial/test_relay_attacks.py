@@ -23,7 +23,6 @@ from custom_components.secure_lock.controller import (
 )
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
-    ControllerRemove,
     ErrorCode,
     MessageKind,
     PairedLock,
@@ -32,6 +31,7 @@ from custom_components.secure_lock.protocol import (
     SetupPayload,
 )
 from custom_components.secure_lock.protocol.channel import Channel
+from custom_components.secure_lock.protocol.messages import ControllerRemove
 from custom_components.secure_lock.protocol.state import BoltState as WireBoltState
 from custom_components.secure_lock.transport import WebSocketFrameLink
 from custom_components.secure_lock.transport.link import FrameLink

@@ -30,9 +30,9 @@ from custom_components.secure_lock.entry_data import credential_data, link_data
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
-    DeterministicRng,
     Role,
 )
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 from custom_components.secure_lock.transport import WebSocketFrameLink
 from device_sim.broker import MOSQUITTO, MosquittoBroker
 from device_sim.lock_device import DeviceConfig, LockDevice

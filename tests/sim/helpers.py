@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Callable
 import secrets
 
-from custom_components.secure_lock.protocol import InvitationCreate, Role, SetupPayload
+from custom_components.secure_lock.protocol import Role, SetupPayload
+from custom_components.secure_lock.protocol.messages import InvitationCreate
 from device_sim.lock_device import LockDevice
 
 CONDITION_TIMEOUT = 5.0

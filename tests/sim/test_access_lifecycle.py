@@ -20,12 +20,14 @@ from custom_components.secure_lock.controller import (
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ErrorCode,
-    JoinMethod,
     ResultCode,
     Role,
     SetupPayload,
 )
-from custom_components.secure_lock.protocol.messages import MAX_INVITATION_TTL_MS
+from custom_components.secure_lock.protocol.messages import (
+    MAX_INVITATION_TTL_MS,
+    JoinMethod,
+)
 from custom_components.secure_lock.protocol.state import BoltState, LockStatus
 from device_sim.joining import FAILSAFE_MS
 

@@ -32,7 +32,6 @@ from custom_components.secure_lock.controller.firmware import (
 )
 from custom_components.secure_lock.protocol import (
     BoltState,
-    DeterministicRng,
     DoorState,
     ErrorCode,
     FirmwareError,
@@ -51,6 +50,7 @@ from custom_components.secure_lock.protocol.messages import (
     UpdateOutcome,
     UpdateState,
 )
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 from device_sim.release_tool import build_release, generate_test_image
 
 from .test_firmware_update import MODEL

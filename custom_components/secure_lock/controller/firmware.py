@@ -25,7 +25,6 @@ from pathlib import Path
 from ..protocol.chunking import split_firmware
 from ..protocol.errors import ErrorCode, ProtocolError
 from ..protocol.firmware import (
-    FirmwareError,
     FirmwareManifest,
     ReleasePublicKey,
     SignedManifest,
@@ -320,7 +319,6 @@ async def update_firmware(
 
 __all__ = [
     "DEFAULT_WINDOW",
-    "FirmwareError",
     "FirmwareRejected",
     "FirmwareRelease",
     "UpdatePhase",
