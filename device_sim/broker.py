@@ -40,10 +40,9 @@ from custom_components.secure_lock.transport.topics import PREFIX, LockTopics
 from . import PROG
 from .passwords import check_username, password_line
 from .pki import CertFiles, DevCertificateAuthority, write_issued
-from .ports import free_ports
+from .ports import HOST, free_ports
 
 MOSQUITTO = "/usr/sbin/mosquitto"
-HOST = "127.0.0.1"
 # Generous enough for any protocol frame; the transport enforces the real
 # frame limit, and tests need the broker to forward an oversize frame.
 MAX_PACKET_SIZE = 262_144

@@ -33,6 +33,7 @@ from custom_components.secure_lock.protocol.errors import (
 from custom_components.secure_lock.protocol.firmware import ReleasePublicKey
 from custom_components.secure_lock.protocol.identity import PrekeyPolicy
 from custom_components.secure_lock.protocol.messages import (
+    NO_CONTROLLER,
     AuditLogChunk,
     AuditLogRequest,
     CommandResult,
@@ -102,7 +103,6 @@ from .timing import Scheduler, TimerHandle
 
 _LOGGER = logging.getLogger(__name__)
 
-NO_CONTROLLER = bytes(16)
 CONTROLLER_LIST_CHUNK_SIZE = 4
 AUDIT_CHUNK_SIZE = 8
 AUDIT_MAX_ENTRIES = 256
@@ -155,7 +155,6 @@ _REFUSAL_TO_RESULT = {
     Refusal.BUSY: ResultCode.BUSY,
     Refusal.NO_LATCH: ResultCode.UNSUPPORTED,
 }
-_MOTOR_KINDS = frozenset({MessageKind.LOCK, MessageKind.UNLOCK, MessageKind.OPEN})
 # A failed proof gets a signed notice only when it was signed by the hello's
 # key (so only the controller itself can learn, or cause, the failure).
 _PROOF_NOTICES = frozenset(

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 import logging
 import math
-import time
 from typing import Any
 
 from ..protocol.audit import verify_chain
@@ -48,7 +47,6 @@ from ..protocol.messages import (
     Payload,
     ResultCode,
     Settings,
-    TimeSync,
 )
 from ..protocol.registry import PairedLock
 from ..protocol.resync import accept_lock_prekey
@@ -174,7 +172,6 @@ class LockClient:
         self._task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self.last_status: LockStatus | None = None
-        self.last_update_monotonic: float | None = None
         self.rejected_frames = 0
         self.confirmed_high_water = 0
         """Highest of our counters the lock has signed as durably seen."""
@@ -409,13 +406,6 @@ class LockClient:
         )
         return self._checked(outcome.result)
 
-    async def time_sync(self) -> CommandResult:
-        """Send our clock; the signed answer refreshes the clock-offset estimate."""
-        payload = TimeSync(self._clock())
-        return self._checked(
-            (await self.request(MessageKind.TIME_SYNC, payload)).result
-        )
-
     async def rotate_keys(
         self,
         rng: Rng = system_rng,
@@ -633,7 +623,6 @@ class LockClient:
         event: Event | None = None,
     ) -> None:
         self.last_status = status
-        self.last_update_monotonic = time.monotonic()
         update = LockUpdate(kind, status, lock_time_ms, event)
         self._on_update(update)
         for listener in list(self._listeners):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import ClassVar, Self
+from typing import Self
 
 from .encoding import Reader, Writer
 from .errors import ErrorCode, MalformedError, ProtocolError
@@ -101,8 +101,6 @@ class EventSource(IntEnum):
 class Payload:
     """Base of all payloads: ``encode``/``decode`` give the one canonical form."""
 
-    kinds: ClassVar[tuple[MessageKind, ...]] = ()
-
     def encode(self, writer: Writer) -> Writer:
         """Append the canonical encoding."""
         raise NotImplementedError
@@ -134,19 +132,10 @@ class EmptyPayload(Payload):
 class Command(EmptyPayload):
     """Lock, unlock, open or status request: the kind says which; no arguments."""
 
-    kinds: ClassVar[tuple[MessageKind, ...]] = (
-        MessageKind.LOCK,
-        MessageKind.UNLOCK,
-        MessageKind.OPEN,
-        MessageKind.STATUS_REQUEST,
-    )
-
 
 @dataclass(frozen=True, slots=True)
 class CommandResult(Payload):
     """The lock's signed answer to any request (bound to the request hash)."""
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.COMMAND_RESULT,)
 
     result: ResultCode
     status: LockStatus
@@ -184,8 +173,6 @@ def _checked_text(value: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Event(Payload):
     """Something happened at the lock (state change, jam, tamper, low battery)."""
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.EVENT,)
 
     event: EventType
     source: EventSource
@@ -227,8 +214,6 @@ class Event(Payload):
 class Heartbeat(Payload):
     """Periodic full state plus the lock's clock, so silence is detectable."""
 
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.HEARTBEAT,)
-
     status: LockStatus
     lock_time_ms: int
     uptime_s: int = 0
@@ -247,8 +232,6 @@ class Heartbeat(Payload):
 @dataclass(frozen=True, slots=True)
 class ControllerAdd(Payload):
     """Admin request: register another controller (its bundle, name, role, validity)."""
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.CONTROLLER_ADD,)
 
     bundle: PublicKeyBundle
     name: str
@@ -284,8 +267,6 @@ class ControllerAdd(Payload):
 class ControllerRemove(Payload):
     """Admin request: revoke a controller."""
 
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.CONTROLLER_REMOVE,)
-
     controller_id: bytes
 
     def encode(self, writer: Writer) -> Writer:
@@ -301,8 +282,6 @@ class ControllerRemove(Payload):
 @dataclass(frozen=True, slots=True)
 class ControllerListRequest(EmptyPayload):
     """Admin request: list controllers (answered by list chunks)."""
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.CONTROLLER_LIST,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,8 +320,6 @@ class ControllerSummary:
 @dataclass(frozen=True, slots=True)
 class ControllerListChunk(Payload):
     """Part ``index`` of ``total`` of the controller list."""
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.CONTROLLER_LIST_CHUNK,)
 
     index: int
     total: int
@@ -393,8 +370,6 @@ class InvitationCreate(Payload):
     until the invitation is used, revoked or expires at ``expires_at_ms``.
     """
 
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.INVITATION_CREATE,)
-
     invitation_id: bytes
     secret: bytes = field(repr=False)
     role: Role
@@ -435,8 +410,6 @@ class InvitationCreate(Payload):
 class InvitationRevoke(Payload):
     """An admin withdraws an unused invitation."""
 
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.INVITATION_REVOKE,)
-
     invitation_id: bytes
 
     def encode(self, writer: Writer) -> Writer:
@@ -452,8 +425,6 @@ class InvitationRevoke(Payload):
 @dataclass(frozen=True, slots=True)
 class ControllerJoined(Payload):
     """Told to every admin when a controller's join becomes final."""
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.CONTROLLER_JOINED,)
 
     controller: ControllerSummary
     method: JoinMethod
@@ -492,8 +463,6 @@ class ControllerJoined(Payload):
 class KeyRotation(Payload):
     """Announces the sender's new signed prekey (either direction)."""
 
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.KEY_ROTATION,)
-
     prekey: SignedPrekey
 
     def encode(self, writer: Writer) -> Writer:
@@ -509,8 +478,6 @@ class KeyRotation(Payload):
 @dataclass(frozen=True, slots=True)
 class TimeSync(Payload):
     """Controller's clock reading; an admin may ask the lock to adopt it."""
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.TIME_SYNC,)
 
     controller_time_ms: int
     set_lock_clock: bool = False
@@ -531,8 +498,6 @@ MAX_AUTO_RELOCK_SECONDS = 3600
 @dataclass(frozen=True, slots=True)
 class Settings(Payload):
     """Lock settings an admin may change; 0 turns auto-relock off."""
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.SETTINGS,)
 
     auto_relock_seconds: int
 
@@ -557,8 +522,6 @@ class Settings(Payload):
 @dataclass(frozen=True, slots=True)
 class AuditLogRequest(Payload):
     """Ask for audit entries starting at ``since_index``."""
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.AUDIT_LOG_REQUEST,)
 
     since_index: int
     max_entries: int
@@ -614,8 +577,6 @@ class AuditLogChunk(Payload):
     controller can check that no entry in between was dropped or changed.
     """
 
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.AUDIT_LOG_CHUNK,)
-
     entries: tuple[AuditEntry, ...]
     final: bool
     previous_hash: bytes = bytes(AUDIT_HASH_SIZE)
@@ -645,11 +606,6 @@ class FirmwareChunk(Payload):
     As ``FIRMWARE_CHUNK`` it carries the image; as ``FIRMWARE_OFFER`` it
     carries the signed manifest (larger than one frame once ML-DSA signs it).
     """
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (
-        MessageKind.FIRMWARE_CHUNK,
-        MessageKind.FIRMWARE_OFFER,
-    )
 
     transfer_id: bytes
     offset: int
@@ -708,14 +664,10 @@ class FirmwareSlot(IntEnum):
 class FirmwareStatusRequest(EmptyPayload):
     """Ask where a firmware update stands (also the resume offset)."""
 
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.FIRMWARE_STATUS_REQUEST,)
-
 
 @dataclass(frozen=True, slots=True)
 class FirmwareInstall(Payload):
     """Install the fully received, verified image of ``transfer_id`` and reboot into it."""
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.FIRMWARE_INSTALL,)
 
     transfer_id: bytes
 
@@ -738,8 +690,6 @@ class FirmwareStatus(Payload):
     resume offset of transfer ``transfer_id``, ``last_outcome``/``last_error``
     say how the previous attempt ended (a self-check fallback shows here).
     """
-
-    kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind.FIRMWARE_STATUS,)
 
     result: ResultCode
     state: UpdateState

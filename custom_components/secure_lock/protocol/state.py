@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Self
 
-from .encoding import Reader, Writer
+from .encoding import MAX_U16, Reader, Writer
 from .errors import MalformedError
 
 BATTERY_UNKNOWN_ON_WIRE = 255
@@ -65,7 +65,7 @@ class LockStatus:
         """Validate ranges so every value has an encoding."""
         if self.battery_percent is not None and not 0 <= self.battery_percent <= 100:
             raise ValueError("battery_percent must be 0-100 or None (unknown)")
-        if not 0 <= self.auto_relock_seconds <= 0xFFFF:
+        if not 0 <= self.auto_relock_seconds <= MAX_U16:
             raise ValueError("auto_relock_seconds out of range")
         check_text(self.firmware_version, "firmware_version")
 
