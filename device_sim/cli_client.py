@@ -218,9 +218,9 @@ def add_parsers(
     update.add_argument(
         "--rate",
         type=float,
-        default=15.0,
+        default=None,
         metavar="FRAMES_PER_SECOND",
-        help="pace the chunks (the lock's LAN limit is 20/s by default; 0 = unpaced)",
+        help="pace the chunks (default: the link's send rate, 15/s on the LAN; 0 = unpaced)",
     )
     update.set_defaults(action=_update)
 
@@ -471,7 +471,7 @@ async def _update(args: argparse.Namespace) -> int:
             release,
             on_progress=_print_progress,
             install=not args.no_install,
-            frames_per_second=args.rate or None,
+            frames_per_second=args.rate,
         )
         if args.no_install:
             print(f"transferred {release.version}; run update again to install")

@@ -25,7 +25,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, FIRMWARE_LAN_FRAMES_PER_SECOND
+from .const import DOMAIN
 from .controller import (
     FirmwareRejected,
     FirmwareRelease,
@@ -34,7 +34,6 @@ from .controller import (
     UpdateProgress,
     update_firmware,
 )
-from .controller.links import LinkKind
 from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
 from .entity import SecureLockEntity
 from .firmware_coordinator import FirmwareReleaseCoordinator, FirmwareSource
@@ -181,16 +180,8 @@ class SecureLockFirmwareUpdate(SecureLockEntity, UpdateEntity):
     async def _update(
         self, client: LockClient, release: FirmwareRelease
     ) -> FirmwareStatus:
-        # The LAN server drops frames above its per-connection rate.
-        pace = (
-            FIRMWARE_LAN_FRAMES_PER_SECOND
-            if self.coordinator.link_kind is LinkKind.LAN
-            else None
-        )
         try:
-            return await update_firmware(
-                client, release, on_progress=self._on_progress, frames_per_second=pace
-            )
+            return await update_firmware(client, release, on_progress=self._on_progress)
         except FirmwareRejected as err:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,

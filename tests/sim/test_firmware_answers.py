@@ -19,6 +19,7 @@ from custom_components.secure_lock.controller import (
     CommandTimeout,
     FirmwareRejected,
     FirmwareRelease,
+    firmware as firmware_module,
     firmware_status,
     load_release,
 )
@@ -107,6 +108,9 @@ class ScriptedLock:
     paired_lock: SimpleNamespace = field(
         default_factory=lambda: SimpleNamespace(suite=SuiteId.X25519_CHACHA20)
     )
+    link: SimpleNamespace = field(
+        default_factory=lambda: SimpleNamespace(send_rate=None)
+    )
 
     async def request(self, kind: MessageKind, payload: object) -> CommandOutcome:
         """Answer with the next scripted payload (or repeat the last one)."""
@@ -174,6 +178,33 @@ async def test_lock_that_stops_taking_chunks_times_out(
     assert lock.requests.count(MessageKind.FIRMWARE_STATUS_REQUEST) == (
         MAX_STALLED_WINDOWS + 1
     )
+
+
+@pytest.mark.parametrize(
+    ("send_rate", "override", "pause"),
+    [(20.0, None, 1 / 20), (None, None, None), (20.0, 0.0, None), (None, 5.0, 1 / 5)],
+)
+async def test_chunks_are_paced_at_the_link_send_rate(
+    release: FirmwareRelease,
+    monkeypatch: pytest.MonkeyPatch,
+    send_rate: float | None,
+    override: float | None,
+    pause: float | None,
+) -> None:
+    """The sender asks the link how fast it may send; an explicit rate (0: unpaced) wins."""
+    pauses: list[float] = []
+
+    async def record(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr(firmware_module.asyncio, "sleep", record)
+    stuck = status(release, state=UpdateState.RECEIVING, received=0)
+    lock = ScriptedLock([stuck], link=SimpleNamespace(send_rate=send_rate))
+    with pytest.raises(CommandTimeout):
+        await send_firmware(  # type: ignore[arg-type]
+            lock, release, stuck, window=1, frames_per_second=override
+        )
+    assert pauses == ([] if pause is None else [pause] * lock.posted)
 
 
 async def test_install_without_an_outcome_is_a_timeout(

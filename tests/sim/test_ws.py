@@ -17,7 +17,9 @@ from custom_components.secure_lock.transport import (
     WebSocketFrameLink,
     client_tls_context,
 )
+from custom_components.secure_lock.transport.ws import LAN_SEND_RATE
 from custom_components.secure_lock.transport.ws_link import WebSocketLink
+from custom_components.secure_lock.transport.ws_server import DEFAULT_RATE
 
 from .helpers import ManualClock, wait_until
 
@@ -224,3 +226,10 @@ async def test_tls_to_a_plain_server_is_a_tls_failure(serve: Server) -> None:
         await link.connect()
     assert not link.connected
     await link.close()
+
+
+def test_lan_link_tells_its_send_rate() -> None:
+    """A LAN link says how fast to send (under the lock's per-connection limit)."""
+    assert WebSocketFrameLink("ws://127.0.0.1:1/").send_rate == LAN_SEND_RATE
+    assert LAN_SEND_RATE < DEFAULT_RATE
+    assert WebSocketFrameLink("ws://127.0.0.1:1/", send_rate=None).send_rate is None

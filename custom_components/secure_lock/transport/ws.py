@@ -13,6 +13,9 @@ from .link import DEFAULT_MAX_FRAME_SIZE, DEFAULT_QUEUE_SIZE
 from .ws_link import WebSocketLink, hard_message_limit
 
 CONNECT_TIMEOUT = 10.0
+LAN_SEND_RATE = 15.0
+"""Frames per second sent to a lock: under its LAN server's 20 per connection
+(``ws_server.DEFAULT_RATE``), with room for the status requests in between."""
 
 
 class WebSocketFrameLink(WebSocketLink):
@@ -31,6 +34,7 @@ class WebSocketFrameLink(WebSocketLink):
         ssl_context: ssl.SSLContext | None = None,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        send_rate: float | None = LAN_SEND_RATE,
     ) -> None:
         """Prepare the link; ``session`` is borrowed, never closed here."""
         super().__init__(max_frame_size=max_frame_size, queue_size=queue_size)
@@ -40,11 +44,17 @@ class WebSocketFrameLink(WebSocketLink):
         ):
             raise ValueError("TLS context must verify the peer")
         self._url = url
+        self._send_rate = send_rate
         self._session = session
         self._own_session: aiohttp.ClientSession | None = None
         self._ssl: ssl.SSLContext | bool = (
             ssl_context if ssl_context is not None else True
         )
+
+    @property
+    @override
+    def send_rate(self) -> float | None:
+        return self._send_rate
 
     async def connect(self) -> None:
         """Open the WebSocket; raise :class:`NotConnected` or :class:`TlsFailure`."""
