@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 
+import aiohttp
 import segno
 
 from custom_components.secure_lock.controller import (
@@ -53,16 +54,19 @@ from .cli_lock import BROKER_CA_NEEDED, broker_address
 from .cli_profile import Connection, Profile
 
 
-async def open_link(connection: Connection) -> FrameLink:
+async def open_link(
+    connection: Connection, session: aiohttp.ClientSession
+) -> FrameLink:
     """Connect to the lock over LAN or the broker, as the profile says.
 
-    With both, the LAN comes first and the broker is the fallback.
+    With both, the LAN comes first and the broker is the fallback; ``session``
+    (the caller's, closed by it) carries the LAN WebSocket.
     """
     if not connection.lan_url and not connection.broker_url:
         raise ValueError("the profile has no way to reach the lock (--lan or --broker)")
     failures: list[str] = []
     if connection.lan_url:
-        ws = WebSocketFrameLink(connection.lan_url)
+        ws = WebSocketFrameLink(connection.lan_url, session=session)
         try:
             await ws.connect()
         except TransportError as err:
@@ -261,16 +265,17 @@ async def _pair(args: argparse.Namespace) -> int:
         lock_id=setup.lock_id.hex(),
     )
     profile = Profile(ControllerIdentity.generate(), connection)
-    link = await open_link(connection)
-    try:
+    async with aiohttp.ClientSession() as session:
+        link = await open_link(connection, session)
         try:
-            outcome = await pair_over_link(link, profile.identity, setup, args.name)
-            # Final only once the lock hears from us (it forgets silent joins).
-            await confirm_pairing(link, profile.identity, outcome.lock)
-        except LinkUnavailable:
-            raise ValueError(PAIRING_NO_ANSWER) from None
-    finally:
-        await link.close()
+            try:
+                outcome = await pair_over_link(link, profile.identity, setup, args.name)
+                # Final only once the lock hears from us (it forgets silent joins).
+                await confirm_pairing(link, profile.identity, outcome.lock)
+            except LinkUnavailable:
+                raise ValueError(PAIRING_NO_ANSWER) from None
+        finally:
+            await link.close()
     profile.lock = outcome.lock
     profile.save(args.profile, replace_existing=True)
     print(
@@ -286,7 +291,6 @@ async def _with_client(
     profile = Profile.load(args.profile)
     if profile.lock is None:
         raise ValueError("this profile is not paired")
-    link = await open_link(profile.connection)
 
     def persist(lock: PairedLock) -> None:
         # Called from the receive loop: a failed save must not stop it.
@@ -296,20 +300,22 @@ async def _with_client(
         except (OSError, ValueError) as err:
             print(f"warning: could not save the profile: {err}", file=sys.stderr)
 
-    client = LockClient(
-        link,
-        profile.identity,
-        profile.lock,
-        on_persist=persist,
-        on_update=_print_update,
-    )
-    await client.start()
-    try:
-        return await work(client)
-    finally:
-        await client.close()
-        await link.close()
-        profile.save(args.profile)
+    async with aiohttp.ClientSession() as session:
+        link = await open_link(profile.connection, session)
+        client = LockClient(
+            link,
+            profile.identity,
+            profile.lock,
+            on_persist=persist,
+            on_update=_print_update,
+        )
+        await client.start()
+        try:
+            return await work(client)
+        finally:
+            await client.close()
+            await link.close()
+            profile.save(args.profile)
 
 
 def _print_update(update: LockUpdate) -> None:

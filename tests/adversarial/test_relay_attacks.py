@@ -33,7 +33,6 @@ from custom_components.secure_lock.protocol import (
 from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.messages import ControllerRemove
 from custom_components.secure_lock.protocol.state import BoltState as WireBoltState
-from custom_components.secure_lock.transport import WebSocketFrameLink
 from custom_components.secure_lock.transport.link import FrameLink
 from device_sim.mechanism import BoltState
 from tests.sim.helpers import wait_until
@@ -344,10 +343,7 @@ async def test_pairing_brute_force_locks_out_across_a_reboot(
     async def link() -> FrameLink:
         if path == "relay":
             return await stage.controller_link(lock)
-        ws = WebSocketFrameLink(proxy.url)
-        await ws.connect()
-        stage.links.append(ws)
-        return ws
+        return await stage.lan_link(proxy.url)
 
     lock.device.press_button()
     attacker = await link()
@@ -372,9 +368,7 @@ async def test_lan_proxy_replays_and_held_unlocks_are_refused(stage: Stage) -> N
     """The same powers on the LAN path: replayed commands and a late unlock do nothing."""
     lock = await stage.start_lock()
     proxy = await stage.lan_proxy(lock)
-    link = WebSocketFrameLink(proxy.url)
-    await link.connect()
-    stage.links.append(link)
+    link = await stage.lan_link(proxy.url)
     identity, outcome = await stage.pair_over(link, lock)
     client = await stage.client(link, identity, outcome.lock)
     paired = len(proxy.captured(Direction.DOWN))  # the confirmation of the pairing
