@@ -116,8 +116,8 @@ def decode_signed_failure(body: bytes) -> SignedFailure | None:
     if code not in PAIRING_FAILURES:
         raise MalformedError("not a pairing failure code")
     return SignedFailure(
-        body[1 : 1 + NONCE_SIZE],
-        body[1 + NONCE_SIZE : head],
-        code,
-        body[head + 1 + length :],
+        controller_nonce=body[1 : 1 + NONCE_SIZE],
+        lock_key=body[1 + NONCE_SIZE : head],
+        code=code,
+        signature=body[head + 1 + length :],
     )

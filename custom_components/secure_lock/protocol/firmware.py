@@ -192,7 +192,15 @@ class FirmwareManifest:
             except UnicodeDecodeError:
                 raise MalformedError("release notes are not UTF-8") from None
             reader.done()
-            return cls(model, version, security, size, digest, min_version, notes)
+            return cls(
+                model=model,
+                version=version,
+                security_version=security,
+                image_size=size,
+                image_sha256=digest,
+                min_version=min_version,
+                release_notes=notes,
+            )
         except ValueError as err:
             raise MalformedError(f"invalid manifest field: {err}") from None
 
@@ -351,7 +359,13 @@ class SignedManifest:
                 continue
             signatures.append(ManifestSignature(algorithm, key_id, signature))
         reader.done()
-        return cls(manifest_bytes, manifest, tuple(signatures), tuple(unknown), data)
+        return cls(
+            manifest_bytes=manifest_bytes,
+            manifest=manifest,
+            signatures=tuple(signatures),
+            unknown_algorithms=tuple(unknown),
+            raw=data,
+        )
 
 
 def build_signed(

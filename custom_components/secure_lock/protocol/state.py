@@ -95,6 +95,13 @@ class LockStatus:
         has_latch = reader.boolean()
         relock = reader.u16()
         try:
-            return cls(bolt_state, door_state, battery, firmware, has_latch, relock)
+            return cls(
+                bolt_state=bolt_state,
+                door_state=door_state,
+                battery_percent=battery,
+                firmware_version=firmware,
+                has_latch=has_latch,
+                auto_relock_seconds=relock,
+            )
         except ValueError as err:
             raise MalformedError(str(err)) from err
