@@ -346,14 +346,14 @@ class LockDevice:
         """Return the lock's state as the protocol reports it."""
         status = self.mechanism.status
         return LockStatus(
-            _BOLT_TO_WIRE[status.bolt],
-            WireDoorState.OPEN
+            bolt_state=_BOLT_TO_WIRE[status.bolt],
+            door_state=WireDoorState.OPEN
             if status.door is DoorState.OPEN
             else WireDoorState.CLOSED,
-            round(status.battery_percent),
-            self.firmware.running_version,
-            self.mechanism.config.has_latch,
-            int(self.mechanism.config.auto_relock_seconds or 0),
+            battery_percent=round(status.battery_percent),
+            firmware_version=self.firmware.running_version,
+            has_latch=self.mechanism.config.has_latch,
+            auto_relock_seconds=int(self.mechanism.config.auto_relock_seconds or 0),
         )
 
     def describe(self) -> dict[str, object]:

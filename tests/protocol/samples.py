@@ -43,7 +43,14 @@ from custom_components.secure_lock.protocol.messages import (
     UpdateState,
 )
 
-STATUS = LockStatus(BoltState.LOCKED, DoorState.CLOSED, 87, "1.2.3", True, 30)
+STATUS = LockStatus(
+    bolt_state=BoltState.LOCKED,
+    door_state=DoorState.CLOSED,
+    battery_percent=87,
+    firmware_version="1.2.3",
+    has_latch=True,
+    auto_relock_seconds=30,
+)
 
 
 def sample_payload(kind: MessageKind, bundle: PublicKeyBundle, time_ms: int) -> Payload:

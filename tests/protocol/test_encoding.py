@@ -72,12 +72,35 @@ def test_status_with_impossible_battery_is_malformed(battery: int) -> None:
 def test_status_values_are_checked_when_built() -> None:
     """Values that have no encoding are refused before anything is sent."""
     with pytest.raises(ValueError, match="battery_percent"):
-        LockStatus(BoltState.LOCKED, DoorState.CLOSED, 101, "1", True)
+        LockStatus(
+            bolt_state=BoltState.LOCKED,
+            door_state=DoorState.CLOSED,
+            battery_percent=101,
+            firmware_version="1",
+            has_latch=True,
+        )
     with pytest.raises(ValueError, match="auto_relock_seconds"):
-        LockStatus(BoltState.LOCKED, DoorState.CLOSED, 50, "1", True, 0x10000)
+        LockStatus(
+            bolt_state=BoltState.LOCKED,
+            door_state=DoorState.CLOSED,
+            battery_percent=50,
+            firmware_version="1",
+            has_latch=True,
+            auto_relock_seconds=0x10000,
+        )
     with pytest.raises(ValueError, match="firmware_version"):
-        LockStatus(BoltState.LOCKED, DoorState.CLOSED, 50, "é" * MAX_TEXT_BYTES, True)
+        LockStatus(
+            bolt_state=BoltState.LOCKED,
+            door_state=DoorState.CLOSED,
+            battery_percent=50,
+            firmware_version="é" * MAX_TEXT_BYTES,
+            has_latch=True,
+        )
     # The limit counts UTF-8 bytes, not characters.
     assert LockStatus(
-        BoltState.LOCKED, DoorState.CLOSED, 50, "é" * (MAX_TEXT_BYTES // 2), True
+        bolt_state=BoltState.LOCKED,
+        door_state=DoorState.CLOSED,
+        battery_percent=50,
+        firmware_version="é" * (MAX_TEXT_BYTES // 2),
+        has_latch=True,
     )

@@ -130,7 +130,15 @@ class ScriptedLock:
 async def test_answer_that_is_not_a_status_is_unexpected() -> None:
     """A heartbeat where a firmware status belongs is refused as unexpected."""
     heartbeat = Heartbeat(
-        LockStatus(BoltState.LOCKED, DoorState.CLOSED, 80, "1.0.0", False), T0, 60
+        LockStatus(
+            bolt_state=BoltState.LOCKED,
+            door_state=DoorState.CLOSED,
+            battery_percent=80,
+            firmware_version="1.0.0",
+            has_latch=False,
+        ),
+        T0,
+        60,
     )
     with pytest.raises(ProtocolError) as err:
         await firmware_status(ScriptedLock([heartbeat]))  # type: ignore[arg-type]

@@ -49,7 +49,7 @@ class DoorState(IntEnum):
     CLOSED = 2
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LockStatus:
     """Full observable state of the lock."""
 
