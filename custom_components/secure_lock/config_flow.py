@@ -15,7 +15,6 @@ from typing import Any
 
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
-    ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
@@ -74,7 +73,7 @@ from .controller.links import (
     open_link,
     parse_broker_url,
 )
-from .coordinator import SecureLockCoordinator
+from .coordinator import SecureLockConfigEntry, SecureLockCoordinator
 from .entry_data import (
     credential_data,
     link_data,
@@ -152,7 +151,9 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> SecureLockOptionsFlow:
+    def async_get_options_flow(
+        config_entry: SecureLockConfigEntry,
+    ) -> SecureLockOptionsFlow:
         """Return the options flow."""
         return SecureLockOptionsFlow()
 
