@@ -48,7 +48,7 @@ MAX_SUMMARY_LENGTH = 255
 
 FIRMWARE_UPDATE = UpdateEntityDescription(
     key="firmware_update",
-    translation_key="firmware",
+    # Named "Firmware" by its device class.
     device_class=UpdateDeviceClass.FIRMWARE,
     entity_category=EntityCategory.CONFIG,
 )
