@@ -22,7 +22,7 @@ import segno
 from custom_components.secure_lock.controller import (
     LinkUnavailable,
     LockClient,
-    LockUpdate,
+    LockReport,
     UpdateProgress,
     confirm_pairing,
     firmware_status,
@@ -318,7 +318,7 @@ async def _with_client(
             profile.save(args.profile)
 
 
-def _print_update(update: LockUpdate) -> None:
+def _print_update(update: LockReport) -> None:
     status = update.status
     line = (
         f"{update.kind.value:9} lock={status.bolt_state.name.lower()} door={status.door_state.name.lower()} "

@@ -38,7 +38,7 @@ from .controller import (
     ControllerError,
     LinkUnavailable,
     LockClient,
-    LockUpdate,
+    LockReport,
 )
 from .controller.invitations import IssuedInvitation
 from .controller.links import LinkKind, LinkSettings, open_link
@@ -307,7 +307,7 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot]):
         )
 
     @callback
-    def _handle_update(self, update: LockUpdate) -> None:
+    def _handle_update(self, update: LockReport) -> None:
         """Take one verified state report from the lock."""
         if update.joined is not None:
             self._announce_join(update.joined)

@@ -12,7 +12,7 @@ import shutil
 
 from custom_components.secure_lock.controller import (
     LockClient,
-    LockUpdate,
+    LockReport,
     pair_over_link,
 )
 from custom_components.secure_lock.protocol import (
@@ -97,7 +97,7 @@ class Rig:
         """Return the manual clock in milliseconds."""
         return int(self.scheduler.wall_time() * 1000)
 
-    async def pair_admin(self, updates: list[LockUpdate]) -> LockClient:
+    async def pair_admin(self, updates: list[LockReport]) -> LockClient:
         """Pair the first controller (admin) over the label's code."""
         self.device.press_button()
         link = self.hub.attach()

@@ -9,10 +9,10 @@ import pytest
 from custom_components.secure_lock.controller import (
     CommandRefused,
     LockClient,
-    LockUpdate,
+    LockReport,
     PairingFailed,
     PairingTimedOut,
-    UpdateKind,
+    ReportKind,
     pair_over_link,
 )
 from custom_components.secure_lock.protocol import (
@@ -135,16 +135,16 @@ async def test_wrong_secret_locks_out_after_five_and_survives_reboot(rig: Rig) -
 async def test_events_reach_every_controller_with_source(rig: Rig) -> None:
     """A manual turn is pushed, signed, to every paired controller as source manual."""
     admin = await rig.pair("Home Assistant")
-    updates: list[LockUpdate] = []
+    updates: list[LockReport] = []
     second = await rig.pair("Phone")
-    admin_updates: list[LockUpdate] = []
+    admin_updates: list[LockReport] = []
     admin._on_update = admin_updates.append
     second._on_update = updates.append
 
     rig.device.mechanism.turn_by_hand(lock=False)
     await asyncio.sleep(0)
     for seen in (admin_updates, updates):
-        events = [u.event for u in seen if u.kind is UpdateKind.EVENT]
+        events = [u.event for u in seen if u.kind is ReportKind.EVENT]
         assert events, seen
         assert events[-1] is not None
         assert events[-1].source is EventSource.MANUAL
@@ -287,12 +287,12 @@ async def test_audit_log_records_commands_and_manual_use(rig: Rig) -> None:
 async def test_heartbeat_carries_full_state(rig: Rig) -> None:
     """Heartbeats go out on their interval with the full signed state."""
     client = await rig.pair()
-    updates: list[LockUpdate] = []
+    updates: list[LockReport] = []
     client._on_update = updates.append
     rig.device.start()
     rig.scheduler.advance(30)
     await asyncio.sleep(0)
-    beats = [u for u in updates if u.kind is UpdateKind.HEARTBEAT]
+    beats = [u for u in updates if u.kind is ReportKind.HEARTBEAT]
     assert len(beats) == 1
     assert beats[0].status.bolt_state is BoltState.LOCKED
     rig.device.shutdown()
@@ -337,7 +337,7 @@ async def test_offline_lock_answers_nothing(rig: Rig) -> None:
 async def test_event_types(rig: Rig) -> None:
     """Jam, tamper and low battery become their own event types."""
     client = await rig.pair()
-    updates: list[LockUpdate] = []
+    updates: list[LockReport] = []
     client._on_update = updates.append
     rig.device.mechanism.tamper()
     rig.device.mechanism.set_battery(10)

@@ -11,8 +11,8 @@ import pytest
 from custom_components.secure_lock.controller import (
     CommandRefused,
     LockClient,
-    LockUpdate,
-    UpdateKind,
+    LockReport,
+    ReportKind,
     confirm_pairing,
     pair_over_link,
 )
@@ -95,7 +95,7 @@ async def test_pair_and_operate_over_lan_and_broker(
         await relay_link.connect()
         relay = await _pair(runtime, relay_link, "Phone")
 
-        relay_updates: list[LockUpdate] = []
+        relay_updates: list[LockReport] = []
         relay._on_update = relay_updates.append
         assert (await lan.unlock()).status.bolt_state is BoltState.UNLOCKED
         # The LAN controller's command is pushed, signed, to the broker controller.
@@ -172,9 +172,9 @@ async def test_heartbeats_arrive_through_the_broker(
         link = links.controller(device.lock_id)
         await link.connect()
         client = await _pair(runtime, link, "HA")
-        beats: list[LockUpdate] = []
+        beats: list[LockReport] = []
         client._on_update = beats.append
-        await _wait_for(lambda: sum(u.kind is UpdateKind.HEARTBEAT for u in beats) >= 2)
+        await _wait_for(lambda: sum(u.kind is ReportKind.HEARTBEAT for u in beats) >= 2)
         await client.close()
     finally:
         await runtime.stop()

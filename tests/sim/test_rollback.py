@@ -15,7 +15,7 @@ import pytest
 from custom_components.secure_lock.controller import (
     CommandRefused,
     CommandTimeout,
-    LockUpdate,
+    LockReport,
     PairingTimedOut,
     pair_over_link,
 )
@@ -45,7 +45,7 @@ async def test_state_restored_from_before_a_revocation_is_refused(
     rig: Rig, tmp_path: Path
 ) -> None:
     """The un-revoked controller cannot open; the lock acts on nothing; the admin hears TAMPER."""
-    admin_updates: list[LockUpdate] = []
+    admin_updates: list[LockReport] = []
     admin = await rig.pair_admin(admin_updates)
     tenant = await rig.add(admin, "Former tenant", Role.OPERATOR)
     assert (await tenant.unlock()).status.bolt_state is WireBoltState.UNLOCKED
@@ -68,7 +68,7 @@ async def test_state_restored_from_before_a_revocation_is_refused(
 
     device.start()
 
-    def tampers() -> list[LockUpdate]:
+    def tampers() -> list[LockReport]:
         return [
             u
             for u in admin_updates

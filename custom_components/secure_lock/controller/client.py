@@ -2,7 +2,7 @@
 
 `LockClient` seals requests, waits for the lock's signed answers (bound to the
 request's hash by the protocol), and turns pushed events and heartbeats into
-`LockUpdate`s.  It never reports a state the lock did not sign: a command that
+`LockReport`s.  It never reports a state the lock did not sign: a command that
 times out says so, and the caller keeps showing the last confirmed state.
 
 Counters live in the `PairedLock` record; the client calls `on_persist` after
@@ -83,8 +83,8 @@ is one value for all kinds on purpose: a per-kind expiry (10 s for unlock,
 """
 
 
-class UpdateKind(StrEnum):
-    """Where a verified update came from."""
+class ReportKind(StrEnum):
+    """Where a verified report came from."""
 
     EVENT = "event"
     HEARTBEAT = "heartbeat"
@@ -94,10 +94,13 @@ class UpdateKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class LockUpdate:
-    """A state report the lock signed."""
+class LockReport:
+    """A report the lock signed: its `LockStatus`, and the event that changed it.
 
-    kind: UpdateKind
+    "Report", not "update": in this package an update is a firmware update.
+    """
+
+    kind: ReportKind
     status: LockStatus
     lock_time_ms: int
     event: Event | None = None
@@ -152,7 +155,7 @@ class LockClient:
         identity: ControllerIdentity,
         lock: PairedLock,
         *,
-        on_update: Callable[[LockUpdate], None] | None = None,
+        on_update: Callable[[LockReport], None] | None = None,
         on_persist: Callable[[PairedLock], None] | None = None,
         on_clock_skew: Callable[[int], None] | None = None,
         clock: Clock = system_clock,
@@ -163,7 +166,7 @@ class LockClient:
         self.identity = identity
         self.endpoint = ControllerEndpoint(identity, lock, rng=rng, clock=clock)
         self._on_update = on_update or (lambda _update: None)
-        self._listeners: list[Callable[[LockUpdate], None]] = []
+        self._listeners: list[Callable[[LockReport], None]] = []
         self._on_persist = on_persist or (lambda _lock: None)
         self._on_clock_skew = on_clock_skew or (lambda _sample: None)
         self._clock = clock
@@ -266,7 +269,7 @@ class LockClient:
             ) from err
 
     def add_listener(
-        self, listener: Callable[[LockUpdate], None]
+        self, listener: Callable[[LockReport], None]
     ) -> Callable[[], None]:
         """Also pass every verified update to ``listener``; return its remover."""
         self._listeners.append(listener)
@@ -523,13 +526,13 @@ class LockClient:
             self.confirmed_high_water = max(
                 self.confirmed_high_water, payload.sender_high_water
             )
-            self._publish(UpdateKind.RESULT, payload.status, payload.lock_time_ms)
+            self._publish(ReportKind.RESULT, payload.status, payload.lock_time_ms)
         elif isinstance(payload, Event):
             self._publish(
-                UpdateKind.EVENT, payload.status, payload.lock_time_ms, payload
+                ReportKind.EVENT, payload.status, payload.lock_time_ms, payload
             )
         elif isinstance(payload, Heartbeat):
-            self._publish(UpdateKind.HEARTBEAT, payload.status, payload.lock_time_ms)
+            self._publish(ReportKind.HEARTBEAT, payload.status, payload.lock_time_ms)
         elif isinstance(payload, ControllerJoined):
             self._notify_joined(payload)
         if (
@@ -539,8 +542,8 @@ class LockClient:
 
     def _notify_joined(self, notice: ControllerJoined) -> None:
         # Not a state report: the last known status stays as it was.
-        update = LockUpdate(
-            UpdateKind.JOINED,
+        update = LockReport(
+            ReportKind.JOINED,
             self.last_status or LockStatus(),
             notice.lock_time_ms,
             joined=notice,
@@ -617,13 +620,13 @@ class LockClient:
 
     def _publish(
         self,
-        kind: UpdateKind,
+        kind: ReportKind,
         status: LockStatus,
         lock_time_ms: int,
         event: Event | None = None,
     ) -> None:
         self.last_status = status
-        update = LockUpdate(kind, status, lock_time_ms, event)
+        update = LockReport(kind, status, lock_time_ms, event)
         self._on_update(update)
         for listener in list(self._listeners):
             listener(update)

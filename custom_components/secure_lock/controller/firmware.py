@@ -44,7 +44,7 @@ from ..protocol.messages import (
     UpdateOutcome,
     UpdateState,
 )
-from .client import LockClient, LockUpdate
+from .client import LockClient, LockReport
 from .errors import CommandRefused, CommandTimeout, ControllerError
 
 _LOGGER = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ async def install_firmware(
     """
     finished = asyncio.Event()
 
-    def listen(update: LockUpdate) -> None:
+    def listen(update: LockReport) -> None:
         if update.event is not None and update.event.event in (
             EventType.FIRMWARE_UPDATED,
             EventType.FIRMWARE_ROLLED_BACK,
