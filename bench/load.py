@@ -233,7 +233,8 @@ async def _one_command(controller: Controller, timeout: float, counts: Counts) -
     counts.sent += 1
     start = time.perf_counter()
     try:
-        result = await client.command(kind, timeout=timeout)
+        send = client.unlock if kind is MessageKind.UNLOCK else client.lock
+        result = await send(timeout=timeout)
     except CommandRefused:
         counts.refused += 1
         return

@@ -31,8 +31,8 @@ from custom_components.secure_lock.controller import (
     update_firmware,
 )
 from custom_components.secure_lock.protocol import (
+    CommandResult,
     ControllerIdentity,
-    MessageKind,
     PairedLock,
     PublicKeyBundle,
     Role,
@@ -331,17 +331,17 @@ def _print_update(update: LockReport) -> None:
     print(line, flush=True)
 
 
-_COMMANDS = {
-    "lock": MessageKind.LOCK,
-    "unlock": MessageKind.UNLOCK,
-    "open": MessageKind.OPEN,
-    "status": MessageKind.STATUS_REQUEST,
+_COMMANDS: dict[str, Callable[[LockClient], Awaitable[CommandResult]]] = {
+    "lock": LockClient.lock,
+    "unlock": LockClient.unlock,
+    "open": LockClient.open,
+    "status": LockClient.status,
 }
 
 
 async def _command(args: argparse.Namespace) -> int:
     async def work(client: LockClient) -> int:
-        result = await client.command(_COMMANDS[args.command])
+        result = await _COMMANDS[args.command](client)
         print(f"ok: lock is {result.status.bolt_state.name.lower()}")
         return 0
 

@@ -278,7 +278,11 @@ class LockClient:
     async def command(
         self, kind: MessageKind, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
     ) -> CommandResult:
-        """Lock, unlock, open or ask for status; raise CommandRefused unless OK."""
+        """Send one of lock, unlock, open or status; raise CommandRefused unless OK.
+
+        The generic form: `lock`, `unlock`, `open` and `status` are the way to
+        call it, so no caller needs to know the wire's message kinds.
+        """
         lifetime = (
             UNLOCK_LIFETIME_MS
             if kind in (MessageKind.UNLOCK, MessageKind.OPEN)
