@@ -45,9 +45,9 @@ from custom_components.secure_lock.protocol import (  # noqa: E402
     Role,
     SetupPayload,
     SuiteId,
-    frame_size,
     supported_suites,
 )
+from custom_components.secure_lock.protocol.envelope import frame_size  # noqa: E402
 
 REPEATS = 9
 BATCH = 60

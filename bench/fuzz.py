@@ -54,7 +54,6 @@ from custom_components.secure_lock.protocol import (  # noqa: E402
     ControllerIdentity,
     ControllerPairing,
     ControllerRegistry,
-    DeterministicRng,
     LockEndpoint,
     LockIdentity,
     LockPairing,
@@ -81,6 +80,7 @@ from custom_components.secure_lock.protocol.pairing_messages import (  # noqa: E
     PairingProof,
     PairingResult,
 )
+from custom_components.secure_lock.protocol.rng import DeterministicRng  # noqa: E402
 from custom_components.secure_lock.protocol.session import ControllerEndpoint  # noqa: E402
 from custom_components.secure_lock.protocol.state import LockStatus  # noqa: E402
 from device_sim.admin import AdminCommand, AdminError, parse_request  # noqa: E402

@@ -66,7 +66,7 @@ from custom_components.secure_lock.protocol import (  # noqa: E402
     SetupPayload,
 )
 from custom_components.secure_lock.protocol.errors import ErrorCode  # noqa: E402
-from custom_components.secure_lock.protocol.state import LockState  # noqa: E402
+from custom_components.secure_lock.protocol.state import BoltState  # noqa: E402
 from custom_components.secure_lock.transport import (  # noqa: E402
     LockTopics,
     MqttFrameLink,
@@ -221,7 +221,7 @@ class Counts:
     latencies_ms: list[float] = field(default_factory=list)
 
 
-_EXPECTED = {MessageKind.UNLOCK: LockState.UNLOCKED, MessageKind.LOCK: LockState.LOCKED}
+_EXPECTED = {MessageKind.UNLOCK: BoltState.UNLOCKED, MessageKind.LOCK: BoltState.LOCKED}
 
 
 async def _one_command(controller: Controller, timeout: float, counts: Counts) -> None:
@@ -233,7 +233,8 @@ async def _one_command(controller: Controller, timeout: float, counts: Counts) -
     counts.sent += 1
     start = time.perf_counter()
     try:
-        result = await client.command(kind, timeout=timeout)
+        send = client.unlock if kind is MessageKind.UNLOCK else client.lock
+        result = await send(timeout=timeout)
     except CommandRefused:
         counts.refused += 1
         return
@@ -241,7 +242,7 @@ async def _one_command(controller: Controller, timeout: float, counts: Counts) -
         counts.lost += 1
         return
     counts.latencies_ms.append((time.perf_counter() - start) * 1000)
-    if result.status.lock_state is _EXPECTED[kind]:
+    if result.status.bolt_state is _EXPECTED[kind]:
         counts.confirmed += 1
     else:
         counts.wrong_state += 1

@@ -69,13 +69,13 @@ class ControllerGrant:
 
     username: str
     password_line: str = field(repr=False)
-    routing_ids: frozenset[str]
+    topic_ids: frozenset[str]
 
 
-def check_routing_id(routing_id: str) -> str:
-    """Return ``routing_id`` if it is 32 lowercase hex digits."""
+def check_topic_id(topic_id: str) -> str:
+    """Return ``topic_id`` if it is 32 lowercase hex digits."""
     try:
-        return LockTopics(routing_id).routing_id
+        return LockTopics(topic_id).topic_id
     except ValueError as err:
         raise BrokerError(str(err)) from None
 
@@ -255,8 +255,8 @@ class MosquittoBroker:
         for grant in sorted(self._grants.values(), key=lambda g: g.username):
             passwd.append(grant.password_line)
             acl.append(f"user {grant.username}")
-            for routing_id in sorted(grant.routing_ids):
-                topics = LockTopics(routing_id)
+            for topic_id in sorted(grant.topic_ids):
+                topics = LockTopics(topic_id)
                 acl.append(f"topic read {topics.up}")
                 acl.append(f"topic write {topics.down}")
             acl.append("")
@@ -290,10 +290,10 @@ class MosquittoBroker:
         )
 
     def add_controller(
-        self, username: str, password: str, routing_ids: Iterable[str]
+        self, username: str, password: str, topic_ids: Iterable[str]
     ) -> None:
         """Create or replace a controller account and reload a running broker."""
-        self.add_controllers([(username, password, routing_ids)])
+        self.add_controllers([(username, password, topic_ids)])
 
     def add_controllers(
         self, accounts: Iterable[tuple[str, str, Iterable[str]]]
@@ -307,9 +307,9 @@ class MosquittoBroker:
             ControllerGrant(
                 check_username(username),
                 password_line(username, password),
-                frozenset(check_routing_id(r) for r in routing_ids),
+                frozenset(check_topic_id(t) for t in topic_ids),
             )
-            for username, password, routing_ids in accounts
+            for username, password, topic_ids in accounts
         ]
         for grant in grants:
             self._grants[grant.username] = grant

@@ -16,12 +16,13 @@ import signal
 import sys
 import time
 
+import aiohttp
 import segno
 
 from custom_components.secure_lock.controller import (
     LinkUnavailable,
     LockClient,
-    LockUpdate,
+    LockReport,
     UpdateProgress,
     confirm_pairing,
     firmware_status,
@@ -30,8 +31,8 @@ from custom_components.secure_lock.controller import (
     update_firmware,
 )
 from custom_components.secure_lock.protocol import (
+    CommandResult,
     ControllerIdentity,
-    MessageKind,
     PairedLock,
     PublicKeyBundle,
     Role,
@@ -53,16 +54,19 @@ from .cli_lock import BROKER_CA_NEEDED, broker_address
 from .cli_profile import Connection, Profile
 
 
-async def open_link(connection: Connection) -> FrameLink:
+async def open_link(
+    connection: Connection, session: aiohttp.ClientSession
+) -> FrameLink:
     """Connect to the lock over LAN or the broker, as the profile says.
 
-    With both, the LAN comes first and the broker is the fallback.
+    With both, the LAN comes first and the broker is the fallback; ``session``
+    (the caller's, closed by it) carries the LAN WebSocket.
     """
     if not connection.lan_url and not connection.broker_url:
         raise ValueError("the profile has no way to reach the lock (--lan or --broker)")
     failures: list[str] = []
     if connection.lan_url:
-        ws = WebSocketFrameLink(connection.lan_url)
+        ws = WebSocketFrameLink(connection.lan_url, session=session)
         try:
             await ws.connect()
         except TransportError as err:
@@ -218,9 +222,9 @@ def add_parsers(
     update.add_argument(
         "--rate",
         type=float,
-        default=15.0,
+        default=None,
         metavar="FRAMES_PER_SECOND",
-        help="pace the chunks (the lock's LAN limit is 20/s by default; 0 = unpaced)",
+        help="pace the chunks (default: the link's send rate, 15/s on the LAN; 0 = unpaced)",
     )
     update.set_defaults(action=_update)
 
@@ -261,16 +265,17 @@ async def _pair(args: argparse.Namespace) -> int:
         lock_id=setup.lock_id.hex(),
     )
     profile = Profile(ControllerIdentity.generate(), connection)
-    link = await open_link(connection)
-    try:
+    async with aiohttp.ClientSession() as session:
+        link = await open_link(connection, session)
         try:
-            outcome = await pair_over_link(link, profile.identity, setup, args.name)
-            # Final only once the lock hears from us (it forgets silent joins).
-            await confirm_pairing(link, profile.identity, outcome.lock)
-        except LinkUnavailable:
-            raise ValueError(PAIRING_NO_ANSWER) from None
-    finally:
-        await link.close()
+            try:
+                outcome = await pair_over_link(link, profile.identity, setup, args.name)
+                # Final only once the lock hears from us (it forgets silent joins).
+                await confirm_pairing(link, profile.identity, outcome.lock)
+            except LinkUnavailable:
+                raise ValueError(PAIRING_NO_ANSWER) from None
+        finally:
+            await link.close()
     profile.lock = outcome.lock
     profile.save(args.profile, replace_existing=True)
     print(
@@ -286,7 +291,6 @@ async def _with_client(
     profile = Profile.load(args.profile)
     if profile.lock is None:
         raise ValueError("this profile is not paired")
-    link = await open_link(profile.connection)
 
     def persist(lock: PairedLock) -> None:
         # Called from the receive loop: a failed save must not stop it.
@@ -296,27 +300,29 @@ async def _with_client(
         except (OSError, ValueError) as err:
             print(f"warning: could not save the profile: {err}", file=sys.stderr)
 
-    client = LockClient(
-        link,
-        profile.identity,
-        profile.lock,
-        on_persist=persist,
-        on_update=_print_update,
-    )
-    await client.start()
-    try:
-        return await work(client)
-    finally:
-        await client.close()
-        await link.close()
-        profile.save(args.profile)
+    async with aiohttp.ClientSession() as session:
+        link = await open_link(profile.connection, session)
+        client = LockClient(
+            link,
+            profile.identity,
+            profile.lock,
+            on_persist=persist,
+            on_update=_print_update,
+        )
+        await client.start()
+        try:
+            return await work(client)
+        finally:
+            await client.close()
+            await link.close()
+            profile.save(args.profile)
 
 
-def _print_update(update: LockUpdate) -> None:
+def _print_update(update: LockReport) -> None:
     status = update.status
     line = (
-        f"{update.kind.value:9} lock={status.lock_state.name.lower()} door={status.door_state.name.lower()} "
-        f"battery={status.battery_percent}%"
+        f"{update.kind.value:9} lock={status.bolt_state.name.lower()} door={status.door_state.name.lower()} "
+        f"battery={'?' if status.battery_percent is None else status.battery_percent}%"
     )
     if update.event is not None:
         line += f" event={update.event.event.name.lower()} source={update.event.source.name.lower()}"
@@ -325,18 +331,18 @@ def _print_update(update: LockUpdate) -> None:
     print(line, flush=True)
 
 
-_COMMANDS = {
-    "lock": MessageKind.LOCK,
-    "unlock": MessageKind.UNLOCK,
-    "open": MessageKind.OPEN,
-    "status": MessageKind.STATUS_REQUEST,
+_COMMANDS: dict[str, Callable[[LockClient], Awaitable[CommandResult]]] = {
+    "lock": LockClient.lock,
+    "unlock": LockClient.unlock,
+    "open": LockClient.open,
+    "status": LockClient.status,
 }
 
 
 async def _command(args: argparse.Namespace) -> int:
     async def work(client: LockClient) -> int:
-        result = await client.command(_COMMANDS[args.command])
-        print(f"ok: lock is {result.status.lock_state.name.lower()}")
+        result = await _COMMANDS[args.command](client)
+        print(f"ok: lock is {result.status.bolt_state.name.lower()}")
         return 0
 
     return await _with_client(args, work)
@@ -471,7 +477,7 @@ async def _update(args: argparse.Namespace) -> int:
             release,
             on_progress=_print_progress,
             install=not args.no_install,
-            frames_per_second=args.rate or None,
+            frames_per_second=args.rate,
         )
         if args.no_install:
             print(f"transferred {release.version}; run update again to install")

@@ -32,6 +32,8 @@ import tempfile
 import time
 from typing import Any
 
+import aiohttp
+
 from custom_components.secure_lock.controller import (
     CommandTimeout,
     ControllerError,
@@ -168,13 +170,20 @@ class LockProcess:
 
 async def run(cycles: int, workdir: Path, seed: int | None = None) -> CrashReport:
     """Run the crash loop; raise CrashCheckFailed on the first broken invariant."""
+    async with aiohttp.ClientSession() as session:
+        return await _run(cycles, workdir, seed, session)
+
+
+async def _run(
+    cycles: int, workdir: Path, seed: int | None, session: aiohttp.ClientSession
+) -> CrashReport:
     rng = random.Random(seed)  # noqa: S311 - timing jitter for a test, not a secret
     report = CrashReport()
     started = time.monotonic()
     lock = LockProcess(workdir / "lock", free_port())
     await lock.start()
     identity = ControllerIdentity.generate()
-    paired = await _pair(lock, identity)
+    paired = await _pair(lock, identity, session)
     sent_frames: list[tuple[bytes, int]] = []
     confirmed_counter = 0
     try:
@@ -184,6 +193,7 @@ async def run(cycles: int, workdir: Path, seed: int | None = None) -> CrashRepor
             _check_controller(state, identity, confirmed_counter)
             paired, confirmed = await _replay_then_fire(
                 lock,
+                session,
                 identity=identity,
                 paired=paired,
                 sent_frames=sent_frames,
@@ -199,14 +209,16 @@ async def run(cycles: int, workdir: Path, seed: int | None = None) -> CrashRepor
     return report
 
 
-async def _pair(lock: LockProcess, identity: ControllerIdentity) -> PairedLock:
+async def _pair(
+    lock: LockProcess, identity: ControllerIdentity, session: aiohttp.ClientSession
+) -> PairedLock:
     answer = await admin_call(
         lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.SETUP_CODE)
     )
     await admin_call(
         lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.PRESS_BUTTON)
     )
-    link = WebSocketFrameLink(f"ws://127.0.0.1:{lock.port}/securelock/v1")
+    link = lan_link(lock, session)
     await link.connect()
     try:
         outcome = await pair_over_link(
@@ -215,6 +227,13 @@ async def _pair(lock: LockProcess, identity: ControllerIdentity) -> PairedLock:
     finally:
         await link.close()
     return outcome.lock
+
+
+def lan_link(lock: LockProcess, session: aiohttp.ClientSession) -> WebSocketFrameLink:
+    """Return a (not yet connected) LAN link to the lock process."""
+    return WebSocketFrameLink(
+        f"ws://127.0.0.1:{lock.port}/securelock/v1", session=session
+    )
 
 
 def _check_controller(
@@ -237,6 +256,7 @@ def _check_controller(
 
 async def _replay_then_fire(
     lock: LockProcess,
+    session: aiohttp.ClientSession,
     *,
     identity: ControllerIdentity,
     paired: PairedLock,
@@ -244,7 +264,7 @@ async def _replay_then_fire(
     rng: random.Random,
     report: CrashReport,
 ) -> tuple[PairedLock, int]:
-    link = WebSocketFrameLink(f"ws://127.0.0.1:{lock.port}/securelock/v1")
+    link = lan_link(lock, session)
     await link.connect()
     client = LockClient(link, identity, paired)
     await client.start()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
-from custom_components.secure_lock.protocol import PROTOCOL_VERSION
+from custom_components.secure_lock.protocol.envelope import PROTOCOL_VERSION
 
 SERVICE_TYPE = "_securelock._tcp.local."
 

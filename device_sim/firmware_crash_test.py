@@ -29,6 +29,8 @@ import tempfile
 import time
 from typing import Any
 
+import aiohttp
+
 from custom_components.secure_lock.controller import (
     ControllerError,
     FirmwareRelease,
@@ -49,7 +51,7 @@ from custom_components.secure_lock.transport import TransportError
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
 from . import PROG
-from .crash_test import CrashCheckFailed, LockProcess, _pair
+from .crash_test import CrashCheckFailed, LockProcess, _pair, lan_link
 from .lock_device import DeviceConfig
 from .ports import free_port
 from .release_tool import build_release, generate_test_image
@@ -88,6 +90,13 @@ async def run(
     cycles: int, workdir: Path, seed: int | None = None
 ) -> FirmwareCrashReport:
     """Run the loop; raise CrashCheckFailed on the first broken invariant."""
+    async with aiohttp.ClientSession() as session:
+        return await _run(cycles, workdir, seed, session)
+
+
+async def _run(
+    cycles: int, workdir: Path, seed: int | None, session: aiohttp.ClientSession
+) -> FirmwareCrashReport:
     rng = random.Random(seed)  # noqa: S311 - kill timing for a test, not a secret
     report = FirmwareCrashReport()
     started = time.monotonic()
@@ -105,7 +114,7 @@ async def run(
     )
     await lock.start()
     identity = ControllerIdentity.generate()
-    paired = await _pair(lock, identity)
+    paired = await _pair(lock, identity, session)
     running = FirmwareVersion(1, 0, 0)
     release = make_release(key, FirmwareVersion(1, 0, 1))
     try:
@@ -114,7 +123,13 @@ async def run(
             # Alternate, so even a short run kills in both phases.
             during_install = cycle % 2 == 1
             paired, resumed = await _interrupted_update(
-                lock, identity, paired, release, rng, during_install=during_install
+                lock,
+                identity,
+                paired,
+                release,
+                rng,
+                during_install=during_install,
+                session=session,
             )
             report.resumed += resumed
             if during_install:
@@ -123,14 +138,14 @@ async def run(
                 report.kills_during_transfer += 1
             await lock.start()
             running, paired = await _check_after_restart(
-                lock, identity, paired, running, release
+                lock, identity, paired, running, release, session=session
             )
             if running == release.manifest.version:
                 report.installed += 1
                 release = make_release(
                     key, FirmwareVersion(1, 0, release.manifest.version.patch + 1)
                 )
-        paired = await _finish(lock, identity, paired, release)
+        paired = await _finish(lock, session, identity, paired, release)
     finally:
         lock.kill()
     report.seconds = time.monotonic() - started
@@ -138,9 +153,12 @@ async def run(
 
 
 async def _client(
-    lock: LockProcess, identity: ControllerIdentity, paired: PairedLock
+    lock: LockProcess,
+    session: aiohttp.ClientSession,
+    identity: ControllerIdentity,
+    paired: PairedLock,
 ) -> tuple[LockClient, WebSocketFrameLink]:
-    link = WebSocketFrameLink(f"ws://127.0.0.1:{lock.port}/securelock/v1")
+    link = lan_link(lock, session)
     await link.connect()
     client = LockClient(link, identity, paired)
     await client.start()
@@ -161,9 +179,10 @@ async def _interrupted_update(
     rng: random.Random,
     *,
     during_install: bool,
+    session: aiohttp.ClientSession,
 ) -> tuple[PairedLock, int]:
     """Start (or resume) the update and kill the lock mid-way."""
-    client, link = await _client(lock, identity, paired)
+    client, link = await _client(lock, session, identity, paired)
     installing = asyncio.Event()
     first_held: list[int] = []
 
@@ -203,6 +222,8 @@ async def _check_after_restart(
     paired: PairedLock,
     previous: FirmwareVersion,
     release: FirmwareRelease,
+    *,
+    session: aiohttp.ClientSession,
 ) -> tuple[FirmwareVersion, PairedLock]:
     state: dict[str, Any] = await lock.state()
     firmware = state["firmware"]
@@ -211,7 +232,7 @@ async def _check_after_restart(
     running = FirmwareVersion.parse(state["firmware_version"])
     if running not in (previous, release.manifest.version):
         raise CrashCheckFailed(f"lock runs {running}, expected {previous} or the new")
-    client, link = await _client(lock, identity, paired)
+    client, link = await _client(lock, session, identity, paired)
     try:
         status = await firmware_status(client)
         result = await client.status(timeout=10)
@@ -232,11 +253,12 @@ async def _check_after_restart(
 
 async def _finish(
     lock: LockProcess,
+    session: aiohttp.ClientSession,
     identity: ControllerIdentity,
     paired: PairedLock,
     release: FirmwareRelease,
 ) -> PairedLock:
-    client, link = await _client(lock, identity, paired)
+    client, link = await _client(lock, session, identity, paired)
     try:
         status = await update_firmware(client, release, window=WINDOW)
     finally:

@@ -26,6 +26,7 @@ from custom_components.secure_lock.protocol.errors import (
     ProtocolError,
 )
 from custom_components.secure_lock.protocol.firmware import (
+    MAX_SIGNED_MANIFEST_SIZE,
     FirmwareError,
     FirmwareVersion,
     ReleasePublicKey,
@@ -48,8 +49,6 @@ from .firmware_slots import SlotIOError, SlotStore
 
 _LOGGER = logging.getLogger(__name__)
 
-MAX_SIGNED_MANIFEST = 8192
-"""Manifest (notes at most 2 KiB) plus Ed25519 and ML-DSA-65 signatures, with room."""
 MAX_TRIAL_BOOTS = 1
 """A new image gets one boot to confirm itself; a second boot means it did not."""
 
@@ -206,7 +205,7 @@ class FirmwareUpdater:
         """
         if self.record.trial is not None:
             raise UpdateRefused(ErrorCode.FIRMWARE_BUSY, ResultCode.BUSY)
-        if part.total_size > MAX_SIGNED_MANIFEST:
+        if part.total_size > MAX_SIGNED_MANIFEST_SIZE:
             raise UpdateRefused(ErrorCode.PAYLOAD_TOO_LARGE, ResultCode.INVALID_REQUEST)
         offer = self._offer
         if (

@@ -9,8 +9,8 @@ from custom_components.secure_lock.protocol.messages import (
     ResultCode,
 )
 from custom_components.secure_lock.protocol.state import (
+    BoltState as WireBoltState,
     DoorState as WireDoorState,
-    LockState,
     LockStatus,
 )
 
@@ -26,13 +26,13 @@ from .mechanism import (
 )
 
 _BOLT_TO_WIRE = {
-    BoltState.LOCKED: LockState.LOCKED,
-    BoltState.UNLOCKED: LockState.UNLOCKED,
-    BoltState.LOCKING: LockState.LOCKING,
-    BoltState.UNLOCKING: LockState.UNLOCKING,
-    BoltState.OPENING: LockState.OPENING,
-    BoltState.OPEN: LockState.OPEN,
-    BoltState.JAMMED: LockState.JAMMED,
+    BoltState.LOCKED: WireBoltState.LOCKED,
+    BoltState.UNLOCKED: WireBoltState.UNLOCKED,
+    BoltState.LOCKING: WireBoltState.LOCKING,
+    BoltState.UNLOCKING: WireBoltState.UNLOCKING,
+    BoltState.OPENING: WireBoltState.OPENING,
+    BoltState.OPEN: WireBoltState.OPEN,
+    BoltState.JAMMED: WireBoltState.JAMMED,
 }
 _SOURCE_TO_WIRE = {
     Source.CONTROLLER: EventSource.CONTROLLER,
@@ -62,12 +62,14 @@ def wire_status(
 ) -> LockStatus:
     """Return the mechanism's state as the protocol reports it."""
     return LockStatus(
-        _BOLT_TO_WIRE[status.bolt],
-        WireDoorState.OPEN if status.door is DoorState.OPEN else WireDoorState.CLOSED,
-        round(status.battery_percent),
-        firmware_version,
-        config.has_latch,
-        int(config.auto_relock_seconds or 0),
+        bolt_state=_BOLT_TO_WIRE[status.bolt],
+        door_state=WireDoorState.OPEN
+        if status.door is DoorState.OPEN
+        else WireDoorState.CLOSED,
+        battery_percent=round(status.battery_percent),
+        firmware_version=firmware_version,
+        has_latch=config.has_latch,
+        auto_relock_seconds=int(config.auto_relock_seconds or 0),
     )
 
 

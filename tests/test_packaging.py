@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+from importlib.metadata import packages_distributions, version
 import json
 from pathlib import Path
 import re
+import sys
 
 from awesomeversion import AwesomeVersion
+import homeassistant
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from PIL import Image
 import pytest
 
@@ -27,6 +33,9 @@ HACS_KEYS = {
     "persistent_directory",
     "render_readme",
 }
+# Used through Home Assistant's own API (its HTTP session, its schemas) and
+# installed with it: never declared, so Home Assistant's version always wins.
+PROVIDED_BY_HOME_ASSISTANT = {"homeassistant", "aiohttp", "voluptuous"}
 IOT_CLASSES = {
     "assumed_state",
     "calculated",
@@ -65,13 +74,90 @@ def test_manifest_required_values() -> None:
         assert (INTEGRATION_DIR / "config_flow.py").is_file()
 
 
-def test_manifest_requirements_pinned_and_installed_in_both_environments() -> None:
-    """Every requirement is pinned, and both test environments install that pin."""
-    for requirement in MANIFEST["requirements"]:
-        assert "==" in requirement, f"{requirement} is not pinned"
-        for env in ("latest", "minimum"):
-            text = (REPO_ROOT / "requirements" / f"{env}.txt").read_text()
-            assert requirement in text.split(), f"{requirement} missing from {env}.txt"
+def _declared() -> dict[str, Requirement]:
+    return {
+        canonicalize_name(req.name): req
+        for req in map(Requirement, MANIFEST["requirements"])
+    }
+
+
+def _pins(text: str) -> dict[str, str]:
+    """Return ``name==version`` lines of a requirements or constraints file."""
+    return {
+        canonicalize_name(name): pinned
+        for name, pinned in re.findall(
+            r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.MULTILINE
+        )
+    }
+
+
+def test_manifest_requirements_are_ranges_home_assistant_satisfies() -> None:
+    """Each requirement is a range that Home Assistant's own pin satisfies.
+
+    A range lets Home Assistant's pin win (one copy for all integrations);
+    the version installed here and those the test environments pin must be
+    inside it too, so what is tested is what the range allows.
+    """
+    constraints = _pins(
+        (Path(homeassistant.__file__).parent / "package_constraints.txt").read_text()
+    )
+    environments = {
+        env: _pins((REPO_ROOT / "requirements" / f"{env}.txt").read_text())
+        for env in ("latest", "minimum")
+    }
+    for name, requirement in _declared().items():
+        specifier = requirement.specifier
+        assert specifier, f"{requirement} has no version range"
+        assert all(spec.operator != "==" for spec in specifier), f"{requirement} pins"
+        assert specifier.contains(version(name)), (
+            f"installed {name} outside {specifier}"
+        )
+        if name in constraints:
+            assert specifier.contains(constraints[name]), f"HA pins {name} outside"
+        # Home Assistant's pin, or the test environments' own pin, is tested.
+        assert name in constraints or all(name in p for p in environments.values())
+        for env, pins in environments.items():
+            if name in pins:
+                assert specifier.contains(pins[name]), f"{env}.txt pins {name} outside"
+
+
+def _imported_packages() -> set[str]:
+    """Return the top-level third-party packages the integration imports."""
+    found: set[str] = set()
+    for path in INTEGRATION_DIR.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.partition(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                found.add(node.module.partition(".")[0])
+    return {name for name in found if name not in sys.stdlib_module_names}
+
+
+def test_manifest_requirements_declare_what_the_code_imports() -> None:
+    """Every library the code imports is declared, unless Home Assistant itself provides it."""
+    declared = set(_declared())
+    distributions = packages_distributions()
+    for package in _imported_packages() - PROVIDED_BY_HOME_ASSISTANT:
+        owners = {canonicalize_name(d) for d in distributions.get(package, [])}
+        assert owners & declared, f"{package} is imported but not a requirement"
+    # And nothing is declared that the code does not import.
+    imported = {
+        canonicalize_name(d)
+        for package in _imported_packages()
+        for d in distributions.get(package, [])
+    }
+    assert declared <= imported, declared - imported
+
+
+def test_loggers_name_the_libraries_not_the_integration() -> None:
+    """``loggers`` lists the requirements' logger namespaces, never the integration's own."""
+    declared = set(_declared())
+    distributions = packages_distributions()
+    assert MANIFEST["loggers"]
+    for logger in MANIFEST["loggers"]:
+        assert not logger.startswith("custom_components"), logger
+        owners = {canonicalize_name(d) for d in distributions.get(logger, [])}
+        assert owners & declared, f"{logger} is not the logger of a requirement"
 
 
 def test_hacs_json_schema_and_minimum_version() -> None:

@@ -35,16 +35,17 @@ PLATINUM = {"async-dependency", "inject-websession", "strict-typing"}
 
 
 def test_all_rules_listed_with_valid_status() -> None:
-    """Every rule of every tier appears once, as done, todo, or exempt with a reason."""
+    """Every rule of every tier appears once, as done or exempt with a reason (no todo)."""
     assert (len(BRONZE), len(SILVER), len(GOLD), len(PLATINUM)) == (20, 10, 21, 3)
     rules = load_yaml_dict(str(INTEGRATION_DIR / "quality_scale.yaml"))["rules"]
     assert set(rules) == BRONZE | SILVER | GOLD | PLATINUM
     for rule, status in rules.items():
         if isinstance(status, dict):
-            assert status["status"] == "exempt", rule
-            assert len(status["comment"]) > 20, f"{rule}: exemption needs a reason"
+            # A comment explains an exemption, or how a rule is met.
+            assert status["status"] in {"exempt", "done"}, rule
+            assert len(status["comment"]) > 20, f"{rule}: the comment needs a reason"
         else:
-            assert status in {"done", "todo"}, rule
+            assert status == "done", rule
 
 
 # Where the README fulfils each documentation rule.

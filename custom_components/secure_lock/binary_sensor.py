@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import SecureLockCoordinator
 from .entity import SecureLockEntity
 from .protocol import DoorState
-from .protocol.state import BATTERY_UNKNOWN, LockStatus
+from .protocol.state import LockStatus
 from .runtime import SecureLockConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -40,7 +40,7 @@ def _door_open(status: LockStatus) -> bool | None:
 
 
 def _battery_low(status: LockStatus) -> bool | None:
-    if status.battery_percent == BATTERY_UNKNOWN:
+    if status.battery_percent is None:
         return None
     return status.battery_percent <= LOW_BATTERY_PERCENT
 

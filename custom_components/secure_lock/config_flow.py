@@ -15,7 +15,6 @@ from typing import Any
 
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
-    ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
@@ -94,6 +93,7 @@ from .protocol import (
     SetupPayload,
 )
 from .protocol.firmware import ReleasePublicKey
+from .runtime import SecureLockConfigEntry
 from .transport import TransportError
 
 _LOGGER = logging.getLogger(__name__)
@@ -153,7 +153,9 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> SecureLockOptionsFlow:
+    def async_get_options_flow(
+        config_entry: SecureLockConfigEntry,
+    ) -> SecureLockOptionsFlow:
         """Return the options flow."""
         return SecureLockOptionsFlow()
 

@@ -48,5 +48,3 @@ UNREACHABLE_REPAIR_AFTER: Final = timedelta(minutes=30)
 """A lock no path reaches for this long gets a repair issue (shorter is only unavailable)."""
 FIRMWARE_CHECK_INTERVAL: Final = timedelta(hours=6)
 """How often the release folder is looked at again."""
-FIRMWARE_LAN_FRAMES_PER_SECOND: Final = 15.0
-"""Firmware chunk pace on the LAN: under the lock's 20 frames/s per connection."""

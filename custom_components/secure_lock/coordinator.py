@@ -18,7 +18,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import COMMAND_TIMEOUT, DOMAIN, LOGGER, UNAVAILABLE_AFTER
-from .controller import CommandRefused, LinkUnavailable, LockClient, LockUpdate
+from .controller import CommandRefused, LinkUnavailable, LockClient, LockReport
 from .controller.connection import (
     ConnectionListener,
     ConnectionTimings,
@@ -199,7 +199,7 @@ class SecureLockCoordinator(DataUpdateCoordinator[LockSnapshot], ConnectionListe
         report_clock_skew(self.hass, self.lock_name, self.paired_lock, sample_ms)
 
     @callback
-    def lock_updated(self, update: LockUpdate) -> None:
+    def lock_updated(self, update: LockReport) -> None:
         """Take one verified state report from the lock."""
         if update.joined is not None:
             self.join_serial += 1

@@ -61,7 +61,7 @@ def _session(coordinator: SecureLockCoordinator) -> dict[str, Any]:
         "status": None
         if status is None
         else {
-            "lock_state": status.lock_state.name.lower(),
+            "bolt_state": status.bolt_state.name.lower(),
             "door_state": status.door_state.name.lower(),
             "battery_percent": status.battery_percent,
             "firmware_version": status.firmware_version,

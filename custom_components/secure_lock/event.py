@@ -9,16 +9,16 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import SecureLockCoordinator
 from .entity import SecureLockEntity
 from .protocol import Event, EventSource, EventType
-from .protocol.state import DoorState, LockState
+from .protocol.state import BoltState, DoorState
 from .runtime import SecureLockConfigEntry
 from .snapshot import changed_by_of
 
 PARALLEL_UPDATES = 0
 
 _STATE_EVENTS = {
-    LockState.LOCKED: "locked",
-    LockState.UNLOCKED: "unlocked",
-    LockState.OPEN: "opened",
+    BoltState.LOCKED: "locked",
+    BoltState.UNLOCKED: "unlocked",
+    BoltState.OPEN: "opened",
 }
 _ALARMS = {
     EventType.JAMMED: "jammed",
@@ -49,7 +49,7 @@ def event_type(event: Event) -> str | None:
     """
     match event.event:
         case EventType.STATE_CHANGED:
-            return _STATE_EVENTS.get(event.status.lock_state)
+            return _STATE_EVENTS.get(event.status.bolt_state)
         case EventType.DOOR_CHANGED:
             return _DOOR_EVENTS.get(event.status.door_state)
     return _ALARMS.get(event.event)

@@ -27,6 +27,7 @@ from .protocol import (
     SecureLockError,
 )
 from .protocol.firmware import (
+    MAX_SIGNED_MANIFEST_SIZE,
     FirmwareManifest,
     ReleasePublicKey,
     VerifiedManifest,
@@ -34,8 +35,6 @@ from .protocol.firmware import (
     verify_manifest,
 )
 
-MAX_MANIFEST_BYTES = 8192
-"""A signed envelope is at most this long (docs/protocol.md §18.3): larger is not one."""
 UNREADABLE = "unreadable"
 """Reject reason for a manifest file that cannot be read (not an `ErrorCode`)."""
 
@@ -119,8 +118,8 @@ def read_manifest(directory: Path) -> bytes:
     """Read a release's signed manifest, never more than an envelope can be."""
     # A bounded read: a huge file dropped into the folder costs nothing.
     with (directory / MANIFEST_FILE).open("rb") as file:
-        data = file.read(MAX_MANIFEST_BYTES + 1)
-    if len(data) > MAX_MANIFEST_BYTES:
+        data = file.read(MAX_SIGNED_MANIFEST_SIZE + 1)
+    if len(data) > MAX_SIGNED_MANIFEST_SIZE:
         raise ProtocolError(ErrorCode.MALFORMED, "manifest too large")
     return data
 

@@ -4,6 +4,10 @@ Every issue is about a single lock, so its id is ``<kind>_<lock id>``: a new
 report replaces the old one and a lock's issues can all be withdrawn when its
 entry is removed.  None is fixable from Home Assistant; each text says what
 the user does.
+
+Most are found again after a restart (connecting, the clock check, the
+firmware check, discovery) and live in memory only.  What nothing can find
+again is stored, so a restart does not hide it (`PERSISTENT_ISSUES`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ class LockIssue(StrEnum):
     RELEASE_REJECTED = "release_rejected"
 
 
+PERSISTENT_ISSUES = frozenset({LockIssue.UNPAIR_FAILED})
+"""Kept across restarts: the entry (and the keys) are gone, so nothing would
+raise "the lock still lists Home Assistant" again."""
+
+
 def issue_id(issue: LockIssue, lock_id: str) -> str:
     """Return the issue registry id of ``issue`` for one lock."""
     return f"{issue}_{lock_id}"
@@ -48,6 +57,7 @@ def async_report_issue(
         DOMAIN,
         issue_id(issue, lock_id),
         is_fixable=False,
+        is_persistent=issue in PERSISTENT_ISSUES,
         severity=severity,
         translation_key=translation_key or issue.value,
         translation_placeholders=placeholders,

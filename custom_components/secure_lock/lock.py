@@ -14,7 +14,7 @@ from .controller import LockClient
 from .coordinator import SecureLockCoordinator
 from .entity import SecureLockEntity
 from .protocol import CommandResult
-from .protocol.state import LockState as WireLockState
+from .protocol.state import BoltState
 from .runtime import SecureLockConfigEntry
 
 # One command at a time per lock: the lock runs its motor for one anyway.
@@ -40,7 +40,7 @@ class SecureLockLockEntity(SecureLockEntity, LockEntity):
         super().__init__(coordinator, "lock")
         if coordinator.data.status.has_latch:
             self._attr_supported_features = LockEntityFeature.OPEN
-        self._pending: WireLockState | None = None
+        self._pending: BoltState | None = None
         """The transition a command in flight is asking for."""
         self._show_state()
 
@@ -52,30 +52,26 @@ class SecureLockLockEntity(SecureLockEntity, LockEntity):
     def _show_state(self) -> None:
         """Show what the lock signed; while a command runs, only its transition."""
         data = self.coordinator.data
-        state = data.status.lock_state
+        state = data.status.bolt_state
         pending = self._pending
-        jammed = state is WireLockState.JAMMED
+        jammed = state is BoltState.JAMMED
         self._attr_is_jammed = jammed
-        self._attr_is_locking = not jammed and (
-            WireLockState.LOCKING in (pending, state)
-        )
+        self._attr_is_locking = not jammed and (BoltState.LOCKING in (pending, state))
         self._attr_is_unlocking = not jammed and (
-            WireLockState.UNLOCKING in (pending, state)
+            BoltState.UNLOCKING in (pending, state)
         )
-        self._attr_is_opening = not jammed and (
-            WireLockState.OPENING in (pending, state)
-        )
-        self._attr_is_open = state is WireLockState.OPEN
+        self._attr_is_opening = not jammed and (BoltState.OPENING in (pending, state))
+        self._attr_is_open = state is BoltState.OPEN
         self._attr_is_locked = {
-            WireLockState.LOCKED: True,
-            WireLockState.UNLOCKED: False,
-            WireLockState.OPEN: False,
+            BoltState.LOCKED: True,
+            BoltState.UNLOCKED: False,
+            BoltState.OPEN: False,
         }.get(state)
         self._attr_changed_by = data.changed_by
 
     async def _async_run(
         self,
-        transition: WireLockState,
+        transition: BoltState,
         command: Callable[[LockClient], Awaitable[CommandResult]],
     ) -> None:
         """Show the transition, wait for the signed result, then show the truth."""
@@ -92,18 +88,18 @@ class SecureLockLockEntity(SecureLockEntity, LockEntity):
     async def async_lock(self, **kwargs: Any) -> None:
         """Lock; returns once the lock confirmed it."""
         await self._async_run(
-            WireLockState.LOCKING, lambda client: client.lock(timeout=COMMAND_TIMEOUT)
+            BoltState.LOCKING, lambda client: client.lock(timeout=COMMAND_TIMEOUT)
         )
 
     async def async_unlock(self, **kwargs: Any) -> None:
         """Unlock (retract the bolt, latch stays); returns once confirmed."""
         await self._async_run(
-            WireLockState.UNLOCKING,
+            BoltState.UNLOCKING,
             lambda client: client.unlock(timeout=COMMAND_TIMEOUT),
         )
 
     async def async_open(self, **kwargs: Any) -> None:
         """Unlatch so the door can be pushed open; returns once confirmed."""
         await self._async_run(
-            WireLockState.OPENING, lambda client: client.open(timeout=COMMAND_TIMEOUT)
+            BoltState.OPENING, lambda client: client.open(timeout=COMMAND_TIMEOUT)
         )

@@ -18,7 +18,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .controller.links import LinkKind
 from .coordinator import SecureLockCoordinator
 from .entity import SecureLockEntity
-from .protocol.state import BATTERY_UNKNOWN
 from .runtime import SecureLockConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -29,11 +28,6 @@ class SecureLockSensorDescription(SensorEntityDescription):
     """A sensor read from the coordinator."""
 
     value_fn: Callable[[SecureLockCoordinator], str | int | float | None]
-
-
-def _battery(coordinator: SecureLockCoordinator) -> int | None:
-    percent = coordinator.data.status.battery_percent
-    return None if percent == BATTERY_UNKNOWN else percent
 
 
 def _link(coordinator: SecureLockCoordinator) -> str | None:
@@ -47,7 +41,7 @@ SENSORS = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_battery,
+        value_fn=lambda coordinator: coordinator.data.status.battery_percent,
     ),
     SecureLockSensorDescription(
         key="link",

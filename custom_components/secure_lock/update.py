@@ -25,7 +25,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, FIRMWARE_LAN_FRAMES_PER_SECOND
+from .const import DOMAIN
 from .controller import (
     FirmwareRelease,
     LockClient,
@@ -33,7 +33,6 @@ from .controller import (
     UpdateProgress,
     update_firmware,
 )
-from .controller.links import LinkKind
 from .coordinator import SecureLockCoordinator
 from .entity import SecureLockEntity
 from .errors import translate_errors
@@ -50,7 +49,7 @@ MAX_SUMMARY_LENGTH = 255
 
 FIRMWARE_UPDATE = UpdateEntityDescription(
     key="firmware_update",
-    translation_key="firmware",
+    # Named "Firmware" by its device class.
     device_class=UpdateDeviceClass.FIRMWARE,
     entity_category=EntityCategory.CONFIG,
 )
@@ -160,15 +159,7 @@ class SecureLockFirmwareUpdate(SecureLockEntity, UpdateEntity):
     async def _update(
         self, client: LockClient, release: FirmwareRelease
     ) -> FirmwareStatus:
-        # The LAN server drops frames above its per-connection rate.
-        pace = (
-            FIRMWARE_LAN_FRAMES_PER_SECOND
-            if self.coordinator.link_kind is LinkKind.LAN
-            else None
-        )
-        return await update_firmware(
-            client, release, on_progress=self._on_progress, frames_per_second=pace
-        )
+        return await update_firmware(client, release, on_progress=self._on_progress)
 
     @callback
     def _on_progress(self, progress: UpdateProgress) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import shutil
 import time
 
+import aiohttp
 import pytest
 
 from custom_components.secure_lock.controller import (
@@ -33,6 +34,7 @@ from custom_components.secure_lock.transport import (
     MqttFrameLink,
     MqttLinkConfig,
     MqttRole,
+    WebSocketFrameLink,
     client_tls_context,
 )
 from custom_components.secure_lock.transport.link import FrameLink
@@ -135,6 +137,7 @@ class Stage:
     links: list[FrameLink] = field(default_factory=list)
     clients: list[LockClient] = field(default_factory=list)
     proxies: list[LanProxy] = field(default_factory=list)
+    http: aiohttp.ClientSession | None = None
 
     async def start_lock(self, name: str = "lock") -> RelayedLock:
         """Boot a lock on broker L (and the LAN) and put the attacker in its path."""
@@ -168,6 +171,15 @@ class Stage:
         await proxy.start()
         self.proxies.append(proxy)
         return proxy
+
+    async def lan_link(self, url: str) -> WebSocketFrameLink:
+        """Connect a controller to a LAN WebSocket (closed after the test)."""
+        if self.http is None:
+            self.http = aiohttp.ClientSession()
+        link = WebSocketFrameLink(url, session=self.http)
+        await link.connect()
+        self.links.append(link)
+        return link
 
     def _grants(self, *extra: bytes) -> list[str]:
         return [i.hex() for i in extra] + [lock.lock_id.hex() for lock in self.locks]
@@ -276,6 +288,8 @@ class Stage:
             await client.close()
         for link in self.links:
             await link.close()
+        if self.http is not None:
+            await self.http.close()
         for proxy in self.proxies:
             await proxy.close()
         for lock in self.locks:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from custom_components.secure_lock.protocol import Command, CommandResult, MessageKind
-from custom_components.secure_lock.protocol.state import LockState
+from custom_components.secure_lock.protocol.state import BoltState
 from custom_components.secure_lock.protocol.suites import SuiteId
 from tests.sim.helpers import wait_until
 
@@ -53,7 +53,7 @@ async def test_every_bit_flip_of_a_command_is_refused_by_the_lock(stage: Stage) 
 
     # The untouched frame is still good: the flips burnt nothing.
     await relay.release(Direction.DOWN)
-    assert (await locking).result.status.lock_state is LockState.LOCKED
+    assert (await locking).result.status.bolt_state is BoltState.LOCKED
 
 
 async def test_every_bit_flip_of_a_result_is_refused_by_the_controller(
@@ -88,4 +88,4 @@ async def test_every_bit_flip_of_a_result_is_refused_by_the_controller(
     assert not locking.done()
     assert client.last_status == shown  # still the last signed state: unlocked
     await relay.release(Direction.UP)
-    assert (await locking).status.lock_state is LockState.LOCKED
+    assert (await locking).status.bolt_state is BoltState.LOCKED

@@ -74,6 +74,7 @@ FORBIDDEN_WORDS = (
     '{"lo',
     '"kind"',
     "lock_state",
+    "bolt_state",
     "door",
 )
 

@@ -34,7 +34,6 @@ from custom_components.secure_lock.protocol.pairing_messages import (
     PairingChallenge,
     PairingProof,
 )
-from custom_components.secure_lock.transport import WebSocketFrameLink
 from custom_components.secure_lock.transport.link import FrameLink
 from device_sim.joining import FAILSAFE_MS
 from tests.sim.helpers import wait_until
@@ -52,10 +51,7 @@ async def _path(
     if kind == "relay":
         return await stage.controller_link(lock), lock.relay
     proxy = await stage.lan_proxy(lock)
-    link = WebSocketFrameLink(proxy.url)
-    await link.connect()
-    stage.links.append(link)
-    return link, proxy
+    return await stage.lan_link(proxy.url), proxy
 
 
 def _drop_nth(path: FramePath, direction: Direction, nth: int) -> None:

@@ -23,7 +23,6 @@ from custom_components.secure_lock.controller import (
 )
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
-    ControllerRemove,
     ErrorCode,
     MessageKind,
     PairedLock,
@@ -32,8 +31,8 @@ from custom_components.secure_lock.protocol import (
     SetupPayload,
 )
 from custom_components.secure_lock.protocol.channel import Channel
-from custom_components.secure_lock.protocol.state import LockState
-from custom_components.secure_lock.transport import WebSocketFrameLink
+from custom_components.secure_lock.protocol.messages import ControllerRemove
+from custom_components.secure_lock.protocol.state import BoltState as WireBoltState
 from custom_components.secure_lock.transport.link import FrameLink
 from device_sim.mechanism import BoltState
 from tests.sim.helpers import wait_until
@@ -46,8 +45,8 @@ SHORT = 0.5
 """Seconds a controller waits for an answer the attacker withholds."""
 
 
-def _state(client: LockClient) -> LockState | None:
-    return client.last_status.lock_state if client.last_status else None
+def _state(client: LockClient) -> WireBoltState | None:
+    return client.last_status.bolt_state if client.last_status else None
 
 
 async def _replay_all_refused(lock: RelayedLock, frames: list[bytes]) -> None:
@@ -88,7 +87,7 @@ async def test_replayed_commands_do_nothing_after_reboot_or_restore(
         client.identity,
         PairedLock.from_bytes(backup),
     )
-    assert (await restored.status()).status.lock_state is LockState.LOCKED
+    assert (await restored.status()).status.bolt_state is WireBoltState.LOCKED
     everything = lock.relay.captured(Direction.DOWN)
     await _replay_all_refused(lock, everything)
     # Lock frames recorded before the restore, replayed to the restored
@@ -97,8 +96,8 @@ async def test_replayed_commands_do_nothing_after_reboot_or_restore(
     await deliver_counted(
         lock.relay, Direction.UP, old_up, lambda: restored.rejected_frames
     )
-    assert _state(restored) is LockState.LOCKED
-    assert (await restored.unlock()).status.lock_state is LockState.UNLOCKED
+    assert _state(restored) is WireBoltState.LOCKED
+    assert (await restored.unlock()).status.bolt_state is WireBoltState.UNLOCKED
 
 
 async def test_unlock_held_past_its_expiry_is_refused(stage: Stage) -> None:
@@ -115,7 +114,7 @@ async def test_unlock_held_past_its_expiry_is_refused(stage: Stage) -> None:
     await wait_until(lambda: lock.device.dropped_frames.get(ErrorCode.EXPIRED) == 1)
     assert lock.observable() == before
     assert lock.device.mechanism.status.bolt is BoltState.LOCKED
-    assert _state(client) is LockState.LOCKED
+    assert _state(client) is WireBoltState.LOCKED
 
 
 async def test_reordered_commands_the_older_one_is_refused(stage: Stage) -> None:
@@ -131,12 +130,12 @@ async def test_reordered_commands_the_older_one_is_refused(stage: Stage) -> None
     # Give the lock the first command only after the second.
     lock.relay.mode[Direction.DOWN] = Mode.FORWARD
     await lock.relay.release(Direction.DOWN, order=[1, 0])
-    assert (await locking).status.lock_state is LockState.LOCKED
+    assert (await locking).status.bolt_state is WireBoltState.LOCKED
     await wait_until(lambda: lock.device.dropped_frames.get(ErrorCode.REPLAYED) == 1)
     assert lock.device.mechanism.status.bolt is BoltState.LOCKED
     with pytest.raises(CommandTimeout):
         await unlock
-    assert _state(client) is LockState.LOCKED
+    assert _state(client) is WireBoltState.LOCKED
 
 
 async def test_dropped_command_is_a_timeout_and_changes_nothing(stage: Stage) -> None:
@@ -149,7 +148,7 @@ async def test_dropped_command_is_a_timeout_and_changes_nothing(stage: Stage) ->
     with pytest.raises(CommandTimeout):
         await client.unlock(timeout=SHORT)
     assert lock.observable() == before
-    assert _state(client) is LockState.LOCKED
+    assert _state(client) is WireBoltState.LOCKED
 
 
 async def test_dropped_confirmation_shows_only_signed_state(stage: Stage) -> None:
@@ -162,9 +161,9 @@ async def test_dropped_confirmation_shows_only_signed_state(stage: Stage) -> Non
         await client.unlock(timeout=SHORT)
     assert lock.device.mechanism.status.bolt is BoltState.UNLOCKED
     # Not "unlocked" (never confirmed) and not a guess either way.
-    assert _state(client) is LockState.LOCKED
+    assert _state(client) is WireBoltState.LOCKED
     lock.relay.mode[Direction.UP] = Mode.FORWARD
-    assert (await client.status()).status.lock_state is LockState.UNLOCKED
+    assert (await client.status()).status.bolt_state is WireBoltState.UNLOCKED
 
 
 async def test_frames_moved_reflected_or_downgraded_are_refused(stage: Stage) -> None:
@@ -201,8 +200,8 @@ async def test_frames_moved_reflected_or_downgraded_are_refused(stage: Stage) ->
     rejected = client_b.rejected_frames
     await lock_b.relay.inject(Direction.UP, fresh)
     await wait_until(lambda: client_b.rejected_frames == rejected + 1)
-    assert _state(client_a) is LockState.UNLOCKED
-    assert _state(client_b) is LockState.LOCKED
+    assert _state(client_a) is WireBoltState.UNLOCKED
+    assert _state(client_b) is WireBoltState.LOCKED
 
 
 async def test_old_locked_reports_replayed_while_unlocked_are_refused(
@@ -217,11 +216,11 @@ async def test_old_locked_reports_replayed_while_unlocked_are_refused(
     await wait_until(lambda: len(lock.relay.captured(Direction.UP)) >= 6)
     stale = lock.relay.captured(Direction.UP)
     await client.unlock()
-    assert _state(client) is LockState.UNLOCKED
+    assert _state(client) is WireBoltState.UNLOCKED
     await deliver_counted(
         lock.relay, Direction.UP, stale, lambda: client.rejected_frames
     )
-    assert _state(client) is LockState.UNLOCKED
+    assert _state(client) is WireBoltState.UNLOCKED
     assert lock.device.mechanism.status.bolt is BoltState.UNLOCKED
 
 
@@ -245,7 +244,7 @@ async def test_withheld_revocation(stage: Stage) -> None:
         )
     lock.relay.mode[Direction.DOWN] = Mode.FORWARD
     first = len(lock.relay.captured(Direction.DOWN))
-    assert (await operator.unlock()).status.lock_state is LockState.UNLOCKED
+    assert (await operator.unlock()).status.bolt_state is WireBoltState.UNLOCKED
     stage.advance(31)
     await lock.relay.release(Direction.DOWN)
     await wait_until(lambda: lock.device.dropped_frames.get(ErrorCode.EXPIRED) == 1)
@@ -344,10 +343,7 @@ async def test_pairing_brute_force_locks_out_across_a_reboot(
     async def link() -> FrameLink:
         if path == "relay":
             return await stage.controller_link(lock)
-        ws = WebSocketFrameLink(proxy.url)
-        await ws.connect()
-        stage.links.append(ws)
-        return ws
+        return await stage.lan_link(proxy.url)
 
     lock.device.press_button()
     attacker = await link()
@@ -372,9 +368,7 @@ async def test_lan_proxy_replays_and_held_unlocks_are_refused(stage: Stage) -> N
     """The same powers on the LAN path: replayed commands and a late unlock do nothing."""
     lock = await stage.start_lock()
     proxy = await stage.lan_proxy(lock)
-    link = WebSocketFrameLink(proxy.url)
-    await link.connect()
-    stage.links.append(link)
+    link = await stage.lan_link(proxy.url)
     identity, outcome = await stage.pair_over(link, lock)
     client = await stage.client(link, identity, outcome.lock)
     paired = len(proxy.captured(Direction.DOWN))  # the confirmation of the pairing
@@ -392,4 +386,4 @@ async def test_lan_proxy_replays_and_held_unlocks_are_refused(stage: Stage) -> N
     await proxy.release(Direction.DOWN)
     await wait_until(lambda: lock.device.dropped_frames.get(ErrorCode.EXPIRED) == 1)
     assert lock.observable() == before
-    assert _state(client) is LockState.LOCKED
+    assert _state(client) is WireBoltState.LOCKED

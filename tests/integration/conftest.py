@@ -31,10 +31,9 @@ from custom_components.secure_lock.entry_data import credential_data, link_data
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
-    DeterministicRng,
     Role,
 )
-from custom_components.secure_lock.transport import WebSocketFrameLink
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 from device_sim.broker import MosquittoBroker
 from device_sim.lock_device import DeviceConfig, LockDevice
 from device_sim.lock_runtime import (
@@ -44,7 +43,7 @@ from device_sim.lock_runtime import (
 )
 from device_sim.mechanism import MechanismConfig
 from device_sim.pki import DevCertificateAuthority
-from tests.sim.helpers import setup_for_next_controller, wait_until
+from tests.sim.helpers import lan_link, setup_for_next_controller, wait_until
 
 MODEL = "SL-1 (simulated)"
 FAST = DeviceConfig(
@@ -201,13 +200,9 @@ async def pair_controller(
     setup = setup_for_next_controller(lock.device, role)
     lock.device.press_button()
     identity = ControllerIdentity.generate()
-    link = WebSocketFrameLink(lock.lan_url)
-    await link.connect()
-    try:
+    async with lan_link(lock.lan_url) as link:
         outcome = await pair_over_link(link, identity, setup, name, timeout=10)
         await confirm_pairing(link, identity, outcome.lock, timeout=10)
-    finally:
-        await link.close()
     return identity, outcome
 
 

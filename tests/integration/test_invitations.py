@@ -33,7 +33,7 @@ from custom_components.secure_lock.protocol import (
     Role,
     SetupPayload,
 )
-from custom_components.secure_lock.transport import WebSocketFrameLink
+from tests.sim.helpers import lan_link
 
 from .conftest import SimLock, pair_controller
 
@@ -43,9 +43,7 @@ LOCK = "lock.front_door"
 async def _join(lock: SimLock, code: str, name: str) -> Role:
     """Pair and confirm a new controller with ``code``; return the role granted."""
     identity = ControllerIdentity.generate()
-    link = WebSocketFrameLink(lock.lan_url)
-    await link.connect()
-    try:
+    async with lan_link(lock.lan_url) as link:
         outcome = await pair_over_link(
             link,
             identity,
@@ -55,8 +53,6 @@ async def _join(lock: SimLock, code: str, name: str) -> Role:
             retransmit_interval=0.2,
         )
         await confirm_pairing(link, identity, outcome.lock, timeout=5)
-    finally:
-        await link.close()
     return outcome.role
 
 

@@ -28,8 +28,7 @@ from custom_components.secure_lock.protocol import (
 from custom_components.secure_lock.protocol.identity import DAY_MS, HOUR_MS
 from custom_components.secure_lock.protocol.rng import system_clock
 from custom_components.secure_lock.protocol.rotation import newest_prekey_age_ms
-from custom_components.secure_lock.transport import WebSocketFrameLink
-from tests.sim.helpers import wait_until
+from tests.sim.helpers import lan_link, wait_until
 
 from .conftest import MODEL, SimLock
 
@@ -183,15 +182,11 @@ async def _entry_aged(
     """Pair a controller whose prekey was made ``age_ms`` ago (as if HA had been off)."""
     identity = ControllerIdentity.generate(now_ms=system_clock() - age_ms)
     lock.device.press_button()
-    link = WebSocketFrameLink(lock.lan_url)
-    await link.connect()
-    try:
+    async with lan_link(lock.lan_url) as link:
         outcome = await pair_over_link(
             link, identity, SetupPayload.parse(lock.setup_code), "Home Assistant"
         )
         await confirm_pairing(link, identity, outcome.lock)
-    finally:
-        await link.close()
     entry = MockConfigEntry(
         domain=DOMAIN,
         unique_id=lock.lock_id,

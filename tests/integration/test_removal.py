@@ -49,3 +49,5 @@ async def test_removal_while_lock_offline_raises_a_repair_issue(
     )
     assert issue is not None
     assert issue.translation_key == "unpair_failed"
+    # Nothing could raise it again after a restart (the entry is gone): stored.
+    assert issue.is_persistent

@@ -68,11 +68,11 @@ from custom_components.secure_lock.firmware_source import (
 )
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
-    DeterministicRng,
     FirmwareVersion,
     Role,
 )
 from custom_components.secure_lock.protocol.firmware import ReleaseSigningKey
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 from custom_components.secure_lock.update import _summary
 from device_sim.lock_device import DeviceConfig
 from device_sim.lock_runtime import LockRuntime, RuntimeOptions

@@ -17,7 +17,6 @@ from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ControllerPairing,
     ControllerRegistry,
-    DeterministicRng,
     LockEndpoint,
     LockIdentity,
     LockPairing,
@@ -28,6 +27,7 @@ from custom_components.secure_lock.protocol import (
     SuiteId,
     supported_suites,
 )
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 
 T0 = 1_800_000_000_000  # a fixed wall-clock time in ms (2027-01-15)
 

@@ -26,7 +26,6 @@ from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ControllerPairing,
     ControllerRegistry,
-    DeterministicRng,
     LockEndpoint,
     LockIdentity,
     LockPairing,
@@ -35,7 +34,6 @@ from custom_components.secure_lock.protocol import (
     Role,
     SetupPayload,
     SuiteId,
-    routing_id,
 )
 from custom_components.secure_lock.protocol.channel import Channel, wrap
 from custom_components.secure_lock.protocol.envelope import (
@@ -43,6 +41,7 @@ from custom_components.secure_lock.protocol.envelope import (
     PROTOCOL_VERSION,
     InnerMessage,
     OuterHeader,
+    routing_id,
 )
 from custom_components.secure_lock.protocol.errors import ErrorCode
 from custom_components.secure_lock.protocol.firmware import (
@@ -73,6 +72,7 @@ from custom_components.secure_lock.protocol.pairing_messages import (
     PairingResult,
 )
 from custom_components.secure_lock.protocol.resync import ResyncNotice
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 from custom_components.secure_lock.protocol.suites import params
 
 ROOT = Path(__file__).resolve().parents[2]

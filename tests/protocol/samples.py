@@ -4,44 +4,53 @@ from __future__ import annotations
 
 from custom_components.secure_lock.protocol import (
     AuditEntry,
-    AuditLogChunk,
-    AuditLogRequest,
+    BoltState,
     Command,
     CommandResult,
-    ControllerAdd,
     ControllerJoined,
-    ControllerListChunk,
-    ControllerListRequest,
-    ControllerRemove,
     ControllerSummary,
     DoorState,
     Event,
     EventSource,
     EventType,
+    FirmwareStatus,
+    Heartbeat,
+    LockStatus,
+    MessageKind,
+    PublicKeyBundle,
+    ResultCode,
+    Role,
+)
+from custom_components.secure_lock.protocol.messages import (
+    AuditLogChunk,
+    AuditLogRequest,
+    ControllerAdd,
+    ControllerListChunk,
+    ControllerListRequest,
+    ControllerRemove,
     FirmwareChunk,
     FirmwareInstall,
     FirmwareSlot,
-    FirmwareStatus,
     FirmwareStatusRequest,
-    Heartbeat,
     InvitationCreate,
     InvitationRevoke,
     JoinMethod,
     KeyRotation,
-    LockState,
-    LockStatus,
-    MessageKind,
     Payload,
-    PublicKeyBundle,
-    ResultCode,
-    Role,
     Settings,
     TimeSync,
     UpdateOutcome,
     UpdateState,
 )
 
-STATUS = LockStatus(LockState.LOCKED, DoorState.CLOSED, 87, "1.2.3", True, 30)
+STATUS = LockStatus(
+    bolt_state=BoltState.LOCKED,
+    door_state=DoorState.CLOSED,
+    battery_percent=87,
+    firmware_version="1.2.3",
+    has_latch=True,
+    auto_relock_seconds=30,
+)
 
 
 def sample_payload(kind: MessageKind, bundle: PublicKeyBundle, time_ms: int) -> Payload:

@@ -5,27 +5,31 @@ from __future__ import annotations
 import pytest
 
 from custom_components.secure_lock.protocol import (
-    ChunkAssembler,
     Command,
-    ControllerAdd,
     ControllerEndpoint,
     ControllerIdentity,
-    ControllerListChunk,
-    ControllerListRequest,
     ControllerRecord,
     ControllerSummary,
-    DeterministicRng,
-    FirmwareChunk,
     MessageKind,
     PairedLock,
     ProtocolError,
     Role,
     SuiteId,
+    supported_suites,
+)
+from custom_components.secure_lock.protocol.chunking import (
+    ChunkAssembler,
     chunk_controller_list,
     firmware_chunk_capacity,
     split_firmware,
-    supported_suites,
 )
+from custom_components.secure_lock.protocol.messages import (
+    ControllerAdd,
+    ControllerListChunk,
+    ControllerListRequest,
+    FirmwareChunk,
+)
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 from custom_components.secure_lock.protocol.suites import params
 
 from .conftest import T0, Pair
@@ -136,12 +140,11 @@ def test_controller_add_becomes_a_registry_record(pair: Pair, suite: SuiteId) ->
 
 def test_list_chunk_numbered_beyond_its_total_is_malformed() -> None:
     """Chunk 1 of 1 does not exist; a lock sending it sent a malformed frame."""
-    from custom_components.secure_lock.protocol import (  # noqa: PLC0415
-        ControllerListChunk,
-        MalformedError,
-        MessageKind,
+    from custom_components.secure_lock.protocol import MalformedError, MessageKind  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.messages import (
+        ControllerListChunk,  # noqa: PLC0415
+        decode_payload,  # noqa: PLC0415
     )
-    from custom_components.secure_lock.protocol.messages import decode_payload  # noqa: PLC0415
 
     data = bytearray(ControllerListChunk(0, 1, ()).to_bytes())
     assert decode_payload(MessageKind.CONTROLLER_LIST_CHUNK, bytes(data))

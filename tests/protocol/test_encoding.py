@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from custom_components.secure_lock.protocol import (
+    BoltState,
     DoorState,
     ErrorCode,
-    LockState,
     LockStatus,
     MalformedError,
 )
@@ -41,7 +41,7 @@ def test_reader_refuses_anything_but_bytes(data: object) -> None:
 def _status_bytes(battery: int, relock: int = 30, firmware: str = "1.2.3") -> bytes:
     return (
         Writer()
-        .u8(LockState.LOCKED)
+        .u8(BoltState.LOCKED)
         .u8(DoorState.CLOSED)
         .u8(battery)
         .str8(firmware)
@@ -63,18 +63,44 @@ def test_status_with_impossible_battery_is_malformed(battery: int) -> None:
     """A lock reporting 101-254 % battery sent a frame no honest lock encodes."""
     with pytest.raises(MalformedError, match="battery_percent"):
         LockStatus.decode(Reader(_status_bytes(battery)))
-    assert LockStatus.decode(Reader(_status_bytes(255))).battery_percent == 255
+    # 255 is the wire's "cannot measure"; the model says None, and encodes it back.
+    unknown = LockStatus.decode(Reader(_status_bytes(255)))
+    assert unknown.battery_percent is None
+    assert unknown.encode(Writer()).finish() == _status_bytes(255)
 
 
 def test_status_values_are_checked_when_built() -> None:
     """Values that have no encoding are refused before anything is sent."""
     with pytest.raises(ValueError, match="battery_percent"):
-        LockStatus(LockState.LOCKED, DoorState.CLOSED, 101, "1", True)
+        LockStatus(
+            bolt_state=BoltState.LOCKED,
+            door_state=DoorState.CLOSED,
+            battery_percent=101,
+            firmware_version="1",
+            has_latch=True,
+        )
     with pytest.raises(ValueError, match="auto_relock_seconds"):
-        LockStatus(LockState.LOCKED, DoorState.CLOSED, 50, "1", True, 0x10000)
+        LockStatus(
+            bolt_state=BoltState.LOCKED,
+            door_state=DoorState.CLOSED,
+            battery_percent=50,
+            firmware_version="1",
+            has_latch=True,
+            auto_relock_seconds=0x10000,
+        )
     with pytest.raises(ValueError, match="firmware_version"):
-        LockStatus(LockState.LOCKED, DoorState.CLOSED, 50, "é" * MAX_TEXT_BYTES, True)
+        LockStatus(
+            bolt_state=BoltState.LOCKED,
+            door_state=DoorState.CLOSED,
+            battery_percent=50,
+            firmware_version="é" * MAX_TEXT_BYTES,
+            has_latch=True,
+        )
     # The limit counts UTF-8 bytes, not characters.
     assert LockStatus(
-        LockState.LOCKED, DoorState.CLOSED, 50, "é" * (MAX_TEXT_BYTES // 2), True
+        bolt_state=BoltState.LOCKED,
+        door_state=DoorState.CLOSED,
+        battery_percent=50,
+        firmware_version="é" * (MAX_TEXT_BYTES // 2),
+        has_latch=True,
     )

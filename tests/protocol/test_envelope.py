@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 
 from custom_components.secure_lock.protocol import (
-    KIND_INFO,
     Command,
     CommandResult,
     ControllerIdentity,
     ControllerRegistry,
-    Direction,
     ErrorCode,
     LockEndpoint,
     LockIdentity,
@@ -21,15 +19,16 @@ from custom_components.secure_lock.protocol import (
     Role,
     SuiteId,
     UnauthorizedError,
-    frame_size,
     supported_suites,
 )
 from custom_components.secure_lock.protocol.envelope import (
     NO_REPLY,
     PROTOCOL_VERSION,
     InnerMessage,
+    frame_size,
     seal_frame,
 )
+from custom_components.secure_lock.protocol.messages import KIND_INFO, Direction
 from custom_components.secure_lock.protocol.rng import DeterministicRng
 
 from .conftest import T0, Pair, pair_devices
@@ -323,7 +322,7 @@ def test_result_high_water_lets_a_restored_controller_jump_ahead(pair: Pair) -> 
 
 def test_payload_larger_than_capacity_is_refused(pair: Pair) -> None:
     """Oversized payloads never leak through a different frame size."""
-    from custom_components.secure_lock.protocol import FirmwareChunk  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.messages import FirmwareChunk  # noqa: PLC0415
 
     with pytest.raises(ProtocolError) as info:
         pair.ctrl_ep.seal(

@@ -9,12 +9,10 @@ from functools import cache
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from custom_components.secure_lock.protocol import (
-    KIND_INFO,
     Command,
     ControllerIdentity,
     ControllerPairing,
     ControllerRegistry,
-    DeterministicRng,
     LockIdentity,
     LockPairing,
     MessageKind,
@@ -26,15 +24,16 @@ from custom_components.secure_lock.protocol import (
     SetupCodeError,
     SetupPayload,
     SuiteId,
-    frame_size,
 )
-from custom_components.secure_lock.protocol.messages import decode_payload
+from custom_components.secure_lock.protocol.envelope import frame_size
+from custom_components.secure_lock.protocol.messages import KIND_INFO, decode_payload
 from custom_components.secure_lock.protocol.pairing_messages import (
     PairingChallenge,
     PairingHello,
     PairingProof,
     PairingResult,
 )
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 
 from .conftest import SUITES, T0, Pair, pair_devices
 from .samples import sample_payload

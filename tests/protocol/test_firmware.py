@@ -12,16 +12,11 @@ import pytest
 from custom_components.secure_lock.protocol import (
     ErrorCode,
     FirmwareError,
-    FirmwareManifest,
     FirmwareVersion,
     MalformedError,
     ProtocolError,
     ReleasePublicKey,
     ReleaseSigningKey,
-    SignedManifest,
-    check_update,
-    verify_manifest,
-    verify_release,
 )
 from custom_components.secure_lock.protocol.chunking import (
     ChunkAssembler,
@@ -29,10 +24,15 @@ from custom_components.secure_lock.protocol.chunking import (
 )
 from custom_components.secure_lock.protocol.encoding import Writer
 from custom_components.secure_lock.protocol.firmware import (
+    FirmwareManifest,
     ManifestSignature,
     SignatureAlgorithm,
+    SignedManifest,
     build_signed,
+    check_update,
     mldsa_supported,
+    verify_manifest,
+    verify_release,
 )
 from custom_components.secure_lock.protocol.rng import DeterministicRng
 from custom_components.secure_lock.protocol.suites import SuiteId

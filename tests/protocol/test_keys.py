@@ -9,7 +9,6 @@ import pytest
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ControllerPairing,
-    DeterministicRng,
     ErrorCode,
     LockIdentity,
     LockPairing,
@@ -17,11 +16,11 @@ from custom_components.secure_lock.protocol import (
     ProtocolError,
     PublicKeyBundle,
     SetupPayload,
-    SignedPrekey,
     SuiteId,
-    key_id,
     suites as suites_module,
 )
+from custom_components.secure_lock.protocol.keys import SignedPrekey, key_id
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 
 from .conftest import T0
 

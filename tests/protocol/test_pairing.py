@@ -14,7 +14,6 @@ import pytest
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ControllerPairing,
-    DeterministicRng,
     ErrorCode,
     LockIdentity,
     LockPairing,
@@ -29,6 +28,7 @@ from custom_components.secure_lock.protocol import (
 )
 from custom_components.secure_lock.protocol.certs import verify_device_chain
 from custom_components.secure_lock.protocol.pairing_messages import PairingHello
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 
 from .conftest import T0
 

@@ -10,8 +10,8 @@ from custom_components.secure_lock.protocol import (
     Role,
     SuiteId,
     UnauthorizedError,
-    may_send,
 )
+from custom_components.secure_lock.protocol.permissions import may_send
 
 from .conftest import T0, pair_devices
 

@@ -7,11 +7,9 @@ from dataclasses import replace
 import pytest
 
 from custom_components.secure_lock.protocol import (
-    ControllerAdd,
     ControllerIdentity,
     ControllerRecord,
     ControllerRegistry,
-    DeterministicRng,
     ErrorCode,
     MalformedError,
     PairedLock,
@@ -20,11 +18,13 @@ from custom_components.secure_lock.protocol import (
     SuiteId,
     supported_suites,
 )
+from custom_components.secure_lock.protocol.messages import ControllerAdd
 from custom_components.secure_lock.protocol.registry import (
     _PAIRED_LOCK_MAGIC,
     _PAIRED_LOCK_MAGIC_V1,
     _REGISTRY_MAGIC,
 )
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 
 from .conftest import T0, Pair
 

@@ -5,18 +5,15 @@ from __future__ import annotations
 import pytest
 
 from custom_components.secure_lock.protocol import (
-    MAX_CLOCK_SKEW_MS,
     Command,
     CommandResult,
     ControllerRegistry,
-    Direction,
     ErrorCode,
     LockEndpoint,
     MessageKind,
     PairedLock,
     ProtocolError,
     ResultCode,
-    next_counter,
 )
 from custom_components.secure_lock.protocol.envelope import (
     NO_REPLY,
@@ -24,9 +21,14 @@ from custom_components.secure_lock.protocol.envelope import (
     InnerMessage,
     seal_frame,
 )
-from custom_components.secure_lock.protocol.replay import COUNTER_CLOCK_SHIFT
+from custom_components.secure_lock.protocol.messages import Direction
+from custom_components.secure_lock.protocol.replay import (
+    COUNTER_CLOCK_SHIFT,
+    next_counter,
+)
 from custom_components.secure_lock.protocol.session import (
     DEFAULT_LIFETIME_MS,
+    MAX_CLOCK_SKEW_MS,
     MAX_CONFIRMING_ROUND_TRIP_MS,
     MAX_UNCONFIRMED_DROP_MS,
     ClockSkewError,

@@ -6,7 +6,6 @@ import pytest
 
 from custom_components.secure_lock.protocol import (
     ErrorCode,
-    KeyRotation,
     LockIdentity,
     MalformedError,
     MessageKind,
@@ -14,6 +13,7 @@ from custom_components.secure_lock.protocol import (
 )
 from custom_components.secure_lock.protocol.identity import DAY_MS, HOUR_MS
 from custom_components.secure_lock.protocol.keys import SignedPrekey
+from custom_components.secure_lock.protocol.messages import KeyRotation
 from custom_components.secure_lock.protocol.resync import (
     MAX_NOTICE_PREKEYS,
     ResyncNotice,

@@ -7,7 +7,6 @@ import pytest
 from custom_components.secure_lock.protocol import (
     Command,
     ErrorCode,
-    KeyRotation,
     LockIdentity,
     MessageKind,
     ProtocolError,
@@ -15,6 +14,7 @@ from custom_components.secure_lock.protocol import (
 )
 from custom_components.secure_lock.protocol.envelope import HEADER_SIZE, OuterHeader
 from custom_components.secure_lock.protocol.identity import DAY_MS, HOUR_MS
+from custom_components.secure_lock.protocol.messages import KeyRotation
 
 from .conftest import T0, Pair, pair_devices
 

@@ -7,11 +7,8 @@ from dataclasses import replace
 import pytest
 
 from custom_components.secure_lock.protocol import (
-    KIND_INFO,
     Command,
     CommandResult,
-    DeterministicRng,
-    Direction,
     ErrorCode,
     Heartbeat,
     LockIdentity,
@@ -26,7 +23,12 @@ from custom_components.secure_lock.protocol.envelope import (
     seal_frame,
 )
 from custom_components.secure_lock.protocol.keys import IdentityPrivateKey
-from custom_components.secure_lock.protocol.messages import encode_payload
+from custom_components.secure_lock.protocol.messages import (
+    KIND_INFO,
+    Direction,
+    encode_payload,
+)
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 from custom_components.secure_lock.protocol.session import ClockSkewError
 
 from .conftest import T0, Pair

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from custom_components.secure_lock.protocol import (
-    DeterministicRng,
     ErrorCode,
     LockIdentity,
     SetupCodeError,
     SetupPayload,
     SuiteId,
 )
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 from custom_components.secure_lock.protocol.setup_payload import (
     ALPHABET,
     CODE_CHARS,

@@ -44,7 +44,8 @@ def test_docs_carry_the_same_vectors(stored: dict[str, Any]) -> None:
 
 def test_firmware_vector_verifies(stored: dict[str, Any]) -> None:
     """The stored Ed25519-signed manifest verifies under the vector's Ed25519 key."""
-    from custom_components.secure_lock.protocol import ReleasePublicKey, verify_manifest  # noqa: PLC0415
+    from custom_components.secure_lock.protocol import ReleasePublicKey  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.firmware import verify_manifest  # noqa: PLC0415
 
     vector = stored["firmware"]
     key = ReleasePublicKey(bytes.fromhex(vector["ed25519_public"]))
@@ -57,7 +58,7 @@ def test_firmware_vector_verifies(stored: dict[str, Any]) -> None:
 
 def test_resync_vector_verifies(stored: dict[str, Any]) -> None:
     """The notice parses, verifies under the vector lock key, and carries its prekey."""
-    from custom_components.secure_lock.protocol import IdentityPublicKey  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.keys import IdentityPublicKey  # noqa: PLC0415
     from custom_components.secure_lock.protocol.resync import ResyncNotice  # noqa: PLC0415
 
     vector = stored["resync"]
@@ -70,14 +71,13 @@ def test_resync_vector_verifies(stored: dict[str, Any]) -> None:
 
 def test_lifecycle_vectors_verify(stored: dict[str, Any]) -> None:
     """The failure notice verifies; the invitation pairing grants the invited role."""
-    from custom_components.secure_lock.protocol import (  # noqa: PLC0415
-        IdentityPublicKey,
-        InvitationCreate,
-        MessageKind,
-        Role,
-    )
+    from custom_components.secure_lock.protocol import MessageKind, Role  # noqa: PLC0415
     from custom_components.secure_lock.protocol.channel import decode_signed_failure  # noqa: PLC0415
-    from custom_components.secure_lock.protocol.messages import decode_payload  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.keys import IdentityPublicKey  # noqa: PLC0415
+    from custom_components.secure_lock.protocol.messages import (
+        InvitationCreate,  # noqa: PLC0415
+        decode_payload,  # noqa: PLC0415
+    )
     from custom_components.secure_lock.protocol.pairing_messages import PairingResult  # noqa: PLC0415
 
     vector = stored["lifecycle"]

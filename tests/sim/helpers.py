@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 import secrets
 
-from custom_components.secure_lock.protocol import InvitationCreate, Role, SetupPayload
+import aiohttp
+
+from custom_components.secure_lock.protocol import Role, SetupPayload
+from custom_components.secure_lock.protocol.messages import InvitationCreate
+from custom_components.secure_lock.transport import WebSocketFrameLink
 from device_sim.lock_device import LockDevice
 
 CONDITION_TIMEOUT = 5.0
@@ -21,6 +26,22 @@ async def wait_until(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(CONDITION_TIMEOUT):
         while not condition():  # noqa: ASYNC110 - no event exists for these states
             await asyncio.sleep(0.005)
+
+
+@asynccontextmanager
+async def lan_link(url: str) -> AsyncIterator[WebSocketFrameLink]:
+    """Connect a LAN link on an HTTP session of its own; both are closed on exit.
+
+    A link borrows its session (Home Assistant lends its shared one), so a
+    test that dials a lock is the session's owner.
+    """
+    async with aiohttp.ClientSession() as session:
+        link = WebSocketFrameLink(url, session=session)
+        await link.connect()
+        try:
+            yield link
+        finally:
+            await link.close()
 
 
 class ManualClock:

@@ -13,7 +13,7 @@ import shutil
 
 from custom_components.secure_lock.controller import (
     LockClient,
-    LockUpdate,
+    LockReport,
     confirm_pairing,
     pair_over_link,
 )
@@ -124,7 +124,7 @@ class Rig:
             self.admin = client
         return client
 
-    async def pair_admin(self, updates: list[LockUpdate]) -> LockClient:
+    async def pair_admin(self, updates: list[LockReport]) -> LockClient:
         """Pair the first controller (admin) over the label's code, reporting to ``updates``.
 
         No separate confirmation: the client's first frame makes the join final.

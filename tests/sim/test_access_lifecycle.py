@@ -10,23 +10,25 @@ import pytest
 from custom_components.secure_lock.controller import (
     CommandRefused,
     LockClient,
-    LockUpdate,
+    LockReport,
     PairingFailed,
     PairingTimedOut,
-    UpdateKind,
+    ReportKind,
     confirm_pairing,
     pair_over_link,
 )
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ErrorCode,
-    JoinMethod,
     ResultCode,
     Role,
     SetupPayload,
 )
-from custom_components.secure_lock.protocol.messages import MAX_INVITATION_TTL_MS
-from custom_components.secure_lock.protocol.state import LockState, LockStatus
+from custom_components.secure_lock.protocol.messages import (
+    MAX_INVITATION_TTL_MS,
+    JoinMethod,
+)
+from custom_components.secure_lock.protocol.state import BoltState, LockStatus
 from device_sim.joining import FAILSAFE_MS
 
 from .lock_rig import Rig
@@ -71,7 +73,7 @@ async def test_label_grants_nothing_once_the_lock_has_an_owner(rig: Rig) -> None
 async def test_invitation_grants_its_role_and_window_once(rig: Rig) -> None:
     """An invited guest joins as a guest with the admin's window, once; admins are told."""
     admin = await rig.pair()
-    joined: list[LockUpdate] = []
+    joined: list[LockReport] = []
     admin.add_listener(joined.append)
     start = rig.now_ms()
     invitation = await admin.create_invitation(
@@ -86,7 +88,7 @@ async def test_invitation_grants_its_role_and_window_once(rig: Rig) -> None:
         start + 3_600_000,
     )
     assert guest.paired_lock.role is Role.GUEST
-    notices = [u.joined for u in joined if u.kind is UpdateKind.JOINED]
+    notices = [u.joined for u in joined if u.kind is ReportKind.JOINED]
     assert len(notices) == 1 and notices[0] is not None
     assert notices[0].controller.name == "Cleaner"
     assert notices[0].controller.role is Role.GUEST
@@ -175,7 +177,7 @@ async def test_former_users_learn_nothing_from_refusals_or_broadcasts(rig: Rig) 
     await admin.remove_controller(operator.identity.key_id)
     rig.scheduler.advance(61)  # the guest's window is over
 
-    seen: dict[str, list[LockUpdate]] = {"guest": [], "operator": []}
+    seen: dict[str, list[LockReport]] = {"guest": [], "operator": []}
     guest.add_listener(seen["guest"].append)
     operator.add_listener(seen["operator"].append)
     rig.device.mechanism.turn_by_hand(lock=False)
@@ -191,7 +193,7 @@ async def test_former_users_learn_nothing_from_refusals_or_broadcasts(rig: Rig) 
         assert err.value.code is code
         assert err.value.result.status == LockStatus()
     for updates in seen.values():
-        assert [u for u in updates if u.kind is not UpdateKind.RESULT] == []
+        assert [u for u in updates if u.kind is not ReportKind.RESULT] == []
         assert all(u.status == LockStatus() for u in updates)
     assert rig.device.mechanism.status.bolt.value == "unlocked"
     assert guest_id.key_id in rig.device.state.registry.records
@@ -220,6 +222,6 @@ async def test_factory_reset_forgets_everyone_and_tells_them_signed(rig: Rig) ->
     rig.admin = None
     new_owner = await rig.pair("New owner")
     assert new_owner.paired_lock.role is Role.ADMIN
-    assert (await new_owner.status()).status.lock_state is LockState.UNLOCKED
+    assert (await new_owner.status()).status.bolt_state is BoltState.UNLOCKED
     await admin.close()
     await new_owner.close()

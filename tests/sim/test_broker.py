@@ -75,7 +75,7 @@ def test_password_file_holds_no_plaintext(broker: MosquittoBroker) -> None:
 
 
 def test_invalid_accounts_change_nothing(broker: MosquittoBroker) -> None:
-    """A username or routing id that could inject ACL syntax is refused up front."""
+    """A username or topic id that could inject ACL syntax is refused up front."""
     before = (broker.directory / "acl_controllers").read_bytes()
     with pytest.raises(InvalidUsername):
         broker.add_controller("evil\ntopic readwrite #", "pw", [LOCK_A.hex()])

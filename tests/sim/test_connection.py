@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from custom_components.secure_lock.controller import CommandRefused, LockUpdate
+from custom_components.secure_lock.controller import CommandRefused, LockReport
 from custom_components.secure_lock.controller.connection import (
     ConnectionListener,
     ConnectionTimings,
@@ -42,7 +43,7 @@ class Recorder(ConnectionListener):
     """Keeps what the connection reported, in order."""
 
     calls: list[str] = field(default_factory=list)
-    updates: list[LockUpdate] = field(default_factory=list)
+    updates: list[LockReport] = field(default_factory=list)
 
     def connection_made(self, path: LinkKind) -> None:
         """Record it."""
@@ -56,7 +57,7 @@ class Recorder(ConnectionListener):
         """Record it."""
         self.calls.append("revoked")
 
-    def lock_updated(self, update: LockUpdate) -> None:
+    def lock_updated(self, update: LockReport) -> None:
         """Record it."""
         self.updates.append(update)
 
@@ -69,6 +70,7 @@ class Paired:
     identity: ControllerIdentity
     paired_lock: PairedLock
     settings: LinkSettings
+    session: aiohttp.ClientSession
 
 
 @pytest.fixture
@@ -96,7 +98,12 @@ async def paired(tmp_path: Path) -> AsyncIterator[Paired]:
 
 def _connection(paired: Paired, listener: ConnectionListener) -> LockConnection:
     return LockConnection(
-        paired.settings, paired.identity, paired.paired_lock, listener, timings=QUICK
+        paired.settings,
+        paired.identity,
+        paired.paired_lock,
+        listener,
+        session=paired.session,
+        timings=QUICK,
     )
 
 

@@ -14,7 +14,6 @@ from custom_components.secure_lock.controller import (
 )
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
-    DeterministicRng,
     ErrorCode,
     LockIdentity,
     LockPairing,
@@ -30,6 +29,7 @@ from custom_components.secure_lock.protocol.channel import (
 )
 from custom_components.secure_lock.protocol.pairing import ControllerPairingOutcome
 from custom_components.secure_lock.protocol.pairing_messages import PairingHello
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 from custom_components.secure_lock.transport import LinkClosed, NotConnected
 from custom_components.secure_lock.transport.link import FrameLink
 

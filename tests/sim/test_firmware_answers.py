@@ -19,6 +19,7 @@ from custom_components.secure_lock.controller import (
     CommandTimeout,
     FirmwareRejected,
     FirmwareRelease,
+    firmware as firmware_module,
     firmware_status,
     load_release,
 )
@@ -31,12 +32,11 @@ from custom_components.secure_lock.controller.firmware import (
     send_firmware,
 )
 from custom_components.secure_lock.protocol import (
-    DeterministicRng,
+    BoltState,
     DoorState,
     ErrorCode,
     FirmwareError,
     FirmwareVersion,
-    LockState,
     LockStatus,
     MessageKind,
     ProtocolError,
@@ -51,6 +51,7 @@ from custom_components.secure_lock.protocol.messages import (
     UpdateOutcome,
     UpdateState,
 )
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 from device_sim.release_tool import build_release, generate_test_image
 
 from .test_firmware_update import MODEL
@@ -107,6 +108,9 @@ class ScriptedLock:
     paired_lock: SimpleNamespace = field(
         default_factory=lambda: SimpleNamespace(suite=SuiteId.X25519_CHACHA20)
     )
+    link: SimpleNamespace = field(
+        default_factory=lambda: SimpleNamespace(send_rate=None)
+    )
 
     async def request(self, kind: MessageKind, payload: object) -> CommandOutcome:
         """Answer with the next scripted payload (or repeat the last one)."""
@@ -126,7 +130,15 @@ class ScriptedLock:
 async def test_answer_that_is_not_a_status_is_unexpected() -> None:
     """A heartbeat where a firmware status belongs is refused as unexpected."""
     heartbeat = Heartbeat(
-        LockStatus(LockState.LOCKED, DoorState.CLOSED, 80, "1.0.0", False), T0, 60
+        LockStatus(
+            bolt_state=BoltState.LOCKED,
+            door_state=DoorState.CLOSED,
+            battery_percent=80,
+            firmware_version="1.0.0",
+            has_latch=False,
+        ),
+        T0,
+        60,
     )
     with pytest.raises(ProtocolError) as err:
         await firmware_status(ScriptedLock([heartbeat]))  # type: ignore[arg-type]
@@ -174,6 +186,33 @@ async def test_lock_that_stops_taking_chunks_times_out(
     assert lock.requests.count(MessageKind.FIRMWARE_STATUS_REQUEST) == (
         MAX_STALLED_WINDOWS + 1
     )
+
+
+@pytest.mark.parametrize(
+    ("send_rate", "override", "pause"),
+    [(20.0, None, 1 / 20), (None, None, None), (20.0, 0.0, None), (None, 5.0, 1 / 5)],
+)
+async def test_chunks_are_paced_at_the_link_send_rate(
+    release: FirmwareRelease,
+    monkeypatch: pytest.MonkeyPatch,
+    send_rate: float | None,
+    override: float | None,
+    pause: float | None,
+) -> None:
+    """The sender asks the link how fast it may send; an explicit rate (0: unpaced) wins."""
+    pauses: list[float] = []
+
+    async def record(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr(firmware_module.asyncio, "sleep", record)
+    stuck = status(release, state=UpdateState.RECEIVING, received=0)
+    lock = ScriptedLock([stuck], link=SimpleNamespace(send_rate=send_rate))
+    with pytest.raises(CommandTimeout):
+        await send_firmware(  # type: ignore[arg-type]
+            lock, release, stuck, window=1, frames_per_second=override
+        )
+    assert pauses == ([] if pause is None else [pause] * lock.posted)
 
 
 async def test_install_without_an_outcome_is_a_timeout(

@@ -15,7 +15,7 @@ from custom_components.secure_lock.controller import (
     FirmwareRejected,
     FirmwareRelease,
     LockClient,
-    LockUpdate,
+    LockReport,
     UpdatePhase,
     UpdateProgress,
     confirm_pairing,
@@ -174,7 +174,7 @@ async def test_good_update_installs_and_the_lock_reports_the_new_version(
 ) -> None:
     """Offer, chunks, install, reboot: the signed status and every event carry 1.1.0."""
     admin = await rig.pair()
-    updates: list[LockUpdate] = []
+    updates: list[LockReport] = []
     admin._on_update = updates.append
     progress: list[UpdateProgress] = []
     release = make_release(release_key, "1.1.0", security_version=3)
@@ -348,7 +348,7 @@ async def test_self_check_failure_falls_back_to_the_old_slot(
 ) -> None:
     """A failed self-check reboots into the old image, says so in events and status, keeps the floor."""
     admin = await rig.pair()
-    updates: list[LockUpdate] = []
+    updates: list[LockReport] = []
     admin._on_update = updates.append
     release = make_release(release_key, "1.1.0", security_version=2)
     rig.device.fail_next_self_check()

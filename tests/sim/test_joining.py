@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.secure_lock.protocol import InvitationCreate, Role
-from custom_components.secure_lock.protocol.messages import MAX_INVITATION_TTL_MS
+from custom_components.secure_lock.protocol import Role
+from custom_components.secure_lock.protocol.messages import (
+    MAX_INVITATION_TTL_MS,
+    InvitationCreate,
+)
 from device_sim.joining import (
     FAILSAFE_MS,
     MAX_OPEN_INVITATIONS,

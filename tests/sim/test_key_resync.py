@@ -33,10 +33,9 @@ from custom_components.secure_lock.protocol import (
     ResultCode,
     SetupPayload,
     SuiteId,
-    frame_size,
-    routing_id,
 )
 from custom_components.secure_lock.protocol.channel import Channel, unwrap, wrap
+from custom_components.secure_lock.protocol.envelope import frame_size, routing_id
 from custom_components.secure_lock.protocol.identity import DAY_MS, HOUR_MS
 from custom_components.secure_lock.protocol.resync import ResyncNotice
 from custom_components.secure_lock.protocol.rotation import (

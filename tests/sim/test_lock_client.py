@@ -10,11 +10,11 @@ from custom_components.secure_lock.controller import LinkUnavailable, LockClient
 from custom_components.secure_lock.controller.client import CommandOutcome
 from custom_components.secure_lock.protocol import (
     Command,
-    FirmwareChunk,
     MessageKind,
     PairedLock,
     SuiteId,
 )
+from custom_components.secure_lock.protocol.messages import FirmwareChunk
 from tests.protocol.conftest import T0, pair_devices
 from tests.protocol.samples import sample_payload
 

@@ -9,10 +9,10 @@ import pytest
 from custom_components.secure_lock.controller import (
     CommandRefused,
     LockClient,
-    LockUpdate,
+    LockReport,
     PairingFailed,
     PairingTimedOut,
-    UpdateKind,
+    ReportKind,
     pair_over_link,
 )
 from custom_components.secure_lock.protocol import (
@@ -26,7 +26,7 @@ from custom_components.secure_lock.protocol import (
     SetupPayload,
 )
 from custom_components.secure_lock.protocol.channel import Channel
-from custom_components.secure_lock.protocol.state import LockState
+from custom_components.secure_lock.protocol.state import BoltState
 from device_sim.device_state import load_state
 from device_sim.loopback import LoopbackLink
 from device_sim.mechanism import DoorState
@@ -49,11 +49,11 @@ async def test_pair_then_lock_unlock_open_with_signed_confirmations(rig: Rig) ->
     """The first controller becomes admin; each command returns the lock's signed state."""
     client = await rig.pair()
     assert client.paired_lock.role is Role.ADMIN
-    assert (await client.unlock()).status.lock_state is LockState.UNLOCKED
-    assert (await client.lock()).status.lock_state is LockState.LOCKED
-    assert (await client.open()).status.lock_state is LockState.OPEN
+    assert (await client.unlock()).status.bolt_state is BoltState.UNLOCKED
+    assert (await client.lock()).status.bolt_state is BoltState.LOCKED
+    assert (await client.open()).status.bolt_state is BoltState.OPEN
     rig.scheduler.advance(3)
-    assert (await client.status()).status.lock_state is LockState.UNLOCKED
+    assert (await client.status()).status.bolt_state is BoltState.UNLOCKED
     await client.close()
 
 
@@ -135,20 +135,20 @@ async def test_wrong_secret_locks_out_after_five_and_survives_reboot(rig: Rig) -
 async def test_events_reach_every_controller_with_source(rig: Rig) -> None:
     """A manual turn is pushed, signed, to every paired controller as source manual."""
     admin = await rig.pair("Home Assistant")
-    updates: list[LockUpdate] = []
+    updates: list[LockReport] = []
     second = await rig.pair("Phone")
-    admin_updates: list[LockUpdate] = []
+    admin_updates: list[LockReport] = []
     admin._on_update = admin_updates.append
     second._on_update = updates.append
 
     rig.device.mechanism.turn_by_hand(lock=False)
     await asyncio.sleep(0)
     for seen in (admin_updates, updates):
-        events = [u.event for u in seen if u.kind is UpdateKind.EVENT]
+        events = [u.event for u in seen if u.kind is ReportKind.EVENT]
         assert events, seen
         assert events[-1] is not None
         assert events[-1].source is EventSource.MANUAL
-        assert events[-1].status.lock_state is LockState.UNLOCKED
+        assert events[-1].status.bolt_state is BoltState.UNLOCKED
 
     await second.unlock()
     await asyncio.sleep(0)
@@ -171,14 +171,14 @@ async def test_jam_and_door_open_are_errors_not_success(rig: Rig) -> None:
     with pytest.raises(CommandRefused) as err:
         await client.lock()
     assert err.value.code is ResultCode.DOOR_OPEN
-    assert err.value.result.status.lock_state is LockState.UNLOCKED
+    assert err.value.result.status.bolt_state is BoltState.UNLOCKED
 
     rig.device.set_door(DoorState.CLOSED)
     rig.device.mechanism.jam_next_operation()
     with pytest.raises(CommandRefused) as err:
         await client.lock()
     assert err.value.code is ResultCode.JAMMED
-    assert err.value.result.status.lock_state is LockState.JAMMED
+    assert err.value.result.status.bolt_state is BoltState.JAMMED
     await client.close()
 
 
@@ -217,7 +217,7 @@ async def test_roles_guest_window_and_revocation(rig: Rig) -> None:
     )
     guest = LockClient(rig.hub.attach(), guest_identity, guest_lock, clock=rig.now_ms)
     await guest.start()
-    assert (await guest.unlock()).status.lock_state is LockState.UNLOCKED
+    assert (await guest.unlock()).status.bolt_state is BoltState.UNLOCKED
     with pytest.raises(CommandRefused) as err:
         await guest.audit_log()
     assert err.value.code is ResultCode.NOT_PERMITTED
@@ -287,14 +287,14 @@ async def test_audit_log_records_commands_and_manual_use(rig: Rig) -> None:
 async def test_heartbeat_carries_full_state(rig: Rig) -> None:
     """Heartbeats go out on their interval with the full signed state."""
     client = await rig.pair()
-    updates: list[LockUpdate] = []
+    updates: list[LockReport] = []
     client._on_update = updates.append
     rig.device.start()
     rig.scheduler.advance(30)
     await asyncio.sleep(0)
-    beats = [u for u in updates if u.kind is UpdateKind.HEARTBEAT]
+    beats = [u for u in updates if u.kind is ReportKind.HEARTBEAT]
     assert len(beats) == 1
-    assert beats[0].status.lock_state is LockState.LOCKED
+    assert beats[0].status.bolt_state is BoltState.LOCKED
     rig.device.shutdown()
     await client.close()
 
@@ -337,7 +337,7 @@ async def test_offline_lock_answers_nothing(rig: Rig) -> None:
 async def test_event_types(rig: Rig) -> None:
     """Jam, tamper and low battery become their own event types."""
     client = await rig.pair()
-    updates: list[LockUpdate] = []
+    updates: list[LockReport] = []
     client._on_update = updates.append
     rig.device.mechanism.tamper()
     rig.device.mechanism.set_battery(10)

@@ -23,11 +23,12 @@ from custom_components.secure_lock.protocol import (
     ResultCode,
     SetupPayload,
 )
-from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
 from device_sim.crash_test import REPO_ROOT, LockProcess
 from device_sim.discovery import SERVICE_TYPE, service_info
 from device_sim.ports import free_port
+
+from .helpers import lan_link
 
 
 @pytest.mark.parametrize(
@@ -61,16 +62,13 @@ def test_help_explains_every_command(command: list[str]) -> None:
 async def _try_pairing(
     port: int, setup: SetupPayload, timeout: float = 10
 ) -> ErrorCode:
-    link = WebSocketFrameLink(f"ws://127.0.0.1:{port}/securelock/v1")
-    await link.connect()
-    try:
-        await pair_over_link(
-            link, ControllerIdentity.generate(), setup, "guess", timeout=timeout
-        )
-    except PairingFailed as err:
-        return err.code
-    finally:
-        await link.close()
+    async with lan_link(f"ws://127.0.0.1:{port}/securelock/v1") as link:
+        try:
+            await pair_over_link(
+                link, ControllerIdentity.generate(), setup, "guess", timeout=timeout
+            )
+        except PairingFailed as err:
+            return err.code
     return ErrorCode.MALFORMED  # pragma: no cover - pairing was not supposed to work
 
 
@@ -105,12 +103,10 @@ async def test_lockout_survives_kill_minus_nine(
         await admin_call(
             lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.PRESS_BUTTON)
         )
-        link = WebSocketFrameLink(f"ws://127.0.0.1:{lock.port}/securelock/v1")
-        await link.connect()
-        outcome = await pair_over_link(
-            link, ControllerIdentity.generate(), real, "owner", timeout=10
-        )
-        await link.close()
+        async with lan_link(f"ws://127.0.0.1:{lock.port}/securelock/v1") as link:
+            outcome = await pair_over_link(
+                link, ControllerIdentity.generate(), real, "owner", timeout=10
+            )
         assert outcome.lock.lock_id == real.lock_id
     finally:
         lock.kill()
@@ -149,12 +145,10 @@ async def test_reset_command_returns_a_running_lock_to_factory_state(
             lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.PRESS_BUTTON)
         )
         url = f"ws://127.0.0.1:{lock.port}/securelock/v1"
-        link = WebSocketFrameLink(url)
-        await link.connect()
-        owner = ControllerIdentity.generate()
-        outcome = await pair_over_link(link, owner, label, "owner", timeout=10)
-        await confirm_pairing(link, owner, outcome.lock, timeout=10)
-        await link.close()
+        async with lan_link(url) as link:
+            owner = ControllerIdentity.generate()
+            outcome = await pair_over_link(link, owner, label, "owner", timeout=10)
+            await confirm_pairing(link, owner, outcome.lock, timeout=10)
         assert (await lock.state())["factory_state"] is False
 
         reset = await asyncio.create_subprocess_exec(
@@ -174,14 +168,12 @@ async def test_reset_command_returns_a_running_lock_to_factory_state(
         await lock.start()
         assert (await lock.state())["factory_state"] is True
 
-        link = WebSocketFrameLink(url)
-        await link.connect()
-        client = LockClient(link, owner, outcome.lock)
-        await client.start()
-        with pytest.raises(CommandRefused) as err:
-            await client.status()
-        assert err.value.code is ResultCode.REVOKED
-        await client.close()
-        await link.close()
+        async with lan_link(url) as link:
+            client = LockClient(link, owner, outcome.lock)
+            await client.start()
+            with pytest.raises(CommandRefused) as err:
+                await client.status()
+            assert err.value.code is ResultCode.REVOKED
+            await client.close()
     finally:
         lock.kill()

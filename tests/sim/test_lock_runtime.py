@@ -11,8 +11,8 @@ import pytest
 from custom_components.secure_lock.controller import (
     CommandRefused,
     LockClient,
-    LockUpdate,
-    UpdateKind,
+    LockReport,
+    ReportKind,
     confirm_pairing,
     pair_over_link,
 )
@@ -22,9 +22,8 @@ from custom_components.secure_lock.protocol import (
     ResultCode,
     SetupPayload,
 )
-from custom_components.secure_lock.protocol.state import LockState
+from custom_components.secure_lock.protocol.state import BoltState
 from custom_components.secure_lock.transport.link import FrameLink
-from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
 from device_sim.broker import MosquittoBroker
 from device_sim.lock_device import DeviceConfig
@@ -33,7 +32,7 @@ from device_sim.mechanism import MechanismConfig
 from device_sim.pki import DevCertificateAuthority
 
 from .conftest import LinkFactory
-from .helpers import setup_for_next_controller
+from .helpers import lan_link, setup_for_next_controller
 
 FAST = DeviceConfig(mechanism=MechanismConfig(motor_seconds=0, open_hold_seconds=0.2))
 
@@ -88,67 +87,65 @@ async def test_pair_and_operate_over_lan_and_broker(
     """Pair one controller over LAN and one through the broker; both command the lock."""
     assert runtime.lan is not None
     assert runtime.device is not None
-    lan_link = WebSocketFrameLink(runtime.lan.url)
-    await lan_link.connect()
-    lan = await _pair(runtime, lan_link, "Home Assistant")
+    async with lan_link(runtime.lan.url) as lan_side:
+        lan = await _pair(runtime, lan_side, "Home Assistant")
 
-    grant(runtime.device.lock_id)
-    relay_link = links.controller(runtime.device.lock_id)
-    await relay_link.connect()
-    relay = await _pair(runtime, relay_link, "Phone")
+        grant(runtime.device.lock_id)
+        relay_link = links.controller(runtime.device.lock_id)
+        await relay_link.connect()
+        relay = await _pair(runtime, relay_link, "Phone")
 
-    relay_updates: list[LockUpdate] = []
-    relay._on_update = relay_updates.append
-    assert (await lan.unlock()).status.lock_state is LockState.UNLOCKED
-    # The LAN controller's command is pushed, signed, to the broker controller.
-    await _wait_for(
-        lambda: any(
-            u.event is not None
-            and u.event.source is EventSource.CONTROLLER
-            and u.status.lock_state is LockState.UNLOCKED
-            for u in relay_updates
+        relay_updates: list[LockReport] = []
+        relay._on_update = relay_updates.append
+        assert (await lan.unlock()).status.bolt_state is BoltState.UNLOCKED
+        # The LAN controller's command is pushed, signed, to the broker controller.
+        await _wait_for(
+            lambda: any(
+                u.event is not None
+                and u.event.source is EventSource.CONTROLLER
+                and u.status.bolt_state is BoltState.UNLOCKED
+                for u in relay_updates
+            )
         )
-    )
-    assert (await relay.lock()).status.lock_state is LockState.LOCKED
-    assert (await relay.open()).status.lock_state is LockState.OPEN
-    await _wait_for(
-        lambda: (
-            relay.last_status is not None
-            and relay.last_status.lock_state is LockState.UNLOCKED
+        assert (await relay.lock()).status.bolt_state is BoltState.LOCKED
+        assert (await relay.open()).status.bolt_state is BoltState.OPEN
+        await _wait_for(
+            lambda: (
+                relay.last_status is not None
+                and relay.last_status.bolt_state is BoltState.UNLOCKED
+            )
         )
-    )
 
-    # Manual use reaches both, as manual.
-    await admin_call(
-        runtime.options.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.TURN, "lock")
-    )
-    await _wait_for(
-        lambda: any(
-            u.event is not None and u.event.source is EventSource.MANUAL
-            for u in relay_updates
+        # Manual use reaches both, as manual.
+        await admin_call(
+            runtime.options.state_dir / SOCKET_NAME,
+            AdminRequest(AdminCommand.TURN, "lock"),
         )
-    )
-    for client in (lan, relay):
-        await client.close()
-    await lan_link.close()
+        await _wait_for(
+            lambda: any(
+                u.event is not None and u.event.source is EventSource.MANUAL
+                for u in relay_updates
+            )
+        )
+        for client in (lan, relay):
+            await client.close()
 
 
 async def test_door_open_refusal_over_the_wire(runtime: LockRuntime) -> None:
     """The admin channel opens the door; a lock command then fails with door_open."""
     assert runtime.lan is not None
-    link = WebSocketFrameLink(runtime.lan.url)
-    await link.connect()
-    client = await _pair(runtime, link, "HA")
-    await client.unlock()
-    answer = await admin_call(
-        runtime.options.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.DOOR, "open")
-    )
-    assert answer["state"]["door"] == "open"
-    with pytest.raises(CommandRefused) as err:
-        await client.lock()
-    assert err.value.code is ResultCode.DOOR_OPEN
-    await client.close()
-    await link.close()
+    async with lan_link(runtime.lan.url) as link:
+        client = await _pair(runtime, link, "HA")
+        await client.unlock()
+        answer = await admin_call(
+            runtime.options.state_dir / SOCKET_NAME,
+            AdminRequest(AdminCommand.DOOR, "open"),
+        )
+        assert answer["state"]["door"] == "open"
+        with pytest.raises(CommandRefused) as err:
+            await client.lock()
+        assert err.value.code is ResultCode.DOOR_OPEN
+        await client.close()
 
 
 async def test_heartbeats_arrive_through_the_broker(
@@ -175,9 +172,9 @@ async def test_heartbeats_arrive_through_the_broker(
         link = links.controller(device.lock_id)
         await link.connect()
         client = await _pair(runtime, link, "HA")
-        beats: list[LockUpdate] = []
+        beats: list[LockReport] = []
         client._on_update = beats.append
-        await _wait_for(lambda: sum(u.kind is UpdateKind.HEARTBEAT for u in beats) >= 2)
+        await _wait_for(lambda: sum(u.kind is ReportKind.HEARTBEAT for u in beats) >= 2)
         await client.close()
     finally:
         await runtime.stop()
@@ -193,38 +190,34 @@ async def test_restart_keeps_pairing_and_rejects_replays(
     runtime = LockRuntime(options)
     await runtime.start()
     assert runtime.lan is not None
-    link = WebSocketFrameLink(runtime.lan.url)
-    await link.connect()
-    client = await _pair(runtime, link, "HA")
-    sent: list[bytes] = []
-    original_send = link.send
+    async with lan_link(runtime.lan.url) as link:
+        client = await _pair(runtime, link, "HA")
+        sent: list[bytes] = []
+        original_send = link.send
 
-    async def recording_send(frame: bytes, *, expiry_s: int | None = None) -> None:
-        sent.append(frame)
-        await original_send(frame, expiry_s=expiry_s)
+        async def recording_send(frame: bytes, *, expiry_s: int | None = None) -> None:
+            sent.append(frame)
+            await original_send(frame, expiry_s=expiry_s)
 
-    link.send = recording_send  # type: ignore[method-assign]
-    await client.unlock()
-    await client.close()
-    await link.close()
+        link.send = recording_send  # type: ignore[method-assign]
+        await client.unlock()
+        await client.close()
     await runtime.stop()
 
     runtime = LockRuntime(options)
     device = await runtime.start()
     try:
         assert runtime.lan is not None
-        link = WebSocketFrameLink(runtime.lan.url)
-        await link.connect()
-        await link.send(sent[-1])  # the captured unlock, replayed
-        await asyncio.sleep(0.2)
-        assert (
-            device.mechanism.status.bolt.value == "unlocked"
-        )  # state from before, untouched
-        assert device.state.audit.next_index == 2  # pairing + the one real unlock
-        fresh = LockClient(link, client.identity, client.paired_lock)
-        await fresh.start()
-        assert (await fresh.lock()).status.lock_state is LockState.LOCKED
-        await fresh.close()
-        await link.close()
+        async with lan_link(runtime.lan.url) as link:
+            await link.send(sent[-1])  # the captured unlock, replayed
+            await asyncio.sleep(0.2)
+            assert (
+                device.mechanism.status.bolt.value == "unlocked"
+            )  # state from before, untouched
+            assert device.state.audit.next_index == 2  # pairing + the one real unlock
+            fresh = LockClient(link, client.identity, client.paired_lock)
+            await fresh.start()
+            assert (await fresh.lock()).status.bolt_state is BoltState.LOCKED
+            await fresh.close()
     finally:
         await runtime.stop()

@@ -15,7 +15,7 @@ import pytest
 from custom_components.secure_lock.controller import (
     CommandRefused,
     CommandTimeout,
-    LockUpdate,
+    LockReport,
     PairingTimedOut,
     pair_over_link,
 )
@@ -27,7 +27,7 @@ from custom_components.secure_lock.protocol import (
     Role,
     SetupPayload,
 )
-from custom_components.secure_lock.protocol.state import LockState
+from custom_components.secure_lock.protocol.state import BoltState as WireBoltState
 from device_sim.mechanism import BoltState
 from device_sim.storage import SUFFIX
 
@@ -45,10 +45,10 @@ async def test_state_restored_from_before_a_revocation_is_refused(
     rig: Rig, tmp_path: Path
 ) -> None:
     """The un-revoked controller cannot open; the lock acts on nothing; the admin hears TAMPER."""
-    admin_updates: list[LockUpdate] = []
+    admin_updates: list[LockReport] = []
     admin = await rig.pair_admin(admin_updates)
     tenant = await rig.add(admin, "Former tenant", Role.OPERATOR)
-    assert (await tenant.unlock()).status.lock_state is LockState.UNLOCKED
+    assert (await tenant.unlock()).status.bolt_state is WireBoltState.UNLOCKED
     await tenant.lock()
     rig.copy_flash(tmp_path / "before")
     await admin.remove_controller(tenant.identity.key_id)
@@ -68,7 +68,7 @@ async def test_state_restored_from_before_a_revocation_is_refused(
 
     device.start()
 
-    def tampers() -> list[LockUpdate]:
+    def tampers() -> list[LockReport]:
         return [
             u
             for u in admin_updates
@@ -77,7 +77,7 @@ async def test_state_restored_from_before_a_revocation_is_refused(
 
     await wait_until(lambda: bool(tampers()))
     (tamper,) = tampers()
-    assert tamper.status.lock_state is LockState.LOCKED
+    assert tamper.status.bolt_state is WireBoltState.LOCKED
 
     for client in (tenant, admin):
         with pytest.raises(CommandTimeout):

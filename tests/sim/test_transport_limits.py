@@ -39,11 +39,11 @@ def test_topics_need_a_sixteen_byte_lock_id(lock_id: bytes) -> None:
         LockTopics.for_lock(lock_id)
 
 
-@pytest.mark.parametrize("routing_id", ["+" * 32, "#", "A" * 32, "a" * 31 + "/"])
-def test_topics_refuse_wildcards_and_separators(routing_id: str) -> None:
-    """Routing ids are 32 lowercase hex digits: no '+', '#', '/' or upper case."""
-    with pytest.raises(ValueError, match="routing id"):
-        LockTopics(routing_id)
+@pytest.mark.parametrize("topic_id", ["+" * 32, "#", "A" * 32, "a" * 31 + "/"])
+def test_topics_refuse_wildcards_and_separators(topic_id: str) -> None:
+    """Topic ids are 32 lowercase hex digits: no '+', '#', '/' or upper case."""
+    with pytest.raises(ValueError, match="topic id"):
+        LockTopics(topic_id)
 
 
 class _Inbox(FrameLink):

@@ -17,7 +17,9 @@ from custom_components.secure_lock.transport import (
     WebSocketFrameLink,
     client_tls_context,
 )
+from custom_components.secure_lock.transport.ws import LAN_SEND_RATE
 from custom_components.secure_lock.transport.ws_link import WebSocketLink
+from custom_components.secure_lock.transport.ws_server import DEFAULT_RATE
 
 from .helpers import ManualClock, wait_until
 
@@ -49,12 +51,21 @@ async def serve() -> AsyncIterator[Server]:
 
 
 @pytest.fixture
-async def clients() -> AsyncIterator[Callable[..., WebSocketFrameLink]]:
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """Return the HTTP session the links borrow (the test owns it)."""
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+@pytest.fixture
+async def clients(
+    session: aiohttp.ClientSession,
+) -> AsyncIterator[Callable[..., WebSocketFrameLink]]:
     """Return a factory for client links; all are closed afterwards."""
     made: list[WebSocketFrameLink] = []
 
     def _client(url: str, **kwargs: int) -> WebSocketFrameLink:
-        link = WebSocketFrameLink(url, **kwargs)
+        link = WebSocketFrameLink(url, session=session, **kwargs)
         made.append(link)
         return link
 
@@ -199,15 +210,17 @@ async def test_connection_cap(
     assert await first.receive() == b"ok"
 
 
-def test_tls_context_must_verify(tmp_path: Path) -> None:
+async def test_tls_context_must_verify(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
     """A context that skips chain or host-name checks is refused up front."""
     lax = ssl.create_default_context()
     lax.check_hostname = False
     with pytest.raises(ValueError, match="must verify"):
-        WebSocketFrameLink("wss://127.0.0.1:1/", ssl_context=lax)
+        WebSocketFrameLink("wss://127.0.0.1:1/", session=session, ssl_context=lax)
     lax.verify_mode = ssl.CERT_NONE
     with pytest.raises(ValueError, match="must verify"):
-        WebSocketFrameLink("wss://127.0.0.1:1/", ssl_context=lax)
+        WebSocketFrameLink("wss://127.0.0.1:1/", session=session, ssl_context=lax)
     # Exactly one trust anchor: no anchor would mean no verification, two is ambiguous.
     with pytest.raises(ValueError, match="exactly one"):
         client_tls_context()
@@ -215,12 +228,39 @@ def test_tls_context_must_verify(tmp_path: Path) -> None:
         client_tls_context(tmp_path / "ca.pem", ca_pem="-----BEGIN CERTIFICATE-----")
 
 
-async def test_tls_to_a_plain_server_is_a_tls_failure(serve: Server) -> None:
+async def test_tls_to_a_plain_server_is_a_tls_failure(
+    serve: Server, session: aiohttp.ClientSession
+) -> None:
     """A wss:// link to a server that does not speak TLS fails as TlsFailure."""
     server = await serve()
     ca = ssl.create_default_context()  # verifies; the handshake never gets that far
-    link = WebSocketFrameLink(server.url.replace("ws://", "wss://"), ssl_context=ca)
+    link = WebSocketFrameLink(
+        server.url.replace("ws://", "wss://"), session=session, ssl_context=ca
+    )
     with pytest.raises(TlsFailure):
         await link.connect()
     assert not link.connected
     await link.close()
+
+
+async def test_lan_link_tells_its_send_rate(session: aiohttp.ClientSession) -> None:
+    """A LAN link says how fast to send (under the lock's per-connection limit)."""
+    link = WebSocketFrameLink("ws://127.0.0.1:1/", session=session)
+    assert link.send_rate == LAN_SEND_RATE
+    assert LAN_SEND_RATE < DEFAULT_RATE
+    unpaced = WebSocketFrameLink("ws://127.0.0.1:1/", session=session, send_rate=None)
+    assert unpaced.send_rate is None
+
+
+async def test_link_borrows_its_session(
+    serve: Server, session: aiohttp.ClientSession
+) -> None:
+    """Closing a link, or failing to connect, leaves the owner's session open."""
+    server = await serve()
+    link = WebSocketFrameLink(server.url, session=session)
+    await link.connect()
+    await link.close()
+    refused = WebSocketFrameLink("ws://127.0.0.1:1/", session=session)
+    with pytest.raises(NotConnected):
+        await refused.connect()
+    assert not session.closed

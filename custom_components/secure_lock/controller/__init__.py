@@ -4,7 +4,7 @@ Shared by Home Assistant's connection manager and the command-line
 controller; like `protocol` and `transport`, it never imports Home Assistant.
 """
 
-from .client import CommandOutcome, LockClient, LockUpdate, UpdateKind
+from .client import CommandOutcome, LockClient, LockReport, ReportKind
 from .errors import (
     PAIRING_ERROR_KEYS,
     CommandRefused,
@@ -39,10 +39,10 @@ __all__ = [
     "FirmwareRelease",
     "LinkUnavailable",
     "LockClient",
-    "LockUpdate",
+    "LockReport",
     "PairingFailed",
     "PairingTimedOut",
-    "UpdateKind",
+    "ReportKind",
     "UpdatePhase",
     "UpdateProgress",
     "firmware_status",

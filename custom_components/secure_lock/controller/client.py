@@ -2,7 +2,7 @@
 
 `LockClient` seals requests, waits for the lock's signed answers (bound to the
 request's hash by the protocol), and turns pushed events and heartbeats into
-`LockUpdate`s.  It never reports a state the lock did not sign: a command that
+`LockReport`s.  It never reports a state the lock did not sign: a command that
 times out says so, and the caller keeps showing the last confirmed state.
 
 Counters live in the `PairedLock` record; the client calls `on_persist` after
@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 import logging
 import math
-import time
 from typing import Any
 
 from ..protocol.audit import verify_chain
@@ -48,7 +47,6 @@ from ..protocol.messages import (
     Payload,
     ResultCode,
     Settings,
-    TimeSync,
 )
 from ..protocol.registry import PairedLock
 from ..protocol.resync import accept_lock_prekey
@@ -85,8 +83,8 @@ is one value for all kinds on purpose: a per-kind expiry (10 s for unlock,
 """
 
 
-class UpdateKind(StrEnum):
-    """Where a verified update came from."""
+class ReportKind(StrEnum):
+    """Where a verified report came from."""
 
     EVENT = "event"
     HEARTBEAT = "heartbeat"
@@ -96,10 +94,13 @@ class UpdateKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class LockUpdate:
-    """A state report the lock signed."""
+class LockReport:
+    """A report the lock signed: its `LockStatus`, and the event that changed it.
 
-    kind: UpdateKind
+    "Report", not "update": in this package an update is a firmware update.
+    """
+
+    kind: ReportKind
     status: LockStatus
     lock_time_ms: int
     event: Event | None = None
@@ -154,7 +155,7 @@ class LockClient:
         identity: ControllerIdentity,
         lock: PairedLock,
         *,
-        on_update: Callable[[LockUpdate], None] | None = None,
+        on_update: Callable[[LockReport], None] | None = None,
         on_persist: Callable[[PairedLock], None] | None = None,
         on_clock_skew: Callable[[int], None] | None = None,
         clock: Clock = system_clock,
@@ -165,7 +166,7 @@ class LockClient:
         self.identity = identity
         self.endpoint = ControllerEndpoint(identity, lock, rng=rng, clock=clock)
         self._on_update = on_update or (lambda _update: None)
-        self._listeners: list[Callable[[LockUpdate], None]] = []
+        self._listeners: list[Callable[[LockReport], None]] = []
         self._on_persist = on_persist or (lambda _lock: None)
         self._on_clock_skew = on_clock_skew or (lambda _sample: None)
         self._clock = clock
@@ -174,7 +175,6 @@ class LockClient:
         self._task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self.last_status: LockStatus | None = None
-        self.last_update_monotonic: float | None = None
         self.rejected_frames = 0
         self.confirmed_high_water = 0
         """Highest of our counters the lock has signed as durably seen."""
@@ -269,7 +269,7 @@ class LockClient:
             ) from err
 
     def add_listener(
-        self, listener: Callable[[LockUpdate], None]
+        self, listener: Callable[[LockReport], None]
     ) -> Callable[[], None]:
         """Also pass every verified update to ``listener``; return its remover."""
         self._listeners.append(listener)
@@ -278,7 +278,11 @@ class LockClient:
     async def command(
         self, kind: MessageKind, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
     ) -> CommandResult:
-        """Lock, unlock, open or ask for status; raise CommandRefused unless OK."""
+        """Send one of lock, unlock, open or status; raise CommandRefused unless OK.
+
+        The generic form: `lock`, `unlock`, `open` and `status` are the way to
+        call it, so no caller needs to know the wire's message kinds.
+        """
         lifetime = (
             UNLOCK_LIFETIME_MS
             if kind in (MessageKind.UNLOCK, MessageKind.OPEN)
@@ -409,13 +413,6 @@ class LockClient:
         )
         return self._checked(outcome.result)
 
-    async def time_sync(self) -> CommandResult:
-        """Send our clock; the signed answer refreshes the clock-offset estimate."""
-        payload = TimeSync(self._clock())
-        return self._checked(
-            (await self.request(MessageKind.TIME_SYNC, payload)).result
-        )
-
     async def rotate_keys(
         self,
         rng: Rng = system_rng,
@@ -533,13 +530,13 @@ class LockClient:
             self.confirmed_high_water = max(
                 self.confirmed_high_water, payload.sender_high_water
             )
-            self._publish(UpdateKind.RESULT, payload.status, payload.lock_time_ms)
+            self._publish(ReportKind.RESULT, payload.status, payload.lock_time_ms)
         elif isinstance(payload, Event):
             self._publish(
-                UpdateKind.EVENT, payload.status, payload.lock_time_ms, payload
+                ReportKind.EVENT, payload.status, payload.lock_time_ms, payload
             )
         elif isinstance(payload, Heartbeat):
-            self._publish(UpdateKind.HEARTBEAT, payload.status, payload.lock_time_ms)
+            self._publish(ReportKind.HEARTBEAT, payload.status, payload.lock_time_ms)
         elif isinstance(payload, ControllerJoined):
             self._notify_joined(payload)
         if (
@@ -549,8 +546,8 @@ class LockClient:
 
     def _notify_joined(self, notice: ControllerJoined) -> None:
         # Not a state report: the last known status stays as it was.
-        update = LockUpdate(
-            UpdateKind.JOINED,
+        update = LockReport(
+            ReportKind.JOINED,
             self.last_status or LockStatus(),
             notice.lock_time_ms,
             joined=notice,
@@ -627,14 +624,13 @@ class LockClient:
 
     def _publish(
         self,
-        kind: UpdateKind,
+        kind: ReportKind,
         status: LockStatus,
         lock_time_ms: int,
         event: Event | None = None,
     ) -> None:
         self.last_status = status
-        self.last_update_monotonic = time.monotonic()
-        update = LockUpdate(kind, status, lock_time_ms, event)
+        update = LockReport(kind, status, lock_time_ms, event)
         self._on_update(update)
         for listener in list(self._listeners):
             listener(update)

@@ -27,7 +27,7 @@ import aiohttp
 
 from ..protocol import ControllerIdentity, PairedLock, ResultCode
 from ..transport import Backoff, TransportError
-from .client import LockClient, LockUpdate, UpdateKind
+from .client import LockClient, LockReport, ReportKind
 from .errors import CommandRefused, CommandTimeout, ControllerError, LinkUnavailable
 from .links import LinkKind, LinkSettings, open_link
 
@@ -92,7 +92,7 @@ class ConnectionListener:
         """Report that no path has worked for `unreachable_after` or longer."""
         return
 
-    def lock_updated(self, update: LockUpdate) -> None:
+    def lock_updated(self, update: LockReport) -> None:
         """Take a state report the lock signed (event, heartbeat, result, join)."""
         return
 
@@ -138,7 +138,7 @@ class LockConnection:
         paired_lock: PairedLock,
         listener: ConnectionListener,
         *,
-        session: aiohttp.ClientSession | None = None,
+        session: aiohttp.ClientSession,
         timings: ConnectionTimings | None = None,
         start_task: TaskStarter | None = None,
     ) -> None:
@@ -277,8 +277,8 @@ class LockConnection:
         if client.last_status is not None:
             # The answer that proved the path: the freshest state there is.
             self._heard(
-                LockUpdate(
-                    UpdateKind.RESULT, client.last_status, client.endpoint.lock_time()
+                LockReport(
+                    ReportKind.RESULT, client.last_status, client.endpoint.lock_time()
                 )
             )
         self._arm_silence_watch()
@@ -372,7 +372,7 @@ class LockConnection:
 
     # Silence -----------------------------------------------------------------
 
-    def _heard(self, update: LockUpdate) -> None:
+    def _heard(self, update: LockReport) -> None:
         self._arm_silence_watch()
         self._listener.lock_updated(update)
 

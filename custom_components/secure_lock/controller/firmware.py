@@ -25,7 +25,6 @@ from pathlib import Path
 from ..protocol.chunking import split_firmware
 from ..protocol.errors import ErrorCode, ProtocolError
 from ..protocol.firmware import (
-    FirmwareError,
     FirmwareManifest,
     ReleasePublicKey,
     SignedManifest,
@@ -45,7 +44,7 @@ from ..protocol.messages import (
     UpdateOutcome,
     UpdateState,
 )
-from .client import LockClient, LockUpdate
+from .client import LockClient, LockReport
 from .errors import CommandRefused, CommandTimeout, ControllerError
 
 _LOGGER = logging.getLogger(__name__)
@@ -208,9 +207,11 @@ async def send_firmware(
 ) -> FirmwareStatus:
     """Stream the image from the lock's resume offset in ``status`` until it holds all of it.
 
-    ``frames_per_second`` paces the chunks for links with a rate limit (the
-    lock's LAN server allows 20 frames/s per connection by default).
+    The chunks are paced at the link's `send_rate` (the lock's LAN server
+    drops frames above its per-connection rate); ``frames_per_second``
+    overrides it, 0 for unpaced.
     """
+    pace = client.link.send_rate if frames_per_second is None else frames_per_second
     report = on_progress or (lambda _progress: None)
     total = len(release.image)
     stalled = 0
@@ -227,9 +228,9 @@ async def send_firmware(
         )[:window]
         for chunk in chunks:
             await client.post(MessageKind.FIRMWARE_CHUNK, chunk)
-            if frames_per_second:
+            if pace:
                 # Pacing, not waiting for an event: stay under the link's limit.
-                await asyncio.sleep(1 / frames_per_second)
+                await asyncio.sleep(1 / pace)
         before = status.received
         # Links keep order: the answer comes after the lock handled every chunk.
         status = await firmware_status(client)
@@ -252,7 +253,7 @@ async def install_firmware(
     """
     finished = asyncio.Event()
 
-    def listen(update: LockUpdate) -> None:
+    def listen(update: LockReport) -> None:
         if update.event is not None and update.event.event in (
             EventType.FIRMWARE_UPDATED,
             EventType.FIRMWARE_ROLLED_BACK,
@@ -320,7 +321,6 @@ async def update_firmware(
 
 __all__ = [
     "DEFAULT_WINDOW",
-    "FirmwareError",
     "FirmwareRejected",
     "FirmwareRelease",
     "UpdatePhase",

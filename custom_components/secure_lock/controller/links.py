@@ -190,7 +190,7 @@ async def open_link(
     settings: LinkSettings,
     kind: LinkKind,
     *,
-    session: aiohttp.ClientSession | None = None,
+    session: aiohttp.ClientSession,
 ) -> FrameLink:
     """Connect over one path; raise `TransportError` when the lock is not reachable.
 

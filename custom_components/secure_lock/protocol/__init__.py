@@ -27,15 +27,14 @@ High-level API (see docs/protocol.md for the byte layouts)::
     ctrl_ep.open(reply)
 
 Every failure is a ``ProtocolError`` with a stable ``ErrorCode``.
+
+This module exports what a controller or a lock built on the protocol needs:
+identities, pairing, sessions, the messages an application sends and reads,
+the lock's signed state, and the errors.  Codecs for the other messages,
+frame and chunk helpers, counters and the test-only ``DeterministicRng`` are
+imported from their own modules.
 """
 
-from .chunking import (
-    ChunkAssembler,
-    chunk_controller_list,
-    firmware_chunk_capacity,
-    split_firmware,
-)
-from .envelope import PROTOCOL_VERSION, frame_size, routing_id
 from .errors import (
     ErrorCode,
     MalformedError,
@@ -46,52 +45,25 @@ from .errors import (
 )
 from .firmware import (
     FirmwareError,
-    FirmwareManifest,
     FirmwareVersion,
     ReleasePublicKey,
     ReleaseSigningKey,
-    SignedManifest,
-    VerifiedManifest,
-    check_update,
-    verify_manifest,
-    verify_release,
 )
-from .identity import ControllerIdentity, LockIdentity, PrekeyPolicy
-from .keys import IdentityPublicKey, PublicKeyBundle, SignedPrekey, key_id
+from .identity import ControllerIdentity, LockIdentity
+from .keys import PublicKeyBundle
 from .messages import (
-    KIND_INFO,
     AuditEntry,
-    AuditLogChunk,
-    AuditLogRequest,
     Command,
     CommandResult,
-    ControllerAdd,
     ControllerJoined,
-    ControllerListChunk,
-    ControllerListRequest,
-    ControllerRemove,
     ControllerSummary,
-    Direction,
     Event,
     EventSource,
     EventType,
-    FirmwareChunk,
-    FirmwareInstall,
-    FirmwareSlot,
     FirmwareStatus,
-    FirmwareStatusRequest,
     Heartbeat,
-    InvitationCreate,
-    InvitationRevoke,
-    JoinMethod,
-    KeyRotation,
     MessageKind,
-    Payload,
     ResultCode,
-    Settings,
-    TimeSync,
-    UpdateOutcome,
-    UpdateState,
 )
 from .pairing import (
     ControllerPairing,
@@ -100,13 +72,10 @@ from .pairing import (
     LockPairingOutcome,
     PairingAttempts,
 )
-from .permissions import ROLE_PERMISSIONS, may_send
 from .registry import ControllerRecord, ControllerRegistry, PairedLock
-from .replay import CounterStore, next_counter
-from .rng import Clock, DeterministicRng, Rng, system_clock, system_rng
+from .rng import Clock, Rng, system_clock, system_rng
 from .roles import Role
 from .session import (
-    MAX_CLOCK_SKEW_MS,
     ClockSkewError,
     ControllerEndpoint,
     LockEndpoint,
@@ -115,103 +84,58 @@ from .session import (
     VerifiedMessage,
 )
 from .setup_payload import SetupPayload
-from .state import DoorState, LockState, LockStatus
-from .suites import SuiteId, choose_suite, supported_suites
+from .state import BoltState, DoorState, LockStatus
+from .suites import SuiteId, supported_suites
 
 __all__ = [
-    "KIND_INFO",
-    "MAX_CLOCK_SKEW_MS",
-    "PROTOCOL_VERSION",
-    "ROLE_PERMISSIONS",
     "AuditEntry",
-    "AuditLogChunk",
-    "AuditLogRequest",
-    "ChunkAssembler",
+    "BoltState",
     "Clock",
+    "ClockSkewError",
     "Command",
     "CommandResult",
-    "ControllerAdd",
-    "ControllerJoined",
     "ControllerEndpoint",
     "ControllerIdentity",
-    "ControllerListChunk",
-    "ControllerListRequest",
+    "ControllerJoined",
     "ControllerPairing",
     "ControllerPairingOutcome",
     "ControllerRecord",
     "ControllerRegistry",
-    "ControllerRemove",
     "ControllerSummary",
-    "CounterStore",
-    "DeterministicRng",
-    "Direction",
     "DoorState",
     "ErrorCode",
     "Event",
     "EventSource",
     "EventType",
-    "FirmwareChunk",
     "FirmwareError",
-    "FirmwareInstall",
-    "FirmwareManifest",
-    "FirmwareSlot",
     "FirmwareStatus",
-    "FirmwareStatusRequest",
     "FirmwareVersion",
     "Heartbeat",
-    "InvitationCreate",
-    "InvitationRevoke",
-    "JoinMethod",
-    "IdentityPublicKey",
-    "KeyRotation",
     "LockEndpoint",
     "LockIdentity",
     "LockPairing",
     "LockPairingOutcome",
-    "LockState",
     "LockStatus",
     "MalformedError",
     "MessageKind",
     "PairedLock",
     "PairingAttempts",
     "PairingError",
-    "Payload",
-    "PrekeyPolicy",
     "ProtocolError",
     "SecureLockError",
     "PublicKeyBundle",
     "ReleasePublicKey",
     "ReleaseSigningKey",
     "ResultCode",
-    "ClockSkewError",
     "RevokedError",
     "Rng",
     "Role",
     "SetupCodeError",
     "SetupPayload",
-    "Settings",
-    "SignedManifest",
-    "SignedPrekey",
     "SuiteId",
-    "TimeSync",
     "UnauthorizedError",
-    "UpdateOutcome",
-    "UpdateState",
-    "VerifiedManifest",
     "VerifiedMessage",
-    "check_update",
-    "choose_suite",
-    "chunk_controller_list",
-    "firmware_chunk_capacity",
-    "frame_size",
-    "key_id",
-    "may_send",
-    "next_counter",
-    "routing_id",
-    "split_firmware",
     "supported_suites",
     "system_clock",
     "system_rng",
-    "verify_manifest",
-    "verify_release",
 ]

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from .errors import ErrorCode, MalformedError
+from .keys import ED25519_SIZE, SIGNATURE_SIZE
+from .pairing_messages import NONCE_SIZE
 
 SIGNED_FAILURE_TAG = 0xFE
-_NONCE_SIZE = 32
-_KEY_SIZE = 32
-_SIGNATURE_SIZE = 64
 
 
 class Channel(IntEnum):
@@ -104,11 +103,11 @@ def decode_signed_failure(body: bytes) -> SignedFailure | None:
     """Parse a failure notice (not its signature); None if ``body`` is not one."""
     if not body or body[0] != SIGNED_FAILURE_TAG:
         return None
-    head = 1 + _NONCE_SIZE + _KEY_SIZE
+    head = 1 + NONCE_SIZE + ED25519_SIZE
     if len(body) < head + 1:
         raise MalformedError("failure notice truncated")
     length = body[head]
-    if length > _MAX_CODE_LENGTH or len(body) != head + 1 + length + _SIGNATURE_SIZE:
+    if length > _MAX_CODE_LENGTH or len(body) != head + 1 + length + SIGNATURE_SIZE:
         raise MalformedError("failure notice has the wrong length")
     try:
         code = ErrorCode(body[head + 1 : head + 1 + length].decode("ascii"))
@@ -117,8 +116,8 @@ def decode_signed_failure(body: bytes) -> SignedFailure | None:
     if code not in PAIRING_FAILURES:
         raise MalformedError("not a pairing failure code")
     return SignedFailure(
-        body[1 : 1 + _NONCE_SIZE],
-        body[1 + _NONCE_SIZE : head],
-        code,
-        body[head + 1 + length :],
+        controller_nonce=body[1 : 1 + NONCE_SIZE],
+        lock_key=body[1 + NONCE_SIZE : head],
+        code=code,
+        signature=body[head + 1 + length :],
     )

@@ -43,7 +43,12 @@ def split_firmware(
     if start == len(data) and data:
         return []
     return [
-        FirmwareChunk(transfer_id, offset, len(data), data[offset : offset + size])
+        FirmwareChunk(
+            transfer_id=transfer_id,
+            offset=offset,
+            total_size=len(data),
+            data=data[offset : offset + size],
+        )
         for offset in range(start, max(len(data), 1), size)
     ]
 

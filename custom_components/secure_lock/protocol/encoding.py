@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .errors import MalformedError
 
-MAX_U8 = 0xFF
 MAX_U16 = 0xFFFF
 MAX_U32 = 0xFFFF_FFFF
 MAX_U64 = 0xFFFF_FFFF_FFFF_FFFF

@@ -103,7 +103,10 @@ class OuterHeader:
             raise ProtocolError(ErrorCode.UNSUPPORTED_VERSION, f"version {version}")
         suite = suite_from_wire(reader.u8())
         header = cls(
-            version, suite, reader.fixed(ROUTING_ID_SIZE), reader.fixed(PREKEY_ID_SIZE)
+            version=version,
+            suite=suite,
+            routing_id=reader.fixed(ROUTING_ID_SIZE),
+            prekey_id=reader.fixed(PREKEY_ID_SIZE),
         )
         if len(frame) != frame_size(suite):
             raise MalformedError("frame has the wrong length for its suite")
@@ -176,19 +179,19 @@ class InnerMessage:
             raise MalformedError("non-zero padding")
         reader.done()
         return cls(
-            version,
-            suite,
-            lock_id,
-            sender_id,
-            recipient_id,
-            direction,
-            kind,
-            counter,
-            issued_at,
-            not_after,
-            request_id,
-            reply_to,
-            payload,
+            version=version,
+            suite=suite,
+            lock_id=lock_id,
+            sender_id=sender_id,
+            recipient_id=recipient_id,
+            direction=direction,
+            kind=kind,
+            counter=counter,
+            issued_at_ms=issued_at,
+            not_after_ms=not_after,
+            request_id=request_id,
+            reply_to=reply_to,
+            payload=payload,
         )
 
 
@@ -212,7 +215,10 @@ def seal_frame(
         )
     p = params(suite)
     header = OuterHeader(
-        inner.version, suite, recipient_routing_id, recipient_prekey.prekey_id
+        version=inner.version,
+        suite=suite,
+        routing_id=recipient_routing_id,
+        prekey_id=recipient_prekey.prekey_id,
     ).to_bytes()
     content_key = rng(CONTENT_KEY_SIZE)
     wrapped = recipient_prekey.public_key.seal(content_key, _HPKE_INFO_LABEL + header)
@@ -264,8 +270,8 @@ def open_frame(
     inner_bytes, signature = body[:-SIGNATURE_SIZE], body[-SIGNATURE_SIZE:]
     inner = InnerMessage.parse(inner_bytes, p.payload_capacity)
     return OpenedFrame(
-        header,
-        inner,
-        signature,
-        signature_input(header_bytes, wrapped[: p.enc_size], inner_bytes),
+        header=header,
+        inner=inner,
+        signature=signature,
+        signed_bytes=signature_input(header_bytes, wrapped[: p.enc_size], inner_bytes),
     )

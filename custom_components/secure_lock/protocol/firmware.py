@@ -28,7 +28,8 @@ from typing import Self
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa
 
-from .encoding import Reader, Writer
+from .chunking import MAX_TRANSFER_SIZE
+from .encoding import MAX_U16, MAX_U32, Reader, Writer
 from .errors import ErrorCode, MalformedError, ProtocolError
 from .rng import Rng, system_rng
 from .state import check_text
@@ -42,12 +43,15 @@ SHA256_SIZE = 32
 KEY_ID_SIZE = 16
 TRANSFER_ID_SIZE = 16
 MAX_NOTES_BYTES = 2048
-MAX_IMAGE_SIZE = 64 * 1024 * 1024
-"""Same bound as ``chunking.MAX_TRANSFER_SIZE``."""
+MAX_IMAGE_SIZE = MAX_TRANSFER_SIZE
+MAX_SIGNED_MANIFEST_SIZE = 8192
+"""A signed envelope is at most this long (docs/protocol.md §18.3).
+
+The manifest (notes at most 2 KiB) plus Ed25519 and ML-DSA-65 signatures, with
+room; anything larger is not one.
+"""
 ED25519_PUBLIC_SIZE = 32
-ED25519_SIGNATURE_SIZE = 64
 MLDSA65_PUBLIC_SIZE = 1952
-MLDSA65_SIGNATURE_SIZE = 3309
 SEED_SIZE = 32
 
 # Domain separation: a manifest signature can never be mistaken for an
@@ -58,7 +62,6 @@ _TRANSFER_CONTEXT = b"secure-lock/v1/firmware-transfer\x00"
 _VERSION_RE = re.compile(
     r"(0|[1-9][0-9]{0,4})\.(0|[1-9][0-9]{0,4})\.(0|[1-9][0-9]{0,4})"
 )
-_MAX_VERSION_PART = 0xFFFF
 
 
 class FirmwareError(ProtocolError):
@@ -95,7 +98,7 @@ class FirmwareVersion:
 
     def __post_init__(self) -> None:
         """Every part fits the wire's u16."""
-        if not all(0 <= p <= _MAX_VERSION_PART for p in self.parts):
+        if not all(0 <= p <= MAX_U16 for p in self.parts):
             raise ValueError("version parts must be 0-65535")
 
     @property
@@ -154,7 +157,7 @@ class FirmwareManifest:
         check_text(self.model, "model")
         if not self.model:
             raise ValueError("model must not be empty")
-        if not 0 <= self.security_version <= 0xFFFF_FFFF:
+        if not 0 <= self.security_version <= MAX_U32:
             raise ValueError("security_version must fit 32 bits")
         if not 0 < self.image_size <= MAX_IMAGE_SIZE:
             raise ValueError(f"image_size must be 1-{MAX_IMAGE_SIZE}")
@@ -189,7 +192,15 @@ class FirmwareManifest:
             except UnicodeDecodeError:
                 raise MalformedError("release notes are not UTF-8") from None
             reader.done()
-            return cls(model, version, security, size, digest, min_version, notes)
+            return cls(
+                model=model,
+                version=version,
+                security_version=security,
+                image_size=size,
+                image_sha256=digest,
+                min_version=min_version,
+                release_notes=notes,
+            )
         except ValueError as err:
             raise MalformedError(f"invalid manifest field: {err}") from None
 
@@ -348,7 +359,13 @@ class SignedManifest:
                 continue
             signatures.append(ManifestSignature(algorithm, key_id, signature))
         reader.done()
-        return cls(manifest_bytes, manifest, tuple(signatures), tuple(unknown), data)
+        return cls(
+            manifest_bytes=manifest_bytes,
+            manifest=manifest,
+            signatures=tuple(signatures),
+            unknown_algorithms=tuple(unknown),
+            raw=data,
+        )
 
 
 def build_signed(

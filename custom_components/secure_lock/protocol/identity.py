@@ -156,13 +156,13 @@ class _Identity:
             private = KemPrivateKey(suite, reader.fixed(params(suite).kem_private_size))
             valid_from, valid_until = reader.u64(), reader.u64()
             signed = SignedPrekey(
-                signing_key.public_key.key_id,
-                suite,
-                prekey_id(suite, private.public_key.raw),
-                private.public_key,
-                valid_from,
-                valid_until,
-                reader.fixed(SIGNATURE_SIZE),
+                owner_id=signing_key.public_key.key_id,
+                suite=suite,
+                prekey_id=prekey_id(suite, private.public_key.raw),
+                public_key=private.public_key,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                signature=reader.fixed(SIGNATURE_SIZE),
             )
             signed.verify(signing_key.public_key)
             prekeys.append(Prekey(signed, private))

@@ -8,12 +8,10 @@ from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from .errors import ErrorCode, MalformedError, ProtocolError
 from .rng import Rng
-from .suites import SuiteId, hpke_suite, params
+from .suites import X25519_SIZE, SuiteId, hpke_suite, params
 
 type _HpkePrivate = x25519.X25519PrivateKey | hpke.MLKEM768X25519PrivateKey
 type _HpkePublic = x25519.X25519PublicKey | hpke.MLKEM768X25519PublicKey
-
-_X25519_SIZE = 32
 
 
 class KemPublicKey:
@@ -32,8 +30,8 @@ class KemPublicKey:
                 self._key: _HpkePublic = x25519.X25519PublicKey.from_public_bytes(raw)
             else:
                 self._key = hpke.MLKEM768X25519PublicKey(
-                    mlkem.MLKEM768PublicKey.from_public_bytes(raw[:-_X25519_SIZE]),
-                    x25519.X25519PublicKey.from_public_bytes(raw[-_X25519_SIZE:]),
+                    mlkem.MLKEM768PublicKey.from_public_bytes(raw[:-X25519_SIZE]),
+                    x25519.X25519PublicKey.from_public_bytes(raw[-X25519_SIZE:]),
                 )
         except (ValueError, UnsupportedAlgorithm) as err:
             raise MalformedError("invalid KEM public key") from err
@@ -80,8 +78,8 @@ class KemPrivateKey:
                 self._key: _HpkePrivate = dh
                 public = dh.public_key().public_bytes_raw()
             else:
-                kem = mlkem.MLKEM768PrivateKey.from_seed_bytes(raw[:-_X25519_SIZE])
-                dh = x25519.X25519PrivateKey.from_private_bytes(raw[-_X25519_SIZE:])
+                kem = mlkem.MLKEM768PrivateKey.from_seed_bytes(raw[:-X25519_SIZE])
+                dh = x25519.X25519PrivateKey.from_private_bytes(raw[-X25519_SIZE:])
                 self._key = hpke.MLKEM768X25519PrivateKey(kem, dh)
                 public = (
                     kem.public_key().public_bytes_raw()

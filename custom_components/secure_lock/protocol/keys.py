@@ -149,13 +149,13 @@ class SignedPrekey:
             cls.signed_bytes(owner_id, public_key, valid_from, valid_until)
         )
         return cls(
-            owner_id,
-            public_key.suite,
-            prekey_id(public_key.suite, public_key.raw),
-            public_key,
-            valid_from,
-            valid_until,
-            signature,
+            owner_id=owner_id,
+            suite=public_key.suite,
+            prekey_id=prekey_id(public_key.suite, public_key.raw),
+            public_key=public_key,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            signature=signature,
         )
 
     def verify(self, owner: IdentityPublicKey) -> None:
@@ -190,13 +190,13 @@ class SignedPrekey:
         valid_until = reader.u64()
         signature = reader.fixed(SIGNATURE_SIZE)
         return cls(
-            owner_id,
-            suite,
-            prekey_id(suite, public_key.raw),
-            public_key,
-            valid_from,
-            valid_until,
-            signature,
+            owner_id=owner_id,
+            suite=suite,
+            prekey_id=prekey_id(suite, public_key.raw),
+            public_key=public_key,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            signature=signature,
         )
 
 

@@ -159,7 +159,13 @@ class CommandResult(Payload):
         result = enum_from_wire(ResultCode, reader.u8())
         reason = reader.str8()
         status = LockStatus.decode(reader)
-        return cls(result, status, reader.u64(), reader.u64(), _checked_text(reason))
+        return cls(
+            result=result,
+            status=status,
+            lock_time_ms=reader.u64(),
+            sender_high_water=reader.u64(),
+            reason=_checked_text(reason),
+        )
 
 
 def _checked_text(value: str) -> str:
@@ -206,7 +212,12 @@ class Event(Payload):
         time_ms = reader.u64()
         controller_id = reader.fixed(KEY_ID_SIZE)
         return cls(
-            event, source, status, time_ms, controller_id, _checked_text(reader.str8())
+            event=event,
+            source=source,
+            status=status,
+            lock_time_ms=time_ms,
+            controller_id=controller_id,
+            controller_name=_checked_text(reader.str8()),
         )
 
 
@@ -260,7 +271,13 @@ class ControllerAdd(Payload):
         bundle = PublicKeyBundle.decode(reader)
         name = _checked_text(reader.str8())
         role = enum_from_wire(Role, reader.u8())
-        return cls(bundle, name, role, reader.u64(), reader.u64())
+        return cls(
+            bundle=bundle,
+            name=name,
+            role=role,
+            valid_from_ms=reader.u64(),
+            valid_until_ms=reader.u64(),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +330,12 @@ class ControllerSummary:
         name = _checked_text(reader.str8())
         role = enum_from_wire(Role, reader.u8())
         return cls(
-            controller_id, name, role, reader.boolean(), reader.u64(), reader.u64()
+            controller_id=controller_id,
+            name=name,
+            role=role,
+            revoked=reader.boolean(),
+            valid_from_ms=reader.u64(),
+            valid_until_ms=reader.u64(),
         )
 
 
@@ -402,7 +424,12 @@ class InvitationCreate(Payload):
         secret = reader.fixed(INVITATION_SECRET_SIZE)
         role = enum_from_wire(Role, reader.u8())
         return cls(
-            invitation_id, secret, role, reader.u64(), reader.u64(), reader.u64()
+            invitation_id=invitation_id,
+            secret=secret,
+            role=role,
+            valid_from_ms=reader.u64(),
+            valid_until_ms=reader.u64(),
+            expires_at_ms=reader.u64(),
         )
 
 
@@ -456,7 +483,13 @@ class ControllerJoined(Payload):
         method = enum_from_wire(JoinMethod, reader.u8())
         invited_by = reader.fixed(KEY_ID_SIZE)
         name = _checked_text(reader.str8())
-        return cls(controller, method, invited_by, name, reader.u64())
+        return cls(
+            controller=controller,
+            method=method,
+            invited_by=invited_by,
+            invited_by_name=name,
+            lock_time_ms=reader.u64(),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -565,7 +598,14 @@ class AuditEntry:
         kind = enum_from_wire(MessageKind, reader.u16())
         source = enum_from_wire(EventSource, reader.u8())
         result = enum_from_wire(ResultCode, reader.u8())
-        return cls(index, time_ms, kind, source, result, reader.fixed(KEY_ID_SIZE))
+        return cls(
+            index=index,
+            time_ms=time_ms,
+            kind=kind,
+            source=source,
+            result=result,
+            controller_id=reader.fixed(KEY_ID_SIZE),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -596,7 +636,7 @@ class AuditLogChunk(Payload):
         final = reader.boolean()
         previous, head = reader.fixed(AUDIT_HASH_SIZE), reader.fixed(AUDIT_HASH_SIZE)
         entries = tuple(AuditEntry.decode(reader) for _ in range(reader.u8()))
-        return cls(entries, final, previous, head)
+        return cls(entries=entries, final=final, previous_hash=previous, head_hash=head)
 
 
 @dataclass(frozen=True, slots=True)
@@ -632,7 +672,7 @@ class FirmwareChunk(Payload):
         data = reader.bytes16()
         if offset + len(data) > total:
             raise MalformedError("chunk beyond the image size")
-        return cls(transfer_id, offset, total, data)
+        return cls(transfer_id=transfer_id, offset=offset, total_size=total, data=data)
 
 
 class UpdateState(IntEnum):
@@ -748,19 +788,19 @@ class FirmwareStatus(Payload):
         outcome = enum_from_wire(UpdateOutcome, reader.u8())
         last_error = _checked_text(reader.str8())
         return cls(
-            result,
-            state,
-            running,
-            slot,
-            security,
-            reader.u64(),
-            reason,
-            transfer_id,
-            received,
-            total,
-            pending,
-            outcome,
-            last_error,
+            result=result,
+            state=state,
+            running_version=running,
+            running_slot=slot,
+            security_version=security,
+            lock_time_ms=reader.u64(),
+            reason=reason,
+            transfer_id=transfer_id,
+            received=received,
+            total=total,
+            pending_version=pending,
+            last_outcome=outcome,
+            last_error=last_error,
         )
 
 

@@ -372,16 +372,16 @@ class LockPairing:
             raise PairingError(ErrorCode.UNSUPPORTED_SUITE, "no common suite")
         lock_nonce = self._rng(NONCE_SIZE)
         unsigned = PairingChallenge(
-            self._identity.lock_id,
-            self._identity.signing_key.public_key,
-            lock_suites,
-            hello.offered_suites,
-            suite,
-            self._identity.current_prekey(suite).signed,
-            self._chain,
-            hello.nonce,
-            lock_nonce,
-            b"",
+            lock_id=self._identity.lock_id,
+            lock_key=self._identity.signing_key.public_key,
+            lock_suites=lock_suites,
+            seen_controller_suites=hello.offered_suites,
+            chosen_suite=suite,
+            lock_prekey=self._identity.current_prekey(suite).signed,
+            certificate_chain=self._chain,
+            controller_nonce=hello.nonce,
+            lock_nonce=lock_nonce,
+            signature=b"",
         )
         hello_bytes = bytes(data)
         signature = self._identity.signing_key.sign(
@@ -389,7 +389,12 @@ class LockPairing:
         )
         challenge = unsigned.body() + signature
         self._session = _LockSession(
-            hello, hello_bytes, challenge, lock_nonce, suite, now
+            hello=hello,
+            hello_bytes=hello_bytes,
+            challenge_bytes=challenge,
+            lock_nonce=lock_nonce,
+            suite=suite,
+            started_ms=now,
         )
         # A new session: the previous pairing's result is no longer repeated.
         self._completed = None
@@ -496,22 +501,34 @@ class LockPairing:
         _k_c, k_l = pairing_keys(offer.secret, th1, self._identity.lock_id)
         controller_id = session.hello.controller_key.key_id
         unsigned = PairingResult(
-            session.hello.nonce, controller_id, offer.role, now, b"", b""
+            controller_nonce=session.hello.nonce,
+            controller_id=controller_id,
+            role=offer.role,
+            lock_time_ms=now,
+            signature=b"",
+            mac=b"",
         )
         th3 = transcript_th3(th2, proof.signature, proof.mac, unsigned.body())
         result = unsigned.body() + self._identity.signing_key.sign(th3) + _mac(k_l, th3)
         record = ControllerRecord(
-            controller_id,
-            name,
-            PublicKeyBundle(session.hello.controller_key, (proof.controller_prekey,)),
-            offer.role,
-            session.suite,
-            offer.valid_from_ms,
-            offer.valid_until_ms,
+            controller_id=controller_id,
+            name=name,
+            bundle=PublicKeyBundle(
+                session.hello.controller_key, (proof.controller_prekey,)
+            ),
+            role=offer.role,
+            suite=session.suite,
+            valid_from_ms=offer.valid_from_ms,
+            valid_until_ms=offer.valid_until_ms,
         )
         outcome = LockPairingOutcome(record, offer.grant_id)
         self.attempts.failures = 0
-        self._completed = _Completed(bytes(data), result, outcome, now + self._timeout)
+        self._completed = _Completed(
+            proof=bytes(data),
+            result=result,
+            outcome=outcome,
+            until_ms=now + self._timeout,
+        )
         self._session = None
         if offer.grant_id == LABEL_GRANT:
             self.close_window()
@@ -592,10 +609,10 @@ class ControllerPairing:
         """Return the hello message (a fresh nonce each call)."""
         nonce = self._rng(NONCE_SIZE)
         hello = PairingHello(
-            self._setup.lock_id,
-            self._identity.signing_key.public_key,
-            self._suites,
-            nonce,
+            lock_id=self._setup.lock_id,
+            controller_key=self._identity.signing_key.public_key,
+            offered_suites=self._suites,
+            nonce=nonce,
         ).to_bytes()
         self._state = _ControllerState(hello, nonce)
         return hello
@@ -624,7 +641,13 @@ class ControllerPairing:
             th1,
             self._name,
         )
-        body = PairingProof(challenge.lock_nonce, prekey, sealed_name, b"", b"").body()
+        body = PairingProof(
+            lock_nonce=challenge.lock_nonce,
+            controller_prekey=prekey,
+            sealed_name=sealed_name,
+            signature=b"",
+            mac=b"",
+        ).body()
         state.th2 = transcript_th2(th1, body)
         signature = self._identity.signing_key.sign(state.th2)
         mac = _mac(k_c, state.th2)
@@ -690,10 +713,10 @@ class ControllerPairing:
             raise _as_pairing_error(err) from None
         self._state = None
         lock = PairedLock(
-            challenge.lock_id,
-            PublicKeyBundle(challenge.lock_key, (challenge.lock_prekey,)),
-            challenge.chosen_suite,
-            result.role,
+            lock_id=challenge.lock_id,
+            bundle=PublicKeyBundle(challenge.lock_key, (challenge.lock_prekey,)),
+            suite=challenge.chosen_suite,
+            role=result.role,
             clock_offset_ms=result.lock_time_ms - now,
         )
         return ControllerPairingOutcome(lock, self._identity.key_id, result.role)

@@ -100,7 +100,9 @@ class PairingHello:
         suites = _read_suites(reader)
         nonce = reader.fixed(NONCE_SIZE)
         reader.done()
-        return cls(lock_id, key, suites, nonce)
+        return cls(
+            lock_id=lock_id, controller_key=key, offered_suites=suites, nonce=nonce
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +161,16 @@ class PairingChallenge:
         signature = reader.fixed(SIGNATURE_SIZE)
         reader.done()
         return cls(
-            lock_id,
-            lock_key,
-            lock_suites,
-            seen,
-            chosen,
-            prekey,
-            chain,
-            controller_nonce,
-            lock_nonce,
-            signature,
+            lock_id=lock_id,
+            lock_key=lock_key,
+            lock_suites=lock_suites,
+            seen_controller_suites=seen,
+            chosen_suite=chosen,
+            lock_prekey=prekey,
+            certificate_chain=chain,
+            controller_nonce=controller_nonce,
+            lock_nonce=lock_nonce,
+            signature=signature,
         )
 
 
@@ -203,7 +205,13 @@ class PairingProof:
         signature = reader.fixed(SIGNATURE_SIZE)
         mac = reader.fixed(MAC_SIZE)
         reader.done()
-        return cls(lock_nonce, prekey, sealed_name, signature, mac)
+        return cls(
+            lock_nonce=lock_nonce,
+            controller_prekey=prekey,
+            sealed_name=sealed_name,
+            signature=signature,
+            mac=mac,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,4 +252,11 @@ class PairingResult:
         signature = reader.fixed(SIGNATURE_SIZE)
         mac = reader.fixed(MAC_SIZE)
         reader.done()
-        return cls(nonce, controller_id, role, lock_time, signature, mac)
+        return cls(
+            controller_nonce=nonce,
+            controller_id=controller_id,
+            role=role,
+            lock_time_ms=lock_time,
+            signature=signature,
+            mac=mac,
+        )

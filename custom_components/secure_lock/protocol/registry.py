@@ -59,15 +59,15 @@ class ControllerRecord:
         role = enum_from_wire(Role, reader.u8())
         suite = suite_from_wire(reader.u8())
         return cls(
-            controller_id,
-            name,
-            bundle,
-            role,
-            suite,
-            reader.u64(),
-            reader.u64(),
-            reader.boolean(),
-            reader.u64(),
+            controller_id=controller_id,
+            name=name,
+            bundle=bundle,
+            role=role,
+            suite=suite,
+            valid_from_ms=reader.u64(),
+            valid_until_ms=reader.u64(),
+            revoked=reader.boolean(),
+            high_water=reader.u64(),
         )
 
     @classmethod
@@ -78,24 +78,24 @@ class ControllerRecord:
         if not common:
             raise ProtocolError(ErrorCode.UNSUPPORTED_SUITE, "no common suite")
         return cls(
-            request.bundle.key_id,
-            request.name,
-            request.bundle,
-            request.role,
-            max(common),
-            request.valid_from_ms,
-            request.valid_until_ms,
+            controller_id=request.bundle.key_id,
+            name=request.name,
+            bundle=request.bundle,
+            role=request.role,
+            suite=max(common),
+            valid_from_ms=request.valid_from_ms,
+            valid_until_ms=request.valid_until_ms,
         )
 
     def summary(self) -> ControllerSummary:
         """Return the public listing entry."""
         return ControllerSummary(
-            self.controller_id,
-            self.name,
-            self.role,
-            self.revoked,
-            self.valid_from_ms,
-            self.valid_until_ms,
+            controller_id=self.controller_id,
+            name=self.name,
+            role=self.role,
+            revoked=self.revoked,
+            valid_from_ms=self.valid_from_ms,
+            valid_until_ms=self.valid_until_ms,
         )
 
 
@@ -223,13 +223,13 @@ class PairedLock:
         suite = suite_from_wire(reader.u8())
         role = enum_from_wire(Role, reader.u8())
         value = cls(
-            lock_id,
-            bundle,
-            suite,
-            role,
-            reader.u64(),
-            reader.u64(),
-            reader.u64() - _OFFSET_BIAS,
+            lock_id=lock_id,
+            bundle=bundle,
+            suite=suite,
+            role=role,
+            last_sent_counter=reader.u64(),
+            lock_high_water=reader.u64(),
+            clock_offset_ms=reader.u64() - _OFFSET_BIAS,
         )
         if magic == _PAIRED_LOCK_MAGIC:
             value.clock_anchor_ms = reader.u64() - _OFFSET_BIAS

@@ -79,17 +79,17 @@ def _verified(
     inner: InnerMessage, payload: Payload, frame: bytes, role: Role | None
 ) -> VerifiedMessage:
     return VerifiedMessage(
-        inner.kind,
-        payload,
-        inner.sender_id,
-        inner.counter,
-        inner.issued_at_ms,
-        inner.not_after_ms,
-        inner.request_id,
-        inner.reply_to,
-        frame_hash(frame),
-        inner.suite,
-        role,
+        kind=inner.kind,
+        payload=payload,
+        sender_id=inner.sender_id,
+        counter=inner.counter,
+        issued_at_ms=inner.issued_at_ms,
+        not_after_ms=inner.not_after_ms,
+        request_id=inner.request_id,
+        reply_to=inner.reply_to,
+        frame_hash=frame_hash(frame),
+        suite=inner.suite,
+        sender_role=role,
     )
 
 
@@ -266,19 +266,21 @@ class _Endpoint:
                 ErrorCode.UNKNOWN_PREKEY, "peer has no prekey for the suite"
             )
         inner = InnerMessage(
-            PROTOCOL_VERSION,
-            suite,
-            lock_id,
-            self._signer.public_key.key_id,
-            recipient.key_id,
-            direction,
-            kind,
-            counter,
-            issued_at_ms,
-            issued_at_ms + _lifetime(kind, lifetime_ms),
-            request_id if request_id is not None else self._rng(REQUEST_ID_SIZE),
-            reply_to,
-            encode_payload(kind, payload),
+            version=PROTOCOL_VERSION,
+            suite=suite,
+            lock_id=lock_id,
+            sender_id=self._signer.public_key.key_id,
+            recipient_id=recipient.key_id,
+            direction=direction,
+            kind=kind,
+            counter=counter,
+            issued_at_ms=issued_at_ms,
+            not_after_ms=issued_at_ms + _lifetime(kind, lifetime_ms),
+            request_id=request_id
+            if request_id is not None
+            else self._rng(REQUEST_ID_SIZE),
+            reply_to=reply_to,
+            payload=encode_payload(kind, payload),
         )
         return seal_frame(
             inner, self._signer, prekey, routing_id(recipient.key_id), self._rng

@@ -176,8 +176,8 @@ class SetupPayload:
         if version != SETUP_VERSION:
             raise SetupCodeError(f"unsupported setup payload version {version}")
         return cls(
-            reader.fixed(LOCK_ID_SIZE),
-            reader.fixed(KEY_ID_SIZE),
-            reader.fixed(PAIRING_SECRET_SIZE),
-            version,
+            lock_id=reader.fixed(LOCK_ID_SIZE),
+            fingerprint=reader.fixed(KEY_ID_SIZE),
+            pairing_secret=reader.fixed(PAIRING_SECRET_SIZE),
+            version=version,
         )

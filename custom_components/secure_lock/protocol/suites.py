@@ -33,21 +33,21 @@ class SuiteParams:
     payload_capacity: int
 
 
-_X25519_SIZE = 32
+X25519_SIZE = 32
 _MLKEM768_PUBLIC_SIZE = 1184
 _MLKEM768_SEED_SIZE = 64
 _MLKEM768_CIPHERTEXT_SIZE = 1088
 
 SUITE_PARAMS: dict[SuiteId, SuiteParams] = {
     SuiteId.X25519_CHACHA20: SuiteParams(
-        SuiteId.X25519_CHACHA20, _X25519_SIZE, _X25519_SIZE, _X25519_SIZE, 384
+        SuiteId.X25519_CHACHA20, X25519_SIZE, X25519_SIZE, X25519_SIZE, 384
     ),
     # The capacity must hold a hybrid public bundle (controller add, rotation).
     SuiteId.MLKEM768_X25519_CHACHA20: SuiteParams(
         SuiteId.MLKEM768_X25519_CHACHA20,
-        _MLKEM768_PUBLIC_SIZE + _X25519_SIZE,
-        _MLKEM768_SEED_SIZE + _X25519_SIZE,
-        _MLKEM768_CIPHERTEXT_SIZE + _X25519_SIZE,
+        _MLKEM768_PUBLIC_SIZE + X25519_SIZE,
+        _MLKEM768_SEED_SIZE + X25519_SIZE,
+        _MLKEM768_CIPHERTEXT_SIZE + X25519_SIZE,
         1600,
     ),
 }
@@ -83,7 +83,7 @@ def _hybrid_works() -> bool:
     try:
         private = hpke.MLKEM768X25519PrivateKey(
             mlkem.MLKEM768PrivateKey.from_seed_bytes(bytes(_MLKEM768_SEED_SIZE)),
-            x25519.X25519PrivateKey.from_private_bytes(bytes(range(_X25519_SIZE))),
+            x25519.X25519PrivateKey.from_private_bytes(bytes(range(X25519_SIZE))),
         )
         probe = hpke_suite(SuiteId.MLKEM768_X25519_CHACHA20)
         sealed = probe.encrypt(b"probe", private.public_key(), info=b"probe")

@@ -21,7 +21,7 @@ from .link import FrameLink, LinkStats
 from .mqtt import MqttFrameLink, MqttLinkConfig, MqttRole
 from .rate_limit import TokenBucket
 from .tls import client_tls_context
-from .topics import LockTopics, routing_id
+from .topics import LockTopics, topic_id
 from .ws import WebSocketFrameLink
 from .ws_server import LanFrameServer
 
@@ -45,5 +45,5 @@ __all__ = [
     "TransportError",
     "WebSocketFrameLink",
     "client_tls_context",
-    "routing_id",
+    "topic_id",
 ]

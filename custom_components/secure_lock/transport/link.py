@@ -59,6 +59,15 @@ class FrameLink(ABC):
         return self._max_frame_size
 
     @property
+    def send_rate(self) -> float | None:
+        """Return the most frames per second the far end takes here; None for no limit.
+
+        Senders of long streams (firmware chunks) pace themselves by it: a
+        peer that drops frames above its rate would otherwise lose some.
+        """
+        return None
+
+    @property
     def closed(self) -> bool:
         """Return whether :meth:`close` was called."""
         return self._closed

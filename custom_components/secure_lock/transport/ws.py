@@ -13,6 +13,9 @@ from .link import DEFAULT_MAX_FRAME_SIZE, DEFAULT_QUEUE_SIZE
 from .ws_link import WebSocketLink, hard_message_limit
 
 CONNECT_TIMEOUT = 10.0
+LAN_SEND_RATE = 15.0
+"""Frames per second sent to a lock: under its LAN server's 20 per connection
+(``ws_server.DEFAULT_RATE``), with room for the status requests in between."""
 
 
 class WebSocketFrameLink(WebSocketLink):
@@ -21,16 +24,21 @@ class WebSocketFrameLink(WebSocketLink):
     Frames are end-to-end encrypted and authenticated by the protocol, so a
     plain ``ws://`` URL is acceptable on the LAN.  When ``ssl_context`` is
     given (``wss://``) it is used as is; pass a verifying context.
+
+    The HTTP ``session`` belongs to the caller (Home Assistant's shared one,
+    or one the command-line tool opens and closes): a link never makes its
+    own, so none is left unclosed.
     """
 
     def __init__(
         self,
         url: str,
         *,
-        session: aiohttp.ClientSession | None = None,
+        session: aiohttp.ClientSession,
         ssl_context: ssl.SSLContext | None = None,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        send_rate: float | None = LAN_SEND_RATE,
     ) -> None:
         """Prepare the link; ``session`` is borrowed, never closed here."""
         super().__init__(max_frame_size=max_frame_size, queue_size=queue_size)
@@ -40,20 +48,22 @@ class WebSocketFrameLink(WebSocketLink):
         ):
             raise ValueError("TLS context must verify the peer")
         self._url = url
+        self._send_rate = send_rate
         self._session = session
-        self._own_session: aiohttp.ClientSession | None = None
         self._ssl: ssl.SSLContext | bool = (
             ssl_context if ssl_context is not None else True
         )
 
+    @property
+    @override
+    def send_rate(self) -> float | None:
+        return self._send_rate
+
     async def connect(self) -> None:
         """Open the WebSocket; raise :class:`NotConnected` or :class:`TlsFailure`."""
-        session = self._session
-        if session is None:
-            session = self._own_session = aiohttp.ClientSession()
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT):
-                ws = await session.ws_connect(
+                ws = await self._session.ws_connect(
                     self._url,
                     ssl=self._ssl,
                     max_msg_size=hard_message_limit(self.max_frame_size),
@@ -61,19 +71,7 @@ class WebSocketFrameLink(WebSocketLink):
                     autoping=True,
                 )
         except aiohttp.ClientSSLError as err:
-            await self._close_own_session()
             raise TlsFailure(f"TLS failed: {err}") from None
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
-            await self._close_own_session()
             raise NotConnected(f"cannot open WebSocket: {err}") from None
         self._attach(ws)
-
-    async def _close_own_session(self) -> None:
-        session, self._own_session = self._own_session, None
-        if session is not None:
-            await session.close()
-
-    @override
-    async def close(self) -> None:
-        await super().close()
-        await self._close_own_session()
