@@ -87,12 +87,14 @@ async def paired(tmp_path: Path) -> AsyncIterator[Paired]:
     await runtime.start()
     lock = SimLock(runtime)
     identity, outcome = await pair_controller(lock)
-    yield Paired(
-        lock,
-        identity,
-        outcome.lock,
-        LinkSettings(lock.device.lock_id, lan_url=lock.lan_url),
-    )
+    async with aiohttp.ClientSession() as session:
+        yield Paired(
+            lock,
+            identity,
+            outcome.lock,
+            LinkSettings(lock.device.lock_id, lan_url=lock.lan_url),
+            session,
+        )
     await lock.runtime.stop()
 
 
