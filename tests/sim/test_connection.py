@@ -9,13 +9,17 @@ The backoff here is a millisecond, so a retry needs no clock to be moved.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from custom_components.secure_lock.controller import CommandRefused, LockReport
+from custom_components.secure_lock.controller import (
+    CommandRefused,
+    LockReport,
+    ReportKind,
+)
 from custom_components.secure_lock.controller.connection import (
     ConnectionListener,
     ConnectionTimings,
@@ -28,7 +32,9 @@ from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     PairedLock,
     ResultCode,
+    Role,
 )
+from custom_components.secure_lock.protocol.state import LockStatus
 from device_sim.lock_runtime import LockRuntime, RuntimeOptions
 from device_sim.ports import free_port
 from tests.integration.conftest import FAST, SimLock, pair_controller
@@ -205,4 +211,36 @@ def test_a_listener_that_does_not_care_ignores_every_report() -> None:
     listener.lock_unreachable(1.0, (PathFailure(LinkKind.LAN, "x"),))
     listener.controller_revoked()
     listener.clock_skew_seen(0)
+    listener.lock_updated(LockReport(ReportKind.HEARTBEAT, LockStatus(), 0))
     assert str(PathFailure(LinkKind.BROKER, "no answer")) == "broker: no answer"
+
+
+async def test_a_guest_outside_its_hours_gets_no_path(paired: Paired) -> None:
+    """A signed refusal to read the state is a path failure, not a connection."""
+    admin_connection = _connection(paired, Recorder())
+    admin = await admin_connection.connect()
+    guest = ControllerIdentity.generate()
+    now_ms = admin.endpoint.lock_time()
+    await admin.add_controller(
+        guest.public_bundle(),
+        "Yesterday's guest",
+        Role.GUEST,
+        valid_from_ms=now_ms - 7_200_000,
+        valid_until_ms=now_ms - 3_600_000,
+    )
+    guest_lock = replace(paired.paired_lock, role=Role.GUEST, last_sent_counter=0)
+    listener = Recorder()
+    connection = LockConnection(
+        paired.settings,
+        guest,
+        guest_lock,
+        listener,
+        session=paired.session,
+        timings=QUICK,
+    )
+    with pytest.raises(LockUnreachable, match="lan: refused: not_permitted"):
+        await connection.connect()
+    assert connection.client is None
+    assert listener.calls == []
+    assert listener.updates == []
+    await admin_connection.stop()

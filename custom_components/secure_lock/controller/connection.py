@@ -187,40 +187,40 @@ class LockConnection:
     async def connect(self) -> LockClient:
         """Connect over the first path that answers, preferred first, and keep it.
 
-        Raises `LockUnreachable` when no path answers, or `CommandRefused`
-        when the lock answers with a refusal (this controller was revoked, or
-        may not read the state now); the connection then holds no path and
-        does not retry.  Once connected, it reconnects and fails over by
-        itself until `stop`.
+        Raises `LockUnreachable` when no path answers (a refusal to read the
+        state, as a guest outside its hours gets, counts as no answer), or
+        `CommandRefused` when this controller was revoked; the connection
+        then holds no path and does not retry.  Once connected, it
+        reconnects and fails over by itself until `stop`.
         """
         if self._current is not None:
             return self._current.client
-        path, client = await self._open_first_answering(accept_refusal=False)
+        path, client = await self._open_first_answering()
         self._stopped = False
         self._adopt(path, client)
         return client
 
-    async def _open_first_answering(
-        self, *, accept_refusal: bool
-    ) -> tuple[LinkKind, LockClient]:
+    async def _open_first_answering(self) -> tuple[LinkKind, LockClient]:
+        """Return the first path, in `_paths` order, on which the lock answers.
+
+        Raises `CommandRefused` only for a revoked controller.  Any other
+        refusal (a guest outside its hours) leaves the path unused for now,
+        as the state cannot be read over it.
+        """
         failures: list[PathFailure] = []
         for path in self._paths():
             try:
-                return path, await self._open_answering(
-                    path, accept_refusal=accept_refusal
-                )
+                return path, await self._open_answering(path)
             except LockUnreachable as err:
                 failures.extend(err.failures)
+            except CommandRefused as err:
+                if err.code is ResultCode.REVOKED:
+                    raise
+                failures.append(PathFailure(path, f"refused: {err.code.name.lower()}"))
         raise LockUnreachable(tuple(failures))
 
-    async def _open_answering(
-        self, path: LinkKind, *, accept_refusal: bool
-    ) -> LockClient:
-        """Open ``path`` and return its client once the lock answered a status request.
-
-        A signed refusal is an answer too: the path works.  Whether to keep
-        it is ``accept_refusal``'s (never for a revoked controller).
-        """
+    async def _open_answering(self, path: LinkKind) -> LockClient:
+        """Open ``path`` and return its client once the lock answered a status request."""
         try:
             link = await open_link(self.settings, path, session=self._session)
         except TransportError as err:
@@ -235,22 +235,19 @@ class LockConnection:
             on_clock_skew=self._listener.clock_skew_seen,
         )
         await client.start()
+        answered = False
         try:
             await client.status(timeout=self.timings.answer_timeout)
-        except CommandRefused as err:
-            if accept_refusal and err.code is not ResultCode.REVOKED:
-                return client
-            await _close(client)
-            raise
+            answered = True
         except CommandTimeout, LinkUnavailable:
-            await _close(client)
             self.away_s += self.timings.answer_timeout
             raise LockUnreachable(
                 (PathFailure(path, f"no answer in {self.timings.answer_timeout:g} s"),)
             ) from None
-        except BaseException:
-            await _close(client)
-            raise
+        finally:
+            # Refused, silent or cancelled: nothing of this path is kept.
+            if not answered:
+                await _close(client)
         return client
 
     def _paths(self) -> list[LinkKind]:
@@ -274,13 +271,10 @@ class LockConnection:
         _LOGGER.debug("Connected over %s", path.value)
         self._listener.connection_made(path)
         client.add_listener(self._heard)
-        if client.last_status is not None:
-            # The answer that proved the path: the freshest state there is.
-            self._heard(
-                LockReport(
-                    ReportKind.RESULT, client.last_status, client.endpoint.lock_time()
-                )
-            )
+        # The answer that proved the path: the freshest state there is.
+        status = client.last_status
+        assert status is not None
+        self._heard(LockReport(ReportKind.RESULT, status, client.endpoint.lock_time()))
         self._arm_silence_watch()
         # Lasts as long as the path: never one of the owner's short tasks.
         self._start_own_task(self._watch(current), "secure_lock link watch")
@@ -332,15 +326,15 @@ class LockConnection:
 
     async def _attempt_reconnect(self) -> None:
         try:
-            path, client = await self._open_first_answering(accept_refusal=True)
+            path, client = await self._open_first_answering()
         except LockUnreachable as err:
             if self.away_s >= self.timings.unreachable_after:
                 self._listener.lock_unreachable(self.away_s, err.failures)
             self._schedule_reconnect()
             return
         except CommandRefused:
-            # Only a revoked controller's answer is not accepted.
-            self._stopped = True
+            # Revoked (other refusals are path failures): nothing to retry.
+            self._halt()
             self._listener.controller_revoked()
             return
         if self.stopped:  # by the owner, while this attempt ran
@@ -358,7 +352,7 @@ class LockConnection:
             return
         preferred = self.settings.order()[0]
         try:
-            client = await self._open_answering(preferred, accept_refusal=True)
+            client = await self._open_answering(preferred)
         except LockUnreachable, CommandRefused:
             self._set_timer(
                 "preferred", self.timings.preferred_retry, self._preferred_retry_due
@@ -384,8 +378,6 @@ class LockConnection:
         self._set_timer("silence", self.timings.silence_limit, self._silence_reached)
 
     def _silence_reached(self) -> None:
-        if self._stopped:
-            return
         self._listener.lock_silent()
         current = self._current
         if current is not None:
@@ -429,11 +421,14 @@ class LockConnection:
 
     # Stopping ----------------------------------------------------------------
 
-    async def stop(self) -> None:
-        """Stop reconnecting and close the path in use."""
+    def _halt(self) -> None:
         self._stopped = True
         for name in list(self._timers):
             self._cancel_timer(name)
+
+    async def stop(self) -> None:
+        """Stop reconnecting and close the path in use."""
+        self._halt()
         current, self._current = self._current, None
         if current is not None:
             current.given_up.set()
