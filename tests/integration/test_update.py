@@ -69,6 +69,7 @@ from custom_components.secure_lock.firmware_source import (
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     FirmwareVersion,
+    PairedLock,
     Role,
 )
 from custom_components.secure_lock.protocol.firmware import ReleaseSigningKey
@@ -162,6 +163,29 @@ async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
+
+
+async def _set_up_instead(
+    hass: HomeAssistant,
+    admin_entry: MockConfigEntry,
+    identity: ControllerIdentity,
+    paired_lock: PairedLock,
+) -> MockConfigEntry:
+    """Set up another controller's entry for the same lock, with the same options.
+
+    One lock, one entry: the admin's goes before the other one is set up.
+    """
+    assert await hass.config_entries.async_remove(admin_entry.entry_id)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=f"{paired_lock.role.name.lower()} entry",
+        title="Front door",
+        data={**admin_entry.data, **credential_data(identity, paired_lock)},
+        options=dict(admin_entry.options),
+    )
+    entry.add_to_hass(hass)
+    await _setup(hass, entry)
+    return entry
 
 
 @pytest.fixture
@@ -425,17 +449,7 @@ async def test_operator_sees_the_update_but_cannot_install(
     """Only admins change firmware: an operator's entity has no install feature."""
     make_release(releases, release_key, "1.1.0", security_version=1)
     identity, outcome = await pair_controller(sim_lock, "Second HA")
-    # One lock, one entry: the admin's goes before the operator's is set up.
-    assert await hass.config_entries.async_remove(firmware_entry.entry_id)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id="operator",
-        title="Front door",
-        data={**firmware_entry.data, **credential_data(identity, outcome.lock)},
-        options=dict(firmware_entry.options),
-    )
-    entry.add_to_hass(hass)
-    await _setup(hass, entry)
+    entry = await _set_up_instead(hass, firmware_entry, identity, outcome.lock)
     state = _state(hass)
     assert state.state == STATE_ON
     features = UpdateEntityFeature(state.attributes[ATTR_SUPPORTED_FEATURES])
@@ -727,17 +741,7 @@ async def test_guest_sees_the_offer_without_floor_or_install(
         )
     )
     guest_lock = replace(admin.paired_lock, role=Role.GUEST, last_sent_counter=0)
-    # One lock, one entry: the admin's goes before the guest's is set up.
-    assert await hass.config_entries.async_remove(setup_entry.entry_id)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id="guest",
-        title="Front door",
-        data={**setup_entry.data, **credential_data(guest, guest_lock)},
-        options=dict(setup_entry.options),
-    )
-    entry.add_to_hass(hass)
-    await _setup(hass, entry)
+    entry = await _set_up_instead(hass, setup_entry, guest, guest_lock)
     state = _state(hass)
     assert state.state == STATE_ON
     assert state.attributes[ATTR_LATEST_VERSION] == "1.1.0"

@@ -275,7 +275,7 @@ class LockClient:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    async def command(
+    async def _command(
         self, kind: MessageKind, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
     ) -> CommandResult:
         """Send one of lock, unlock, open or status; raise CommandRefused unless OK.
@@ -297,23 +297,23 @@ class LockClient:
 
     async def lock(self, *, timeout: float = DEFAULT_COMMAND_TIMEOUT) -> CommandResult:
         """Lock and wait for the lock's signed confirmation."""
-        return await self.command(MessageKind.LOCK, timeout=timeout)
+        return await self._command(MessageKind.LOCK, timeout=timeout)
 
     async def unlock(
         self, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
     ) -> CommandResult:
         """Unlock and wait for the lock's signed confirmation."""
-        return await self.command(MessageKind.UNLOCK, timeout=timeout)
+        return await self._command(MessageKind.UNLOCK, timeout=timeout)
 
     async def open(self, *, timeout: float = DEFAULT_COMMAND_TIMEOUT) -> CommandResult:
         """Unlatch and wait for the lock's signed confirmation."""
-        return await self.command(MessageKind.OPEN, timeout=timeout)
+        return await self._command(MessageKind.OPEN, timeout=timeout)
 
     async def status(
         self, *, timeout: float = DEFAULT_COMMAND_TIMEOUT
     ) -> CommandResult:
         """Ask for the current state."""
-        return await self.command(MessageKind.STATUS_REQUEST, timeout=timeout)
+        return await self._command(MessageKind.STATUS_REQUEST, timeout=timeout)
 
     async def add_controller(
         self,
