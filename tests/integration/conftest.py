@@ -31,6 +31,7 @@ from custom_components.secure_lock.entry_data import credential_data, link_data
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
+    PairedLock,
     Role,
 )
 from custom_components.secure_lock.protocol.rng import DeterministicRng
@@ -206,23 +207,36 @@ async def pair_controller(
     return identity, outcome
 
 
+def add_lock_entry(
+    hass: HomeAssistant,
+    settings: LinkSettings,
+    identity: ControllerIdentity,
+    paired_lock: PairedLock,
+    *,
+    options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """Add (not set up) the entry the config flow would create for this pairing."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=settings.lock_id.hex(),
+        title="Front door",
+        data={
+            **link_data(settings),
+            **credential_data(identity, paired_lock),
+            CONF_MODEL: MODEL,
+        },
+        options=options or {},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
 @pytest.fixture
 async def paired_entry(hass: HomeAssistant, sim_lock: SimLock) -> MockConfigEntry:
     """Return a config entry for a controller paired with the LAN lock."""
     identity, outcome = await pair_controller(sim_lock)
     settings = LinkSettings(sim_lock.device.lock_id, lan_url=sim_lock.lan_url)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=sim_lock.lock_id,
-        title="Front door",
-        data={
-            **link_data(settings),
-            **credential_data(identity, outcome.lock),
-            CONF_MODEL: MODEL,
-        },
-    )
-    entry.add_to_hass(hass)
-    return entry
+    return add_lock_entry(hass, settings, identity, outcome.lock)
 
 
 def broker_settings(broker: MosquittoBroker, lock: SimLock) -> LinkSettings:

@@ -28,7 +28,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.secure_lock.const import (
-    CONF_MODEL,
     CONF_PREFER,
     DOMAIN,
     UNAVAILABLE_AFTER,
@@ -40,7 +39,6 @@ from custom_components.secure_lock.controller.links import (
     LinkSettings,
 )
 from custom_components.secure_lock.coordinator import SecureLockCoordinator
-from custom_components.secure_lock.entry_data import credential_data, link_data
 from device_sim.broker import MosquittoBroker
 from device_sim.lock_runtime import (
     BrokerSettings as LockBrokerSettings,
@@ -56,8 +54,8 @@ from .conftest import (
     BROKER_PASSWORD,
     BROKER_USER,
     FAST,
-    MODEL,
     SimLock,
+    add_lock_entry,
     answers_within,
     pair_controller,
 )
@@ -118,18 +116,13 @@ async def two_paths(
         ),
         prefer=request.param,
     )
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=lock.lock_id,
-        title="Front door",
-        data={
-            **link_data(settings),
-            **credential_data(identity, outcome.lock),
-            CONF_MODEL: MODEL,
-        },
+    entry = add_lock_entry(
+        hass,
+        settings,
+        identity,
+        outcome.lock,
         options={CONF_PREFER: request.param.value},
     )
-    entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED

@@ -12,14 +12,10 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.secure_lock.const import CONF_IDENTITY, CONF_MODEL, DOMAIN
+from custom_components.secure_lock.const import CONF_IDENTITY, DOMAIN
 from custom_components.secure_lock.controller import confirm_pairing, pair_over_link
 from custom_components.secure_lock.controller.links import LinkSettings
-from custom_components.secure_lock.entry_data import (
-    credential_data,
-    link_data,
-    session_store,
-)
+from custom_components.secure_lock.entry_data import session_store
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ErrorCode,
@@ -30,7 +26,7 @@ from custom_components.secure_lock.protocol.rng import system_clock
 from custom_components.secure_lock.protocol.rotation import newest_prekey_age_ms
 from tests.sim.helpers import lan_link, wait_until
 
-from .conftest import MODEL, SimLock
+from .conftest import SimLock, add_lock_entry
 
 LOCK = "lock.front_door"
 
@@ -187,17 +183,12 @@ async def _entry_aged(
             link, identity, SetupPayload.parse(lock.setup_code), "Home Assistant"
         )
         await confirm_pairing(link, identity, outcome.lock)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=lock.lock_id,
-        title="Front door",
-        data={
-            **link_data(LinkSettings(lock.device.lock_id, lan_url=lock.lan_url)),
-            **credential_data(identity, outcome.lock),
-            CONF_MODEL: MODEL,
-        },
+    entry = add_lock_entry(
+        hass,
+        LinkSettings(lock.device.lock_id, lan_url=lock.lan_url),
+        identity,
+        outcome.lock,
     )
-    entry.add_to_hass(hass)
     return entry, identity
 
 
