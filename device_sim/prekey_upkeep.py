@@ -8,6 +8,7 @@ signed resync notice: public data, cached, rate-limited and never written.
 
 from __future__ import annotations
 
+from custom_components.secure_lock.protocol.keys import SignedPrekey
 from custom_components.secure_lock.protocol.messages import KeyRotation, MessageKind
 from custom_components.secure_lock.protocol.resync import RESYNC_MIN_INTERVAL_S
 from custom_components.secure_lock.protocol.rng import Rng
@@ -32,7 +33,8 @@ class PrekeyUpkeep:
         self._element = element
         self._timers = timers
         self._rng = rng
-        self._resync_notice: bytes | None = None
+        self._resync_notice: tuple[tuple[SignedPrekey, ...], bytes] | None = None
+        """The prekeys last signed into a notice, and that notice."""
         self._last_resync: float | None = None
 
     def rotation_tick(self) -> None:
@@ -54,7 +56,6 @@ class PrekeyUpkeep:
         no controller ever learns a prekey the lock could lose in a crash.
         """
         self._element.rotate_prekeys(self._lock.now_ms(), self._rng)
-        self._resync_notice = None
         for prekey in self._element.public_bundle().prekeys:
             self._lock.broadcast(MessageKind.KEY_ROTATION, KeyRotation(prekey))
 
@@ -70,7 +71,9 @@ class PrekeyUpkeep:
         ):
             return None
         self._last_resync = now
-        if self._resync_notice is None:
-            bundle = self._element.public_bundle()
-            self._resync_notice = self._element.resync_notice(bundle.prekeys)
-        return self._resync_notice
+        # Signed again whenever the prekeys changed, however they changed
+        # (rotation, erasure, a factory reset): never a stale list.
+        prekeys = self._element.public_bundle().prekeys
+        if self._resync_notice is None or self._resync_notice[0] != prekeys:
+            self._resync_notice = (prekeys, self._element.resync_notice(prekeys))
+        return self._resync_notice[1]

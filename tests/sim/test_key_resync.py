@@ -37,7 +37,10 @@ from custom_components.secure_lock.protocol import (
 from custom_components.secure_lock.protocol.channel import Channel, unwrap, wrap
 from custom_components.secure_lock.protocol.envelope import frame_size, routing_id
 from custom_components.secure_lock.protocol.identity import DAY_MS, HOUR_MS
-from custom_components.secure_lock.protocol.resync import ResyncNotice
+from custom_components.secure_lock.protocol.resync import (
+    RESYNC_MIN_INTERVAL_S,
+    ResyncNotice,
+)
 from custom_components.secure_lock.protocol.rotation import (
     newest_prekey_age_ms,
     next_check_ms,
@@ -456,3 +459,27 @@ async def test_controller_reannounces_at_most_every_10_seconds_on_junk(
     client.handle_frame(wrap(Channel.ENVELOPE, _junk_for(client.identity.key_id)))
     await _drain()
     assert client.resyncs == 3
+
+
+def _notice_now(rig: Rig) -> ResyncNotice:
+    """Make the lock publish its resync notice (a frame naming an unknown prekey)."""
+    sent = len(rig.hub.sent_by_lock)
+    rig.device.receive(
+        wrap(Channel.ENVELOPE, _junk_for(rig.device.element.public_bundle().key_id))
+    )
+    notices = [f for f in rig.hub.sent_by_lock[sent:] if f[0] == Channel.RESYNC]
+    assert len(notices) == 1
+    return ResyncNotice.parse(notices[0][1:])
+
+
+async def test_the_notice_always_names_the_prekeys_the_lock_holds_now(
+    rig: Rig, controller: Controller
+) -> None:
+    """After a factory reset or an erase, no cached notice names the old prekeys."""
+    assert _notice_now(rig).prekeys == rig.device.element.public_bundle().prekeys
+    before = rig.device.element.public_bundle().prekeys
+    rig.device.factory_reset()
+    rig.scheduler.advance(RESYNC_MIN_INTERVAL_S)
+    after = _notice_now(rig)
+    assert after.prekeys == rig.device.element.public_bundle().prekeys
+    assert after.prekeys != before
