@@ -88,17 +88,26 @@ class LockProcess:
 
     async def start(self) -> None:
         """Start the process and wait until its admin channel answers."""
-        stderr = self._stderr_file()
+        # Kept outside the test's folders; read only if the start fails.
+        stderr, stderr_path = tempfile.mkstemp(prefix="secure-lock-", suffix=".stderr")
         try:
             self.process = self._spawn(stderr)
         finally:
             os.close(stderr)
+        try:
+            await self._wait_until_up(Path(stderr_path))
+        finally:
+            Path(stderr_path).unlink(missing_ok=True)
+
+    async def _wait_until_up(self, stderr_path: Path) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                output = stderr_path.read_text(errors="replace")[-1500:].strip()
                 raise CrashCheckFailed(
                     f"the lock exited with {self.process.returncode} on start: "
-                    f"{self._stderr_tail()}"
+                    f"{output or 'no output'}"
                 )
             try:
                 await admin_call(
@@ -135,22 +144,6 @@ class LockProcess:
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
-
-    def _stderr_file(self) -> int:
-        """Return a descriptor of this start's error output (beside the state)."""
-        self.state_dir.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(
-            self.state_dir.parent / f"{self.state_dir.name}.stderr",
-            os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-            0o600,
-        )
-
-    def _stderr_tail(self) -> str:
-        path = self.state_dir.parent / f"{self.state_dir.name}.stderr"
-        try:
-            return path.read_text(errors="replace")[-1500:].strip() or "no output"
-        except OSError:
-            return "no output"
 
     def kill(self) -> None:
         """SIGKILL the process: no clean-up, no flush, like a power cut."""

@@ -46,7 +46,7 @@ async def test_diagnostics_redact_every_secret(
     assert session["controller_id"] == coordinator.identity.key_id.hex()
     assert session["role"] == "admin"
     assert session["link"] == "lan"
-    assert session["status"]["lock_state"] == "locked"
+    assert session["status"]["bolt_state"] == "locked"
     assert result["entry"]["data"][CONF_IDENTITY] == "**REDACTED**"
 
     identity_hex = init_integration.data[CONF_IDENTITY]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+import socket
 import subprocess
 import sys
 
@@ -24,7 +25,7 @@ from custom_components.secure_lock.protocol import (
     SetupPayload,
 )
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
-from device_sim.crash_test import REPO_ROOT, LockProcess
+from device_sim.crash_test import REPO_ROOT, CrashCheckFailed, LockProcess
 from device_sim.discovery import SERVICE_TYPE, service_info
 from device_sim.ports import free_port
 
@@ -177,3 +178,14 @@ async def test_reset_command_returns_a_running_lock_to_factory_state(
             await client.close()
     finally:
         lock.kill()
+
+
+async def test_a_lock_that_cannot_start_says_why(tmp_path: Path) -> None:
+    """Its port taken: the failure quotes the lock's own error, and leaves no file."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        lock = LockProcess(tmp_path / "lock", squatter.getsockname()[1])
+        with pytest.raises(CrashCheckFailed, match="exited with 1 on start: .+"):
+            await lock.start()
+    assert sorted(path.name for path in tmp_path.iterdir()) in ([], ["lock"])
