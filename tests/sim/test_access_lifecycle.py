@@ -5,6 +5,8 @@ Real simulated lock on an in-process hub, real protocol, manual clock.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from custom_components.secure_lock.controller import (
@@ -225,3 +227,28 @@ async def test_factory_reset_forgets_everyone_and_tells_them_signed(rig: Rig) ->
     assert (await new_owner.status()).status.bolt_state is BoltState.UNLOCKED
     await admin.close()
     await new_owner.close()
+
+
+async def test_guessing_an_invitation_locks_joining_until_the_button(rig: Rig) -> None:
+    """Five wrong guesses at an open invitation: the right code is refused too.
+
+    Until someone presses the lock's button: a denial of service, never a way in.
+    """
+    admin = await rig.pair()
+    invitation = await admin.create_invitation(Role.OPERATOR)
+    guess = replace(invitation.setup, pairing_secret=bytes(16))
+    for _ in range(5):
+        with pytest.raises(PairingFailed) as err:
+            await _pair(rig, guess, "Guesser")
+        assert err.value.code is ErrorCode.BAD_MAC
+    before = _registry(rig)
+    with pytest.raises(PairingFailed) as err:
+        await _pair(rig, invitation.setup, "Invited")
+    assert err.value.code is ErrorCode.PAIRING_LOCKED_OUT
+    assert _registry(rig) == before
+
+    rig.device.press_button()
+    identity, invited = await _pair(rig, invitation.setup, "Invited")
+    assert _registry(rig)[identity.key_id] is Role.OPERATOR
+    await admin.close()
+    await invited.close()
