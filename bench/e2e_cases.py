@@ -34,6 +34,7 @@ from device_sim.lock_runtime import (
     RuntimeOptions,
 )
 from device_sim.pki import DevCertificateAuthority, write_issued
+from tests.conftest import broker, ca  # noqa: F401 - fixtures used by name
 from tests.integration.conftest import (  # noqa: F401 - fixtures used by name
     BROKER_PASSWORD,
     BROKER_USER,
@@ -42,9 +43,7 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures used by name
     SimLock,
     _localhost_sockets,
     auto_enable_custom_integrations,
-    broker,
     broker_settings,
-    ca,
     pair_controller,
 )
 
