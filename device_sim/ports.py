@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
-import random
+import secrets
 import socket
 
 HOST = "127.0.0.1"
@@ -22,8 +22,6 @@ def free_ports(count: int) -> tuple[int, ...]:
     """
     if count < 1:
         raise ValueError("count must be at least 1")
-    # Not a secret: spreading choices keeps parallel test runs apart.
-    choose = random.Random()  # noqa: S311
     with ExitStack() as stack:
         ports: list[int] = []
         for _ in range(ATTEMPTS):
@@ -31,7 +29,7 @@ def free_ports(count: int) -> tuple[int, ...]:
                 socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             )
             try:
-                sock.bind((HOST, choose.choice(LISTEN_PORTS)))
+                sock.bind((HOST, secrets.choice(LISTEN_PORTS)))
             except OSError:
                 continue
             ports.append(sock.getsockname()[1])
