@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.secure_lock.const import DOMAIN
+from custom_components.secure_lock.const import DOMAIN, UNAVAILABLE_AFTER
 from custom_components.secure_lock.controller.links import LinkSettings
 from custom_components.secure_lock.entry_data import credential_data, link_data
 from device_sim.lock_runtime import LockRuntime
@@ -215,3 +215,26 @@ async def test_link_lost_during_a_command_fails_it_at_once(
     with pytest.raises(HomeAssistantError, match="not connected"):
         await call
     assert _state(hass) == LockState.LOCKED
+
+
+async def test_removed_while_listening_asks_to_pair_again_at_the_next_silence(
+    hass: HomeAssistant, sim_lock: SimLock, init_integration: MockConfigEntry
+) -> None:
+    """No command needed: the status request made after the silence hears the revocation."""
+    coordinator = init_integration.runtime_data.lock
+    controller_id = coordinator.identity.key_id
+    sim_lock.device.state.registry.revoke(controller_id)
+    async_fire_time_changed(hass, dt_util.utcnow() + UNAVAILABLE_AFTER)
+    await hass.async_block_till_done()
+    await wait_until(
+        lambda: (
+            [
+                flow["context"]["source"]
+                for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+            ]
+            == ["reauth"]
+        )
+    )
+    # Nothing more is tried with a key the lock has removed.
+    assert coordinator.connection.stopped
+    assert not coordinator.connection.reconnecting

@@ -389,7 +389,12 @@ class LockConnection:
         """Ask over the silent path; give it up unless the lock answers, signed."""
         try:
             await current.client.status(timeout=self.timings.answer_timeout)
-        except CommandRefused:
+        except CommandRefused as err:
+            # Answered, so the path works; but a controller removed while we
+            # listened hears only this, as heartbeats no longer reach it.
+            if err.code is ResultCode.REVOKED:
+                self._halt()
+                self._listener.controller_revoked()
             return
         except CommandTimeout, LinkUnavailable:
             self.away_s += self.timings.answer_timeout
