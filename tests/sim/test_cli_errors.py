@@ -114,7 +114,8 @@ async def test_pairing_failures(tmp_path: Path) -> None:
                 "--profile",
                 profile,
                 "pair",
-                code[:-1] + "0",
+                # A typo in the last character (never the character itself).
+                code[:-1] + ("1" if code[-1] == "0" else "0"),
                 "--lan",
                 _lan(lock),
             ),
