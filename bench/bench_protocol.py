@@ -38,12 +38,13 @@ from custom_components.secure_lock.protocol import (  # noqa: E402
     LockEndpoint,
     LockIdentity,
     LockPairing,
+    LockPin,
     LockStatus,
     MessageKind,
     PairingAttempts,
     ResultCode,
     Role,
-    SetupPayload,
+    SetupCode,
     SuiteId,
     supported_suites,
 )
@@ -70,8 +71,8 @@ def _per_op_us(
 def _pair(suite: SuiteId) -> tuple[LockEndpoint, ControllerEndpoint]:
     lock = LockIdentity.generate(suites=(suite,))
     ctrl = ControllerIdentity.generate(suites=(suite,))
-    setup = SetupPayload.generate(lock)
-    lock_side = LockPairing(lock, setup, PairingAttempts())
+    setup = SetupCode.generate(LockPin(lock.lock_id, lock.fingerprint))
+    lock_side = LockPairing(lock, setup.secret_for(lock.lock_id), PairingAttempts())
     lock_side.open_window()
     ctrl_side = ControllerPairing(ctrl, setup, "bench", suites=(suite,))
     proof = ctrl_side.handle_challenge(lock_side.handle_hello(ctrl_side.start()))
@@ -85,11 +86,12 @@ def _pair(suite: SuiteId) -> tuple[LockEndpoint, ControllerEndpoint]:
 def _full_pairing(suite: SuiteId) -> Callable[[int], None]:
     lock = LockIdentity.generate(suites=(suite,))
     ctrl = ControllerIdentity.generate(suites=(suite,))
-    setup = SetupPayload.generate(lock)
+    setup = SetupCode.generate(LockPin(lock.lock_id, lock.fingerprint))
+    label = setup.secret_for(lock.lock_id)
 
     def run(count: int) -> None:
         for _ in range(count):
-            lock_side = LockPairing(lock, setup, PairingAttempts())
+            lock_side = LockPairing(lock, label, PairingAttempts())
             lock_side.open_window()
             ctrl_side = ControllerPairing(ctrl, setup, "bench", suites=(suite,))
             proof = ctrl_side.handle_challenge(

@@ -3,7 +3,7 @@
 Targets: the protocol envelope as the lock and as the controller open it (for
 every supported suite), the link's channel byte and pairing failure notice,
 the four pairing message parsers and a live lock pairing session, the setup
-code parser (``SetupPayload.parse``) and the simulator's admin channel
+code parser (``SetupCode.parse``) and the simulator's admin channel
 (``device_sim.admin.parse_request``).
 
 An input passes when the target returns or raises the error type it
@@ -57,11 +57,12 @@ from custom_components.secure_lock.protocol import (  # noqa: E402
     LockEndpoint,
     LockIdentity,
     LockPairing,
+    LockPin,
     MessageKind,
     PairingAttempts,
     ProtocolError,
     Role,
-    SetupPayload,
+    SetupCode,
     SuiteId,
     supported_suites,
 )
@@ -172,8 +173,14 @@ def _paired(suite: SuiteId) -> tuple[LockEndpoint, ControllerEndpoint, bytes, by
     rng = DeterministicRng(b"fuzz-" + bytes([suite]))
     lock = LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
     ctrl = ControllerIdentity.generate(rng, now_ms=T0, suites=(suite,))
-    setup = SetupPayload.generate(lock, rng)
-    lock_side = LockPairing(lock, setup, PairingAttempts(), rng=rng, clock=lambda: T0)
+    setup = SetupCode.generate(LockPin(lock.lock_id, lock.fingerprint), rng=rng)
+    lock_side = LockPairing(
+        lock,
+        setup.secret_for(lock.lock_id),
+        PairingAttempts(),
+        rng=rng,
+        clock=lambda: T0,
+    )
     lock_side.open_window(T0)
     ctrl_side = ControllerPairing(
         ctrl, setup, "fuzz", suites=(suite,), rng=rng, clock=lambda: T0
@@ -196,13 +203,19 @@ def _paired(suite: SuiteId) -> tuple[LockEndpoint, ControllerEndpoint, bytes, by
 
 
 def _pairing_transcript() -> tuple[
-    LockIdentity, ControllerIdentity, SetupPayload, tuple[bytes, bytes, bytes, bytes]
+    LockIdentity, ControllerIdentity, SetupCode, tuple[bytes, bytes, bytes, bytes]
 ]:
     rng = DeterministicRng(b"fuzz-pairing")
     lock = LockIdentity.generate(rng, now_ms=T0)
     ctrl = ControllerIdentity.generate(rng, now_ms=T0)
-    setup = SetupPayload.generate(lock, rng)
-    lock_side = LockPairing(lock, setup, PairingAttempts(), rng=rng, clock=lambda: T0)
+    setup = SetupCode.generate(LockPin(lock.lock_id, lock.fingerprint), rng=rng)
+    lock_side = LockPairing(
+        lock,
+        setup.secret_for(lock.lock_id),
+        PairingAttempts(),
+        rng=rng,
+        clock=lambda: T0,
+    )
     lock_side.open_window(T0)
     ctrl_side = ControllerPairing(ctrl, setup, "fuzz", rng=rng, clock=lambda: T0)
     hello = ctrl_side.start()
@@ -300,9 +313,11 @@ def build_targets() -> list[Target]:
         for index, (name, parse) in enumerate(parsers)
     )
 
+    label = setup.secret_for(lock.lock_id)
+
     def lock_pairing_session(data: bytes) -> None:
         # A fresh session per input: every input meets an open pairing window.
-        session = LockPairing(lock, setup, PairingAttempts(), clock=lambda: T0)
+        session = LockPairing(lock, label, PairingAttempts(), clock=lambda: T0)
         session.open_window(T0)
         session.handle_hello(data, T0)
 
@@ -317,14 +332,14 @@ def build_targets() -> list[Target]:
     )
     targets.append(
         Target(
-            "setup code parser (SetupPayload.parse)",
-            lambda d: SetupPayload.parse(d.decode("latin-1")),
+            "setup code parser (SetupCode.parse)",
+            lambda d: SetupCode.parse(d.decode("latin-1")),
             (ProtocolError,),
             (
-                setup.to_code().encode(),
-                setup.to_uri().encode(),
-                setup.to_code().lower().encode(),
-                setup.to_code().replace("-", "").encode(),
+                setup.manual_code().encode(),
+                setup.qr_text().encode(),
+                setup.qr_text().lower().encode(),
+                setup.manual_code().replace("-", "").encode(),
             ),
         )
     )

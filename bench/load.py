@@ -63,7 +63,7 @@ from custom_components.secure_lock.controller import (  # noqa: E402
 from custom_components.secure_lock.protocol import (  # noqa: E402
     ControllerIdentity,
     MessageKind,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.protocol.errors import ErrorCode  # noqa: E402
 from custom_components.secure_lock.protocol.state import BoltState  # noqa: E402
@@ -169,7 +169,7 @@ async def serve_locks(count: int, port: int, ca_dir: Path, state_root: Path) -> 
         print(
             "LOCK",
             device.lock_id.hex(),
-            device.element.setup_payload.to_uri(),
+            device.element.label_code.qr_text(),
             int(connected),
             flush=True,
         )
@@ -200,7 +200,7 @@ class Controller:
 
     username: str
     lock_id: bytes
-    setup: SetupPayload
+    setup: SetupCode
     link: MqttFrameLink
     client: LockClient | None = None
     commands: int = 0
@@ -355,14 +355,14 @@ async def _with_broker(  # noqa: PLR0915
     assert locks.stdout is not None
     assert locks.stdin is not None
     # The setup codes travel over this private pipe only; nothing logs them.
-    found: list[tuple[bytes, SetupPayload, bool]] = []
+    found: list[tuple[bytes, SetupCode, bool]] = []
     while True:
         line = (await locks.stdout.readline()).decode().split()
         if not line:
             raise RuntimeError("the lock process exited during start-up")
         if line[0] == "LOCK":
             found.append(
-                (bytes.fromhex(line[1]), SetupPayload.parse(line[2]), line[3] == "1")
+                (bytes.fromhex(line[1]), SetupCode.parse(line[2]), line[3] == "1")
             )
         elif line[0] == "READY":
             lock_rss = (int(line[2]) - int(line[1])) / n

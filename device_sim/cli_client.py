@@ -36,7 +36,7 @@ from custom_components.secure_lock.protocol import (
     PairedLock,
     PublicKeyBundle,
     Role,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.transport import (
     LockTopics,
@@ -49,7 +49,7 @@ from custom_components.secure_lock.transport import (
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
-from .cli_errors import PAIRING_NO_ANSWER
+from .cli_errors import PAIRING_NO_ANSWER, RELAY_NEEDS_QR
 from .cli_lock import BROKER_CA_NEEDED, broker_address
 from .cli_profile import Connection, Profile
 
@@ -247,7 +247,7 @@ def _now_ms() -> int:
 
 
 async def _pair(args: argparse.Namespace) -> int:
-    setup = SetupPayload.parse(args.setup_code)
+    setup = SetupCode.parse(args.setup_code)
     if args.broker is not None:
         broker_address(args.broker)  # the same check and message as `lock --broker`
         if args.broker_ca is None:
@@ -256,13 +256,15 @@ async def _pair(args: argparse.Namespace) -> int:
             raise ValueError(f"--broker-ca: no file at {args.broker_ca}")
     elif args.broker_ca or args.username or args.password:
         raise ValueError("--broker-ca, --username and --password need --broker")
+    if args.broker is not None and setup.pin is None:
+        raise ValueError(RELAY_NEEDS_QR)
     connection = Connection(
         lan_url=args.lan,
         broker_url=args.broker,
         broker_ca=args.broker_ca,
         username=args.username,
         password=args.password,
-        lock_id=setup.lock_id.hex(),
+        lock_id=None if setup.pin is None else setup.pin.lock_id.hex(),
     )
     profile = Profile(ControllerIdentity.generate(), connection)
     async with aiohttp.ClientSession() as session:
@@ -277,6 +279,7 @@ async def _pair(args: argparse.Namespace) -> int:
         finally:
             await link.close()
     profile.lock = outcome.lock
+    connection.lock_id = outcome.lock.lock_id.hex()
     profile.save(args.profile, replace_existing=True)
     print(
         f"paired with lock {outcome.lock.lock_id.hex()} as {outcome.role.name.lower()}"
@@ -408,9 +411,10 @@ async def _invite(args: argparse.Namespace) -> int:
             "%H:%M:%S", time.localtime(invitation.expires_at_ms / 1000)
         )
         print(f"invitation {invitation.invitation_id.hex()} for a {args.role}")
-        print(f"setup code (works once, until {expires}): {invitation.setup.to_code()}")
-        print(f"QR text: {invitation.setup.to_uri()}")
-        segno.make(invitation.setup.to_uri(), error="m").terminal(compact=True)
+        code = invitation.code
+        print(f"setup code (works once, until {expires}): {code.manual_code()}")
+        print(f"QR text: {code.qr_text()}")
+        segno.make(code.qr_text(), error="m").terminal(compact=True)
         return 0
 
     return await _with_client(args, work)

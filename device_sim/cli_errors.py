@@ -53,6 +53,10 @@ _TRANSLATIONS = (
     / "en.json"
 )
 
+RELAY_NEEDS_QR = (
+    "through a relay, pair with the QR text (SECURELOCK:...), which names the "
+    "lock; the 11-digit code alone works on the LAN (--lan)"
+)
 PAIRING_NO_ANSWER = (
     "The lock did not pair. If it is new or was reset, press its pairing button "
     f"({PROG} press-button --state-dir DIR) and pair within 2 minutes, and check "

@@ -310,10 +310,10 @@ def announce(
     """
     device = runtime.device
     assert device is not None
-    payload = device.element.setup_payload
+    code = device.element.label_code
     state_dir = runtime.options.state_dir
-    qr = segno.make(payload.to_uri(), error="m")
-    # The QR holds the pairing secret (it is the lock's label): owner-only.
+    qr = segno.make(code.qr_text(), error="m")
+    # The QR holds the setup code (it is the lock's label): owner-only.
     qr.save(str(state_dir / QR_FILE), scale=6, border=4)
     (state_dir / QR_FILE).chmod(0o600)
     print(
@@ -328,8 +328,8 @@ def announce(
         print(
             f"  Broker:     mqtts://{broker.host}:{broker.port} (the lock's listener)"
         )
-    print(f"  Setup code: {payload.to_code()}")
-    print(f"  QR text:    {payload.to_uri()}")
+    print(f"  Setup code: {code.manual_code()}")
+    print(f"  QR text:    {code.qr_text()}")
     print(f"  QR image:   {state_dir / QR_FILE}")
     print(f"  Pairing:    {PROG} press-button --state-dir {state_dir}")
     print(f"  Code again: {PROG} setup-code --state-dir {state_dir}")

@@ -27,6 +27,7 @@ from custom_components.secure_lock.protocol.messages import (
 from custom_components.secure_lock.protocol.registry import ControllerRecord
 from custom_components.secure_lock.protocol.roles import Role
 from custom_components.secure_lock.protocol.session import VerifiedMessage
+from custom_components.secure_lock.protocol.setup_code import discriminator_of
 from custom_components.secure_lock.protocol.suites import choose_suite
 
 from .joining import InvitationRefused
@@ -147,7 +148,11 @@ class ControllerAdmin:
         sender = lock.state.registry.get(message.sender_id)
         try:
             lock.state.joins.create(
-                request, message.sender_id, sender.name if sender else "", lock.now_ms()
+                request,
+                message.sender_id,
+                sender.name if sender else "",
+                lock.now_ms(),
+                label_discriminator=discriminator_of(lock.endpoint.identity.lock_id),
             )
         except InvitationRefused as err:
             lock.respond(message, ResultCode.INVALID_REQUEST, str(err))

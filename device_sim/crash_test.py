@@ -43,7 +43,7 @@ from custom_components.secure_lock.controller import (
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     PairedLock,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.transport import TransportError
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
@@ -215,7 +215,7 @@ async def _pair(
     await link.connect()
     try:
         outcome = await pair_over_link(
-            link, identity, SetupPayload.parse(answer["code"]), "crash test"
+            link, identity, SetupCode.parse(answer["code"]), "crash test"
         )
     finally:
         await link.close()

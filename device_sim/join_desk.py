@@ -23,6 +23,7 @@ from custom_components.secure_lock.protocol.messages import (
     ResultCode,
 )
 from custom_components.secure_lock.protocol.pairing import (
+    UNKNOWN_LOCK,
     LockPairing,
     LockPairingOutcome,
 )
@@ -108,7 +109,8 @@ class JoinDesk:
             hello = PairingHello.from_bytes(body)
         except ProtocolError:
             return None
-        if hello.lock_id != self._lock_id:
+        if hello.lock_id not in (self._lock_id, UNKNOWN_LOCK):
+            # Another lock's hello; a typed code's hello names no lock.
             return None
         state = self._lock.state
         controller_id = hello.controller_key.key_id

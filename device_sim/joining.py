@@ -26,6 +26,8 @@ from custom_components.secure_lock.protocol.messages import (
 )
 from custom_components.secure_lock.protocol.pairing import LABEL_GRANT, PairingOffer
 from custom_components.secure_lock.protocol.roles import Role
+from custom_components.secure_lock.protocol.setup_code import CodeSecret
+from custom_components.secure_lock.protocol.spake2plus import ProverSecret
 
 FAILSAFE_MS = 120_000
 """How long a new controller has to send its first authenticated frame."""
@@ -41,7 +43,7 @@ class Invitation:
     """A one-time way in that an admin created."""
 
     invitation_id: bytes
-    secret: bytes = field(repr=False)
+    secret: CodeSecret = field(repr=False)
     role: Role
     valid_from_ms: int
     valid_until_ms: int
@@ -65,7 +67,8 @@ class Invitation:
         """Serialize (sealed with the rest of the state)."""
         return {
             "id": self.invitation_id.hex(),
-            "secret": self.secret.hex(),
+            "discriminator": self.secret.discriminator,
+            "w0w1": self.secret.prover.to_bytes().hex(),
             "role": int(self.role),
             "valid_from": self.valid_from_ms,
             "valid_until": self.valid_until_ms,
@@ -76,12 +79,19 @@ class Invitation:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Invitation:
-        """Load a stored invitation."""
+    def from_json(cls, data: dict[str, Any]) -> Invitation | None:
+        """Load a stored invitation; None for one made before short codes."""
+        if "w0w1" not in data:
+            # Its long code cannot pair any more; it would expire within
+            # 15 minutes anyway.
+            return None
         redeemed = data["redeemed_by"]
         return cls(
             bytes.fromhex(data["id"]),
-            bytes.fromhex(data["secret"]),
+            CodeSecret(
+                int(data["discriminator"]),
+                ProverSecret.from_bytes(bytes.fromhex(data["w0w1"])),
+            ),
             Role(int(data["role"])),
             int(data["valid_from"]),
             int(data["valid_until"]),
@@ -175,6 +185,7 @@ class JoinBook:
         created_by: bytes,
         created_by_name: str,
         now_ms: int,
+        label_discriminator: int,
     ) -> Invitation:
         """Record a new invitation, or raise InvitationRefused saying why not."""
         self.purge_expired_invitations(now_ms)
@@ -190,6 +201,14 @@ class JoinBook:
             raise InvitationRefused("invitation id already in use")
         if len(self.invitations) >= MAX_OPEN_INVITATIONS:
             raise InvitationRefused("too many open invitations")
+        if request.secret.discriminator == label_discriminator or any(
+            i.secret.discriminator == request.secret.discriminator
+            for i in self.invitations.values()
+        ):
+            # A hello names its code by discriminator: two open codes may not share one.
+            raise InvitationRefused(
+                "another open code uses this discriminator; create the invitation again"
+            )
         invitation = Invitation(
             request.invitation_id,
             request.secret,
@@ -271,6 +290,6 @@ class JoinBook:
         invitations = [Invitation.from_json(i) for i in data["invitations"]]
         pending = [PendingJoin.from_json(p) for p in data["pending"]]
         return cls(
-            {i.invitation_id: i for i in invitations},
+            {i.invitation_id: i for i in invitations if i is not None},
             {p.controller_id: p for p in pending},
         )

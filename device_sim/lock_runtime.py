@@ -284,8 +284,8 @@ class LockRuntime:
         except MechanismRefused as err:
             raise AdminError(f"the mechanism refused: {err.refusal.value}") from err
         if request.command is AdminCommand.SETUP_CODE:
-            payload = device.element.setup_payload
-            return {"code": payload.to_code(), "uri": payload.to_uri()}
+            code = device.element.label_code
+            return {"code": code.manual_code(), "qr": code.qr_text()}
         return {"state": device.describe()}
 
 

@@ -23,12 +23,11 @@ from custom_components.secure_lock.protocol.messages import (
 )
 from custom_components.secure_lock.protocol.rng import Clock, Rng
 from custom_components.secure_lock.protocol.session import LockEndpoint
-from custom_components.secure_lock.protocol.setup_payload import SetupPayload
 from custom_components.secure_lock.protocol.state import LockStatus
 
 from .device_state import STATE_RECORD, DeviceState, load_state
 from .mechanism import BoltState
-from .secure_element import IDENTITY_RECORD, SETUP_RECORD, SecureElement
+from .secure_element import IDENTITY_RECORD, SETUP_RECORD, Label, SecureElement
 from .storage import RecordRolledBack, SealedStore, StorageError
 
 _LOGGER = logging.getLogger(__name__)
@@ -93,9 +92,7 @@ def boot_quarantined(
         # Keys gone or unreadable: an identity nobody knows, kept in memory
         # only, so the lock still runs (and refuses) but can warn no one.
         identity = LockIdentity.generate(rng=rng, now_ms=clock(), policy=policy)
-        element = SecureElement(
-            identity, SetupPayload.generate(identity, rng), quarantined
-        )
+        element = SecureElement(identity, Label.generate(identity, rng), quarantined)
     # An old identity record brings back prekeys that were erased; replace
     # and forget them at once (in memory), so forward secrecy does not
     # depend on the lockdown alone.

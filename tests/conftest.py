@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+import secrets
 import shutil
 import socket
 
@@ -18,6 +20,13 @@ import device_sim  # noqa: F401
 
 # isort: split
 
+from custom_components.secure_lock.protocol.setup_code import (
+    PASSCODE_BITS,
+    CodeSecret,
+    LockPin,
+    SetupCode,
+)
+from custom_components.secure_lock.protocol.spake2plus import ProverSecret
 from device_sim.broker import MOSQUITTO, MosquittoBroker
 from device_sim.pki import DevCertificateAuthority
 
@@ -85,3 +94,21 @@ def recorded_fixture(hass: HomeAssistant) -> list[str]:
 
     async_track_state_change_event(hass, [LOCK_ENTITY], _record)
     return states
+
+
+def code_secret(discriminator: int, seed: int = 1) -> CodeSecret:
+    """Return a fixed ``w0, w1`` for a code (no scrypt: for tests of bookkeeping only)."""
+    scalar = bytes([seed]) * 16 + bytes(16)
+    return CodeSecret(
+        discriminator, ProverSecret(scalar, scalar[::-1][16:] + bytes(16))
+    )
+
+
+def wrong_code(code: SetupCode) -> SetupCode:
+    """Return the same lock and discriminator with another passcode: a wrong guess."""
+    return replace(code, passcode=code.passcode % (2**PASSCODE_BITS - 1) + 1)
+
+
+def foreign_code() -> SetupCode:
+    """Return a valid code for a lock that does not exist (another lock's label)."""
+    return SetupCode.generate(LockPin(secrets.token_bytes(16), secrets.token_bytes(16)))

@@ -1,14 +1,16 @@
-"""Pair Home Assistant with a Secure Lock: setup code, button press, signed challenge.
+"""Pair Home Assistant with a Secure Lock: 11-digit code, button press, PAKE.
 
-The setup code (or the QR text) names the lock and pins its identity key; the
-pairing itself proves both sides and never sends the pairing secret.  Errors
-say what to do: press the button, wait out a lockout, or stop because the lock
-that answered is not the one on the label.
+The 11-digit code is checked online by the lock (SPAKE2+), so it never
+travels and a guess costs an attempt the lock counts; the QR text adds the
+lock's id and key fingerprint, which pins the lock before anything is sent.
+Errors say what to do: press the button, wait out a lockout, or stop because
+the lock that answered is not the one on the label.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 import logging
 from typing import Any
@@ -89,10 +91,11 @@ from .protocol import (
     ControllerPairingOutcome,
     ProtocolError,
     Role,
+    SetupCode,
     SetupCodeError,
-    SetupPayload,
 )
 from .protocol.firmware import ReleasePublicKey
+from .protocol.pairing import UNKNOWN_LOCK
 from .runtime import SecureLockConfigEntry
 from .transport import TransportError
 
@@ -140,7 +143,7 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def __init__(self) -> None:
         """Start with nothing known about the lock."""
-        self._setup: SetupPayload | None = None
+        self._setup: SetupCode | None = None
         self._settings: LinkSettings | None = None
         self._discovered_lock_id: str | None = None
         self._discovered_url: str | None = None
@@ -180,8 +183,11 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
             except LinkSettingsError:
                 errors[CONF_ADDRESS] = "invalid_address"
             if setup is not None and url is not None:
-                await self._async_claim(setup)
-                settings = LinkSettings(setup.lock_id, lan_url=url)
+                lock_id = UNKNOWN_LOCK
+                if setup.pin is not None:
+                    lock_id = setup.pin.lock_id
+                    await self._async_claim(lock_id)
+                settings = LinkSettings(lock_id, lan_url=url)
                 if error := await _async_reachable(self, settings, LinkKind.LAN):
                     errors["base"] = error
                 else:
@@ -212,10 +218,13 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
                 broker = _broker_from_input(user_input)
             except LinkSettingsError as err:
                 errors[_field_of(err)] = form_error(err)
-            if setup is not None and broker is not None:
-                await self._async_claim(setup)
+            if setup is not None and setup.pin is None:
+                errors[CONF_SETUP_CODE] = "relay_needs_qr"
+            elif setup is not None and broker is not None:
+                assert setup.pin is not None
+                await self._async_claim(setup.pin.lock_id)
                 settings = LinkSettings(
-                    setup.lock_id, broker=broker, prefer=LinkKind.BROKER
+                    setup.pin.lock_id, broker=broker, prefer=LinkKind.BROKER
                 )
                 if error := await _async_reachable(self, settings, LinkKind.BROKER):
                     errors["base"] = error
@@ -290,10 +299,13 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._discovered_url is not None
         if user_input is not None:
             setup = self._parse_setup(user_input[CONF_SETUP_CODE], errors)
-            if setup is not None and setup.lock_id.hex() != self._discovered_lock_id:
+            if setup is not None and not _may_be(setup, self._discovered_lock_id):
                 errors[CONF_SETUP_CODE] = "wrong_lock"
             elif setup is not None:
-                settings = LinkSettings(setup.lock_id, lan_url=self._discovered_url)
+                settings = LinkSettings(
+                    bytes.fromhex(self._discovered_lock_id),
+                    lan_url=self._discovered_url,
+                )
                 return await self._async_ready(setup, settings)
         return self.async_show_form(
             step_id="zeroconf_confirm",
@@ -327,6 +339,18 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
             except (PairingTimedOut, LinkUnavailable, TransportError) as err:
                 error = form_error(err)
             if error is None:
+                lock_hex = outcome.lock.lock_id.hex()
+                if self.unique_id is None:
+                    # A typed code: the lock said who it is only by pairing.
+                    await self.async_set_unique_id(lock_hex)
+                    self._abort_if_unique_id_configured()
+                elif self.unique_id != lock_hex:
+                    # Zeroconf or reauth named another lock than the one the
+                    # code paired (never confirmed, so the lock forgets us).
+                    self._outcome = None
+                    error = "wrong_lock"
+            if error is None:
+                self._settings = replace(self._settings, lock_id=outcome.lock.lock_id)
                 data = {
                     **link_data(self._settings),
                     **credential_data(identity, outcome.lock),
@@ -337,14 +361,20 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
                         self._get_reauth_entry(), data=data
                     )
                 return self.async_create_entry(
-                    title=_title(self._setup.lock_id), data=data
+                    title=_title(outcome.lock.lock_id), data=data
                 )
             errors["base"] = error
         return self.async_show_form(
             step_id="pair",
-            description_placeholders={"name": _title(self._setup.lock_id)},
+            description_placeholders={"name": self._lock_name()},
             errors=errors,
         )
+
+    def _lock_name(self) -> str:
+        """Return the lock's title once known (QR, discovery, reauth), else a plain name."""
+        if self.unique_id is None:
+            return "the lock"
+        return _title(bytes.fromhex(self.unique_id))
 
     async def _async_pair(
         self, identity: ControllerIdentity
@@ -387,7 +417,7 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             setup = self._parse_setup(user_input[CONF_SETUP_CODE], errors)
-            if setup is not None and setup.lock_id.hex() != entry.unique_id:
+            if setup is not None and not _may_be(setup, entry.unique_id):
                 errors[CONF_SETUP_CODE] = "wrong_lock"
             elif setup is not None:
                 self._model = entry.data.get(CONF_MODEL, DEFAULT_MODEL)
@@ -450,20 +480,20 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
 
     # Helpers -----------------------------------------------------------------
 
-    def _parse_setup(self, text: str, errors: dict[str, str]) -> SetupPayload | None:
+    def _parse_setup(self, text: str, errors: dict[str, str]) -> SetupCode | None:
         try:
-            return SetupPayload.parse(text)
+            return SetupCode.parse(text)
         except SetupCodeError:
             errors[CONF_SETUP_CODE] = "invalid_setup_code"
             return None
 
-    async def _async_claim(self, setup: SetupPayload) -> None:
+    async def _async_claim(self, lock_id: bytes) -> None:
         """One entry per lock: a second attempt for the same lock aborts."""
-        await self.async_set_unique_id(setup.lock_id.hex())
+        await self.async_set_unique_id(lock_id.hex())
         self._abort_if_unique_id_configured()
 
     async def _async_ready(
-        self, setup: SetupPayload, settings: LinkSettings
+        self, setup: SetupCode, settings: LinkSettings
     ) -> ConfigFlowResult:
         self._setup = setup
         self._settings = settings
@@ -641,6 +671,11 @@ def _lock_id_from_txt(value: object) -> str | None:
     except ValueError:
         return None
     return text if len(raw) == 16 else None
+
+
+def _may_be(code: SetupCode, lock_id_hex: str | None) -> bool:
+    """Return whether ``code`` could be for this lock (only a QR says which lock)."""
+    return code.pin is None or code.pin.lock_id.hex() == lock_id_hex
 
 
 def _title(lock_id: bytes) -> str:

@@ -17,7 +17,7 @@ def _iso(ms: int) -> str | None:
 def invitation_qr(invitation: IssuedInvitation) -> str:
     """Return the invitation's QR code as a PNG data URI (for a flow's description)."""
     return str(
-        segno.make(invitation.setup.to_uri(), error="m").png_data_uri(scale=4, border=2)
+        segno.make(invitation.code.qr_text(), error="m").png_data_uri(scale=4, border=2)
     )
 
 
@@ -25,8 +25,8 @@ def invitation_response(invitation: IssuedInvitation) -> dict[str, Any]:
     """Return what the create_invitation action answers (the code is the secret)."""
     return {
         "invitation_id": invitation.invitation_id.hex(),
-        "setup_code": invitation.setup.to_code(),
-        "qr_text": invitation.setup.to_uri(),
+        "setup_code": invitation.code.manual_code(),
+        "qr_text": invitation.code.qr_text(),
         "role": invitation.role.name.lower(),
         "expires_at": _iso(invitation.expires_at_ms),
         "valid_from": _iso(invitation.valid_from_ms),

@@ -26,7 +26,7 @@ from custom_components.secure_lock.protocol import (
     ControllerPairingOutcome,
     PairedLock,
     Role,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.protocol.suites import SuiteId
 from custom_components.secure_lock.transport import (
@@ -233,7 +233,7 @@ class Stage:
         outcome = await pair_over_link(
             link,
             identity,
-            SetupPayload.parse(setup.to_code()),
+            SetupCode.parse(setup.manual_code()),
             name,
             timeout=10,
             clock=self.clock,

@@ -145,13 +145,13 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
     seen = list(relay.seen)
 
     # -- no plaintext anywhere, pairing included --------------------------------
-    setup = lock.device.element.setup_payload
+    setup = lock.device.element.label_code
     secrets = [
         setup.pairing_secret,
         setup.to_bytes(),
-        setup.to_code().encode(),
-        setup.to_uri().encode(),
-        setup.to_code().replace("-", "").encode(),
+        setup.manual_code().encode(),
+        setup.qr_text().encode(),
+        setup.manual_code().replace("-", "").encode(),
     ]
     assert all(len(word) >= 4 for word in FORBIDDEN_WORDS)
     for frame in (s.frame for s in seen):
@@ -165,7 +165,7 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
     assert all(s.channel == Channel.ENVELOPE for s in after)
     identifiers = {
         "lock id": lock.lock_id,
-        "lock fingerprint": lock.device.element.setup_payload.fingerprint,
+        "lock fingerprint": lock.device.element.label_code.fingerprint,
         "admin key id": admin.identity.key_id,
         "operator key id": operator.identity.key_id,
     }

@@ -21,7 +21,7 @@ from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     LockIdentity,
     Role,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.protocol.channel import (
     Channel,
@@ -85,7 +85,7 @@ async def _pair_and_confirm(
     outcome = await pair_over_link(
         link,
         identity,
-        lock.device.element.setup_payload,
+        lock.device.element.label_code,
         "Home Assistant",
         timeout=15,
         clock=stage.clock,
@@ -145,7 +145,7 @@ def _junk_towards_lock(challenge: bytes | None) -> list[bytes]:
         junk.append(wrap(Channel.PAIRING, forged.to_bytes()))
         # Another controller's hello in the middle of the session.
         parsed = PairingChallenge.from_bytes(challenge[1:])
-        guess = SetupPayload(parsed.lock_id, parsed.lock_key.key_id, bytes(16))
+        guess = SetupCode(parsed.lock_id, parsed.lock_key.key_id, bytes(16))
         other = ControllerPairing(stranger, guess, "intruder")
         junk.append(wrap(Channel.PAIRING, other.start()))
     return junk

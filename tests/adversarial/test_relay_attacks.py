@@ -28,13 +28,14 @@ from custom_components.secure_lock.protocol import (
     PairedLock,
     ResultCode,
     Role,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.messages import ControllerRemove
 from custom_components.secure_lock.protocol.state import BoltState as WireBoltState
 from custom_components.secure_lock.transport.link import FrameLink
 from device_sim.mechanism import BoltState
+from tests.conftest import wrong_code
 from tests.sim.helpers import wait_until
 
 from .conftest import RelayedLock, Stage
@@ -324,7 +325,7 @@ async def test_unpaired_revoked_guest_and_operator_are_refused(stage: Stage) -> 
     assert [e.result for e in entries] == [ResultCode.NOT_PERMITTED] * 5
 
 
-async def _try_pairing(link: FrameLink, setup: SetupPayload) -> ErrorCode:
+async def _try_pairing(link: FrameLink, setup: SetupCode) -> ErrorCode:
     with pytest.raises(PairingFailed) as err:
         await pair_over_link(link, ControllerIdentity.generate(), setup, "x", timeout=5)
     return err.value.code
@@ -337,8 +338,8 @@ async def test_pairing_brute_force_locks_out_across_a_reboot(
     """Five wrong proofs through the attacker's path lock pairing out, also after a reboot."""
     lock = await stage.start_lock()
     proxy = await stage.lan_proxy(lock)
-    real = lock.device.element.setup_payload
-    guess = SetupPayload(real.lock_id, real.fingerprint, bytes(16))
+    real = lock.device.element.label_code
+    guess = wrong_code(real)
 
     async def link() -> FrameLink:
         if path == "relay":

@@ -71,7 +71,7 @@ class SimulatedLock:
     @property
     def setup_code(self) -> str:
         """Return the typeable setup code from the lock's label."""
-        return self.device.element.setup_payload.to_code()
+        return self.device.element.label_code.manual_code()
 
     @property
     def lock_id(self) -> str:

@@ -37,14 +37,11 @@ from custom_components.secure_lock.const import (
     DOMAIN,
     UNAVAILABLE_AFTER,
 )
-from custom_components.secure_lock.protocol import (
-    ControllerIdentity,
-    LockIdentity,
-    SetupPayload,
-)
+from custom_components.secure_lock.protocol import ControllerIdentity, SetupCode
 from device_sim.broker import MosquittoBroker
 from device_sim.pki import DevCertificateAuthority
 from device_sim.ports import free_port
+from tests.conftest import foreign_code
 from tests.sim.helpers import wait_until
 
 from .conftest import BROKER_PASSWORD, BROKER_USER, SimLock, open_settings
@@ -92,7 +89,7 @@ async def test_pair_over_lan(hass: HomeAssistant, sim_lock: SimLock) -> None:
 async def test_pair_accepts_the_qr_text(hass: HomeAssistant, sim_lock: SimLock) -> None:
     """The QR code's URI works wherever the typed code does."""
     flow_id = await _start(hass, "lan")
-    uri = sim_lock.device.element.setup_payload.to_uri()
+    uri = sim_lock.device.element.label_code.qr_text()
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_ADDRESS: sim_lock.address, CONF_SETUP_CODE: uri}
     )
@@ -173,13 +170,13 @@ def _forged_code(
     lock: SimLock, *, secret: bool = False, fingerprint: bool = False
 ) -> str:
     """Return a well-formed code for this lock id with a wrong secret or key fingerprint."""
-    real = lock.device.element.setup_payload
-    other = SetupPayload.generate(LockIdentity.generate())
-    return SetupPayload(
+    real = lock.device.element.label_code
+    other = foreign_code()
+    return SetupCode(
         real.lock_id,
         other.fingerprint if fingerprint else real.fingerprint,
         other.pairing_secret if secret else real.pairing_secret,
-    ).to_code()
+    ).manual_code()
 
 
 async def test_identity_mismatch_is_called_an_attack(
@@ -383,7 +380,7 @@ async def test_zeroconf_discovery_pairs(hass: HomeAssistant, sim_lock: SimLock) 
     assert result["step_id"] == "zeroconf_confirm"
     flow_id = result["flow_id"]
 
-    wrong = SetupPayload.generate(LockIdentity.generate()).to_code()
+    wrong = foreign_code().manual_code()
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_SETUP_CODE: wrong}
     )
@@ -484,7 +481,7 @@ async def test_reauth_after_revocation_keeps_the_entry(
     assert flows[0]["context"]["source"] == "reauth"
     flow_id = flows[0]["flow_id"]
 
-    wrong = SetupPayload.generate(LockIdentity.generate()).to_code()
+    wrong = foreign_code().manual_code()
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_SETUP_CODE: wrong}
     )

@@ -52,8 +52,8 @@ async def test_diagnostics_redact_every_secret(
     identity_hex = init_integration.data[CONF_IDENTITY]
     leaked = [w for w in _windows(identity_hex) if w in text]
     assert not leaked, "private key material in diagnostics"
-    label = sim_lock.device.element.setup_payload
-    assert label.to_code() not in text
+    label = sim_lock.device.element.label_code
+    assert label.manual_code() not in text
     assert label.pairing_secret.hex() not in text
     # The check above has something to catch: hundreds of distinct 16-byte stretches.
     assert len(_windows(identity_hex)) > 200

@@ -31,7 +31,7 @@ from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ErrorCode,
     Role,
-    SetupPayload,
+    SetupCode,
 )
 from tests.sim.helpers import lan_link
 
@@ -47,7 +47,7 @@ async def _join(lock: SimLock, code: str, name: str) -> Role:
         outcome = await pair_over_link(
             link,
             identity,
-            SetupPayload.parse(code),
+            SetupCode.parse(code),
             name,
             timeout=3,
             retransmit_interval=0.2,
@@ -88,7 +88,7 @@ async def test_invitation_from_home_assistant_lets_one_controller_join(
     code = str(invitation["setup_code"])
     assert invitation["role"] == "guest"
     assert str(invitation["qr_text"]).startswith("SECURELOCK:")
-    secret = SetupPayload.parse(code).pairing_secret.hex()
+    secret = SetupCode.parse(code).pairing_secret.hex()
     stored = repr((init_integration.data, init_integration.options))
     assert code not in stored and secret not in stored
 

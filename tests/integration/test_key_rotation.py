@@ -19,7 +19,7 @@ from custom_components.secure_lock.entry_data import session_store
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ErrorCode,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.protocol.identity import DAY_MS, HOUR_MS
 from custom_components.secure_lock.protocol.rng import system_clock
@@ -180,7 +180,7 @@ async def _entry_aged(
     lock.device.press_button()
     async with lan_link(lock.lan_url) as link:
         outcome = await pair_over_link(
-            link, identity, SetupPayload.parse(lock.setup_code), "Home Assistant"
+            link, identity, SetupCode.parse(lock.setup_code), "Home Assistant"
         )
         await confirm_pairing(link, identity, outcome.lock)
     entry = add_lock_entry(

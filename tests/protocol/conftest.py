@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from custom_components.secure_lock.protocol import LockPin
+
 # First: registers the protocol package without running the integration's
 # __init__ (which imports Home Assistant).
 import device_sim  # noqa: F401
@@ -23,7 +25,7 @@ from custom_components.secure_lock.protocol import (
     PairedLock,
     PairingAttempts,
     Role,
-    SetupPayload,
+    SetupCode,
     SuiteId,
     supported_suites,
 )
@@ -49,7 +51,7 @@ class Pair:
 
     lock: LockIdentity
     controller: ControllerIdentity
-    setup: SetupPayload
+    setup: SetupCode
     registry: ControllerRegistry
     paired: PairedLock
     lock_ep: LockEndpoint
@@ -70,9 +72,13 @@ def pair_devices(
     rng = DeterministicRng(seed)
     lock = lock or LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
     controller = ControllerIdentity.generate(rng, now_ms=T0, suites=(suite,))
-    setup = SetupPayload.generate(lock, rng)
+    setup = SetupCode.generate(LockPin(lock.lock_id, lock.fingerprint), rng=rng)
     lock_pairing = LockPairing(
-        lock, setup, PairingAttempts(), rng=rng, clock=lambda: T0
+        lock,
+        setup.secret_for(lock.lock_id),
+        PairingAttempts(),
+        rng=rng,
+        clock=lambda: T0,
     )
     lock_pairing.open_window(T0)
     ctrl_pairing = ControllerPairing(

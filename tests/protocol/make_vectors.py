@@ -9,6 +9,8 @@ message (pass ``--recapture`` to replace it).
 
 from __future__ import annotations
 
+from custom_components.secure_lock.protocol import LockPin
+
 # First: registers the protocol package without the integration's __init__.
 import device_sim  # noqa: F401
 
@@ -32,7 +34,7 @@ from custom_components.secure_lock.protocol import (
     MessageKind,
     PairingAttempts,
     Role,
-    SetupPayload,
+    SetupCode,
     SuiteId,
 )
 from custom_components.secure_lock.protocol.channel import Channel, wrap
@@ -92,8 +94,10 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
     rng = DeterministicRng(SEED)
     lock = LockIdentity.generate(rng, now_ms=TIME_MS, suites=(SUITE,))
     ctrl = ControllerIdentity.generate(rng, now_ms=TIME_MS, suites=(SUITE,))
-    setup = SetupPayload.generate(lock, rng)
-    lock_side = LockPairing(lock, setup, PairingAttempts(), rng=rng)
+    setup = SetupCode.generate(LockPin(lock.lock_id, lock.fingerprint), rng=rng)
+    lock_side = LockPairing(
+        lock, setup.secret_for(lock.lock_id), PairingAttempts(), rng=rng
+    )
     lock_side.open_window(TIME_MS)
     ctrl_side = ControllerPairing(ctrl, setup, "Vector HA", suites=(SUITE,), rng=rng)
     hello = ctrl_side.start()
@@ -157,8 +161,8 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
         "setup": {
             "pairing_secret": setup.pairing_secret.hex(),
             "payload_bytes": setup.to_bytes().hex(),
-            "code": setup.to_code(),
-            "uri": setup.to_uri(),
+            "code": setup.manual_code(),
+            "uri": setup.qr_text(),
         },
         "pairing": {
             "hello": hello.hex(),
@@ -203,7 +207,7 @@ INVITATION_SECRET = bytes(range(0x20, 0x30))
 
 
 def lifecycle_vectors(
-    lock: LockIdentity, label: SetupPayload, label_hello: bytes
+    lock: LockIdentity, label: SetupCode, label_hello: bytes
 ) -> dict[str, Any]:
     """Return the access-lifecycle vectors (sections 7.1-7.3 and 9).
 
@@ -226,7 +230,7 @@ def lifecycle_vectors(
         TIME_MS + 86_400_000,
         TIME_MS + 900_000,
     )
-    invitation = SetupPayload(lock.lock_id, lock.fingerprint, INVITATION_SECRET)
+    invitation = SetupCode(lock.lock_id, lock.fingerprint, INVITATION_SECRET)
     guest = ControllerIdentity.generate(rng, now_ms=TIME_MS, suites=(SUITE,))
     lock_side = LockPairing(lock, label, PairingAttempts(), rng=rng)
     guest_side = ControllerPairing(
@@ -258,7 +262,7 @@ def lifecycle_vectors(
         },
         "invitation_create_payload": create.to_bytes().hex(),
         "invitation_revoke_payload": InvitationRevoke(INVITATION_ID).to_bytes().hex(),
-        "invitation_code": invitation.to_code(),
+        "invitation_code": invitation.manual_code(),
         "invitation_pairing": {
             "guest_identity_public": guest.signing_key.public_key.raw.hex(),
             "hello": hello.hex(),

@@ -42,6 +42,8 @@ from custom_components.secure_lock.protocol.messages import (
     UpdateOutcome,
     UpdateState,
 )
+from custom_components.secure_lock.protocol.setup_code import CodeSecret
+from custom_components.secure_lock.protocol.spake2plus import ProverSecret
 
 STATUS = LockStatus(
     bolt_state=BoltState.LOCKED,
@@ -106,7 +108,12 @@ def sample_payload(kind: MessageKind, bundle: PublicKeyBundle, time_ms: int) -> 
         MessageKind.FIRMWARE_INSTALL: FirmwareInstall(bytes(range(16))),
         MessageKind.INVITATION_CREATE: InvitationCreate(
             bytes(range(16)),
-            bytes(range(16, 32)),
+            CodeSecret(
+                5,
+                ProverSecret(
+                    bytes(range(16, 32)) + bytes(16), bytes(range(32, 48)) + bytes(16)
+                ),
+            ),
             Role.GUEST,
             time_ms,
             time_ms + 86_400_000,

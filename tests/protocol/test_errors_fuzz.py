@@ -15,14 +15,15 @@ from custom_components.secure_lock.protocol import (
     ControllerRegistry,
     LockIdentity,
     LockPairing,
+    LockPin,
     MessageKind,
     PairedLock,
     PairingAttempts,
     ProtocolError,
     PublicKeyBundle,
     Role,
+    SetupCode,
     SetupCodeError,
-    SetupPayload,
     SuiteId,
 )
 from custom_components.secure_lock.protocol.envelope import frame_size
@@ -127,8 +128,10 @@ def _pairing_transcript() -> tuple[bytes, bytes, bytes, bytes]:
     rng = DeterministicRng(b"fuzz-pairing")
     lock = LockIdentity.generate(rng, now_ms=T0)
     ctrl = ControllerIdentity.generate(rng, now_ms=T0)
-    setup = SetupPayload.generate(lock, rng)
-    lock_side = LockPairing(lock, setup, PairingAttempts(), rng=rng)
+    setup = SetupCode.generate(LockPin(lock.lock_id, lock.fingerprint), rng=rng)
+    lock_side = LockPairing(
+        lock, setup.secret_for(lock.lock_id), PairingAttempts(), rng=rng
+    )
     lock_side.open_window(T0)
     ctrl_side = ControllerPairing(ctrl, setup, "fuzz", rng=rng)
     hello = ctrl_side.start()
@@ -169,8 +172,10 @@ def test_pairing_state_machines(data: st.DataObject) -> None:
     ctrl = ControllerIdentity.generate(
         rng, now_ms=T0, suites=(SuiteId.X25519_CHACHA20,)
     )
-    setup = SetupPayload.generate(lock, rng)
-    lock_side = LockPairing(lock, setup, PairingAttempts(), rng=rng)
+    setup = SetupCode.generate(LockPin(lock.lock_id, lock.fingerprint), rng=rng)
+    lock_side = LockPairing(
+        lock, setup.secret_for(lock.lock_id), PairingAttempts(), rng=rng
+    )
     lock_side.open_window(T0)
     ctrl_side = ControllerPairing(ctrl, setup, "fuzz", rng=rng)
     own_hello = ctrl_side.start()
@@ -194,15 +199,15 @@ _ALPHABET_TEXT = st.text(
 
 @FAST
 @given(st.one_of(st.text(max_size=140), _ALPHABET_TEXT), st.data())
-def test_setup_payload_parser(text: str, data: st.DataObject) -> None:
-    """Random text and mutated codes parse or raise invalid_setup_code."""
+def test_setup_code_parser(text: str, data: st.DataObject) -> None:
+    """Random text and mutated codes and QR texts parse or raise invalid_setup_code."""
     rng = DeterministicRng(b"fuzz-label")
-    payload = SetupPayload(rng(16), rng(16), rng(16))
-    code = payload.to_code()
-    mutated = data.draw(_mutated(code.encode())).decode("latin-1")
-    for candidate in (text, mutated, "SECURELOCK:" + text):
+    code = SetupCode.generate(LockPin(rng(16), rng(16)), rng=rng)
+    mutated = data.draw(_mutated(code.manual_code().encode())).decode("latin-1")
+    mutated_qr = data.draw(_mutated(code.qr_text().encode())).decode("latin-1")
+    for candidate in (text, mutated, mutated_qr, "SECURELOCK:" + text):
         with contextlib.suppress(SetupCodeError):
-            SetupPayload.parse(candidate)
+            SetupCode.parse(candidate)
 
 
 @FAST

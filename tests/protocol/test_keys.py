@@ -12,10 +12,11 @@ from custom_components.secure_lock.protocol import (
     ErrorCode,
     LockIdentity,
     LockPairing,
+    LockPin,
     PairingAttempts,
     ProtocolError,
     PublicKeyBundle,
-    SetupPayload,
+    SetupCode,
     SuiteId,
     suites as suites_module,
 )
@@ -87,7 +88,7 @@ def test_private_keys_never_appear_in_repr_or_str(suite: SuiteId) -> None:
     rng = DeterministicRng(b"repr")
     lock = LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
     ctrl = ControllerIdentity.generate(rng, now_ms=T0, suites=(suite,))
-    setup = SetupPayload.generate(lock, rng)
+    setup = SetupCode.generate(LockPin(lock.lock_id, lock.fingerprint), rng=rng)
     objects: list[object] = [
         lock,
         ctrl,
@@ -97,7 +98,7 @@ def test_private_keys_never_appear_in_repr_or_str(suite: SuiteId) -> None:
         *ctrl.prekeys,
         *(p.private_key for p in lock.prekeys),
         setup,
-        LockPairing(lock, setup, PairingAttempts()),
+        LockPairing(lock, setup.secret_for(lock.lock_id), PairingAttempts()),
         ControllerPairing(ctrl, setup, "HA"),
         rng,
     ]

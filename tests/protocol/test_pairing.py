@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -17,18 +18,21 @@ from custom_components.secure_lock.protocol import (
     ErrorCode,
     LockIdentity,
     LockPairing,
+    LockPin,
     PairingAttempts,
     PairingError,
     ProtocolError,
     Role,
-    SetupPayload,
+    SetupCode,
     SuiteId,
     pairing as pairing_module,
+    spake2plus,
     supported_suites,
 )
 from custom_components.secure_lock.protocol.certs import verify_device_chain
 from custom_components.secure_lock.protocol.pairing_messages import PairingHello
 from custom_components.secure_lock.protocol.rng import DeterministicRng
+from tests.conftest import wrong_code
 
 from .conftest import T0
 
@@ -48,15 +52,21 @@ class World:
         self.controller = ControllerIdentity.generate(
             self.rng, now_ms=T0, suites=suites
         )
-        self.setup = SetupPayload.generate(self.lock, self.rng)
+        self.setup = SetupCode.generate(
+            LockPin(self.lock.lock_id, self.lock.fingerprint), rng=self.rng
+        )
         self.attempts = PairingAttempts()
         self.lock_side = LockPairing(
-            self.lock, self.setup, self.attempts, rng=self.rng, clock=lambda: T0
+            self.lock,
+            self.setup.secret_for(self.lock.lock_id),
+            self.attempts,
+            rng=self.rng,
+            clock=lambda: T0,
         )
         self.lock_side.open_window(T0)
 
     def controller_side(
-        self, setup: SetupPayload | None = None, **kwargs: object
+        self, setup: SetupCode | None = None, **kwargs: object
     ) -> ControllerPairing:
         """Return a controller-side pairing object for ``setup``."""
         return ControllerPairing(
@@ -95,8 +105,15 @@ def test_pairing_succeeds_and_both_sides_agree(suite: SuiteId) -> None:
     assert outcome.lock.lock_id == world.lock.lock_id
     assert outcome.lock.clock_offset_ms == 5  # the lock's signed time
     assert lock_outcome.record.name == "Home Assistant"
+    label = world.setup.secret_for(world.lock.lock_id)
     for message in (hello, challenge, proof, result):
-        assert world.setup.pairing_secret not in message
+        for secret in (
+            world.setup.passcode.to_bytes(4, "little"),
+            world.setup.manual_code().replace("-", "").encode(),
+            label.prover.w0,
+            label.prover.w1,
+        ):
+            assert secret not in message
     # One pairing per window: the window closes on success.
     assert not world.lock_side.is_open(T0)
 
@@ -113,13 +130,10 @@ def test_suite_two_is_chosen_when_both_support_it() -> None:
 
 
 def test_wrong_fingerprint_stops_a_look_alike_lock(suite: SuiteId) -> None:
-    """A relay answering with another lock's key fails the label check."""
+    """A device with the lock's id and even its code, but its own key, fails the QR's pin."""
     world = World(suite)
     impostor = World(suite, seed=b"impostor")
-    # The impostor knows the public label (lock id) but has its own key.
-    fake_label = SetupPayload(
-        world.lock.lock_id, impostor.lock.fingerprint, world.setup.pairing_secret
-    )
+    fake_label = world.setup.secret_for(world.lock.lock_id)
     fake_lock = LockIdentity(
         world.lock.lock_id,
         impostor.lock.signing_key,
@@ -136,7 +150,7 @@ def test_wrong_fingerprint_stops_a_look_alike_lock(suite: SuiteId) -> None:
 def test_wrong_secret_fails_and_counts(suite: SuiteId) -> None:
     """A controller with a wrong secret is refused; five failures lock pairing out."""
     world = World(suite)
-    wrong = SetupPayload(world.setup.lock_id, world.setup.fingerprint, bytes(16))
+    wrong = wrong_code(world.setup)
     for attempt in range(5):
         ctrl = world.controller_side(wrong)
         challenge = world.lock_side.handle_hello(ctrl.start(), T0)
@@ -155,7 +169,9 @@ def test_wrong_secret_fails_and_counts(suite: SuiteId) -> None:
         is ErrorCode.PAIRING_LOCKED_OUT
     )
     # The counter survives a reboot.
-    rebooted = LockPairing(world.lock, world.setup, stored)
+    rebooted = LockPairing(
+        world.lock, world.setup.secret_for(world.lock.lock_id), stored
+    )
     rebooted.open_window(T0)
     assert (
         _code(rebooted.handle_hello, ctrl.start(), T0) is ErrorCode.PAIRING_LOCKED_OUT
@@ -165,11 +181,15 @@ def test_wrong_secret_fails_and_counts(suite: SuiteId) -> None:
 def test_lock_without_the_secret_cannot_complete_pairing(
     suite: SuiteId, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Mutual proof: a lock that skips its secret checks still cannot forge its own MAC."""
+    """Mutual proof: a lock that skips its code checks still cannot forge ``confirmP``.
+
+    The impostor holds the lock's own keys (so every signature verifies) but
+    another code; it accepts the controller's proof without checking it.
+    """
     world = World(suite)
     impostor = LockPairing(
         world.lock,
-        SetupPayload(world.lock.lock_id, world.lock.fingerprint, bytes(16)),
+        wrong_code(world.setup).secret_for(world.lock.lock_id),
         PairingAttempts(),
         rng=world.rng,
     )
@@ -177,7 +197,10 @@ def test_lock_without_the_secret_cannot_complete_pairing(
     ctrl = world.controller_side()
     proof = ctrl.handle_challenge(impostor.handle_hello(ctrl.start(), T0), T0)
     with monkeypatch.context() as patch:
-        patch.setattr(pairing_module, "_mac_matches", lambda *_: True)
+        patch.setattr(
+            spake2plus, "std_hmac", SimpleNamespace(compare_digest=lambda *_: True)
+        )
+        patch.setattr(pairing_module, "_check_mac", lambda *_: None)
         patch.setattr(pairing_module, "open_name", lambda *_: "unknown")
         result, _ = impostor.handle_proof(proof, Role.ADMIN, T0)
     assert _code(ctrl.handle_result, result, T0) is ErrorCode.BAD_MAC

@@ -9,8 +9,9 @@ import secrets
 
 import aiohttp
 
-from custom_components.secure_lock.protocol import Role, SetupPayload
+from custom_components.secure_lock.protocol import Role, SetupCode
 from custom_components.secure_lock.protocol.messages import InvitationCreate
+from custom_components.secure_lock.protocol.setup_code import discriminator_of
 from custom_components.secure_lock.transport import WebSocketFrameLink
 from device_sim.lock_device import LockDevice
 
@@ -62,7 +63,7 @@ class ManualClock:
 
 def setup_for_next_controller(
     device: LockDevice, role: Role = Role.OPERATOR
-) -> SetupPayload:
+) -> SetupCode:
     """Return a setup code that pairs one more controller with ``device``.
 
     A lock in factory state: its label (the caller presses the button).
@@ -71,15 +72,29 @@ def setup_for_next_controller(
     checks, is tested in tests/sim/test_access_lifecycle.py.  This only sets
     the scene for tests that need a second controller.
     """
-    label = device.element.setup_payload
+    label = device.element.label_code
     if device.describe()["factory_state"]:
         return label
     now = device.now_ms()
-    secret = secrets.token_bytes(16)
+    assert label.pin is not None
+    label_discriminator = discriminator_of(device.lock_id)
+    taken = {i.secret.discriminator for i in device.state.joins.invitations.values()}
+    discriminator = next(
+        d for d in range(64) if d != label_discriminator and d not in taken
+    )
+    code = SetupCode.generate(label.pin, discriminator)
     device.state.joins.create(
-        InvitationCreate(secrets.token_bytes(16), secret, role, 0, 0, now + 600_000),
+        InvitationCreate(
+            secrets.token_bytes(16),
+            code.secret_for(device.lock_id),
+            role,
+            0,
+            0,
+            now + 600_000,
+        ),
         bytes(16),
         "test",
         now,
+        label_discriminator=label_discriminator,
     )
-    return SetupPayload(label.lock_id, label.fingerprint, secret)
+    return code

@@ -21,7 +21,7 @@ from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     PairedLock,
     Role,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.protocol.identity import PrekeyPolicy
 from device_sim.lock_device import DeviceConfig, LockDevice
@@ -111,7 +111,7 @@ class Rig:
         """
         if self.admin is None:
             self.device.press_button()
-            setup = SetupPayload.parse(self.device.element.setup_payload.to_code())
+            setup = SetupCode.parse(self.device.element.label_code.manual_code())
         else:
             setup = (await self.admin.create_invitation(role)).setup
         link = self.hub.attach()
@@ -135,7 +135,7 @@ class Rig:
         outcome = await pair_over_link(
             link,
             identity,
-            SetupPayload.parse(self.device.element.setup_payload.to_code()),
+            SetupCode.parse(self.device.element.label_code.manual_code()),
             "Home Assistant",
             clock=self.now_ms,
         )

@@ -24,7 +24,7 @@ from custom_components.secure_lock.protocol import (
     ErrorCode,
     ResultCode,
     Role,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.protocol.messages import (
     MAX_INVITATION_TTL_MS,
@@ -39,7 +39,7 @@ FAST = {"retransmit_interval": 0.02}
 
 
 async def _pair(
-    rig: Rig, setup: SetupPayload, name: str = "x", timeout: float = 5.0
+    rig: Rig, setup: SetupCode, name: str = "x", timeout: float = 5.0
 ) -> tuple[ControllerIdentity, LockClient]:
     link = rig.hub.attach()
     identity = ControllerIdentity.generate(now_ms=rig.now_ms())
@@ -66,7 +66,7 @@ async def test_label_grants_nothing_once_the_lock_has_an_owner(rig: Rig) -> None
     rig.device.press_button()
     before = _registry(rig)
     with pytest.raises(PairingFailed) as err:
-        await _pair(rig, rig.device.element.setup_payload)
+        await _pair(rig, rig.device.element.label_code)
     assert err.value.code is ErrorCode.INVITATION_REQUIRED
     assert _registry(rig) == before
     await admin.close()
@@ -155,7 +155,7 @@ async def test_an_unconfirmed_pairing_is_forgotten(rig: Rig) -> None:
     link = rig.hub.attach()
     identity = ControllerIdentity.generate(now_ms=rig.now_ms())
     await pair_over_link(
-        link, identity, rig.device.element.setup_payload, "lost", clock=rig.now_ms
+        link, identity, rig.device.element.label_code, "lost", clock=rig.now_ms
     )
     assert rig.device.state.registry.get(identity.key_id) is not None
     rig.scheduler.advance(FAILSAFE_MS / 1000 + 1)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from custom_components.secure_lock.controller import PairingFailed
-from custom_components.secure_lock.protocol import SetupPayload
+from custom_components.secure_lock.protocol import SetupCode
 from custom_components.secure_lock.protocol.errors import ErrorCode
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
 from device_sim.broker import MosquittoBroker
@@ -249,7 +249,7 @@ async def test_pairing_with_lan_and_broker_keeps_both(
     try:
         socket = lock.state_dir / SOCKET_NAME
         code = (await admin_call(socket, AdminRequest(AdminCommand.SETUP_CODE)))["code"]
-        lock_id = SetupPayload.parse(code).lock_id.hex()
+        lock_id = SetupCode.parse(code).lock_id.hex()
         broker.add_controller("cli", "cli password", [lock_id])
         await admin_call(socket, AdminRequest(AdminCommand.PRESS_BUTTON))
         profile = tmp_path / "me.json"

@@ -16,10 +16,10 @@ from custom_components.secure_lock.controller.links import (
     lan_url,
     parse_broker_url,
 )
-from custom_components.secure_lock.protocol import LockIdentity, SetupPayload
 from device_sim.__main__ import main
 from device_sim.pki import DevCertificateAuthority
 from device_sim.ports import free_port
+from tests.conftest import foreign_code
 
 LOCK_ID = bytes(range(16))
 
@@ -139,7 +139,7 @@ def test_client_refuses_a_broker_url_with_credentials(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`device_sim client pair --broker mqtts://user:pass@…` saves and dials nothing."""
-    setup = SetupPayload.generate(LockIdentity.generate())
+    setup = foreign_code()
     profile = tmp_path / "profile.json"
     code = main(
         [
@@ -147,7 +147,7 @@ def test_client_refuses_a_broker_url_with_credentials(
             "--profile",
             str(profile),
             "pair",
-            setup.to_code(),
+            setup.manual_code(),
             "--broker",
             f"mqtts://ha:{SECRET}@127.0.0.1:{free_port()}",
             "--broker-ca",

@@ -17,9 +17,10 @@ from custom_components.secure_lock.protocol import (
     ErrorCode,
     LockIdentity,
     LockPairing,
+    LockPin,
     PairingAttempts,
     Role,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.protocol.channel import (
     Channel,
@@ -84,9 +85,15 @@ class World:
         self.rng = DeterministicRng(b"controller-pairing")
         self.lock = LockIdentity.generate(self.rng, now_ms=T0)
         self.controller = ControllerIdentity.generate(self.rng, now_ms=T0)
-        self.setup = SetupPayload.generate(self.lock, self.rng)
+        self.setup = SetupCode.generate(
+            LockPin(self.lock.lock_id, self.lock.fingerprint), rng=self.rng
+        )
         self.lock_side = LockPairing(
-            self.lock, self.setup, PairingAttempts(), rng=self.rng, clock=lambda: T0
+            self.lock,
+            self.setup.secret_for(self.lock.lock_id),
+            PairingAttempts(),
+            rng=self.rng,
+            clock=lambda: T0,
         )
         self.lock_side.open_window(T0)
         self.steps = 0

@@ -31,7 +31,7 @@ from custom_components.secure_lock.protocol import (
     ReleasePublicKey,
     ReleaseSigningKey,
     ResultCode,
-    SetupPayload,
+    SetupCode,
     SuiteId,
 )
 from custom_components.secure_lock.protocol.chunking import firmware_chunk_capacity
@@ -482,7 +482,7 @@ async def test_update_over_suite_1_frames(
     outcome = await pair_over_link(
         rig.hub.attach(),
         identity,
-        SetupPayload.parse(rig.device.element.setup_payload.to_code()),
+        SetupCode.parse(rig.device.element.label_code.manual_code()),
         "Suite 1",
         clock=rig.now_ms,
     )

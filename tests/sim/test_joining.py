@@ -15,6 +15,7 @@ from device_sim.joining import (
     InvitationRefused,
     JoinBook,
 )
+from tests.conftest import code_secret
 
 NOW = 1_800_000_000_000
 ADMIN = bytes(range(16))
@@ -28,7 +29,7 @@ def _request(number: int, **changes: int) -> InvitationCreate:
     } | changes
     return InvitationCreate(
         bytes([number]) * 16,
-        bytes([number + 1]) * 16,
+        code_secret(number % 60 + 1, number),
         Role.OPERATOR,
         fields["valid_from_ms"],
         fields["valid_until_ms"],
@@ -50,29 +51,31 @@ def test_bad_invitations_are_refused_and_change_nothing(
     """Too long, already expired, or a window already over: refused, nothing stored."""
     book = JoinBook()
     with pytest.raises(InvitationRefused, match=reason):
-        book.create(_request(1, **changes), ADMIN, "Admin", NOW)
+        book.create(_request(1, **changes), ADMIN, "Admin", NOW, label_discriminator=0)
     assert book.invitations == {}
 
 
 def test_guests_need_an_end_and_ids_are_not_reused() -> None:
     """A guest without an end, a reused id, and a fifth open invitation are refused."""
     book = JoinBook()
-    guest = InvitationCreate(bytes(16), bytes(16), Role.GUEST, 0, 0, NOW + 1000)
+    guest = InvitationCreate(bytes(16), code_secret(2), Role.GUEST, 0, 0, NOW + 1000)
     with pytest.raises(InvitationRefused, match="guests"):
-        book.create(guest, ADMIN, "Admin", NOW)
+        book.create(guest, ADMIN, "Admin", NOW, label_discriminator=0)
     for number in range(MAX_OPEN_INVITATIONS):
-        book.create(_request(number * 2 + 1), ADMIN, "Admin", NOW)
+        book.create(
+            _request(number * 2 + 1), ADMIN, "Admin", NOW, label_discriminator=0
+        )
     with pytest.raises(InvitationRefused, match="already in use"):
-        book.create(_request(1), ADMIN, "Admin", NOW)
+        book.create(_request(1), ADMIN, "Admin", NOW, label_discriminator=0)
     with pytest.raises(InvitationRefused, match="too many"):
-        book.create(_request(99), ADMIN, "Admin", NOW)
+        book.create(_request(99), ADMIN, "Admin", NOW, label_discriminator=0)
     assert len(book.invitations) == MAX_OPEN_INVITATIONS
 
 
 def test_a_join_holds_its_invitation_until_final_or_failsafe() -> None:
     """Only its redeemer sees a held invitation; the fail-safe frees it, commit uses it up."""
     book = JoinBook()
-    invitation = book.create(_request(1), ADMIN, "Admin", NOW)
+    invitation = book.create(_request(1), ADMIN, "Admin", NOW, label_discriminator=0)
     joiner, other = b"\x0a" * 16, b"\x0b" * 16
     book.begin(joiner, invitation.invitation_id, NOW)
     assert book.offers_for(other, NOW) == []

@@ -31,7 +31,7 @@ from custom_components.secure_lock.protocol import (
     PairedLock,
     ProtocolError,
     ResultCode,
-    SetupPayload,
+    SetupCode,
     SuiteId,
 )
 from custom_components.secure_lock.protocol.channel import Channel, unwrap, wrap
@@ -151,7 +151,7 @@ async def _paired(rig: Rig) -> Controller:
     outcome = await pair_over_link(
         link,
         identity,
-        SetupPayload.parse(rig.device.element.setup_payload.to_code()),
+        SetupCode.parse(rig.device.element.label_code.manual_code()),
         "Home Assistant",
         clock=rig.now_ms,
     )

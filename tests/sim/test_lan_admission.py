@@ -20,7 +20,7 @@ from custom_components.secure_lock.controller import (
     PairingTimedOut,
     pair_over_link,
 )
-from custom_components.secure_lock.protocol import ControllerIdentity, SetupPayload
+from custom_components.secure_lock.protocol import ControllerIdentity, SetupCode
 from custom_components.secure_lock.protocol.channel import Channel, wrap
 from custom_components.secure_lock.transport import LanFrameServer, NotConnected
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
@@ -193,7 +193,7 @@ async def test_idle_sockets_cannot_take_the_lan_from_a_controller(
     """
     lan, device = runtime.lan, runtime.device
     assert lan is not None and device is not None
-    payload = SetupPayload.parse(device.element.setup_payload.to_uri())
+    payload = SetupCode.parse(device.element.label_code.qr_text())
 
     device.press_button()
     ha_link = await dial(lan.url, "127.0.0.3")

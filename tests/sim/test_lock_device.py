@@ -23,7 +23,7 @@ from custom_components.secure_lock.protocol import (
     MessageKind,
     ResultCode,
     Role,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.state import BoltState
@@ -31,14 +31,15 @@ from device_sim.device_state import load_state
 from device_sim.loopback import LoopbackLink
 from device_sim.mechanism import DoorState
 from device_sim.storage import KeyFile, SealedStore
+from tests.conftest import wrong_code
 
 from .lock_rig import Rig
 
 
 async def test_first_boot_makes_keys_and_a_setup_code(rig: Rig) -> None:
     """A new lock has a random id and a setup code that parses back to it."""
-    payload = rig.device.element.setup_payload
-    assert SetupPayload.parse(payload.to_code()).lock_id == rig.device.lock_id
+    payload = rig.device.element.label_code
+    assert SetupCode.parse(payload.manual_code()).lock_id == rig.device.lock_id
     assert rig.device.first_boot
     again = rig.boot()
     assert not again.first_boot
@@ -74,7 +75,7 @@ async def _silent_refusal(rig: Rig) -> None:
         await pair_over_link(
             link,
             identity,
-            rig.device.element.setup_payload,
+            rig.device.element.label_code,
             "HA",
             clock=rig.now_ms,
             timeout=0.3,
@@ -101,10 +102,8 @@ async def test_pairing_window_closes_after_120_seconds(rig: Rig) -> None:
 
 async def test_wrong_secret_locks_out_after_five_and_survives_reboot(rig: Rig) -> None:
     """Five bad proofs lock pairing out, across a reboot, until the button is pressed."""
-    real = rig.device.element.setup_payload
-    forged = SetupPayload(
-        real.lock_id, real.fingerprint, bytes(len(real.pairing_secret))
-    )
+    real = rig.device.element.label_code
+    forged = wrong_code(real)
     rig.device.press_button()
     for _ in range(5):
         identity = ControllerIdentity.generate(now_ms=rig.now_ms())
@@ -370,8 +369,8 @@ async def test_nothing_secret_in_plaintext_on_disk(rig: Rig) -> None:
     secrets_to_find = [
         identity.signing_key.private_bytes(),
         payload.pairing_secret,
-        payload.to_code().encode(),
-        payload.to_uri().encode(),
+        payload.manual_code().encode(),
+        payload.qr_text().encode(),
         *(prekey.private_key.private_bytes() for prekey in identity.prekeys),
     ]
     files = [p for p in (rig.path / "state").iterdir() if p.is_file()]

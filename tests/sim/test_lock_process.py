@@ -22,12 +22,13 @@ from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ErrorCode,
     ResultCode,
-    SetupPayload,
+    SetupCode,
 )
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
 from device_sim.crash_test import REPO_ROOT, CrashCheckFailed, LockProcess
 from device_sim.discovery import SERVICE_TYPE, service_info
 from device_sim.ports import free_port
+from tests.conftest import wrong_code
 
 from .helpers import lan_link
 
@@ -60,9 +61,7 @@ def test_help_explains_every_command(command: list[str]) -> None:
     assert "usage:" in result.stdout
 
 
-async def _try_pairing(
-    port: int, setup: SetupPayload, timeout: float = 10
-) -> ErrorCode:
+async def _try_pairing(port: int, setup: SetupCode, timeout: float = 10) -> ErrorCode:
     async with lan_link(f"ws://127.0.0.1:{port}/securelock/v1") as link:
         try:
             await pair_over_link(
@@ -83,10 +82,8 @@ async def test_lockout_survives_kill_minus_nine(
         answer = await admin_call(
             lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.SETUP_CODE)
         )
-        real = SetupPayload.parse(answer["code"])
-        wrong = SetupPayload(
-            real.lock_id, real.fingerprint, bytes(len(real.pairing_secret))
-        )
+        real = SetupCode.parse(answer["code"])
+        wrong = wrong_code(real)
         await admin_call(
             lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.PRESS_BUTTON)
         )
@@ -141,7 +138,7 @@ async def test_reset_command_returns_a_running_lock_to_factory_state(
         answer = await admin_call(
             lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.SETUP_CODE)
         )
-        label = SetupPayload.parse(answer["code"])
+        label = SetupCode.parse(answer["code"])
         await admin_call(
             lock.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.PRESS_BUTTON)
         )

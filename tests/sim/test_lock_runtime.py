@@ -20,7 +20,7 @@ from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     EventSource,
     ResultCode,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.protocol.state import BoltState
 from custom_components.secure_lock.transport.link import FrameLink
@@ -67,7 +67,7 @@ async def _pair(runtime: LockRuntime, link: FrameLink, name: str) -> LockClient:
     setup = setup_for_next_controller(device)
     identity = ControllerIdentity.generate()
     outcome = await pair_over_link(
-        link, identity, SetupPayload.parse(setup.to_uri()), name, timeout=10
+        link, identity, SetupCode.parse(setup.qr_text()), name, timeout=10
     )
     await confirm_pairing(link, identity, outcome.lock, timeout=10)
     client = LockClient(link, identity, outcome.lock)

@@ -25,7 +25,7 @@ from custom_components.secure_lock.protocol import (
     EventType,
     ResultCode,
     Role,
-    SetupPayload,
+    SetupCode,
 )
 from custom_components.secure_lock.protocol.state import BoltState as WireBoltState
 from device_sim.mechanism import BoltState
@@ -155,7 +155,7 @@ async def test_deleting_the_state_does_not_make_a_factory_new_lock(
         await pair_over_link(
             link,
             ControllerIdentity.generate(now_ms=rig.now_ms()),
-            SetupPayload.parse(device.element.setup_payload.to_code()),
+            SetupCode.parse(device.element.label_code.manual_code()),
             "Intruder",
             clock=rig.now_ms,
             timeout=0.2,

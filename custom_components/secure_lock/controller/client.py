@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+import functools
 import logging
 import math
 from typing import Any
@@ -339,14 +340,18 @@ class LockClient:
         ttl_ms: int = DEFAULT_INVITATION_TTL_MS,
     ) -> IssuedInvitation:
         """Open a one-time way in for someone else (admins only); return its code."""
-        request, issued = new_invitation(
-            self.endpoint.lock,
-            role,
-            self.endpoint.lock_time(),
-            valid_from_ms=valid_from_ms,
-            valid_until_ms=valid_until_ms,
-            ttl_ms=ttl_ms,
-            rng=self._rng,
+        # The code's scrypt runs off the event loop.
+        request, issued = await asyncio.to_thread(
+            functools.partial(
+                new_invitation,
+                self.endpoint.lock,
+                role,
+                self.endpoint.lock_time(),
+                valid_from_ms=valid_from_ms,
+                valid_until_ms=valid_until_ms,
+                ttl_ms=ttl_ms,
+                rng=self._rng,
+            )
         )
         outcome = await self.request(MessageKind.INVITATION_CREATE, request)
         self._checked(outcome.result)

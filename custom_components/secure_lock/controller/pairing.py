@@ -16,7 +16,7 @@ from ..protocol.messages import Command, CommandResult, MessageKind
 from ..protocol.pairing import ControllerPairing, ControllerPairingOutcome
 from ..protocol.registry import PairedLock
 from ..protocol.rng import Clock, Rng, system_clock, system_rng
-from ..protocol.setup_payload import SetupPayload
+from ..protocol.setup_code import SetupCode
 from ..transport.errors import TransportError
 from ..transport.link import FrameLink
 from .client import LockClient
@@ -39,7 +39,7 @@ _NOISE = frozenset(
 async def pair_over_link(
     link: FrameLink,
     identity: ControllerIdentity,
-    setup: SetupPayload,
+    code: SetupCode,
     name: str,
     *,
     timeout: float = DEFAULT_PAIRING_TIMEOUT,
@@ -48,7 +48,9 @@ async def pair_over_link(
     clock: Clock = system_clock,
     retransmit_interval: float = RETRANSMIT_INTERVAL,
 ) -> ControllerPairingOutcome:
-    """Run the signed-challenge pairing; raise PairingFailed with a stable code.
+    """Run the PAKE pairing with the lock at the other end of ``link``.
+
+    Raise PairingFailed with a stable code.
 
     Only the lock's signed answers move the exchange on or end it: anything
     else on the pairing channel (noise, forged refusals, another lock's
@@ -57,11 +59,13 @@ async def pair_over_link(
     controller only provisionally; call `confirm_pairing` next.
     """
     pairing = ControllerPairing(
-        identity, setup, name, manufacturer_ca=manufacturer_ca, rng=rng, clock=clock
+        identity, code, name, manufacturer_ca=manufacturer_ca, rng=rng, clock=clock
     )
     exchange = _Exchange(link, pairing, time.monotonic() + timeout, retransmit_interval)
-    proof = await exchange.run(pairing.start(), pairing.handle_challenge)
-    return await exchange.run(proof, pairing.handle_result)
+    challenge = await exchange.run(pairing.start(), pairing.check_challenge)
+    # scrypt (about 0.15 s) must not stall the event loop.
+    secret = await asyncio.to_thread(code.secret_for, challenge.lock_id)
+    return await exchange.run(pairing.answer(secret), pairing.handle_result)
 
 
 async def confirm_pairing(

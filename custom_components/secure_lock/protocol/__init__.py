@@ -4,13 +4,15 @@ High-level API (see docs/protocol.md for the byte layouts)::
 
     lock = LockIdentity.generate(rng)              # .to_bytes() / .from_bytes()
     ctrl = ControllerIdentity.generate(rng)
-    label = SetupPayload.generate(lock, rng)       # .to_uri(), .to_code()
-    SetupPayload.parse(text)                       # URI or typed code
+    code = SetupCode.generate(LockPin(lock.lock_id, lock.fingerprint), rng=rng)
+    code.manual_code(), code.qr_text()             # the label
+    SetupCode.parse(text)                          # 11 digits or the QR's text
 
     # Pairing: each step takes bytes and returns bytes.
+    label = code.secret_for(lock.lock_id)          # the lock keeps w0, w1 only
     lp = LockPairing(lock, label, PairingAttempts())   # caller persists attempts
     lp.open_window(now_ms)                              # button press
-    cp = ControllerPairing(ctrl, SetupPayload.parse(text), "Home Assistant")
+    cp = ControllerPairing(ctrl, SetupCode.parse(text), "Home Assistant")
     challenge = lp.handle_hello(cp.start())
     proof = cp.handle_challenge(challenge)
     result, lock_outcome = lp.handle_proof(proof, Role.ADMIN)
@@ -83,11 +85,13 @@ from .session import (
     UnauthorizedError,
     VerifiedMessage,
 )
-from .setup_payload import SetupPayload
+from .setup_code import CodeSecret, LockPin, SetupCode
 from .state import BoltState, DoorState, LockStatus
 from .suites import SuiteId, supported_suites
 
 __all__ = [
+    "CodeSecret",
+    "LockPin",
     "AuditEntry",
     "BoltState",
     "Clock",
@@ -131,7 +135,7 @@ __all__ = [
     "Rng",
     "Role",
     "SetupCodeError",
-    "SetupPayload",
+    "SetupCode",
     "SuiteId",
     "UnauthorizedError",
     "VerifiedMessage",

@@ -10,6 +10,8 @@ from .encoding import Reader, Writer
 from .errors import ErrorCode, MalformedError, ProtocolError
 from .keys import KEY_ID_SIZE, PublicKeyBundle, SignedPrekey
 from .roles import Role
+from .setup_code import CodeSecret
+from .spake2plus import SCALAR_SIZE, ProverSecret
 from .state import LockStatus, check_text, enum_from_wire
 
 REQUEST_ID_SIZE = 16
@@ -368,7 +370,6 @@ class ControllerListChunk(Payload):
 
 
 INVITATION_ID_SIZE = 16
-INVITATION_SECRET_SIZE = 16
 MAX_INVITATION_TTL_MS = 15 * 60_000
 """An invitation must be used within 15 minutes, as a Matter commissioning window."""
 
@@ -386,14 +387,16 @@ class JoinMethod(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class InvitationCreate(Payload):
-    """An admin opens a one-time way in: who redeems ``secret`` gets ``role``.
+    """An admin opens a one-time way in: who pairs with its code gets ``role``.
 
-    The secret travels only inside this sealed request; the lock keeps it
-    until the invitation is used, revoked or expires at ``expires_at_ms``.
+    The admin's controller made the code; the lock receives only the code's
+    discriminator and SPAKE2+ ``w0, w1``, inside this sealed request, and
+    keeps them until the invitation is used, revoked or expires at
+    ``expires_at_ms``.
     """
 
     invitation_id: bytes
-    secret: bytes = field(repr=False)
+    secret: CodeSecret = field(repr=False)
     role: Role
     valid_from_ms: int
     valid_until_ms: int
@@ -403,14 +406,13 @@ class InvitationCreate(Payload):
         """Validate sizes."""
         if len(self.invitation_id) != INVITATION_ID_SIZE:
             raise ValueError("invitation_id must be 16 bytes")
-        if len(self.secret) != INVITATION_SECRET_SIZE:
-            raise ValueError("invitation secret must be 16 bytes")
 
     def encode(self, writer: Writer) -> Writer:
         """Append the canonical encoding."""
         return (
             writer.fixed(self.invitation_id, INVITATION_ID_SIZE)
-            .fixed(self.secret, INVITATION_SECRET_SIZE)
+            .u8(self.secret.discriminator)
+            .fixed(self.secret.prover.to_bytes(), 2 * SCALAR_SIZE)
             .u8(self.role)
             .u64(self.valid_from_ms)
             .u64(self.valid_until_ms)
@@ -421,7 +423,14 @@ class InvitationCreate(Payload):
     def decode(cls, reader: Reader) -> Self:
         """Read one invitation."""
         invitation_id = reader.fixed(INVITATION_ID_SIZE)
-        secret = reader.fixed(INVITATION_SECRET_SIZE)
+        discriminator = reader.u8()
+        try:
+            secret = CodeSecret(
+                discriminator,
+                ProverSecret.from_bytes(reader.fixed(2 * SCALAR_SIZE)),
+            )
+        except ProtocolError as err:
+            raise MalformedError(str(err)) from None
         role = enum_from_wire(Role, reader.u8())
         return cls(
             invitation_id=invitation_id,

@@ -1,13 +1,23 @@
-"""Pairing state machines: signed challenge plus pairing-secret MACs both ways.
+"""Pairing state machines: a signed challenge around SPAKE2+ (RFC 9383).
 
-Transcript (all hashes SHA-256, labels domain-separate every use):
+The lock is the SPAKE2+ prover: it keeps ``w0, w1`` of each code it
+accepts (see setup_code.py), never the code.  The controller, which was
+given the code, is the verifier.  Transcript (hashes SHA-256, labels
+domain-separate every use):
 
-* ``challenge.signature = Sign_L("…/challenge" || hello || challenge.body)``
-* ``th1 = H("…/th1" || hello || challenge)``
-* ``k_c || k_l = HKDF(ikm=pairing_secret, salt=th1, info="…/keys" || lock_id)``
-* ``th2 = H("…/th2" || th1 || proof.body)``;
+* hello names the code's discriminator; the lock answers with a challenge
+  carrying ``shareP``, signed: ``Sign_L("…/challenge" || hello || challenge.body)``
+* ``th1 = H("…/th1" || hello || challenge)``; the PAKE runs with
+  ``Context = "…/pake" || th1`` and ``idProver = lock_id``, so it is bound to
+  both identity keys, both nonces and the suite negotiation
+* ``k_c || k_l = HKDF(ikm=K_shared, salt=th1, info="…/keys" || lock_id)``
+* proof: ``shareV``, ``confirmV``, prekey, sealed name;
+  ``th2 = H("…/th2" || th1 || proof.body)``,
   ``proof.signature = Sign_C(th2)``, ``proof.mac = HMAC(k_c, th2)``
-* ``th3 = H("…/th3" || th2 || proof.signature || proof.mac || result.body)``;
+* the lock checks the signature (an outsider's proof costs nothing), then
+  ``confirmV`` (a wrong code is a counted attempt), and only then reveals
+  ``confirmP`` in the result:
+  ``th3 = H("…/th3" || th2 || proof.signature || proof.mac || result.body)``;
   ``result.signature = Sign_L(th3)``, ``result.mac = HMAC(k_l, th3)``
 """
 
@@ -41,7 +51,8 @@ from .pairing_messages import (
 from .registry import ControllerRecord, PairedLock
 from .rng import Clock, Rng, system_clock, system_rng
 from .roles import Role
-from .setup_payload import SetupPayload
+from .setup_code import CodeSecret, SetupCode
+from .spake2plus import Confirmed, Prover, Verifier, check_prover_confirmation
 from .state import check_text
 from .suites import SuiteId, choose_suite, supported_suites
 
@@ -56,6 +67,11 @@ def _h(label: bytes, *parts: bytes) -> bytes:
     for part in parts:
         digest.update(part)
     return digest.digest()
+
+
+def pake_context(th1: bytes) -> bytes:
+    """Return the SPAKE2+ ``Context``: the label and the transcript so far."""
+    return _LABEL + b"pake" + th1
 
 
 def _challenge_signed(hello: bytes, challenge_body: bytes) -> bytes:
@@ -80,7 +96,7 @@ def transcript_th3(
 
 
 def pairing_keys(secret: bytes, th1: bytes, lock_id: bytes) -> tuple[bytes, bytes]:
-    """Derive the controller and lock MAC keys; the secret itself never travels."""
+    """Derive the controller and lock MAC keys from the PAKE's ``K_shared``."""
     okm = HKDF(hashes.SHA256(), 64, salt=th1, info=_LABEL + b"keys" + lock_id).derive(
         secret
     )
@@ -103,7 +119,7 @@ def seal_name(key: bytes, th1: bytes, name: str) -> bytes:
 
 
 def open_name(key: bytes, th1: bytes, sealed: bytes) -> str:
-    """Open a sealed name; a wrong pairing secret fails here like a bad MAC."""
+    """Open a sealed name; a wrong key fails here like a bad MAC."""
     try:
         padded = ChaCha20Poly1305(key).decrypt(bytes(12), sealed, th1)
     except InvalidTag:
@@ -123,10 +139,6 @@ def _mac(key: bytes, message: bytes) -> bytes:
     tag = hmac.HMAC(key, hashes.SHA256())
     tag.update(message)
     return tag.finalize()
-
-
-def _mac_matches(key: bytes, message: bytes, mac: bytes) -> bool:
-    return std_hmac.compare_digest(_mac(key, message), mac)
 
 
 def _check_mac(key: bytes, message: bytes, mac: bytes) -> None:
@@ -160,6 +172,8 @@ class PairingAttempts:
         return cls(int.from_bytes(data, "big"))
 
 
+UNKNOWN_LOCK = bytes(16)
+"""The lock id a hello names when the controller has only a typed code."""
 LABEL_GRANT = bytes(16)
 """The grant id of the label's setup code (invitations have random ids)."""
 NOTICE_INTERVAL_MS = 1_000
@@ -171,7 +185,7 @@ class PairingOffer:
     """A secret the lock accepts right now, and what redeeming it grants."""
 
     grant_id: bytes
-    secret: bytes = field(repr=False)
+    secret: CodeSecret = field(repr=False)
     role: Role
     valid_from_ms: int = 0
     valid_until_ms: int = 0
@@ -204,6 +218,8 @@ class _LockSession:
     lock_nonce: bytes
     suite: SuiteId
     started_ms: int
+    offer: PairingOffer
+    prover: Prover
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +252,7 @@ class LockPairing:
     def __init__(
         self,
         identity: LockIdentity,
-        setup: SetupPayload,
+        label: CodeSecret,
         attempts: PairingAttempts,
         *,
         certificate_chain: tuple[bytes, ...] = (),
@@ -245,16 +261,9 @@ class LockPairing:
         rng: Rng = system_rng,
         clock: Clock = system_clock,
     ) -> None:
-        """Prepare; the label is accepted only after :meth:`open_window`."""
-        if (
-            setup.lock_id != identity.lock_id
-            or setup.fingerprint != identity.fingerprint
-        ):
-            raise PairingError(
-                ErrorCode.IDENTITY_MISMATCH, "setup payload is for another lock"
-            )
+        """Prepare; the label's code is accepted only after :meth:`open_window`."""
         self._identity = identity
-        self._secret = setup.pairing_secret
+        self._label = label
         self.attempts = attempts
         self._chain = certificate_chain
         self._threshold = lockout_threshold
@@ -304,7 +313,7 @@ class LockPairing:
     ) -> list[PairingOffer]:
         offers = list(invitations)
         if label and self.is_open(now):
-            offers.insert(0, PairingOffer(LABEL_GRANT, self._secret, role))
+            offers.insert(0, PairingOffer(LABEL_GRANT, self._label, role))
         return offers
 
     def failure_notice(
@@ -364,13 +373,26 @@ class LockPairing:
             hello = PairingHello.from_bytes(data)
         except ProtocolError as err:
             raise _as_pairing_error(err) from None
-        if hello.lock_id != self._identity.lock_id:
+        if hello.lock_id not in (self._identity.lock_id, UNKNOWN_LOCK):
             raise PairingError(ErrorCode.WRONG_RECIPIENT, "hello is for another lock")
+        offer = next(
+            (
+                o
+                for o in self._offers(now, role, label, invitations)
+                if o.secret.discriminator == hello.discriminator
+            ),
+            None,
+        )
+        if offer is None:
+            raise PairingError(
+                ErrorCode.PAIRING_CLOSED, "no open code has this discriminator"
+            )
         lock_suites = self._identity.suites
         suite = choose_suite(hello.offered_suites, lock_suites)
         if suite is None:
             raise PairingError(ErrorCode.UNSUPPORTED_SUITE, "no common suite")
         lock_nonce = self._rng(NONCE_SIZE)
+        prover = Prover(offer.secret.prover, self._rng)
         unsigned = PairingChallenge(
             lock_id=self._identity.lock_id,
             lock_key=self._identity.signing_key.public_key,
@@ -381,6 +403,7 @@ class LockPairing:
             certificate_chain=self._chain,
             controller_nonce=hello.nonce,
             lock_nonce=lock_nonce,
+            pake_share=prover.share,
             signature=b"",
         )
         hello_bytes = bytes(data)
@@ -395,6 +418,8 @@ class LockPairing:
             lock_nonce=lock_nonce,
             suite=suite,
             started_ms=now,
+            offer=offer,
+            prover=prover,
         )
         # A new session: the previous pairing's result is no longer repeated.
         self._completed = None
@@ -468,25 +493,28 @@ class LockPairing:
             raise PairingError(
                 ErrorCode.BAD_SIGNATURE, "proof not signed by the hello's key"
             ) from None
-        offer = next(
-            (
-                o
-                for o in offers
-                if _mac_matches(
-                    pairing_keys(o.secret, th1, self._identity.lock_id)[0],
-                    th2,
-                    proof.mac,
-                )
-            ),
-            None,
-        )
+        # The code stays the one the hello named; what it grants is read now.
+        offer = next((o for o in offers if o.grant_id == session.offer.grant_id), None)
         if offer is None:
+            self._session = None
+            raise PairingError(ErrorCode.PAIRING_CLOSED, "this code was withdrawn")
+        try:
+            keys = session.prover.finish(
+                pake_context(th1),
+                self._identity.lock_id,
+                proof.pake_share,
+                proof.pake_confirmation,
+            )
+            k_c, k_l = pairing_keys(keys.shared_key, th1, self._identity.lock_id)
+            _check_mac(k_c, th2, proof.mac)
+        except PairingError:
+            # A proof the hello's key signed, with the wrong code: one guess.
             self.attempts.failures += 1
             self._session = None
-            raise PairingError(ErrorCode.BAD_MAC, "pairing secret proof failed")
+            raise PairingError(ErrorCode.BAD_MAC, "wrong setup code") from None
         try:
             name = open_name(
-                name_key(offer.secret, th1, self._identity.lock_id),
+                name_key(keys.shared_key, th1, self._identity.lock_id),
                 th1,
                 proof.sealed_name,
             )
@@ -498,10 +526,10 @@ class LockPairing:
         except ProtocolError as err:
             self._session = None
             raise _as_pairing_error(err) from None
-        _k_c, k_l = pairing_keys(offer.secret, th1, self._identity.lock_id)
         controller_id = session.hello.controller_key.key_id
         unsigned = PairingResult(
             controller_nonce=session.hello.nonce,
+            pake_confirmation=keys.confirm_p,
             controller_id=controller_id,
             role=offer.role,
             lock_time_ms=now,
@@ -539,19 +567,26 @@ class LockPairing:
 class _ControllerState:
     hello_bytes: bytes
     nonce: bytes
+    th1: bytes = b""
     th2: bytes = b""
     proof_tail: bytes = b""
     k_l: bytes = field(default=b"", repr=False)
+    keys: Confirmed | None = field(default=None, repr=False)
     challenge: PairingChallenge | None = None
 
 
 class ControllerPairing:
-    """Controller side: start, answer the challenge, read the result."""
+    """Controller side: start, answer the challenge, read the result.
+
+    ``handle_challenge`` checks the lock's challenge and answers it in one
+    step; an event loop calls :meth:`check_challenge`, derives the code's
+    secret off the loop (scrypt, about 0.15 s) and then :meth:`answer`.
+    """
 
     def __init__(
         self,
         identity: ControllerIdentity,
-        setup: SetupPayload,
+        code: SetupCode,
         name: str,
         *,
         manufacturer_ca: x509.Certificate | None = None,
@@ -559,13 +594,13 @@ class ControllerPairing:
         rng: Rng = system_rng,
         clock: Clock = system_clock,
     ) -> None:
-        """Prepare to pair with the lock described by ``setup``."""
+        """Prepare to pair with the lock the code is for."""
         try:
             check_text(name, "name")
         except ValueError as err:
             raise PairingError(ErrorCode.INVALID_ARGUMENT, str(err)) from None
         self._identity = identity
-        self._setup = setup
+        self._code = code
         self._name = name
         self._ca = manufacturer_ca
         offered = suites if suites is not None else supported_suites()
@@ -575,14 +610,28 @@ class ControllerPairing:
         self._state: _ControllerState | None = None
 
     def __repr__(self) -> str:
-        """Never show the secret."""
-        return f"ControllerPairing(lock_id={self._setup.lock_id.hex()})"
+        """Never show the code."""
+        return f"ControllerPairing(discriminator={self._code.discriminator})"
+
+    @property
+    def lock_key(self) -> IdentityPublicKey | None:
+        """Return the key of the lock whose challenge was accepted, once one was."""
+        state = self._state
+        return (
+            None
+            if state is None or state.challenge is None
+            else state.challenge.lock_key
+        )
 
     def check_failure(self, data: bytes) -> ErrorCode | None:
         """Return the reason of the lock's signed refusal of our hello, else None.
 
-        None for anything else, forged and replayed notices included: only
-        the key the label names, signing over our hello's nonce, ends a pairing.
+        None for anything else, forged and replayed notices included: only a
+        key that could be the code's lock (the QR's fingerprint, or the key
+        of the challenge we answered), signing over our hello's nonce, ends
+        a pairing.  Before any challenge, a typed code names no key, so the
+        notice is believed only as far as it goes: it names a reason, and a
+        wrong one costs this attempt, never the lock's secret.
         """
         state = self._state
         try:
@@ -595,7 +644,10 @@ class ControllerPairing:
             return None
         try:
             lock_key = IdentityPublicKey(notice.lock_key)
-            if not std_hmac.compare_digest(lock_key.key_id, self._setup.fingerprint):
+            expected = self._expected_key_id()
+            if expected is not None and not std_hmac.compare_digest(
+                lock_key.key_id, expected
+            ):
                 return None
             lock_key.verify(
                 notice.signature,
@@ -605,11 +657,19 @@ class ControllerPairing:
             return None
         return notice.code
 
+    def _expected_key_id(self) -> bytes | None:
+        state = self._state
+        if state is not None and state.challenge is not None:
+            return state.challenge.lock_key.key_id
+        return None if self._code.pin is None else self._code.pin.fingerprint
+
     def start(self) -> bytes:
         """Return the hello message (a fresh nonce each call)."""
         nonce = self._rng(NONCE_SIZE)
+        pin = self._code.pin
         hello = PairingHello(
-            lock_id=self._setup.lock_id,
+            lock_id=UNKNOWN_LOCK if pin is None else pin.lock_id,
+            discriminator=self._code.discriminator,
             controller_key=self._identity.signing_key.public_key,
             offered_suites=self._suites,
             nonce=nonce,
@@ -618,7 +678,14 @@ class ControllerPairing:
         return hello
 
     def handle_challenge(self, data: bytes, now_ms: int | None = None) -> bytes:
-        """Verify the lock (fingerprint, signature, suites, certificates); return the proof."""
+        """Check the challenge and answer it (the code's scrypt runs here)."""
+        challenge = self.check_challenge(data, now_ms)
+        return self.answer(self._code.secret_for(challenge.lock_id))
+
+    def check_challenge(
+        self, data: bytes, now_ms: int | None = None
+    ) -> PairingChallenge:
+        """Verify the lock (signature, suites, certificates, the QR's pin); keep the challenge."""
         now = self._clock() if now_ms is None else now_ms
         state = self._state
         if state is None or state.challenge is not None:
@@ -631,24 +698,41 @@ class ControllerPairing:
         except ProtocolError as err:
             raise _as_pairing_error(err) from None
         state.challenge = challenge
-        th1 = transcript_th1(state.hello_bytes, bytes(data))
-        k_c, state.k_l = pairing_keys(
-            self._setup.pairing_secret, th1, self._setup.lock_id
-        )
+        state.th1 = transcript_th1(state.hello_bytes, bytes(data))
+        return challenge
+
+    def answer(self, secret: CodeSecret) -> bytes:
+        """Return the proof: SPAKE2+ ``shareV`` and ``confirmV``, prekey, sealed name."""
+        state = self._state
+        if state is None or state.challenge is None or state.th2:
+            raise PairingError(ErrorCode.UNEXPECTED_MESSAGE, "no challenge to answer")
+        challenge = state.challenge
+        try:
+            verifier = Verifier(secret.prover.verifier(), self._rng)
+            keys = verifier.respond(
+                pake_context(state.th1), challenge.lock_id, challenge.pake_share
+            )
+        except ProtocolError as err:
+            state.challenge = None
+            raise _as_pairing_error(err) from None
+        state.keys = keys
+        k_c, state.k_l = pairing_keys(keys.shared_key, state.th1, challenge.lock_id)
         prekey = self._identity.current_prekey(challenge.chosen_suite).signed
         sealed_name = seal_name(
-            name_key(self._setup.pairing_secret, th1, self._setup.lock_id),
-            th1,
+            name_key(keys.shared_key, state.th1, challenge.lock_id),
+            state.th1,
             self._name,
         )
         body = PairingProof(
             lock_nonce=challenge.lock_nonce,
+            pake_share=verifier.share,
+            pake_confirmation=keys.confirm_v,
             controller_prekey=prekey,
             sealed_name=sealed_name,
             signature=b"",
             mac=b"",
         ).body()
-        state.th2 = transcript_th2(th1, body)
+        state.th2 = transcript_th2(state.th1, body)
         signature = self._identity.signing_key.sign(state.th2)
         mac = _mac(k_c, state.th2)
         state.proof_tail = signature + mac
@@ -659,11 +743,9 @@ class ControllerPairing:
     ) -> None:
         if not std_hmac.compare_digest(challenge.controller_nonce, state.nonce):
             raise PairingError(ErrorCode.REPLAYED, "challenge answers another hello")
-        if challenge.lock_id != self._setup.lock_id or not std_hmac.compare_digest(
-            challenge.lock_key.key_id, self._setup.fingerprint
-        ):
+        if not self._code.matches(challenge.lock_id, challenge.lock_key.key_id):
             raise PairingError(
-                ErrorCode.IDENTITY_MISMATCH, "lock key does not match the label"
+                ErrorCode.IDENTITY_MISMATCH, "lock key does not match the QR code"
             )
         # The lock echoes the suite list it received.  Checked before the
         # signature only to name the cause: a stripped list breaks the signature
@@ -688,10 +770,15 @@ class ControllerPairing:
     def handle_result(
         self, data: bytes, now_ms: int | None = None
     ) -> ControllerPairingOutcome:
-        """Verify the lock's signature and MAC; return what to persist."""
+        """Verify the lock's PAKE confirmation, signature and MAC; return what to persist."""
         now = self._clock() if now_ms is None else now_ms
         state = self._state
-        if state is None or state.challenge is None or not state.th2:
+        if (
+            state is None
+            or state.challenge is None
+            or state.keys is None
+            or not state.th2
+        ):
             raise PairingError(ErrorCode.UNEXPECTED_MESSAGE, "not waiting for a result")
         challenge = state.challenge
         try:
@@ -704,6 +791,7 @@ class ControllerPairing:
                 state.th2, state.proof_tail[:64], state.proof_tail[64:], result.body()
             )
             challenge.lock_key.verify(result.signature, th3)
+            check_prover_confirmation(state.keys, result.pake_confirmation)
             _check_mac(state.k_l, th3, result.mac)
             if result.controller_id != self._identity.key_id:
                 raise PairingError(
@@ -724,6 +812,7 @@ class ControllerPairing:
 
 __all__ = [
     "LABEL_GRANT",
+    "UNKNOWN_LOCK",
     "ControllerPairing",
     "ControllerPairingOutcome",
     "LockPairing",

@@ -17,10 +17,11 @@ from .keys import (
     SignedPrekey,
 )
 from .roles import Role
+from .spake2plus import CONFIRMATION_SIZE, POINT_SIZE
 from .state import enum_from_wire
 from .suites import SuiteId, suite_from_wire
 
-PAIRING_VERSION = 1
+PAIRING_VERSION = 2
 NONCE_SIZE = 32
 MAC_SIZE = 32
 MAX_SUITES = 8
@@ -73,6 +74,9 @@ class PairingHello:
     """
 
     lock_id: bytes
+    """All zeros when the controller does not know it yet (a typed code)."""
+    discriminator: int
+    """Which of the lock's codes the controller holds (the label's, or an invitation's)."""
     controller_key: IdentityPublicKey
     offered_suites: tuple[SuiteId, ...]
     nonce: bytes
@@ -82,6 +86,7 @@ class PairingHello:
         writer = (
             _header(PairingMessageType.HELLO)
             .fixed(self.lock_id, LOCK_ID_SIZE)
+            .u8(self.discriminator)
             .fixed(self.controller_key.raw, ED25519_SIZE)
         )
         return (
@@ -96,12 +101,17 @@ class PairingHello:
         reader = Reader(data)
         _start(reader, PairingMessageType.HELLO)
         lock_id = reader.fixed(LOCK_ID_SIZE)
+        discriminator = reader.u8()
         key = IdentityPublicKey(reader.fixed(ED25519_SIZE))
         suites = _read_suites(reader)
         nonce = reader.fixed(NONCE_SIZE)
         reader.done()
         return cls(
-            lock_id=lock_id, controller_key=key, offered_suites=suites, nonce=nonce
+            lock_id=lock_id,
+            discriminator=discriminator,
+            controller_key=key,
+            offered_suites=suites,
+            nonce=nonce,
         )
 
 
@@ -118,6 +128,8 @@ class PairingChallenge:
     certificate_chain: tuple[bytes, ...]
     controller_nonce: bytes
     lock_nonce: bytes
+    pake_share: bytes
+    """SPAKE2+ ``shareP`` (the lock is the prover)."""
     signature: bytes
 
     def body(self) -> bytes:
@@ -137,6 +149,7 @@ class PairingChallenge:
         return (
             writer.fixed(self.controller_nonce, NONCE_SIZE)
             .fixed(self.lock_nonce, NONCE_SIZE)
+            .fixed(self.pake_share, POINT_SIZE)
             .finish()
         )
 
@@ -158,6 +171,7 @@ class PairingChallenge:
         chain = tuple(reader.bytes16() for _ in range(reader.u8()))
         controller_nonce = reader.fixed(NONCE_SIZE)
         lock_nonce = reader.fixed(NONCE_SIZE)
+        pake_share = reader.fixed(POINT_SIZE)
         signature = reader.fixed(SIGNATURE_SIZE)
         reader.done()
         return cls(
@@ -170,15 +184,20 @@ class PairingChallenge:
             certificate_chain=chain,
             controller_nonce=controller_nonce,
             lock_nonce=lock_nonce,
+            pake_share=pake_share,
             signature=signature,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class PairingProof:
-    """Controller → lock: its prekey, sealed name, signature and pairing-secret MAC."""
+    """Controller → lock: its PAKE share and confirmation, prekey, sealed name, signature, MAC."""
 
     lock_nonce: bytes
+    pake_share: bytes
+    """SPAKE2+ ``shareV`` (the controller is the verifier)."""
+    pake_confirmation: bytes
+    """SPAKE2+ ``confirmV``."""
     controller_prekey: SignedPrekey
     sealed_name: bytes
     signature: bytes
@@ -186,7 +205,12 @@ class PairingProof:
 
     def body(self) -> bytes:
         """Return the signed part."""
-        writer = _header(PairingMessageType.PROOF).fixed(self.lock_nonce, NONCE_SIZE)
+        writer = (
+            _header(PairingMessageType.PROOF)
+            .fixed(self.lock_nonce, NONCE_SIZE)
+            .fixed(self.pake_share, POINT_SIZE)
+            .fixed(self.pake_confirmation, CONFIRMATION_SIZE)
+        )
         self.controller_prekey.encode(writer)
         return writer.fixed(self.sealed_name, SEALED_NAME_SIZE).finish()
 
@@ -200,6 +224,8 @@ class PairingProof:
         reader = Reader(data)
         _start(reader, PairingMessageType.PROOF)
         lock_nonce = reader.fixed(NONCE_SIZE)
+        pake_share = reader.fixed(POINT_SIZE)
+        pake_confirmation = reader.fixed(CONFIRMATION_SIZE)
         prekey = SignedPrekey.decode(reader)
         sealed_name = reader.fixed(SEALED_NAME_SIZE)
         signature = reader.fixed(SIGNATURE_SIZE)
@@ -207,6 +233,8 @@ class PairingProof:
         reader.done()
         return cls(
             lock_nonce=lock_nonce,
+            pake_share=pake_share,
+            pake_confirmation=pake_confirmation,
             controller_prekey=prekey,
             sealed_name=sealed_name,
             signature=signature,
@@ -216,9 +244,11 @@ class PairingProof:
 
 @dataclass(frozen=True, slots=True)
 class PairingResult:
-    """Lock → controller: granted role and ids, signed, plus the lock's MAC."""
+    """Lock → controller: its PAKE confirmation, granted role and ids, signed, plus a MAC."""
 
     controller_nonce: bytes
+    pake_confirmation: bytes
+    """SPAKE2+ ``confirmP``: the lock knew the code's ``w0`` and ``w1``."""
     controller_id: bytes
     role: Role
     lock_time_ms: int
@@ -230,6 +260,7 @@ class PairingResult:
         return (
             _header(PairingMessageType.RESULT)
             .fixed(self.controller_nonce, NONCE_SIZE)
+            .fixed(self.pake_confirmation, CONFIRMATION_SIZE)
             .fixed(self.controller_id, KEY_ID_SIZE)
             .u8(self.role)
             .u64(self.lock_time_ms)
@@ -246,6 +277,7 @@ class PairingResult:
         reader = Reader(data)
         _start(reader, PairingMessageType.RESULT)
         nonce = reader.fixed(NONCE_SIZE)
+        pake_confirmation = reader.fixed(CONFIRMATION_SIZE)
         controller_id = reader.fixed(KEY_ID_SIZE)
         role = enum_from_wire(Role, reader.u8())
         lock_time = reader.u64()
@@ -254,6 +286,7 @@ class PairingResult:
         reader.done()
         return cls(
             controller_nonce=nonce,
+            pake_confirmation=pake_confirmation,
             controller_id=controller_id,
             role=role,
             lock_time_ms=lock_time,
