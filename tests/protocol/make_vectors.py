@@ -9,8 +9,6 @@ message (pass ``--recapture`` to replace it).
 
 from __future__ import annotations
 
-from custom_components.secure_lock.protocol import LockPin
-
 # First: registers the protocol package without the integration's __init__.
 import device_sim  # noqa: F401
 
@@ -31,6 +29,7 @@ from custom_components.secure_lock.protocol import (
     LockEndpoint,
     LockIdentity,
     LockPairing,
+    LockPin,
     MessageKind,
     PairingAttempts,
     Role,
@@ -64,6 +63,7 @@ from custom_components.secure_lock.protocol.pairing import (
     PairingOffer,
     failure_signed_bytes,
     pairing_keys,
+    pake_context,
     transcript_th1,
     transcript_th2,
     transcript_th3,
@@ -75,6 +75,11 @@ from custom_components.secure_lock.protocol.pairing_messages import (
 )
 from custom_components.secure_lock.protocol.resync import ResyncNotice
 from custom_components.secure_lock.protocol.rng import DeterministicRng
+from custom_components.secure_lock.protocol.spake2plus import (
+    Prover,
+    Verifier,
+    derive_prover_secret,
+)
 from custom_components.secure_lock.protocol.suites import params
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +108,7 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
     hello = ctrl_side.start()
     challenge = lock_side.handle_hello(hello, TIME_MS)
     proof = ctrl_side.handle_challenge(challenge, TIME_MS)
+    shared_key = _shared_key(ctrl_side)
     result, lock_outcome = lock_side.handle_proof(proof, Role.ADMIN, TIME_MS)
     outcome = ctrl_side.handle_result(result, TIME_MS)
     th1 = transcript_th1(hello, challenge)
@@ -111,7 +117,7 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
     th3 = transcript_th3(
         th2, proof_msg.signature, proof_msg.mac, PairingResult.from_bytes(result).body()
     )
-    k_c, k_l = pairing_keys(setup.pairing_secret, th1, lock.lock_id)
+    k_c, k_l = pairing_keys(shared_key, th1, lock.lock_id)
 
     lock_prekey = lock.current_prekey(SUITE)
     ctrl_prekey = ctrl.current_prekey(SUITE)
@@ -159,16 +165,18 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
             "prekey_public": ctrl_prekey.signed.public_key.raw.hex(),
         },
         "setup": {
-            "pairing_secret": setup.pairing_secret.hex(),
-            "payload_bytes": setup.to_bytes().hex(),
-            "code": setup.manual_code(),
-            "uri": setup.qr_text(),
+            "discriminator": setup.discriminator,
+            "passcode": setup.passcode,
+            "manual_code": setup.manual_code(),
+            "qr_text": setup.qr_text(),
         },
         "pairing": {
             "hello": hello.hex(),
             "challenge": challenge.hex(),
             "proof": proof.hex(),
             "result": result.hex(),
+            "pake_context": pake_context(th1).hex(),
+            "k_shared": shared_key.hex(),
             "th1": th1.hex(),
             "th2": th2.hex(),
             "th3": th3.hex(),
@@ -181,6 +189,7 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
             "inner_unlock": inner.to_bytes(params(SUITE).payload_capacity).hex(),
         },
     }
+    vectors["spake2plus"] = spake2plus_vectors()
     vectors["firmware"] = firmware_vectors()
     vectors["resync"] = resync_vector(lock)
     vectors["lifecycle"] = lifecycle_vectors(lock, setup, hello)
@@ -203,7 +212,8 @@ def resync_vector(lock: LockIdentity) -> dict[str, Any]:
 
 LIFECYCLE_SEED = b"secure-lock lifecycle vector v1"
 INVITATION_ID = bytes(range(0x10, 0x20))
-INVITATION_SECRET = bytes(range(0x20, 0x30))
+INVITATION_PASSCODE = 0x2345678
+INVITATION_DISCRIMINATOR = 0x21
 
 
 def lifecycle_vectors(
@@ -222,22 +232,27 @@ def lifecycle_vectors(
         hello_nonce, ErrorCode.BAD_MAC, TIME_MS, limited=False
     )
     assert notice is not None
+    invitation = SetupCode(
+        INVITATION_DISCRIMINATOR,
+        INVITATION_PASSCODE,
+        LockPin(lock.lock_id, lock.fingerprint),
+    )
+    invitation_secret = invitation.secret_for(lock.lock_id)
     create = InvitationCreate(
         INVITATION_ID,
-        INVITATION_SECRET,
+        invitation_secret,
         Role.GUEST,
         TIME_MS,
         TIME_MS + 86_400_000,
         TIME_MS + 900_000,
     )
-    invitation = SetupCode(lock.lock_id, lock.fingerprint, INVITATION_SECRET)
     guest = ControllerIdentity.generate(rng, now_ms=TIME_MS, suites=(SUITE,))
     lock_side = LockPairing(lock, label, PairingAttempts(), rng=rng)
     guest_side = ControllerPairing(
         guest, invitation, "Cleaner", suites=(SUITE,), rng=rng
     )
     offer = PairingOffer(
-        INVITATION_ID, INVITATION_SECRET, Role.GUEST, TIME_MS, TIME_MS + 86_400_000
+        INVITATION_ID, invitation_secret, Role.GUEST, TIME_MS, TIME_MS + 86_400_000
     )
     hello = guest_side.start()
     challenge = lock_side.handle_hello(hello, TIME_MS, label=False, invitations=[offer])
@@ -263,6 +278,7 @@ def lifecycle_vectors(
         "invitation_create_payload": create.to_bytes().hex(),
         "invitation_revoke_payload": InvitationRevoke(INVITATION_ID).to_bytes().hex(),
         "invitation_code": invitation.manual_code(),
+        "invitation_qr_text": invitation.qr_text(),
         "invitation_pairing": {
             "guest_identity_public": guest.signing_key.public_key.raw.hex(),
             "hello": hello.hex(),
@@ -274,6 +290,56 @@ def lifecycle_vectors(
             "record_valid_until_ms": lock_outcome.record.valid_until_ms,
         },
         "controller_joined_payload": joined.to_bytes().hex(),
+    }
+
+
+def _shared_key(pairing: ControllerPairing) -> bytes:
+    """Read ``K_shared`` from the controller's state between proof and result.
+
+    A generator-only peek: the protocol never hands the key out.
+    """
+    state = pairing._state  # noqa: SLF001
+    assert state is not None and state.keys is not None
+    return state.keys.shared_key
+
+
+SPAKE_LOCK_ID = bytes(range(0xA0, 0xB0))
+SPAKE_PASSCODE = 0x1D2C3B4
+SPAKE_CONTEXT = b"secure-lock/v1/pairing/pake" + bytes(32)
+SPAKE_X_SEED = bytes(range(64))
+SPAKE_Y_SEED = bytes(range(64, 128))
+
+
+def spake2plus_vectors() -> dict[str, Any]:
+    """Return one SPAKE2+ run with every intermediate value (section 7.4).
+
+    The ephemeral scalars come from fixed 64-byte seeds reduced modulo the
+    group order, exactly as the protocol draws them from its random source.
+    """
+    secret = derive_prover_secret(SPAKE_PASSCODE, SPAKE_LOCK_ID)
+    verifier_secret = secret.verifier()
+    prover = Prover(secret, lambda _n: SPAKE_X_SEED)
+    verifier = Verifier(verifier_secret, lambda _n: SPAKE_Y_SEED)
+    verifier_keys = verifier.respond(SPAKE_CONTEXT, SPAKE_LOCK_ID, prover.share)
+    prover_keys = prover.finish(
+        SPAKE_CONTEXT, SPAKE_LOCK_ID, verifier.share, verifier_keys.confirm_v
+    )
+    assert prover_keys == verifier_keys
+    return {
+        "passcode": SPAKE_PASSCODE,
+        "id_prover": SPAKE_LOCK_ID.hex(),
+        "id_verifier": "",
+        "context": SPAKE_CONTEXT.hex(),
+        "w0": secret.w0.hex(),
+        "w1": secret.w1.hex(),
+        "L": verifier_secret.L.hex(),
+        "x_seed": SPAKE_X_SEED.hex(),
+        "y_seed": SPAKE_Y_SEED.hex(),
+        "share_p": prover.share.hex(),
+        "share_v": verifier.share.hex(),
+        "confirm_v": verifier_keys.confirm_v.hex(),
+        "confirm_p": verifier_keys.confirm_p.hex(),
+        "k_shared": verifier_keys.shared_key.hex(),
     }
 
 

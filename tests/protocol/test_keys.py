@@ -22,6 +22,8 @@ from custom_components.secure_lock.protocol import (
 )
 from custom_components.secure_lock.protocol.keys import SignedPrekey, key_id
 from custom_components.secure_lock.protocol.rng import DeterministicRng
+from custom_components.secure_lock.protocol.setup_code import CodeSecret
+from custom_components.secure_lock.protocol.spake2plus import Prover, Verifier
 
 from .conftest import T0
 
@@ -89,6 +91,8 @@ def test_private_keys_never_appear_in_repr_or_str(suite: SuiteId) -> None:
     lock = LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
     ctrl = ControllerIdentity.generate(rng, now_ms=T0, suites=(suite,))
     setup = SetupCode.generate(LockPin(lock.lock_id, lock.fingerprint), rng=rng)
+    label = setup.secret_for(lock.lock_id)
+    prover = Prover(label.prover, rng)
     objects: list[object] = [
         lock,
         ctrl,
@@ -98,13 +102,28 @@ def test_private_keys_never_appear_in_repr_or_str(suite: SuiteId) -> None:
         *ctrl.prekeys,
         *(p.private_key for p in lock.prekeys),
         setup,
-        LockPairing(lock, setup.secret_for(lock.lock_id), PairingAttempts()),
+        label,
+        label.prover,
+        label.prover.verifier(),
+        prover,
+        Verifier(label.prover.verifier(), rng),
+        prover.finish(b"c", bytes(16), *_verifier_answer(label, prover)),
+        LockPairing(lock, label, PairingAttempts()),
         ControllerPairing(ctrl, setup, "HA"),
         rng,
     ]
-    secrets = [*_secrets(lock), *_secrets(ctrl), setup.pairing_secret]
+    secrets = [
+        *_secrets(lock),
+        *_secrets(ctrl),
+        label.prover.w0,
+        label.prover.w1,
+        label.prover.verifier().L,
+    ]
+    digits = setup.manual_code().replace("-", "")
     for obj in objects:
         for text in (repr(obj), str(obj)):
+            assert str(setup.passcode) not in text, type(obj).__name__
+            assert digits[4:] not in text.replace("-", ""), type(obj).__name__
             for secret in secrets:
                 for form in (
                     secret.hex(),
@@ -113,6 +132,12 @@ def test_private_keys_never_appear_in_repr_or_str(suite: SuiteId) -> None:
                     secret[:8].hex(),
                 ):
                     assert form not in text, type(obj).__name__
+
+
+def _verifier_answer(label: CodeSecret, prover: Prover) -> tuple[bytes, bytes]:
+    verifier = Verifier(label.prover.verifier())
+    keys = verifier.respond(b"c", bytes(16), prover.share)
+    return verifier.share, keys.confirm_v
 
 
 def test_suite_detection_falls_back_without_ml_kem(

@@ -113,7 +113,7 @@ class Rig:
             self.device.press_button()
             setup = SetupCode.parse(self.device.element.label_code.manual_code())
         else:
-            setup = (await self.admin.create_invitation(role)).setup
+            setup = (await self.admin.create_invitation(role)).code
         link = self.hub.attach()
         identity = ControllerIdentity.generate(now_ms=self.now_ms())
         outcome = await pair_over_link(link, identity, setup, name, clock=self.now_ms)

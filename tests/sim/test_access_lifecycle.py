@@ -5,8 +5,6 @@ Real simulated lock on an in-process hub, real protocol, manual clock.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from custom_components.secure_lock.controller import (
@@ -32,6 +30,7 @@ from custom_components.secure_lock.protocol.messages import (
 )
 from custom_components.secure_lock.protocol.state import BoltState, LockStatus
 from device_sim.joining import FAILSAFE_MS
+from tests.conftest import wrong_code
 
 from .lock_rig import Rig
 
@@ -81,7 +80,7 @@ async def test_invitation_grants_its_role_and_window_once(rig: Rig) -> None:
     invitation = await admin.create_invitation(
         Role.GUEST, valid_from_ms=start, valid_until_ms=start + 3_600_000
     )
-    identity, guest = await _pair(rig, invitation.setup, "Cleaner")
+    identity, guest = await _pair(rig, invitation.code, "Cleaner")
     record = rig.device.state.registry.get(identity.key_id)
     assert record is not None
     assert (record.role, record.valid_from_ms, record.valid_until_ms) == (
@@ -102,7 +101,7 @@ async def test_invitation_grants_its_role_and_window_once(rig: Rig) -> None:
     # code gets no answer at all, and nothing changes.
     before = _registry(rig)
     with pytest.raises(PairingTimedOut):
-        await _pair(rig, invitation.setup, "Someone else", timeout=0.3)
+        await _pair(rig, invitation.code, "Someone else", timeout=0.3)
     assert _registry(rig) == before
     await admin.close()
     await guest.close()
@@ -118,12 +117,12 @@ async def test_invitation_expires_and_can_be_revoked(rig: Rig) -> None:
     expiring = await admin.create_invitation(Role.OPERATOR)
     rig.scheduler.advance(MAX_INVITATION_TTL_MS / 1000 + 1)
     with pytest.raises(PairingTimedOut):
-        await _pair(rig, expiring.setup, timeout=0.2)
+        await _pair(rig, expiring.code, timeout=0.2)
 
     revoked = await admin.create_invitation(Role.OPERATOR)
     await admin.revoke_invitation(revoked.invitation_id)
     with pytest.raises(PairingTimedOut):
-        await _pair(rig, revoked.setup, timeout=0.2)
+        await _pair(rig, revoked.code, timeout=0.2)
     with pytest.raises(CommandRefused) as err:
         await admin.revoke_invitation(revoked.invitation_id)
     assert err.value.code is ResultCode.NOT_FOUND
@@ -137,11 +136,11 @@ async def test_known_keys_never_join_again(rig: Rig) -> None:
     invitation = await admin.create_invitation(
         Role.GUEST, valid_until_ms=rig.now_ms() + 60_000
     )
-    identity, guest = await _pair(rig, invitation.setup)
+    identity, guest = await _pair(rig, invitation.code)
     promotion = await admin.create_invitation(Role.ADMIN)
     with pytest.raises(PairingFailed) as err:
         await pair_over_link(
-            rig.hub.attach(), identity, promotion.setup, "x", clock=rig.now_ms, **FAST
+            rig.hub.attach(), identity, promotion.code, "x", clock=rig.now_ms, **FAST
         )
     assert err.value.code is ErrorCode.ALREADY_PAIRED
     assert _registry(rig)[identity.key_id] is Role.GUEST
@@ -174,7 +173,7 @@ async def test_former_users_learn_nothing_from_refusals_or_broadcasts(rig: Rig) 
     admin = await rig.pair()
     now = rig.now_ms()
     invitation = await admin.create_invitation(Role.GUEST, valid_until_ms=now + 60_000)
-    guest_id, guest = await _pair(rig, invitation.setup, "Guest")
+    guest_id, guest = await _pair(rig, invitation.code, "Guest")
     operator = await rig.pair("Tenant")
     await admin.remove_controller(operator.identity.key_id)
     rig.scheduler.advance(61)  # the guest's window is over
@@ -236,19 +235,19 @@ async def test_guessing_an_invitation_locks_joining_until_the_button(rig: Rig) -
     """
     admin = await rig.pair()
     invitation = await admin.create_invitation(Role.OPERATOR)
-    guess = replace(invitation.setup, pairing_secret=bytes(16))
+    guess = wrong_code(invitation.code)
     for _ in range(5):
         with pytest.raises(PairingFailed) as err:
             await _pair(rig, guess, "Guesser")
         assert err.value.code is ErrorCode.BAD_MAC
     before = _registry(rig)
     with pytest.raises(PairingFailed) as err:
-        await _pair(rig, invitation.setup, "Invited")
+        await _pair(rig, invitation.code, "Invited")
     assert err.value.code is ErrorCode.PAIRING_LOCKED_OUT
     assert _registry(rig) == before
 
     rig.device.press_button()
-    identity, invited = await _pair(rig, invitation.setup, "Invited")
+    identity, invited = await _pair(rig, invitation.code, "Invited")
     assert _registry(rig)[identity.key_id] is Role.OPERATOR
     await admin.close()
     await invited.close()

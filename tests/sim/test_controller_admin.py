@@ -60,7 +60,7 @@ async def test_revoking_an_invitation_drops_the_join_it_let_in_before_final(
     joiner = ControllerIdentity.generate(now_ms=rig.now_ms())
     # Paired, but no authenticated frame yet: the join is provisional.
     await pair_over_link(
-        rig.hub.attach(), joiner, invitation.setup, "Joiner", clock=rig.now_ms
+        rig.hub.attach(), joiner, invitation.code, "Joiner", clock=rig.now_ms
     )
     assert joiner.key_id in rig.device.state.joins.pending
     assert rig.device.state.registry.get(joiner.key_id) is not None

@@ -26,10 +26,12 @@ from custom_components.secure_lock.protocol import (
     SetupCode,
 )
 from custom_components.secure_lock.protocol.channel import Channel
+from custom_components.secure_lock.protocol.setup_code import discriminator_of
 from custom_components.secure_lock.protocol.state import BoltState
 from device_sim.device_state import load_state
 from device_sim.loopback import LoopbackLink
 from device_sim.mechanism import DoorState
+from device_sim.secure_element import SETUP_RECORD
 from device_sim.storage import KeyFile, SealedStore
 from tests.conftest import wrong_code
 
@@ -37,13 +39,43 @@ from .lock_rig import Rig
 
 
 async def test_first_boot_makes_keys_and_a_setup_code(rig: Rig) -> None:
-    """A new lock has a random id and a setup code that parses back to it."""
-    payload = rig.device.element.label_code
-    assert SetupCode.parse(payload.manual_code()).lock_id == rig.device.lock_id
+    """A new lock has a random id and a label whose QR names it, with the lock's discriminator."""
+    label = rig.device.element.label_code
+    pin = SetupCode.parse(label.qr_text()).pin
+    assert pin is not None
+    assert pin.lock_id == rig.device.lock_id
+    assert pin.fingerprint == rig.device.element.public_bundle().identity.key_id
+    typed = SetupCode.parse(label.manual_code())
+    assert typed.discriminator == discriminator_of(rig.device.lock_id)
+    assert typed.passcode == label.passcode
     assert rig.device.first_boot
     again = rig.boot()
     assert not again.first_boot
-    assert again.lock_id == payload.lock_id
+    assert again.lock_id == rig.device.lock_id
+    assert again.element.label_code == label
+
+
+async def test_a_lock_from_before_short_codes_keeps_its_keys_and_gets_a_new_code(
+    rig: Rig,
+) -> None:
+    """A stored long setup code (earlier versions) becomes a new 11-digit label at boot.
+
+    Its identity and its controllers stay: the paired admin still opens it.
+    """
+    client = await rig.pair()
+    lock_id = rig.device.lock_id
+    old_label = rig.device.element.label_code
+    long_code = "SECURELOCK:" + "0123456789ABCDEFGHJKMNPQRSTVWXYZ" * 3
+    rig.device.element._store.save(SETUP_RECORD, long_code.encode())
+    device = rig.reboot()
+    assert device.lock_id == lock_id
+    new_label = device.element.label_code
+    assert new_label != old_label
+    assert new_label.pin is not None and new_label.pin.lock_id == lock_id
+    assert device.element._store.load(SETUP_RECORD) != long_code.encode()
+    assert rig.reboot().element.label_code == new_label
+    assert (await client.unlock()).status.bolt_state is BoltState.UNLOCKED
+    await client.close()
 
 
 async def test_pair_then_lock_unlock_open_with_signed_confirmations(rig: Rig) -> None:
@@ -360,17 +392,21 @@ async def test_commands_ask_the_relay_to_expire_them(rig: Rig) -> None:
 
 
 async def test_nothing_secret_in_plaintext_on_disk(rig: Rig) -> None:
-    """Keys, the pairing secret and the setup code exist on disk only sealed."""
+    """Keys, the label code's w0/w1 and the code itself exist on disk only sealed."""
     client = await rig.pair()
     await client.unlock()
     element = rig.device.element
     identity = element._identity
-    payload = element.setup_payload
+    label = element.label_code
+    secret = label.secret_for(identity.lock_id).prover
     secrets_to_find = [
         identity.signing_key.private_bytes(),
-        payload.pairing_secret,
-        payload.manual_code().encode(),
-        payload.qr_text().encode(),
+        secret.w0,
+        secret.w1,
+        secret.to_bytes().hex().encode(),
+        label.manual_code().encode(),
+        label.manual_code().replace("-", "").encode(),
+        label.qr_text().encode(),
         *(prekey.private_key.private_bytes() for prekey in identity.prekeys),
     ]
     files = [p for p in (rig.path / "state").iterdir() if p.is_file()]

@@ -21,6 +21,7 @@ from custom_components.secure_lock.controller import (
 from custom_components.secure_lock.protocol import (
     ControllerIdentity,
     ErrorCode,
+    LockPin,
     ResultCode,
     SetupCode,
 )
@@ -105,7 +106,10 @@ async def test_lockout_survives_kill_minus_nine(
             outcome = await pair_over_link(
                 link, ControllerIdentity.generate(), real, "owner", timeout=10
             )
-        assert outcome.lock.lock_id == real.lock_id
+        # Paired with the 11 digits alone: the lock that answered is the QR's.
+        assert SetupCode.parse(answer["qr"]).pin == LockPin(
+            outcome.lock.lock_id, outcome.lock.bundle.identity.key_id
+        )
     finally:
         lock.kill()
 

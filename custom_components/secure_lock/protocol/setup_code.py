@@ -212,7 +212,7 @@ class SetupCode:
         if body.upper().startswith(QR_PREFIX):
             return cls._parse_qr(body[len(QR_PREFIX) :].upper())
         digits = "".join(ch for ch in body if ch not in " -\t\r\n")
-        if not digits.isascii() or not digits.isdigit():
+        if not digits.isascii() or (digits and not digits.isdigit()):
             # The characters are not echoed: they are the secret.
             raise SetupCodeError("a setup code has only digits")
         if len(digits) != MANUAL_CODE_DIGITS:
