@@ -146,9 +146,11 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
 
     # -- no plaintext anywhere, pairing included --------------------------------
     setup = lock.device.element.label_code
+    prover = setup.secret_for(lock.lock_id).prover
     secrets = [
-        setup.pairing_secret,
-        setup.to_bytes(),
+        prover.w0,
+        prover.w1,
+        setup.passcode.to_bytes(4, "little"),
         setup.manual_code().encode(),
         setup.qr_text().encode(),
         setup.manual_code().replace("-", "").encode(),
@@ -165,7 +167,7 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
     assert all(s.channel == Channel.ENVELOPE for s in after)
     identifiers = {
         "lock id": lock.lock_id,
-        "lock fingerprint": lock.device.element.label_code.fingerprint,
+        "lock fingerprint": lock.device.element.public_bundle().identity.key_id,
         "admin key id": admin.identity.key_id,
         "operator key id": operator.identity.key_id,
     }

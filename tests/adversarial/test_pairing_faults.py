@@ -34,6 +34,7 @@ from custom_components.secure_lock.protocol.pairing_messages import (
     PairingChallenge,
     PairingProof,
 )
+from custom_components.secure_lock.protocol.setup_code import LockPin, discriminator_of
 from custom_components.secure_lock.transport.link import FrameLink
 from device_sim.joining import FAILSAFE_MS
 from tests.sim.helpers import wait_until
@@ -137,6 +138,8 @@ def _junk_towards_lock(challenge: bytes | None) -> list[bytes]:
         stranger = ControllerIdentity.generate()
         forged = PairingProof(
             nonce,
+            secrets.token_bytes(32),
+            secrets.token_bytes(32),
             stranger.public_bundle().prekeys[-1],
             secrets.token_bytes(81),
             secrets.token_bytes(64),
@@ -145,7 +148,11 @@ def _junk_towards_lock(challenge: bytes | None) -> list[bytes]:
         junk.append(wrap(Channel.PAIRING, forged.to_bytes()))
         # Another controller's hello in the middle of the session.
         parsed = PairingChallenge.from_bytes(challenge[1:])
-        guess = SetupCode(parsed.lock_id, parsed.lock_key.key_id, bytes(16))
+        guess = SetupCode(
+            discriminator_of(parsed.lock_id),
+            1,
+            LockPin(parsed.lock_id, parsed.lock_key.key_id),
+        )
         other = ControllerPairing(stranger, guess, "intruder")
         junk.append(wrap(Channel.PAIRING, other.start()))
     return junk

@@ -70,8 +70,13 @@ class SimulatedLock:
 
     @property
     def setup_code(self) -> str:
-        """Return the typeable setup code from the lock's label."""
+        """Return the label's 11 digits, as a person types them."""
         return self.device.element.label_code.manual_code()
+
+    @property
+    def qr_text(self) -> str:
+        """Return the label's QR text (names the lock: needed through a relay)."""
+        return self.device.element.label_code.qr_text()
 
     @property
     def lock_id(self) -> str:

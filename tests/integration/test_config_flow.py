@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import ip_address
 from unittest.mock import patch
 
@@ -37,11 +38,11 @@ from custom_components.secure_lock.const import (
     DOMAIN,
     UNAVAILABLE_AFTER,
 )
-from custom_components.secure_lock.protocol import ControllerIdentity, SetupCode
+from custom_components.secure_lock.protocol import ControllerIdentity
 from device_sim.broker import MosquittoBroker
 from device_sim.pki import DevCertificateAuthority
 from device_sim.ports import free_port
-from tests.conftest import foreign_code
+from tests.conftest import foreign_code, wrong_code
 from tests.sim.helpers import wait_until
 
 from .conftest import BROKER_PASSWORD, BROKER_USER, SimLock, open_settings
@@ -99,10 +100,10 @@ async def test_pair_accepts_the_qr_text(hass: HomeAssistant, sim_lock: SimLock) 
 async def test_typo_in_setup_code_and_bad_address(
     hass: HomeAssistant, sim_lock: SimLock
 ) -> None:
-    """One swapped character is caught by the check character; bad input changes nothing."""
+    """One wrong digit is caught by the check digit; bad input changes nothing."""
     flow_id = await _start(hass, "lan")
     code = sim_lock.setup_code
-    typo = code[:2] + ("A" if code[2] != "A" else "B") + code[3:]
+    typo = code[:2] + ("1" if code[2] != "1" else "2") + code[3:]
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_ADDRESS: "", CONF_SETUP_CODE: typo}
     )
@@ -166,26 +167,20 @@ async def test_button_not_pressed(hass: HomeAssistant, sim_lock: SimLock) -> Non
     assert await hass.config_entries.async_unload(result["result"].entry_id)
 
 
-def _forged_code(
-    lock: SimLock, *, secret: bool = False, fingerprint: bool = False
-) -> str:
-    """Return a well-formed code for this lock id with a wrong secret or key fingerprint."""
+def _forged_qr(lock: SimLock) -> str:
+    """Return a QR text with this lock's id and code but another key's fingerprint."""
     real = lock.device.element.label_code
-    other = foreign_code()
-    return SetupCode(
-        real.lock_id,
-        other.fingerprint if fingerprint else real.fingerprint,
-        other.pairing_secret if secret else real.pairing_secret,
-    ).manual_code()
+    assert real.pin is not None
+    other = foreign_code().pin
+    assert other is not None
+    return replace(real, pin=replace(real.pin, fingerprint=other.fingerprint)).qr_text()
 
 
 async def test_identity_mismatch_is_called_an_attack(
     hass: HomeAssistant, sim_lock: SimLock
 ) -> None:
-    """The lock's key does not match the label: refuse, and say it may be an attack."""
-    flow_id = await _at_pair_step(
-        hass, sim_lock, _forged_code(sim_lock, fingerprint=True)
-    )
+    """The lock's key does not match the QR: refuse, and say it may be an attack."""
+    flow_id = await _at_pair_step(hass, sim_lock, _forged_qr(sim_lock))
     sim_lock.device.press_button()
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["errors"] == {"base": "identity_mismatch"}
@@ -195,8 +190,9 @@ async def test_identity_mismatch_is_called_an_attack(
 async def test_wrong_secret_then_lockout(
     hass: HomeAssistant, sim_lock: SimLock
 ) -> None:
-    """A wrong pairing secret is refused; after five the lock locks pairing out."""
-    flow_id = await _at_pair_step(hass, sim_lock, _forged_code(sim_lock, secret=True))
+    """A wrong code is refused; after five the lock locks pairing out."""
+    wrong = wrong_code(sim_lock.device.element.label_code).manual_code()
+    flow_id = await _at_pair_step(hass, sim_lock, wrong)
     sim_lock.device.press_button()
     for _ in range(5):
         result = await hass.config_entries.flow.async_configure(flow_id, {})
@@ -247,13 +243,39 @@ async def test_lock_gone_before_pairing(hass: HomeAssistant, sim_lock: SimLock) 
 async def test_same_lock_twice_aborts(
     hass: HomeAssistant, sim_lock: SimLock, paired_entry: MockConfigEntry
 ) -> None:
-    """One entry per lock."""
+    """One entry per lock: the QR names it at once, typed digits once it answers."""
     flow_id = await _start(hass, "lan")
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_ADDRESS: sim_lock.address, CONF_SETUP_CODE: sim_lock.setup_code}
+        flow_id, {CONF_ADDRESS: sim_lock.address, CONF_SETUP_CODE: sim_lock.qr_text}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+    # Typed digits: the lock is known once it answers, and it has an owner.
+    flow_id = await _at_pair_step(hass, sim_lock, sim_lock.setup_code)
+    sim_lock.device.press_button()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["errors"] == {"base": "invitation_required"}
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_typed_digits_pair_and_name_the_lock_afterwards(
+    hass: HomeAssistant, sim_lock: SimLock
+) -> None:
+    """The 11 digits alone: the pair step cannot name the lock; the entry can."""
+    flow_id = await _start(hass, "lan")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {CONF_ADDRESS: sim_lock.address, CONF_SETUP_CODE: sim_lock.setup_code},
+    )
+    assert result["step_id"] == "pair"
+    assert result["description_placeholders"] == {"name": "the lock"}
+    sim_lock.device.press_button()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == sim_lock.lock_id
+    assert result["title"] == f"Secure Lock {sim_lock.lock_id[:8]}"
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
 
 
 # Relay ---------------------------------------------------------------------
@@ -267,7 +289,7 @@ def _broker_input(
         CONF_BROKER_CA: broker.ca_file.read_text(encoding="utf-8"),
         CONF_USERNAME: BROKER_USER,
         CONF_PASSWORD: BROKER_PASSWORD,
-        CONF_SETUP_CODE: lock.setup_code,
+        CONF_SETUP_CODE: lock.qr_text,
     }
     values.update(changes)
     return values
@@ -299,8 +321,13 @@ async def test_relay_input_errors(
     broker_lock: SimLock,
     ca: DevCertificateAuthority,
 ) -> None:
-    """Plain MQTT, a non-certificate, a password without user, wrong CA, wrong password."""
+    """Typed digits, plain MQTT, a non-certificate, a password without user, wrong CA, wrong password."""
     flow_id = await _start(hass, "broker")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        _broker_input(broker, broker_lock, **{CONF_SETUP_CODE: broker_lock.setup_code}),
+    )
+    assert result["errors"] == {CONF_SETUP_CODE: "relay_needs_qr"}
     result = await hass.config_entries.flow.async_configure(
         flow_id,
         _broker_input(
@@ -380,7 +407,8 @@ async def test_zeroconf_discovery_pairs(hass: HomeAssistant, sim_lock: SimLock) 
     assert result["step_id"] == "zeroconf_confirm"
     flow_id = result["flow_id"]
 
-    wrong = foreign_code().manual_code()
+    # Another lock's QR names another lock; typed digits name none.
+    wrong = foreign_code().qr_text()
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_SETUP_CODE: wrong}
     )
@@ -481,7 +509,8 @@ async def test_reauth_after_revocation_keeps_the_entry(
     assert flows[0]["context"]["source"] == "reauth"
     flow_id = flows[0]["flow_id"]
 
-    wrong = foreign_code().manual_code()
+    # Another lock's QR names another lock; typed digits name none.
+    wrong = foreign_code().qr_text()
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_SETUP_CODE: wrong}
     )
@@ -599,7 +628,7 @@ async def test_broker_url_with_credentials_is_refused(
         {
             CONF_BROKER_URL: url,
             CONF_BROKER_CA: ca.cert_pem.decode(),
-            CONF_SETUP_CODE: sim_lock.setup_code,
+            CONF_SETUP_CODE: sim_lock.qr_text,
         },
     )
     assert result["type"] is FlowResultType.FORM

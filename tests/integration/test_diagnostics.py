@@ -54,7 +54,11 @@ async def test_diagnostics_redact_every_secret(
     assert not leaked, "private key material in diagnostics"
     label = sim_lock.device.element.label_code
     assert label.manual_code() not in text
-    assert label.pairing_secret.hex() not in text
+    assert label.manual_code().replace("-", "") not in text
+    assert label.qr_text() not in text
+    prover = label.secret_for(sim_lock.device.lock_id).prover
+    assert prover.w0.hex() not in text
+    assert prover.w1.hex() not in text
     # The check above has something to catch: hundreds of distinct 16-byte stretches.
     assert len(_windows(identity_hex)) > 200
 

@@ -88,9 +88,18 @@ async def test_invitation_from_home_assistant_lets_one_controller_join(
     code = str(invitation["setup_code"])
     assert invitation["role"] == "guest"
     assert str(invitation["qr_text"]).startswith("SECURELOCK:")
-    secret = SetupCode.parse(code).pairing_secret.hex()
+    parsed = SetupCode.parse(code)
+    prover = parsed.secret_for(bytes.fromhex(sim_lock.lock_id)).prover
     stored = repr((init_integration.data, init_integration.options))
-    assert code not in stored and secret not in stored
+    for secret in (
+        code,
+        code.replace("-", ""),
+        str(invitation["qr_text"]),
+        str(parsed.passcode),
+        prover.w0.hex(),
+        prover.w1.hex(),
+    ):
+        assert secret not in stored
 
     assert await _join(sim_lock, code, "Cleaner") is Role.GUEST
     await hass.async_block_till_done()
