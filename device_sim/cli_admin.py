@@ -107,7 +107,7 @@ def sentence(command: AdminCommand, value: object, answer: dict[str, Any]) -> st
         case AdminCommand.ONLINE:
             return "The lock's network links are back."
         case AdminCommand.SETUP_CODE:
-            return f"Setup code: {answer['code']}\nQR text:    {answer['uri']}"
+            return f"Setup code: {answer['code']}\nQR text:    {answer['qr']}"
         case AdminCommand.SELF_CHECK:
             return f"The next firmware self-check will {value}."
     return "done"

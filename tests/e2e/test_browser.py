@@ -18,8 +18,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+import json
 from pathlib import Path
+import re
 import shutil
+import time
 from urllib.parse import urlsplit
 
 from homeassistant.const import __version__ as HA_VERSION
@@ -165,6 +168,7 @@ async def walk_through_ui(
     await page.get_by_text("Devices & services").first.click()
     await expect(page).to_have_url(f"{hass.url}/config/integrations/dashboard")
     await steps.shot("devices-and-services")
+    added_at = time.monotonic()
     await page.get_by_role("button", name="Add integration").click()
     # The dashboard has a search field of its own: wait for the dialog's
     # (the same English placeholder in the 2026.6, 2026.10 and 2026.11 frontends).
@@ -192,14 +196,25 @@ async def walk_through_ui(
     await expect(page.get_by_text("Press the button on the lock")).to_be_visible()
     await steps.shot("press-button")
     lock.device.press_button()
+    submitted_at = time.monotonic()
     await page.get_by_role("button", name="Submit").click()
 
-    await expect(
-        page.get_by_text(f"Secure Lock {lock.lock_id[:8]}").first
-    ).to_be_visible()
-    await expect(page.get_by_role("button", name="Finish")).to_be_visible()
+    # The frontend shows either a plain success or, once the new device is in
+    # the registry, a form to name it: whichever comes first.
+    finish = page.get_by_role("button", name=re.compile(r"^(Skip and finish|Finish)$"))
+    await expect(finish).to_be_visible()
+    paired_at = time.monotonic()
+    # docs/performance.md quotes these (the test's own typing is instant).
+    (steps.directory / "timing.json").write_text(
+        json.dumps(
+            {
+                "add_integration_to_paired_s": round(paired_at - added_at, 2),
+                "submit_to_paired_s": round(paired_at - submitted_at, 2),
+            }
+        )
+    )
     await steps.shot("paired")
-    await page.get_by_role("button", name="Finish").click()
+    await finish.click()
 
     await hass.wait_state(lock.lock_entity, lambda s: s["state"] == "locked", "locked")
     device_id = (

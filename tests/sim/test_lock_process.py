@@ -62,6 +62,42 @@ def test_help_explains_every_command(command: list[str]) -> None:
     assert "usage:" in result.stdout
 
 
+async def test_setup_code_command_prints_the_label(tmp_path: Path) -> None:
+    """`device_sim setup-code` prints the 11 digits and the QR text of this lock."""
+    lock = LockProcess(tmp_path / "lock", free_port())
+    await lock.start()
+    try:
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable,
+                "-m",
+                "device_sim",
+                "setup-code",
+                "--state-dir",
+                str(lock.state_dir),
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        state = await lock.state()
+    finally:
+        lock.kill()
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(":", 1) for line in result.stdout.strip().splitlines())
+    typed = SetupCode.parse(lines["Setup code"])
+    scanned = SetupCode.parse(lines["QR text"].strip())
+    assert (typed.discriminator, typed.passcode) == (
+        scanned.discriminator,
+        scanned.passcode,
+    )
+    assert scanned.pin is not None
+    assert scanned.pin.lock_id.hex() == state["lock_id"]
+
+
 async def _try_pairing(port: int, setup: SetupCode, timeout: float = 10) -> ErrorCode:
     async with lan_link(f"ws://127.0.0.1:{port}/securelock/v1") as link:
         try:
