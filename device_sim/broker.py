@@ -11,7 +11,13 @@ two kinds of client authenticate differently (``per_listener_settings true``):
 * the controller listener authenticates with username and password; a
   per-user ACL grants the topics of the locks that controller may drive.
 
-It listens on 127.0.0.1 only and keeps no persistence.
+Client ids are the user names on both listeners, and controller names never
+have the form of a lock id (:mod:`device_sim.account_names`), so no client
+can push a lock or another account off the relay; two processes sharing one
+account push each other off, which is why every controller gets its own.
+The limits one customer may cost the broker are in
+:mod:`device_sim.broker_limits`.  It listens on 127.0.0.1 only and keeps no
+persistence.
 """
 
 from __future__ import annotations
@@ -38,14 +44,13 @@ from custom_components.secure_lock.transport.tls import client_tls_context
 from custom_components.secure_lock.transport.topics import PREFIX, LockTopics
 
 from . import PROG
-from .passwords import check_username, password_line
+from .account_names import check_controller_name
+from .broker_limits import BrokerLimits
+from .passwords import password_line
 from .pki import CertFiles, DevCertificateAuthority, write_issued
 from .ports import HOST, free_ports
 
 MOSQUITTO = "/usr/sbin/mosquitto"
-# Generous enough for any protocol frame; the transport enforces the real
-# frame limit, and tests need the broker to forward an oversize frame.
-MAX_PACKET_SIZE = 262_144
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 POLL_INTERVAL = 0.02
@@ -116,6 +121,7 @@ class MosquittoBroker:
         controller_port: int = 0,
         executable: str = MOSQUITTO,
         tcp_nodelay: bool = True,
+        limits: BrokerLimits | None = None,
     ) -> None:
         """Prepare (but do not start) a broker; ports 0 mean "pick free ports".
 
@@ -127,6 +133,7 @@ class MosquittoBroker:
         self._server = server
         self._executable = executable
         self._tcp_nodelay = tcp_nodelay
+        self.limits = BrokerLimits() if limits is None else limits
         self._lock_port = lock_port
         self._controller_port = controller_port
         self._grants: dict[str, ControllerGrant] = {}
@@ -142,6 +149,7 @@ class MosquittoBroker:
         lock_port: int = 0,
         controller_port: int = 0,
         tcp_nodelay: bool = True,
+        limits: BrokerLimits | None = None,
     ) -> MosquittoBroker:
         """Write the CA certificate and a fresh server certificate into ``directory``."""
         directory.mkdir(parents=True, exist_ok=True)
@@ -155,6 +163,7 @@ class MosquittoBroker:
             lock_port=lock_port,
             controller_port=controller_port,
             tcp_nodelay=tcp_nodelay,
+            limits=limits,
         )
 
     # -- paths and ports -----------------------------------------------------
@@ -218,11 +227,13 @@ class MosquittoBroker:
             # Nagle on the broker side adds ~40-90 ms per round trip for
             # the small frames this protocol sends.
             f"set_tcp_nodelay {'true' if self._tcp_nodelay else 'false'}",
-            f"max_packet_size {MAX_PACKET_SIZE}",
+            "# What one customer may cost the broker (device_sim/broker_limits.py).",
+            *self.limits.global_lines(),
             "",
             "# Locks: mutual TLS, certificate CN = lock id hex = username = client id.",
             f"listener {self._lock_port} {HOST}",
             "protocol mqtt",
+            *self.limits.listener_lines(),
             *tls,
             "require_certificate true",
             "use_identity_as_username true",
@@ -230,9 +241,11 @@ class MosquittoBroker:
             "allow_anonymous false",
             f"acl_file {self.directory / 'acl_locks'}",
             "",
-            "# Controllers: TLS, username + password, per-user grants.",
+            "# Controllers: TLS, username + password, per-user grants; a user name",
+            "# is never a lock id, so no controller shares a lock's client id.",
             f"listener {self._controller_port} {HOST}",
             "protocol mqtt",
+            *self.limits.listener_lines(),
             *tls,
             "require_certificate false",
             "use_username_as_clientid true",
@@ -305,7 +318,7 @@ class MosquittoBroker:
         """
         grants = [
             ControllerGrant(
-                check_username(username),
+                check_controller_name(username),
                 password_line(username, password),
                 frozenset(check_topic_id(t) for t in topic_ids),
             )

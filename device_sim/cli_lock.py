@@ -304,8 +304,9 @@ def announce(
 ) -> None:
     """Print how to pair the lock: setup code, QR, button; save the QR as a PNG.
 
-    `broker_for_controllers` is the broker URL Home Assistant should use (the
-    development stack's controller listener); without it the lock's own
+    `broker_for_controllers` is the broker URL controllers should use (the
+    development stack's controller listener, with the accounts it printed);
+    without it the lock's own
     broker listener is shown as such.
     """
     device = runtime.device
@@ -323,7 +324,9 @@ def announce(
         address = urlsplit(runtime.lan.url).netloc
         print(f"  LAN:        {address} ({runtime.lan.url})")
     if broker_for_controllers is not None:
-        print(f"  Broker:     {broker_for_controllers} (for Home Assistant)")
+        print(
+            f"  Broker:     {broker_for_controllers} (for controllers: accounts above)"
+        )
     elif (broker := runtime.options.broker) is not None:
         print(
             f"  Broker:     mqtts://{broker.host}:{broker.port} (the lock's listener)"

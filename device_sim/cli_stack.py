@@ -1,10 +1,12 @@
 """`device_sim stack`: the development stack in one process.
 
-Starts Mosquitto with TLS from the dev CA (mutual TLS for locks, a password
-account for Home Assistant granted every simulated lock), then the simulated
-locks, each on the LAN and on the broker, and prints what a developer needs to
-pair them from Home Assistant.  State lives in one directory and survives
-restarts; Ctrl-C stops everything.
+Starts Mosquitto with TLS from the dev CA (mutual TLS for locks, password
+accounts for controllers), then the simulated locks, each on the LAN and on
+the broker, and prints what a developer needs to pair them from Home
+Assistant or the command-line client.  Every lock gets two broker accounts,
+one for Home Assistant and one for the command-line client, each granted
+that lock only: an account is never shared between programs.  State lives
+in one directory and survives restarts; Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import errno
 import json
 import logging
 from pathlib import Path
-import secrets
 import signal
 
 from .broker import MosquittoBroker
@@ -24,8 +25,7 @@ from .lock_device import DeviceConfig
 from .lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
 from .mechanism import MechanismConfig
 from .pki import DevCertificateAuthority
-
-CONTROLLER_USER = "homeassistant"
+from .stack_accounts import StackAccount, stack_accounts
 
 
 def add_parsers(
@@ -76,13 +76,6 @@ async def _serve(args: argparse.Namespace) -> int:
         lock_port=args.lock_port,
         controller_port=args.controller_port,
     )
-    password_file = root / f"{CONTROLLER_USER}.password"
-    if password_file.exists():
-        password = password_file.read_text(encoding="utf-8").strip()
-    else:
-        password = secrets.token_urlsafe(24)
-        password_file.write_text(password + "\n", encoding="utf-8")
-        password_file.chmod(0o600)
     await asyncio.get_running_loop().run_in_executor(None, broker.start)
     settings = BrokerSettings(broker.host, broker.lock_port, broker.ca_file)
     runtimes: list[LockRuntime] = []
@@ -115,13 +108,12 @@ async def _serve(args: argparse.Namespace) -> int:
                 ) from None
             runtimes.append(runtime)
         lock_ids = [r.device.lock_id.hex() for r in runtimes if r.device is not None]
-        broker.add_controller(CONTROLLER_USER, password, lock_ids)
-        print(
-            f"\nMosquitto (TLS) for Home Assistant: mqtts://{broker.host}:{broker.controller_port}"
+        accounts = stack_accounts(root / "accounts", lock_ids)
+        broker.add_controllers(
+            (account.username, account.password(), [account.topic_id])
+            for account in accounts
         )
-        print(
-            f"  user {CONTROLLER_USER}, password in {password_file}, CA {broker.ca_file}\n"
-        )
+        _print_accounts(broker, accounts)
         for runtime in runtimes:
             announce(
                 runtime,
@@ -135,7 +127,15 @@ async def _serve(args: argparse.Namespace) -> int:
                     {
                         "broker": f"mqtts://{broker.host}:{broker.controller_port}",
                         "broker_ca": str(broker.ca_file),
-                        "username": CONTROLLER_USER,
+                        "accounts": [
+                            {
+                                "username": account.username,
+                                "for": account.holder.value,
+                                "lock_id": account.topic_id,
+                                "password_file": str(account.password_file),
+                            }
+                            for account in accounts
+                        ],
                         "locks": [
                             {
                                 "lock_id": r.device.lock_id.hex(),
@@ -161,3 +161,20 @@ async def _serve(args: argparse.Namespace) -> int:
             await runtime.stop()
         await asyncio.get_running_loop().run_in_executor(None, broker.stop)
     return 0
+
+
+def _print_accounts(broker: MosquittoBroker, accounts: list[StackAccount]) -> None:
+    print(
+        f"\nMosquitto (TLS) for controllers: mqtts://{broker.host}:{broker.controller_port}"
+        f", CA {broker.ca_file}"
+    )
+    print(
+        "  One account per program and lock; never give one to two programs at"
+        " once (each would push the other off the broker):"
+    )
+    for account in accounts:
+        print(
+            f"  lock {account.lock_index}, {account.holder.description}: user"
+            f" {account.username}, password in {account.password_file}"
+        )
+    print()

@@ -24,6 +24,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from custom_components.secure_lock.transport.topics import LOCK_ID_LEN
 
+from .account_names import check_controller_name
+from .passwords import InvalidUsername
+
 # Long enough for a development session, short enough that a leaked dev
 # certificate does not live forever.
 DEFAULT_VALIDITY = dt.timedelta(days=365)
@@ -277,9 +280,14 @@ class DevCertificateAuthority:
 
         The broker's controller listener authenticates controllers with a
         password; this certificate is for deployments that prefer mTLS there.
+        ``name`` is a controller account name: never a lock id, because a
+        certificate with a lock id's CN would pass on the lock listener as
+        that lock (see :mod:`device_sim.account_names`).
         """
-        if not name or len(name) > 64:
-            raise PkiError("controller name must be 1-64 characters")
+        try:
+            check_controller_name(name)
+        except InvalidUsername as err:
+            raise PkiError(f"controller name refused: {err}") from None
         return self._issue(name, ExtendedKeyUsageOID.CLIENT_AUTH, None, validity, now)
 
 
