@@ -41,7 +41,11 @@ from typing import Self
 
 from custom_components.secure_lock.transport.mqtt import MqttLinkConfig, MqttRole
 from custom_components.secure_lock.transport.tls import client_tls_context
-from custom_components.secure_lock.transport.topics import PREFIX, LockTopics
+from custom_components.secure_lock.transport.topics import (
+    DISCOVERY_FILTER,
+    PREFIX,
+    LockTopics,
+)
 
 from . import PROG
 from .account_names import check_controller_name
@@ -259,11 +263,21 @@ class MosquittoBroker:
     def _write_auth_files(self) -> None:
         _write_atomic(
             self.directory / "acl_locks",
-            "# Each lock reads its commands and writes its replies, nothing else.\n"
+            "# Each lock reads its commands and writes its replies; it hears every\n"
+            "# discovery probe and answers on the prober's answer topic.\n"
             f"pattern read {PREFIX}/%u/down\n"
-            f"pattern write {PREFIX}/%u/up\n",
+            f"pattern write {PREFIX}/%u/up\n"
+            f"pattern read {DISCOVERY_FILTER}\n"
+            f"pattern write {PREFIX}/found/+\n",
         )
-        acl = ["# One block per controller: the locks it was granted."]
+        acl = [
+            "# Every controller may probe for a discriminator and read the answers",
+            "# to its own account, nothing else of discovery.",
+            f"pattern write {PREFIX}/discover/+",
+            f"pattern read {PREFIX}/found/%u",
+            "",
+            "# One block per controller: the locks it was granted.",
+        ]
         passwd: list[str] = []
         for grant in sorted(self._grants.values(), key=lambda g: g.username):
             passwd.append(grant.password_line)

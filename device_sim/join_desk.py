@@ -32,6 +32,7 @@ from custom_components.secure_lock.protocol.pairing_messages import (
     PairingMessageType,
 )
 from custom_components.secure_lock.protocol.roles import Role
+from custom_components.secure_lock.protocol.setup_code import discriminator_of
 
 from .joining import PendingJoin
 from .lock_services import LockServices
@@ -76,6 +77,22 @@ class JoinDesk:
         return self._pairing.is_open(
             now_ms
         ) or self._lock.state.joins.has_unexpired_invitation(now_ms)
+
+    def has_open_code(self, discriminator: int, now_ms: int) -> bool:
+        """Return whether a code with this discriminator could start a pairing now.
+
+        The label's while the button's window is open (a lock with an owner
+        then refuses it, signed, which tells the prober why); an
+        invitation's until it expires.
+        """
+        if discriminator == discriminator_of(self._lock_id) and self._pairing.is_open(
+            now_ms
+        ):
+            return True
+        return any(
+            i.secret.discriminator == discriminator and now_ms < i.expires_at_ms
+            for i in self._lock.state.joins.invitations.values()
+        )
 
     def receive(self, body: bytes) -> bytes | None:
         """Handle one pairing-channel frame; return the reply to send, if any."""

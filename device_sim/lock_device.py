@@ -323,6 +323,10 @@ class LockDevice:
         else:
             self._dropped(ErrorCode.UNEXPECTED_MESSAGE)
 
+    def has_open_code(self, discriminator: int) -> bool:
+        """Return whether a pairing probe for ``discriminator`` gets an answer now."""
+        return self._join_desk.has_open_code(discriminator, self.now_ms())
+
     def accepts_pairing(self, now_ms: int | None = None) -> bool:
         """Return whether a pairing could start now: the button's window or an invitation."""
         return self._join_desk.accepts_pairing(

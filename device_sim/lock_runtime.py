@@ -19,7 +19,11 @@ from typing import Any
 
 from custom_components.secure_lock.protocol.channel import Channel, unwrap
 from custom_components.secure_lock.protocol.errors import ProtocolError
-from custom_components.secure_lock.protocol.pairing_messages import PairingMessageType
+from custom_components.secure_lock.protocol.pairing_messages import (
+    DiscoveryAnswer,
+    DiscoveryProbe,
+    PairingMessageType,
+)
 from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.transport import (
     LockTopics,
@@ -29,6 +33,8 @@ from custom_components.secure_lock.transport import (
     TransportError,
 )
 from custom_components.secure_lock.transport.link import FrameLink
+from custom_components.secure_lock.transport.rate_limit import TokenBucket
+from custom_components.secure_lock.transport.topics import found_topic
 from custom_components.secure_lock.transport.ws_link import WebSocketLink
 from custom_components.secure_lock.transport.ws_server import (
     DEFAULT_AUTH_DEADLINE,
@@ -49,6 +55,9 @@ _LOGGER = logging.getLogger(__name__)
 TLS_RECORD = "tls"
 KEY_FILE_NAME = "device.key"
 _OUTBOX_LIMIT = 1024
+
+
+PROBE_ANSWERS_PER_SECOND = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +106,9 @@ class LockRuntime:
         self._admin: AdminServer | None = None
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue(_OUTBOX_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
+        self._answers: set[asyncio.Task[None]] = set()
+        # Probes are unauthenticated: a few answers a second at most.
+        self._probe_budget = TokenBucket(rate=PROBE_ANSWERS_PER_SECOND, burst=4)
         self._zeroconf: Any = None
 
     @property
@@ -156,12 +168,14 @@ class LockRuntime:
             self.device.shutdown()
         if self._zeroconf is not None:
             await self._zeroconf.async_close()
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._answers]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._answers.clear()
         if self.mqtt is not None:
             await self.mqtt.close()
         if self.lan is not None:
@@ -227,14 +241,44 @@ class LockRuntime:
                 tls=context,
                 server_name=settings.server_name,
                 address=settings.host,
+                hears_probes=True,
             )
         )
+        self.mqtt.on_probe = self._answer_probe
         try:
             await self.mqtt.connect()
         except TransportError as err:
             # The link keeps retrying in the background; LAN still works.
             _LOGGER.warning("Broker not reachable yet: %s", err)
         self._tasks.append(asyncio.create_task(self._pump(self.mqtt), name="lock mqtt"))
+
+    def _answer_probe(self, discriminator: int, payload: bytes) -> None:
+        """Tell a prober our id if we have an open code with its discriminator.
+
+        Nothing is written and nothing else is said; at most a few answers a
+        second, as anyone on the relay can send probes.
+        """
+        device, link = self.device, self.mqtt
+        if device is None or link is None or not device.has_open_code(discriminator):
+            return
+        try:
+            probe = DiscoveryProbe.from_bytes(payload)
+            topic = found_topic(probe.reply_to)
+        except ProtocolError, ValueError:
+            return
+        if probe.discriminator != discriminator or not self._probe_budget.allow():
+            return
+        answer = DiscoveryAnswer(probe.nonce, device.lock_id).to_bytes()
+        task = asyncio.create_task(self._publish_answer(link, topic, answer))
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
+
+    @staticmethod
+    async def _publish_answer(link: MqttFrameLink, topic: str, answer: bytes) -> None:
+        try:
+            await link.answer_probe(topic, answer)
+        except TransportError as err:
+            _LOGGER.debug("A discovery answer was not sent: %s", type(err).__name__)
 
     def _device_tls(
         self, store: SealedStore, device: LockDevice, settings: BrokerSettings

@@ -162,24 +162,32 @@ def check_ca_pem(ca_pem: str) -> None:
         raise LinkSettingsError("invalid_ca", "not a PEM CA certificate") from None
 
 
-def _broker_link(lock_id: bytes, broker: BrokerSettings) -> MqttFrameLink:
+def broker_server_name(broker: BrokerSettings) -> str:
+    """Return the name the broker's certificate must carry."""
     host = broker.host
     try:
-        ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host)
     except ValueError:
-        server_name = host
-    else:
-        # A certificate names the broker; a bare loopback address is the
-        # development broker, whose certificate is issued for localhost.
-        server_name = "localhost" if ipaddress.ip_address(host).is_loopback else host
+        return host
+    # A certificate names the broker; a bare loopback address is the
+    # development broker, whose certificate is issued for localhost.
+    return "localhost" if address.is_loopback else host
+
+
+def broker_tls(broker: BrokerSettings) -> ssl.SSLContext:
+    """Return the TLS context that verifies the broker (blocks: loads certificates)."""
+    return client_tls_context(ca_pem=broker.ca_pem)
+
+
+def _broker_link(lock_id: bytes, broker: BrokerSettings) -> MqttFrameLink:
     return MqttFrameLink(
         MqttLinkConfig(
             role=MqttRole.CONTROLLER,
             topics=LockTopics.for_lock(lock_id),
             port=broker.port,
-            tls=client_tls_context(ca_pem=broker.ca_pem),
-            server_name=server_name,
-            address=host,
+            tls=broker_tls(broker),
+            server_name=broker_server_name(broker),
+            address=broker.host,
             username=broker.username,
             password=broker.password,
         )

@@ -38,6 +38,8 @@ class PairingMessageType(IntEnum):
     CHALLENGE = 2
     PROOF = 3
     RESULT = 4
+    DISCOVERY_PROBE = 5
+    DISCOVERY_ANSWER = 6
 
 
 def _write_suites(writer: Writer, suites: tuple[SuiteId, ...]) -> Writer:
@@ -293,3 +295,75 @@ class PairingResult:
             signature=signature,
             mac=mac,
         )
+
+
+DISCOVERY_NONCE_SIZE = 16
+MAX_REPLY_ACCOUNT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryProbe:
+    """Controller → every lock on the relay: which of you has an open code with this discriminator.
+
+    Unauthenticated, and carries nothing secret: the discriminator is six
+    bits of the code that say nothing about its passcode.  ``reply_to`` is
+    the prober's broker account, whose answer topic only it can read.
+    """
+
+    discriminator: int
+    nonce: bytes
+    reply_to: str
+
+    def to_bytes(self) -> bytes:
+        """Return the canonical encoding."""
+        return (
+            _header(PairingMessageType.DISCOVERY_PROBE)
+            .u8(self.discriminator)
+            .fixed(self.nonce, DISCOVERY_NONCE_SIZE)
+            .bytes8(self.reply_to.encode("ascii"))
+            .finish()
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Parse or raise a ``ProtocolError``."""
+        reader = Reader(data)
+        _start(reader, PairingMessageType.DISCOVERY_PROBE)
+        discriminator = reader.u8()
+        nonce = reader.fixed(DISCOVERY_NONCE_SIZE)
+        raw = reader.bytes8()
+        reader.done()
+        if discriminator >= 64 or not raw or len(raw) > MAX_REPLY_ACCOUNT:
+            raise MalformedError("bad discovery probe")
+        try:
+            reply_to = raw.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedError("bad reply account") from None
+        return cls(discriminator, nonce, reply_to)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryAnswer:
+    """Lock → the prober: my id, and I have an open code with your discriminator."""
+
+    nonce: bytes
+    lock_id: bytes
+
+    def to_bytes(self) -> bytes:
+        """Return the canonical encoding."""
+        return (
+            _header(PairingMessageType.DISCOVERY_ANSWER)
+            .fixed(self.nonce, DISCOVERY_NONCE_SIZE)
+            .fixed(self.lock_id, LOCK_ID_SIZE)
+            .finish()
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Parse or raise a ``ProtocolError``."""
+        reader = Reader(data)
+        _start(reader, PairingMessageType.DISCOVERY_ANSWER)
+        nonce = reader.fixed(DISCOVERY_NONCE_SIZE)
+        lock_id = reader.fixed(LOCK_ID_SIZE)
+        reader.done()
+        return cls(nonce, lock_id)

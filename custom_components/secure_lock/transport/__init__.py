@@ -21,7 +21,7 @@ from .link import FrameLink, LinkStats
 from .mqtt import MqttFrameLink, MqttLinkConfig, MqttRole
 from .rate_limit import TokenBucket
 from .tls import client_tls_context
-from .topics import LockTopics, topic_id
+from .topics import DiscoveryTopics, LockTopics, topic_id
 from .ws import WebSocketFrameLink
 from .ws_server import LanFrameServer
 
@@ -33,6 +33,7 @@ __all__ = [
     "LanFrameServer",
     "LinkClosed",
     "LinkStats",
+    "DiscoveryTopics",
     "LockTopics",
     "MqttFrameLink",
     "MqttLinkConfig",

@@ -17,6 +17,7 @@ outside the event loop thread.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -42,7 +43,12 @@ from .errors import (
     TransportError,
 )
 from .link import DEFAULT_MAX_FRAME_SIZE, DEFAULT_QUEUE_SIZE, FrameLink
-from .topics import LockTopics
+from .topics import (
+    DISCOVERY_FILTER,
+    DiscoveryTopics,
+    LockTopics,
+    discriminator_of_topic,
+)
 
 if TYPE_CHECKING:
     # paho defines its socket protocol for type checkers only.
@@ -62,6 +68,8 @@ class MqttRole(StrEnum):
 
     LOCK = "lock"
     CONTROLLER = "controller"
+    FINDER = "finder"
+    """A controller asking which locks have an open code with one discriminator."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +77,7 @@ class MqttLinkConfig:
     """Where and how to connect; ``tls`` must verify (see :func:`client_tls_context`)."""
 
     role: MqttRole
-    topics: LockTopics
+    topics: LockTopics | DiscoveryTopics
     port: int
     tls: ssl.SSLContext = field(repr=False)
     server_name: str = "localhost"
@@ -81,6 +89,8 @@ class MqttLinkConfig:
     connect_timeout: float = 10.0
     # How long send() waits for the broker's PUBACK before giving up.
     ack_timeout: float = 10.0
+    hears_probes: bool = False
+    """A lock's link that also takes discovery probes (see ``MqttFrameLink.on_probe``)."""
 
     def __post_init__(self) -> None:
         """Refuse a TLS context that would not authenticate the broker."""
@@ -88,16 +98,35 @@ class MqttLinkConfig:
             raise ValueError("TLS context must verify the broker's chain and host name")
         if self.password is not None and self.username is None:
             raise ValueError("a password needs a username")
+        if isinstance(self.topics, DiscoveryTopics) is not (
+            self.role is MqttRole.FINDER
+        ):
+            raise ValueError("discovery topics go with the finder role, and only")
+        if self.hears_probes and self.role is not MqttRole.LOCK:
+            raise ValueError("only a lock hears discovery probes")
 
     @property
     def subscribe_topic(self) -> str:
-        """Return the topic this end receives on."""
-        return self.topics.down if self.role is MqttRole.LOCK else self.topics.up
+        """Return the topic this end receives frames on."""
+        topics = self.topics
+        if isinstance(topics, DiscoveryTopics):
+            return topics.answers
+        return topics.down if self.role is MqttRole.LOCK else topics.up
 
     @property
     def publish_topic(self) -> str:
-        """Return the topic this end sends on."""
-        return self.topics.up if self.role is MqttRole.LOCK else self.topics.down
+        """Return the topic this end sends frames on."""
+        topics = self.topics
+        if isinstance(topics, DiscoveryTopics):
+            return topics.probe
+        return topics.up if self.role is MqttRole.LOCK else topics.down
+
+    @property
+    def subscriptions(self) -> tuple[str, ...]:
+        """Return every topic filter this end subscribes to."""
+        if self.hears_probes:
+            return (self.subscribe_topic, DISCOVERY_FILTER)
+        return (self.subscribe_topic,)
 
 
 class _PahoClient(Client):
@@ -184,6 +213,8 @@ class MqttFrameLink(FrameLink):
         self._reconnect_task: asyncio.Task[None] | None = None
         self._gone: asyncio.Event = asyncio.Event()
         self._connect_lock = asyncio.Lock()
+        self.on_probe: Callable[[int, bytes], None] | None = None
+        """Called with (discriminator, payload) for each probe a lock's link hears."""
 
     @property
     def config(self) -> MqttLinkConfig:
@@ -244,7 +275,7 @@ class MqttFrameLink(FrameLink):
         self._start_misc_timer()
 
     async def _handshake(self, client: _PahoClient) -> None:
-        """CONNECT, then SUBSCRIBE to our one topic; raise on any refusal."""
+        """CONNECT, then SUBSCRIBE to our topics; raise on any refusal."""
         assert self._loop is not None and self._connack is not None
         config = self._config
         client.connect(
@@ -254,13 +285,14 @@ class MqttFrameLink(FrameLink):
         if reason.is_failure:
             raise BrokerRefused(f"broker refused connection: {reason}")
         self._suback = self._loop.create_future()
-        result, _mid = client.subscribe(config.subscribe_topic, qos=QOS)
+        topics = config.subscriptions
+        result, _mid = client.subscribe([(topic, QOS) for topic in topics])
         if result != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise NotConnected(f"subscribe failed: {result.name}")
         codes = await self._suback
-        if not codes or any(code.is_failure for code in codes):
+        if len(codes) != len(topics) or any(code.is_failure for code in codes):
             raise SubscribeRejected(
-                f"broker refused subscription to {config.subscribe_topic}"
+                f"broker refused subscription to {', '.join(topics)}"
             )
 
     def _new_client(self) -> _PahoClient:
@@ -307,6 +339,16 @@ class MqttFrameLink(FrameLink):
         late; the protocol's own freshness checks remain the real defence.
         """
         self._check_outgoing(frame)
+        await self._publish(self._config.publish_topic, frame, expiry_s)
+        self.stats.frames_sent += 1
+
+    async def answer_probe(self, topic: str, payload: bytes) -> None:
+        """Publish a discovery answer to the prober's own answer topic."""
+        if not self._config.hears_probes:
+            raise ValueError("this link does not hear probes")
+        await self._publish(topic, payload, None)
+
+    async def _publish(self, topic: str, frame: bytes, expiry_s: int | None) -> None:
         properties: Properties | None = None
         if expiry_s is not None:
             if not 1 <= expiry_s <= MAX_EXPIRY_S:
@@ -317,9 +359,7 @@ class MqttFrameLink(FrameLink):
         if not self._connected or client is None or self._loop is None:
             raise NotConnected("not connected to the broker")
         future: asyncio.Future[ReasonCode] = self._loop.create_future()
-        info = client.publish(
-            self._config.publish_topic, frame, qos=QOS, properties=properties
-        )
+        info = client.publish(topic, frame, qos=QOS, properties=properties)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise NotConnected(f"publish failed: {info.rc.name}")
         self._publishes[info.mid] = future
@@ -332,7 +372,6 @@ class MqttFrameLink(FrameLink):
             self._publishes.pop(info.mid, None)
         if reason.is_failure:
             raise PublishRejected(f"broker refused publish: {reason}")
-        self.stats.frames_sent += 1
 
     # -- paho callbacks (all run in the event loop thread) -------------------
 
@@ -428,11 +467,17 @@ class MqttFrameLink(FrameLink):
             future.set_result(reason_code)
 
     def _on_message(self, client: Client, userdata: Any, message: MQTTMessage) -> None:
-        # The broker should only route our own topic; a relay is untrusted.
-        if message.topic != self._config.subscribe_topic:
+        # The broker should only route our own topics; a relay is untrusted.
+        if message.topic == self._config.subscribe_topic:
+            self._deliver(bytes(message.payload))
+            return
+        discriminator = (
+            discriminator_of_topic(message.topic) if self._config.hears_probes else None
+        )
+        if discriminator is None or self.on_probe is None:
             self.stats.dropped_unexpected += 1
             return
-        self._deliver(bytes(message.payload))
+        self.on_probe(discriminator, bytes(message.payload))
 
     def _on_disconnect(
         self,

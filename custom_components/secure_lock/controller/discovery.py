@@ -1,0 +1,85 @@
+"""Find the lock a typed setup code is for, through the relay, by its discriminator.
+
+Typed digits do not name a lock, and a relay routes by lock id.  The
+controller asks every lock once (a probe on the discriminator's topic); the
+locks that have an open code with that discriminator answer with their ids
+on the controller's own answer topic.  Answers are unauthenticated and only
+say where to try: the PAKE then proves which lock holds the code, and a
+lock that shares the discriminator by chance fails it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from ..protocol.errors import ProtocolError
+from ..protocol.pairing_messages import (
+    DISCOVERY_NONCE_SIZE,
+    DiscoveryAnswer,
+    DiscoveryProbe,
+)
+from ..protocol.rng import Rng, system_rng
+from ..transport import MqttFrameLink, MqttLinkConfig, MqttRole
+from ..transport.errors import LinkClosed
+from ..transport.topics import DiscoveryTopics, is_account_name
+from .errors import LinkUnavailable
+from .links import BrokerSettings, broker_server_name, broker_tls
+
+ANSWER_WAIT = 2.0
+"""How long answers are collected: locks answer at once, a relay adds milliseconds."""
+MAX_CANDIDATES = 16
+
+
+class NoAccount(LinkUnavailable):
+    """Discovery needs a broker account whose name can form the answer topic."""
+
+
+async def find_locks(
+    broker: BrokerSettings,
+    discriminator: int,
+    *,
+    wait: float = ANSWER_WAIT,
+    rng: Rng = system_rng,
+) -> list[bytes]:
+    """Return the ids of the locks that answered, first answer first (at most 16).
+
+    Raise `TransportError` when the broker cannot be reached.
+    """
+    account = broker.username
+    if account is None or not is_account_name(account):
+        raise NoAccount("finding a lock through the relay needs a broker account")
+    config = MqttLinkConfig(
+        role=MqttRole.FINDER,
+        topics=DiscoveryTopics(discriminator, account),
+        port=broker.port,
+        tls=await asyncio.get_running_loop().run_in_executor(None, broker_tls, broker),
+        server_name=broker_server_name(broker),
+        address=broker.host,
+        username=account,
+        password=broker.password,
+    )
+    link = MqttFrameLink(config)
+    await link.connect()
+    nonce = rng(DISCOVERY_NONCE_SIZE)
+    found: list[bytes] = []
+    try:
+        await link.send(DiscoveryProbe(discriminator, nonce, account).to_bytes())
+        deadline = time.monotonic() + wait
+        while len(found) < MAX_CANDIDATES:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                async with asyncio.timeout(remaining):
+                    data = await link.receive()
+            except TimeoutError, LinkClosed:
+                break
+            with contextlib.suppress(ProtocolError):
+                answer = DiscoveryAnswer.from_bytes(data)
+                if answer.nonce == nonce and answer.lock_id not in found:
+                    found.append(answer.lock_id)
+    finally:
+        await link.close()
+    return found

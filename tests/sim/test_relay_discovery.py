@@ -1,0 +1,238 @@
+"""Typed digits through the relay: the discriminator finds the lock, the PAKE picks the right one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from custom_components.secure_lock.controller import (
+    PairingFailed,
+    confirm_pairing,
+    pair_over_link,
+)
+from custom_components.secure_lock.controller.discovery import NoAccount, find_locks
+from custom_components.secure_lock.controller.links import BrokerSettings
+from custom_components.secure_lock.protocol import ControllerIdentity, SetupCode
+from custom_components.secure_lock.protocol.errors import ErrorCode, ProtocolError
+from custom_components.secure_lock.protocol.pairing_messages import (
+    DiscoveryAnswer,
+    DiscoveryProbe,
+)
+from custom_components.secure_lock.protocol.roles import Role
+from custom_components.secure_lock.protocol.setup_code import discriminator_of
+from custom_components.secure_lock.transport import (
+    MqttFrameLink,
+    MqttLinkConfig,
+    MqttRole,
+)
+from custom_components.secure_lock.transport.tls import client_tls_context
+from custom_components.secure_lock.transport.topics import DiscoveryTopics
+from device_sim.broker import MosquittoBroker
+from device_sim.joining import Invitation
+from device_sim.lock_device import DeviceConfig
+from device_sim.lock_runtime import (
+    BrokerSettings as LockBroker,
+    LockRuntime,
+    RuntimeOptions,
+)
+from device_sim.pki import DevCertificateAuthority
+
+from .conftest import CONTROLLER_PASSWORD
+
+ACCOUNT = "homeassistant-1"
+
+
+@pytest.fixture(name="start_lock")
+async def start_lock_fixture(
+    tmp_path: Path, broker: MosquittoBroker, ca: DevCertificateAuthority
+) -> AsyncIterator[Callable[..., contextlib.AbstractAsyncContextManager[LockRuntime]]]:
+    """Return a starter of locks on the broker only (no LAN); all stop afterwards."""
+    runtimes: list[LockRuntime] = []
+
+    @contextlib.asynccontextmanager
+    async def start(name: str) -> AsyncIterator[LockRuntime]:
+        runtime = LockRuntime(
+            RuntimeOptions(
+                state_dir=tmp_path / name,
+                device=DeviceConfig(),
+                broker=LockBroker("127.0.0.1", broker.lock_port, broker.ca_file),
+                factory_ca=ca,
+            )
+        )
+        await runtime.start()
+        runtimes.append(runtime)
+        assert runtime.mqtt is not None and runtime.mqtt.connected
+        yield runtime
+
+    yield start
+    for runtime in runtimes:
+        await runtime.stop()
+
+
+def _settings(broker: MosquittoBroker, username: str = ACCOUNT) -> BrokerSettings:
+    return BrokerSettings(
+        f"mqtts://127.0.0.1:{broker.controller_port}",
+        broker.ca_file.read_text(encoding="utf-8"),
+        username,
+        CONTROLLER_PASSWORD,
+    )
+
+
+async def test_only_a_lock_with_an_open_code_answers(
+    broker: MosquittoBroker,
+    start_lock: Callable[..., contextlib.AbstractAsyncContextManager[LockRuntime]],
+) -> None:
+    """The label's discriminator is answered while the button's window is open."""
+    broker.add_controller(ACCOUNT, CONTROLLER_PASSWORD, [])
+    async with start_lock("lock") as runtime:
+        device = runtime.device
+        assert device is not None
+        label = discriminator_of(device.lock_id)
+        assert await find_locks(_settings(broker), label, wait=0.5) == []
+        device.press_button()
+        assert await find_locks(_settings(broker), label, wait=0.5) == [device.lock_id]
+        other = (label + 1) % 64
+        assert await find_locks(_settings(broker), other, wait=0.5) == []
+
+
+async def test_typed_digits_pair_through_the_relay_past_a_lock_with_the_same_discriminator(
+    broker: MosquittoBroker,
+    start_lock: Callable[..., contextlib.AbstractAsyncContextManager[LockRuntime]],
+) -> None:
+    """Two locks in pairing mode answer; the wrong one fails the PAKE, the right one pairs.
+
+    The second lock holds an invitation with the first lock's label
+    discriminator, so both answer the same probe.
+    """
+    async with start_lock("target") as target, start_lock("other") as other:
+        assert target.device is not None and other.device is not None
+        target.device.press_button()
+        # The other lock holds an open invitation with the target's label discriminator.
+        _invite(other, discriminator_of(target.device.lock_id))
+        broker.add_controller(
+            ACCOUNT,
+            CONTROLLER_PASSWORD,
+            [target.device.lock_id.hex(), other.device.lock_id.hex()],
+        )
+        typed = SetupCode.parse(target.device.element.label_code.manual_code())
+        found = await find_locks(_settings(broker), typed.discriminator, wait=1.0)
+        assert set(found) == {target.device.lock_id, other.device.lock_id}
+
+        identity = ControllerIdentity.generate()
+        paired_with = None
+        refusals: list[tuple[bytes, ErrorCode]] = []
+        # The wrong candidate first, whatever order the answers came in.
+        for lock_id in sorted(found, key=lambda i: i != other.device.lock_id):
+            link = _controller_link(broker, lock_id)
+            await link.connect()
+            try:
+                outcome = await pair_over_link(
+                    link, identity, typed, "Phone", timeout=10
+                )
+                await confirm_pairing(link, identity, outcome.lock, timeout=10)
+            except PairingFailed as err:
+                refusals.append((lock_id, err.code))
+                continue
+            finally:
+                await link.close()
+            paired_with = outcome.lock.lock_id
+            break
+        assert paired_with == target.device.lock_id
+        assert refusals == [(other.device.lock_id, ErrorCode.BAD_MAC)]
+        assert identity.key_id in target.device.state.registry.records
+        assert identity.key_id not in other.device.state.registry.records
+        # The wrong candidate counted one guess, as any wrong code does.
+        assert other.device.state.pairing_attempts.failures == 1
+        assert target.device.state.pairing_attempts.failures == 0
+
+
+def _invite(runtime: LockRuntime, discriminator: int) -> None:
+    """Give ``runtime``'s lock an open invitation whose code has ``discriminator``."""
+    device = runtime.device
+    assert device is not None
+    pin = device.element.label_code.pin
+    assert pin is not None
+    code = SetupCode.generate(pin, discriminator)
+    now = device.now_ms()
+    device.state.joins.invitations[b"\x01" * 16] = Invitation(
+        b"\x01" * 16,
+        code.secret_for(device.lock_id),
+        Role.GUEST,
+        0,
+        now + 3_600_000,
+        now + 600_000,
+        bytes(16),
+        "test",
+    )
+
+
+def _controller_link(broker: MosquittoBroker, lock_id: bytes) -> MqttFrameLink:
+    return MqttFrameLink(
+        broker.controller_link_config(lock_id, ACCOUNT, CONTROLLER_PASSWORD)
+    )
+
+
+async def test_answers_reach_only_the_prober(
+    broker: MosquittoBroker,
+    start_lock: Callable[..., contextlib.AbstractAsyncContextManager[LockRuntime]],
+) -> None:
+    """Another account listening on this account's answer topic hears nothing."""
+    broker.add_controller(ACCOUNT, CONTROLLER_PASSWORD, [])
+    broker.add_controller("snoop", CONTROLLER_PASSWORD, [])
+    async with start_lock("lock") as runtime:
+        assert runtime.device is not None
+        runtime.device.press_button()
+        label = discriminator_of(runtime.device.lock_id)
+        snoop = MqttFrameLink(
+            MqttLinkConfig(
+                role=MqttRole.FINDER,
+                topics=DiscoveryTopics(label, ACCOUNT),  # homeassistant-1's answers
+                port=broker.controller_port,
+                tls=client_tls_context(broker.ca_file),
+                address="127.0.0.1",
+                username="snoop",
+                password=CONTROLLER_PASSWORD,
+                connect_timeout=5.0,
+            )
+        )
+        await snoop.connect()
+        try:
+            found = await find_locks(_settings(broker), label, wait=0.5)
+            assert found == [runtime.device.lock_id]
+            # The answer was published while the snoop was subscribed.
+            assert snoop.stats.frames_received == 0
+            # Its own probes, with our account as reply_to, reach nobody it can read.
+            await snoop.send(DiscoveryProbe(label, bytes(16), ACCOUNT).to_bytes())
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    await snoop.receive()
+        finally:
+            await snoop.close()
+
+
+async def test_a_probe_without_a_usable_account_is_refused_before_sending() -> None:
+    """No account, or one that cannot name a topic: a typed error, nothing sent."""
+    for username in (None, "a/b", "+", ""):
+        settings = BrokerSettings("mqtts://127.0.0.1:1", "", username, None)
+        with pytest.raises(NoAccount):
+            await find_locks(settings, 1)
+
+
+def test_probe_and_answer_round_trip_and_refuse_junk() -> None:
+    """Canonical encodings; a discriminator out of range or a non-ASCII account is malformed."""
+    probe = DiscoveryProbe(63, bytes(16), ACCOUNT)
+    assert DiscoveryProbe.from_bytes(probe.to_bytes()) == probe
+    answer = DiscoveryAnswer(bytes(16), bytes(range(16)))
+    assert DiscoveryAnswer.from_bytes(answer.to_bytes()) == answer
+    for junk in (
+        DiscoveryProbe(64, bytes(16), ACCOUNT).to_bytes(),
+        probe.to_bytes()[:-1],
+        probe.to_bytes() + b"x",
+        probe.to_bytes()[:19] + b"\x02\xff\xfe",
+    ):
+        with pytest.raises(ProtocolError):
+            DiscoveryProbe.from_bytes(junk)
