@@ -30,6 +30,11 @@ from custom_components.secure_lock.controller import (
     pair_over_link,
     update_firmware,
 )
+from custom_components.secure_lock.controller.discovery import (
+    find_locks,
+    pair_with_a_candidate,
+)
+from custom_components.secure_lock.controller.links import BrokerSettings
 from custom_components.secure_lock.protocol import (
     CommandResult,
     ControllerIdentity,
@@ -38,6 +43,7 @@ from custom_components.secure_lock.protocol import (
     Role,
     SetupCode,
 )
+from custom_components.secure_lock.protocol.pairing import ControllerPairingOutcome
 from custom_components.secure_lock.transport import (
     LockTopics,
     MqttFrameLink,
@@ -49,7 +55,7 @@ from custom_components.secure_lock.transport import (
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
-from .cli_errors import PAIRING_NO_ANSWER, RELAY_NEEDS_QR
+from .cli_errors import PAIRING_NO_ANSWER
 from .cli_lock import BROKER_CA_NEEDED, broker_address
 from .cli_profile import Connection, Profile
 
@@ -256,8 +262,6 @@ async def _pair(args: argparse.Namespace) -> int:
             raise ValueError(f"--broker-ca: no file at {args.broker_ca}")
     elif args.broker_ca or args.username or args.password:
         raise ValueError("--broker-ca, --username and --password need --broker")
-    if args.broker is not None and setup.pin is None:
-        raise ValueError(RELAY_NEEDS_QR)
     connection = Connection(
         lan_url=args.lan,
         broker_url=args.broker,
@@ -267,17 +271,23 @@ async def _pair(args: argparse.Namespace) -> int:
         lock_id=None if setup.pin is None else setup.pin.lock_id.hex(),
     )
     profile = Profile(ControllerIdentity.generate(), connection)
-    async with aiohttp.ClientSession() as session:
-        link = await open_link(connection, session)
-        try:
-            try:
-                outcome = await pair_over_link(link, profile.identity, setup, args.name)
-                # Final only once the lock hears from us (it forgets silent joins).
-                await confirm_pairing(link, profile.identity, outcome.lock)
-            except LinkUnavailable:
-                raise ValueError(PAIRING_NO_ANSWER) from None
-        finally:
-            await link.close()
+    if setup.pin is None and args.broker is not None and args.lan is None:
+        # Typed digits through a relay: ask which locks have such a code.
+        broker = BrokerSettings(
+            args.broker,
+            Path(args.broker_ca).read_text(encoding="utf-8"),
+            args.username,
+            args.password,
+        )
+        candidates = await find_locks(broker, setup.discriminator)
+
+        async def attempt(lock_id: bytes) -> ControllerPairingOutcome:
+            connection.lock_id = lock_id.hex()
+            return await _pair_once(connection, profile, setup, args.name)
+
+        outcome = await pair_with_a_candidate(candidates, attempt)
+    else:
+        outcome = await _pair_once(connection, profile, setup, args.name)
     profile.lock = outcome.lock
     connection.lock_id = outcome.lock.lock_id.hex()
     profile.save(args.profile, replace_existing=True)
@@ -286,6 +296,23 @@ async def _pair(args: argparse.Namespace) -> int:
     )
     print(f"controller id {outcome.controller_id.hex()}")
     return 0
+
+
+async def _pair_once(
+    connection: Connection, profile: Profile, setup: SetupCode, name: str
+) -> ControllerPairingOutcome:
+    async with aiohttp.ClientSession() as session:
+        link = await open_link(connection, session)
+        try:
+            try:
+                outcome = await pair_over_link(link, profile.identity, setup, name)
+                # Final only once the lock hears from us (it forgets silent joins).
+                await confirm_pairing(link, profile.identity, outcome.lock)
+            except LinkUnavailable:
+                raise ValueError(PAIRING_NO_ANSWER) from None
+        finally:
+            await link.close()
+    return outcome
 
 
 async def _with_client(

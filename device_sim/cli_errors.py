@@ -17,6 +17,8 @@ from custom_components.secure_lock.controller import (
     PAIRING_ERROR_KEYS,
     CommandRefused,
     ControllerError,
+    NoLockFound,
+    NoRelayAccount,
     PairingFailed,
     PairingTimedOut,
 )
@@ -53,10 +55,6 @@ _TRANSLATIONS = (
     / "en.json"
 )
 
-RELAY_NEEDS_QR = (
-    "through a relay, pair with the QR text (SECURELOCK:...), which names the "
-    "lock; the 11-digit code alone works on the LAN (--lan)"
-)
 PAIRING_NO_ANSWER = (
     "The lock did not pair. If it is new or was reset, press its pairing button "
     f"({PROG} press-button --state-dir DIR) and pair within 2 minutes, and check "
@@ -100,6 +98,10 @@ def describe(err: BaseException) -> str:
             return _PAIRING_TEXT.get(key) or _config_error(key)
         case PairingTimedOut():
             return PAIRING_NO_ANSWER
+        case NoLockFound():
+            return _config_error("no_lock_found")
+        case NoRelayAccount():
+            return _config_error("relay_needs_account")
         case CommandRefused():
             known = _exception_text(err.code.name.lower())
             if known is not None:

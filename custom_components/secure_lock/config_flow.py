@@ -58,11 +58,14 @@ from .const import (
 )
 from .controller import (
     LinkUnavailable,
+    NoLockFound,
+    NoRelayAccount,
     PairingFailed,
     PairingTimedOut,
     confirm_pairing,
     pair_over_link,
 )
+from .controller.discovery import find_locks, pair_with_a_candidate
 from .controller.invitations import IssuedInvitation
 from .controller.links import (
     BrokerSettings,
@@ -89,6 +92,7 @@ from .issues import LockIssue, async_report_issue
 from .protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
+    ErrorCode,
     ProtocolError,
     Role,
     SetupCode,
@@ -98,6 +102,7 @@ from .protocol.firmware import ReleasePublicKey
 from .protocol.pairing import UNKNOWN_LOCK
 from .runtime import SecureLockConfigEntry
 from .transport import TransportError
+from .transport.link import FrameLink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -218,15 +223,16 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
                 broker = _broker_from_input(user_input)
             except LinkSettingsError as err:
                 errors[_field_of(err)] = form_error(err)
-            if setup is not None and setup.pin is None:
-                errors[CONF_SETUP_CODE] = "relay_needs_qr"
-            elif setup is not None and broker is not None:
-                assert setup.pin is not None
-                await self._async_claim(setup.pin.lock_id)
-                settings = LinkSettings(
-                    setup.pin.lock_id, broker=broker, prefer=LinkKind.BROKER
-                )
-                if error := await _async_reachable(self, settings, LinkKind.BROKER):
+            if setup is not None and broker is not None:
+                lock_id = UNKNOWN_LOCK
+                if setup.pin is not None:
+                    lock_id = setup.pin.lock_id
+                    await self._async_claim(lock_id)
+                settings = LinkSettings(lock_id, broker=broker, prefer=LinkKind.BROKER)
+                if setup.pin is None and broker.username is None:
+                    # The answers to a search by discriminator go to an account.
+                    errors["base"] = "relay_needs_account"
+                elif error := await _async_reachable(self, settings, LinkKind.BROKER):
                     errors["base"] = error
                 else:
                     return await self._async_ready(setup, settings)
@@ -336,21 +342,15 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
             except PairingFailed as err:
                 _LOGGER.info("Pairing refused: %s", err.code.value)
                 error = form_error(err)
-            except (PairingTimedOut, LinkUnavailable, TransportError) as err:
+            except (
+                PairingTimedOut,
+                LinkUnavailable,
+                NoLockFound,
+                NoRelayAccount,
+                TransportError,
+            ) as err:
                 error = form_error(err)
             if error is None:
-                lock_hex = outcome.lock.lock_id.hex()
-                if self.unique_id is None:
-                    # A typed code: the lock said who it is only by pairing.
-                    await self.async_set_unique_id(lock_hex)
-                    self._abort_if_unique_id_configured()
-                elif self.unique_id != lock_hex:
-                    # Zeroconf or reauth named another lock than the one the
-                    # code paired (never confirmed, so the lock forgets us).
-                    self._outcome = None
-                    error = "wrong_lock"
-            if error is None:
-                self._settings = replace(self._settings, lock_id=outcome.lock.lock_id)
                 data = {
                     **link_data(self._settings),
                     **credential_data(identity, outcome.lock),
@@ -379,27 +379,61 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_pair(
         self, identity: ControllerIdentity
     ) -> ControllerPairingOutcome:
+        """Pair (once per flow: a retry only confirms), then confirm the pairing."""
         assert self._setup is not None and self._settings is not None
-        link = await open_link(
-            self._settings,
-            self._settings.order()[0],
-            session=async_get_clientsession(self.hass),
-        )
+        if self._outcome is None:
+            outcome = await self._async_find_and_pair(identity, self._settings)
+            lock_hex = outcome.lock.lock_id.hex()
+            if self.unique_id is None:
+                # Typed digits: the lock said who it is only by pairing.
+                await self.async_set_unique_id(lock_hex)
+                self._abort_if_unique_id_configured()
+            elif self.unique_id != lock_hex:
+                # Discovery or reauth named another lock than the one that
+                # paired; unconfirmed, the lock forgets us after its fail-safe.
+                raise PairingFailed(ErrorCode.WRONG_RECIPIENT, "another lock paired")
+            self._outcome = outcome
+            self._settings = replace(self._settings, lock_id=outcome.lock.lock_id)
+        link = await self._async_open(self._settings)
         try:
-            if self._outcome is None:
-                self._outcome = await pair_over_link(
-                    link,
-                    identity,
-                    self._setup,
-                    CONTROLLER_NAME,
-                    timeout=PAIRING_TIMEOUT,
-                )
             await confirm_pairing(
                 link, identity, self._outcome.lock, timeout=PAIRING_TIMEOUT
             )
-            return self._outcome
         finally:
             await link.close()
+        return self._outcome
+
+    async def _async_find_and_pair(
+        self, identity: ControllerIdentity, settings: LinkSettings
+    ) -> ControllerPairingOutcome:
+        if settings.lock_id != UNKNOWN_LOCK or settings.order()[0] is LinkKind.LAN:
+            return await self._async_pair_once(identity, settings)
+        # Typed digits through a relay: ask which locks have such a code.
+        assert self._setup is not None and settings.broker is not None
+        candidates = await find_locks(settings.broker, self._setup.discriminator)
+        return await pair_with_a_candidate(
+            candidates,
+            lambda lock_id: self._async_pair_once(
+                identity, replace(settings, lock_id=lock_id)
+            ),
+        )
+
+    async def _async_pair_once(
+        self, identity: ControllerIdentity, settings: LinkSettings
+    ) -> ControllerPairingOutcome:
+        assert self._setup is not None
+        link = await self._async_open(settings)
+        try:
+            return await pair_over_link(
+                link, identity, self._setup, CONTROLLER_NAME, timeout=PAIRING_TIMEOUT
+            )
+        finally:
+            await link.close()
+
+    async def _async_open(self, settings: LinkSettings) -> FrameLink:
+        return await open_link(
+            settings, settings.order()[0], session=async_get_clientsession(self.hass)
+        )
 
     # Re-pairing and reconfiguring ----------------------------------------------
 

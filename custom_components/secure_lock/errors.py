@@ -25,6 +25,8 @@ from .controller import (
     CommandTimeout,
     FirmwareRejected,
     LinkUnavailable,
+    NoLockFound,
+    NoRelayAccount,
     PairingFailed,
     PairingTimedOut,
 )
@@ -115,6 +117,10 @@ def form_error(err: SecureLockError) -> str:
             return PAIRING_ERROR_KEYS.get(err.code, "pairing_failed")
         case PairingTimedOut() | CommandTimeout():
             return "timeout"
+        case NoLockFound():
+            return "no_lock_found"
+        case NoRelayAccount():
+            return "relay_needs_account"
         case BrokerRefused():
             return "invalid_auth"
         case TlsFailure():

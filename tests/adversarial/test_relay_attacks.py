@@ -11,6 +11,7 @@ nothing new, never a state the lock did not sign.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -32,10 +33,10 @@ from custom_components.secure_lock.protocol import (
 )
 from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.messages import ControllerRemove
+from custom_components.secure_lock.protocol.setup_code import PASSCODE_BITS
 from custom_components.secure_lock.protocol.state import BoltState as WireBoltState
 from custom_components.secure_lock.transport.link import FrameLink
 from device_sim.mechanism import BoltState
-from tests.conftest import wrong_code
 from tests.sim.helpers import wait_until
 
 from .conftest import RelayedLock, Stage
@@ -335,32 +336,51 @@ async def _try_pairing(link: FrameLink, setup: SetupCode) -> ErrorCode:
 async def test_pairing_brute_force_locks_out_across_a_reboot(
     stage: Stage, path: str
 ) -> None:
-    """Five wrong proofs through the attacker's path lock pairing out, also after a reboot."""
+    """An attacker on the path gets 5 guesses per window at the 11 digits, reboot or not.
+
+    Each guess uses a fresh controller key and another wrong passcode; the
+    sixth and every later one is refused unread, the right code included,
+    across a reboot, until the owner presses the button (a new window).
+    """
     lock = await stage.start_lock()
     proxy = await stage.lan_proxy(lock)
-    real = lock.device.element.label_code
-    guess = wrong_code(real)
+    real = SetupCode.parse(lock.device.element.label_code.manual_code())
 
     async def link() -> FrameLink:
         if path == "relay":
             return await stage.controller_link(lock)
         return await stage.lan_link(proxy.url)
 
+    def guess(number: int) -> SetupCode:
+        passcode = (real.passcode + number) % (2**PASSCODE_BITS - 1) + 1
+        return replace(real, passcode=passcode)
+
     lock.device.press_button()
     attacker = await link()
-    for _ in range(5):
-        assert await _try_pairing(attacker, guess) is ErrorCode.BAD_MAC
-    # Even the right secret is refused now.
+    for number in range(5):
+        assert await _try_pairing(attacker, guess(number)) is ErrorCode.BAD_MAC
+    for number in range(5, 8):
+        assert (
+            await _try_pairing(attacker, guess(number)) is ErrorCode.PAIRING_LOCKED_OUT
+        )
+    # Even the right code is refused now.
     assert await _try_pairing(attacker, real) is ErrorCode.PAIRING_LOCKED_OUT
+    assert lock.device.state.pairing_attempts.failures == 5
 
     await lock.reboot()
     proxy.upstream_url = lock.lan_url
     assert lock.device.state.pairing_attempts.failures == 5
-    # The window did not survive the reboot; with the button pressed again
-    # the lockout is lifted (physical access), so a press is not tried here.
+    # A window opened without the button (as a fresh invitation would) stays shut.
     lock.device.pairing.open_window()
     assert await _try_pairing(await link(), real) is ErrorCode.PAIRING_LOCKED_OUT
     assert lock.device.state.registry.records == {}
+    # The owner's press is a new window: the count starts again, the code pairs.
+    lock.device.press_button()
+    assert lock.device.state.pairing_attempts.failures == 0
+    outcome = await pair_over_link(
+        await link(), ControllerIdentity.generate(), real, "owner", timeout=5
+    )
+    assert outcome.lock.lock_id == lock.device.lock_id
     seen: FramePath = proxy if path == "lan" else lock.relay
     assert seen.captured(Direction.DOWN, Channel.PAIRING)
 

@@ -298,10 +298,14 @@ def _broker_input(
 async def test_pair_through_the_relay(
     hass: HomeAssistant, broker: MosquittoBroker, broker_lock: SimLock
 ) -> None:
-    """A lock reached only through the broker pairs and works."""
+    """A lock reached only through the broker pairs by its 11 digits and works.
+
+    The relay finds it by the code's discriminator; no QR, no lock id typed.
+    """
     flow_id = await _start(hass, "broker")
     result = await hass.config_entries.flow.async_configure(
-        flow_id, _broker_input(broker, broker_lock)
+        flow_id,
+        _broker_input(broker, broker_lock, **{CONF_SETUP_CODE: broker_lock.setup_code}),
     )
     assert result["step_id"] == "pair"
     broker_lock.device.press_button()
@@ -315,6 +319,26 @@ async def test_pair_through_the_relay(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_typed_digits_through_the_relay_without_a_lock_in_pairing_mode(
+    hass: HomeAssistant, broker: MosquittoBroker, broker_lock: SimLock
+) -> None:
+    """No lock has an open code with the digits' discriminator: say so, then pair."""
+    flow_id = await _start(hass, "broker")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        _broker_input(broker, broker_lock, **{CONF_SETUP_CODE: broker_lock.setup_code}),
+    )
+    assert result["step_id"] == "pair"
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["errors"] == {"base": "no_lock_found"}
+    broker_lock.device.press_button()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == broker_lock.lock_id
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
 async def test_relay_input_errors(
     hass: HomeAssistant,
     broker: MosquittoBroker,
@@ -323,11 +347,18 @@ async def test_relay_input_errors(
 ) -> None:
     """Typed digits, plain MQTT, a non-certificate, a password without user, wrong CA, wrong password."""
     flow_id = await _start(hass, "broker")
+    # Typed digits: the answers to a search go to an account, so one is needed.
     result = await hass.config_entries.flow.async_configure(
         flow_id,
-        _broker_input(broker, broker_lock, **{CONF_SETUP_CODE: broker_lock.setup_code}),
+        {
+            k: v
+            for k, v in _broker_input(
+                broker, broker_lock, **{CONF_SETUP_CODE: broker_lock.setup_code}
+            ).items()
+            if k not in (CONF_USERNAME, CONF_PASSWORD)
+        },
     )
-    assert result["errors"] == {CONF_SETUP_CODE: "relay_needs_qr"}
+    assert result["errors"] == {"base": "relay_needs_account"}
     result = await hass.config_entries.flow.async_configure(
         flow_id,
         _broker_input(

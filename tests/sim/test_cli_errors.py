@@ -286,6 +286,59 @@ async def test_pairing_with_lan_and_broker_keeps_both(
         lock.kill()
 
 
+async def test_typed_digits_pair_through_the_relay(
+    tmp_path: Path, broker: MosquittoBroker, ca: DevCertificateAuthority
+) -> None:
+    """`pair DIGITS --broker ...`: the relay finds the lock in pairing mode; none, one line."""
+    ca.save(tmp_path / "factory")
+    lock = LockProcess(
+        tmp_path / "lock",
+        free_port(),
+        (
+            "--broker",
+            f"mqtts://127.0.0.1:{broker.lock_port}",
+            "--broker-ca",
+            str(broker.ca_file),
+            "--factory-ca",
+            str(tmp_path / "factory"),
+        ),
+    )
+    await lock.start()
+    try:
+        socket = lock.state_dir / SOCKET_NAME
+        answer = await admin_call(socket, AdminRequest(AdminCommand.SETUP_CODE))
+        pin = SetupCode.parse(answer["qr"]).pin
+        assert pin is not None
+        broker.add_controller("cli-1", "cli password", [pin.lock_id.hex()])
+        relay = (
+            "--broker",
+            f"mqtts://127.0.0.1:{broker.controller_port}",
+            "--broker-ca",
+            str(broker.ca_file),
+            "--username",
+            "cli-1",
+            "--password",
+            "cli password",
+        )
+        profile = str(tmp_path / "me.json")
+        assert_one_line_error(
+            await run_async(
+                "client", "--profile", profile, "pair", answer["code"], *relay
+            ),
+            "No lock answered through the relay",
+        )
+        await admin_call(socket, AdminRequest(AdminCommand.PRESS_BUTTON))
+        paired = await run_async(
+            "client", "--profile", profile, "pair", answer["code"], *relay
+        )
+        assert paired.returncode == 0, paired.stderr
+        assert f"paired with lock {pin.lock_id.hex()} as admin" in paired.stdout
+        status = await run_async("client", "--profile", profile, "status")
+        assert status.returncode == 0, status.stderr
+    finally:
+        lock.kill()
+
+
 def test_a_lock_that_names_the_wrong_recipient_reads_as_in_home_assistant() -> None:
     """`wrong_recipient` from a lock is the config flow's sentence, not the code."""
     text = describe(PairingFailed(ErrorCode.WRONG_RECIPIENT))

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from custom_components.secure_lock.controller import (
+    NoRelayAccount,
     PairingFailed,
     confirm_pairing,
     pair_over_link,
 )
-from custom_components.secure_lock.controller.discovery import NoAccount, find_locks
+from custom_components.secure_lock.controller.discovery import find_locks
 from custom_components.secure_lock.controller.links import BrokerSettings
 from custom_components.secure_lock.protocol import ControllerIdentity, SetupCode
 from custom_components.secure_lock.protocol.errors import ErrorCode, ProtocolError
@@ -218,7 +219,7 @@ async def test_a_probe_without_a_usable_account_is_refused_before_sending() -> N
     """No account, or one that cannot name a topic: a typed error, nothing sent."""
     for username in (None, "a/b", "+", ""):
         settings = BrokerSettings("mqtts://127.0.0.1:1", "", username, None)
-        with pytest.raises(NoAccount):
+        with pytest.raises(NoRelayAccount):
             await find_locks(settings, 1)
 
 

@@ -11,6 +11,8 @@ from .errors import (
     CommandTimeout,
     ControllerError,
     LinkUnavailable,
+    NoLockFound,
+    NoRelayAccount,
     PairingFailed,
     PairingTimedOut,
 )
@@ -40,6 +42,8 @@ __all__ = [
     "LinkUnavailable",
     "LockClient",
     "LockReport",
+    "NoLockFound",
+    "NoRelayAccount",
     "PairingFailed",
     "PairingTimedOut",
     "ReportKind",

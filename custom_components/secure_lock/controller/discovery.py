@@ -11,6 +11,7 @@ lock that shares the discriminator by chance fails it cleanly.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 import contextlib
 import time
 
@@ -24,16 +25,12 @@ from ..protocol.rng import Rng, system_rng
 from ..transport import MqttFrameLink, MqttLinkConfig, MqttRole
 from ..transport.errors import LinkClosed
 from ..transport.topics import DiscoveryTopics, is_account_name
-from .errors import LinkUnavailable
+from .errors import NoLockFound, NoRelayAccount, PairingFailed, PairingTimedOut
 from .links import BrokerSettings, broker_server_name, broker_tls
 
 ANSWER_WAIT = 2.0
 """How long answers are collected: locks answer at once, a relay adds milliseconds."""
 MAX_CANDIDATES = 16
-
-
-class NoAccount(LinkUnavailable):
-    """Discovery needs a broker account whose name can form the answer topic."""
 
 
 async def find_locks(
@@ -49,7 +46,7 @@ async def find_locks(
     """
     account = broker.username
     if account is None or not is_account_name(account):
-        raise NoAccount("finding a lock through the relay needs a broker account")
+        raise NoRelayAccount("finding a lock through the relay needs a broker account")
     config = MqttLinkConfig(
         role=MqttRole.FINDER,
         topics=DiscoveryTopics(discriminator, account),
@@ -83,3 +80,24 @@ async def find_locks(
     finally:
         await link.close()
     return found
+
+
+async def pair_with_a_candidate[T](
+    candidates: Sequence[bytes], attempt: Callable[[bytes], Awaitable[T]]
+) -> T:
+    """Return the first candidate's successful ``attempt``, trying them in order.
+
+    A refusal or silence from one candidate (another lock that shares the
+    discriminator fails the PAKE cleanly) moves on to the next; when all
+    fail, the first candidate's failure is raised, as the likeliest lock.
+    """
+    if not candidates:
+        raise NoLockFound("no lock with an open code for this discriminator answered")
+    first: PairingFailed | PairingTimedOut | None = None
+    for lock_id in candidates:
+        try:
+            return await attempt(lock_id)
+        except (PairingFailed, PairingTimedOut) as err:
+            first = first or err
+    assert first is not None
+    raise first

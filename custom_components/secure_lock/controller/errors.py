@@ -36,6 +36,14 @@ class PairingTimedOut(ControllerError):
     """The lock did not answer a pairing step in time."""
 
 
+class NoLockFound(ControllerError):
+    """Through the relay, no lock with an open code for the typed digits answered."""
+
+
+class NoRelayAccount(ControllerError):
+    """Finding a lock through the relay needs a broker account to read the answers."""
+
+
 class CommandRefused(ControllerError):
     """The lock answered, signed, that it did not do what was asked."""
 
