@@ -69,6 +69,8 @@ from custom_components.secure_lock.protocol.pairing import (
     transcript_th3,
 )
 from custom_components.secure_lock.protocol.pairing_messages import (
+    DiscoveryAnswer,
+    DiscoveryProbe,
     PairingHello,
     PairingProof,
     PairingResult,
@@ -190,6 +192,14 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
         },
     }
     vectors["spake2plus"] = spake2plus_vectors()
+    vectors["discovery"] = {
+        "probe": DiscoveryProbe(
+            setup.discriminator, bytes(range(16)), "homeassistant-1"
+        )
+        .to_bytes()
+        .hex(),
+        "answer": DiscoveryAnswer(bytes(range(16)), lock.lock_id).to_bytes().hex(),
+    }
     vectors["firmware"] = firmware_vectors()
     vectors["resync"] = resync_vector(lock)
     vectors["lifecycle"] = lifecycle_vectors(lock, setup, hello)
