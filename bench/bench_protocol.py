@@ -49,6 +49,12 @@ from custom_components.secure_lock.protocol import (  # noqa: E402
     supported_suites,
 )
 from custom_components.secure_lock.protocol.envelope import frame_size  # noqa: E402
+from custom_components.secure_lock.protocol.spake2plus import (  # noqa: E402
+    Prover,
+    Verifier,
+    check_prover_confirmation,
+    derive_prover_secret,
+)
 
 REPEATS = 9
 BATCH = 60
@@ -145,7 +151,27 @@ def measure(suite: SuiteId) -> list[tuple[str, tuple[float, float, float]]]:
         ("lock seal signed result", _per_op_us(respond)),
         ("controller open result", _timed(replies, ctrl_ep.open)),
         ("full pairing (both sides)", _per_op_us(_full_pairing(suite), batch=10)),
+        ("SPAKE2+ alone (both sides, no scrypt)", _per_op_us(_spake_exchange)),
+        ("scrypt, code to w0 and w1 (once per side)", _per_op_us(_derive, batch=3)),
     ]
+
+
+_SPAKE_SECRET = derive_prover_secret(12_345_678, bytes(16))
+
+
+def _spake_exchange(count: int) -> None:
+    """Shares, both key schedules and both confirmation checks."""
+    for _ in range(count):
+        prover = Prover(_SPAKE_SECRET)
+        verifier = Verifier(_SPAKE_SECRET.verifier())
+        keys = verifier.respond(b"bench", bytes(16), prover.share)
+        confirmed = prover.finish(b"bench", bytes(16), verifier.share, keys.confirm_v)
+        check_prover_confirmation(keys, confirmed.confirm_p)
+
+
+def _derive(count: int) -> None:
+    for passcode in range(count):
+        derive_prover_secret(passcode + 1, bytes(16))
 
 
 def machine() -> str:
