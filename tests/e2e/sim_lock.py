@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from device_sim.lock_device import DeviceConfig, LockDevice
-from device_sim.lock_runtime import LockRuntime, RuntimeOptions
+from device_sim.lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
 from device_sim.mechanism import MechanismConfig
+from device_sim.pki import DevCertificateAuthority
 
 # The bolt moves at once and an opened latch stays open: no waiting on timers.
 FAST = DeviceConfig(
@@ -27,6 +28,9 @@ class SimulatedLock:
 
     state_dir: Path
     port: int = 0
+    relay: BrokerSettings | None = None
+    """The broker's lock listener, for a lock reached only through the relay."""
+    factory_ca: DevCertificateAuthority | None = None
     runtime: LockRuntime | None = field(default=None, init=False)
 
     async def start(self) -> None:
@@ -35,15 +39,17 @@ class SimulatedLock:
             RuntimeOptions(
                 state_dir=self.state_dir,
                 device=FAST,
-                lan=("127.0.0.1", self.port),
+                lan=None if self.relay is not None else ("127.0.0.1", self.port),
+                broker=self.relay,
+                factory_ca=self.factory_ca,
                 admin_socket=False,
                 # The system's randomness, as a real lock: a seeded one would
                 # repeat its nonces after the power cycle below.
             )
         )
         await runtime.start()
-        assert runtime.lan is not None
-        self.port = runtime.lan.port
+        if runtime.lan is not None:
+            self.port = runtime.lan.port
         self.runtime = runtime
 
     async def stop(self) -> None:

@@ -16,9 +16,15 @@ from typing import Any
 
 from custom_components.secure_lock.const import CONTROLLER_NAME, DOMAIN
 from custom_components.secure_lock.protocol import PairedLock
+from device_sim.broker import MosquittoBroker
+from device_sim.lock_runtime import BrokerSettings as LockBroker
+from device_sim.pki import DevCertificateAuthority
 
 from .hass_process import HassProcess
 from .sim_lock import SimulatedLock
+
+RELAY_ACCOUNT = "homeassistant-1"
+RELAY_PASSWORD = "correct horse battery staple"
 
 
 async def pair_through_rest(hass: HassProcess, lock: SimulatedLock) -> dict[str, Any]:
@@ -154,3 +160,59 @@ async def test_pair_operate_and_survive_restart(
         assert hass.refused_connections() == []
     finally:
         await hass.stop()
+
+
+async def test_pair_through_the_relay_by_typed_digits(
+    socket_enabled: None,
+    tmp_path: Path,
+    hass_bin: Path,
+    broker: MosquittoBroker,
+    ca: DevCertificateAuthority,
+) -> None:
+    """A lock only on the broker: the real process finds it by the 11 digits and pairs."""
+    lock = SimulatedLock(
+        tmp_path / "relay-lock",
+        relay=LockBroker("127.0.0.1", broker.lock_port, broker.ca_file),
+        factory_ca=ca,
+    )
+    await lock.start()
+    broker.add_controller(RELAY_ACCOUNT, RELAY_PASSWORD, [lock.lock_id])
+    hass = HassProcess(hass_bin, tmp_path / "config")
+    await hass.start()
+    try:
+        await hass.onboard()
+        await hass.wait_running()
+        await hass.confirm_http_config()
+        flow = await hass.api(
+            "POST",
+            "/api/config/config_entries/flow",
+            {"handler": DOMAIN, "show_advanced_options": False},
+        )
+        step = f"/api/config/config_entries/flow/{flow['flow_id']}"
+        form = await hass.api("POST", step, {"next_step_id": "broker"})
+        assert (form["type"], form["step_id"]) == ("form", "broker"), form
+        pair = await hass.api(
+            "POST",
+            step,
+            {
+                "broker_url": f"mqtts://127.0.0.1:{broker.controller_port}",
+                "broker_ca": broker.ca_file.read_text(encoding="utf-8"),
+                "username": RELAY_ACCOUNT,
+                "password": RELAY_PASSWORD,
+                "setup_code": lock.setup_code,
+            },
+        )
+        assert (pair["type"], pair["step_id"]) == ("form", "pair"), pair
+        lock.device.press_button()
+        created = await hass.api("POST", step, {})
+        assert created["type"] == "create_entry", created
+        assert created["title"] == f"Secure Lock {lock.lock_id[:8]}"
+        entity = lock.lock_entity
+        await hass.wait_state(entity, has_state("locked"), "locked")
+        await hass.api("POST", "/api/services/lock/unlock", {"entity_id": entity})
+        await hass.wait_state(entity, has_state("unlocked"), "unlocked")
+        assert lock.device.mechanism.status.bolt.name == "UNLOCKED"
+        assert hass.refused_connections() == []
+    finally:
+        await hass.stop()
+        await lock.stop()
