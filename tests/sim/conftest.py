@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from device_sim.pki import DevCertificateAuthority, write_issued
 from device_sim.timing import ManualScheduler
 
 from .lock_rig import Rig
+from .mqtt_customer import Customer
 
 LOCK_A = bytes.fromhex("a1" * 16)
 LOCK_B = bytes.fromhex("b2" * 16)
@@ -128,6 +129,15 @@ def grant(broker: MosquittoBroker) -> Callable[..., None]:
         )
 
     return _grant
+
+
+@pytest.fixture(name="customers")
+def customers_fixture() -> Iterator[list[Customer]]:
+    """Collect the test's connections and close them afterwards."""
+    made: list[Customer] = []
+    yield made
+    for customer in made:
+        customer.close()
 
 
 @pytest.fixture(name="rig")

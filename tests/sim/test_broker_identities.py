@@ -10,7 +10,6 @@ the victim lock must stay connected (it answers a publish afterwards).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 import queue
 
@@ -32,15 +31,6 @@ VICTIM_TOPICS = LockTopics.for_lock(VICTIM)
 ATTACKER_TOPICS = LockTopics.for_lock(ATTACKER_LOCK)
 SILENCE = 0.3
 NOT_AUTHORIZED = 0x87
-
-
-@pytest.fixture(name="customers")
-def customers_fixture() -> Iterator[list[Customer]]:
-    """Collect the test's connections and close them afterwards."""
-    made: list[Customer] = []
-    yield made
-    for customer in made:
-        customer.close()
 
 
 @pytest.fixture(name="victim")

@@ -11,7 +11,6 @@ limit) grew by megabytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 import queue
 
@@ -45,15 +44,6 @@ def device_fixture(
     """Return the customer's lock certificate; its controller account is granted the lock."""
     broker.add_controller("customer", CONTROLLER_PASSWORD, [TOPICS.topic_id])
     return write_issued(ca.issue_lock(LOCK), tmp_path / "customer", "lock")
-
-
-@pytest.fixture(name="customers")
-def customers_fixture() -> Iterator[list[Customer]]:
-    """Collect the test's connections and close them afterwards."""
-    made: list[Customer] = []
-    yield made
-    for customer in made:
-        customer.close()
 
 
 def _persistent_session(broker: MosquittoBroker) -> Customer:

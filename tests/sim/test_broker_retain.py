@@ -6,7 +6,6 @@ retained state; a customer with a legitimate lock certificate tries both.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 import queue
 
@@ -34,15 +33,6 @@ def device_fixture(
     """Return the customer's own, legitimate lock certificate; grant it a controller."""
     broker.add_controller("owner", CONTROLLER_PASSWORD, [TOPICS.topic_id])
     return write_issued(ca.issue_lock(LOCK), tmp_path / "customer", "lock")
-
-
-@pytest.fixture(name="customers")
-def customers_fixture() -> Iterator[list[Customer]]:
-    """Collect the test's connections and close them afterwards."""
-    made: list[Customer] = []
-    yield made
-    for customer in made:
-        customer.close()
 
 
 def _nothing_retained(broker: MosquittoBroker, customers: list[Customer]) -> None:

@@ -8,10 +8,7 @@ reported no signed answer).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from custom_components.secure_lock.transport import LockTopics
 from device_sim.account_names import is_lock_name
@@ -20,15 +17,6 @@ from device_sim.stack_accounts import AccountHolder, stack_accounts
 
 from .conftest import LOCK_A, LOCK_B
 from .mqtt_customer import Customer
-
-
-@pytest.fixture(name="customers")
-def customers_fixture() -> Iterator[list[Customer]]:
-    """Collect the test's connections and close them afterwards."""
-    made: list[Customer] = []
-    yield made
-    for customer in made:
-        customer.close()
 
 
 def test_every_program_and_lock_has_its_own_account(tmp_path: Path) -> None:
