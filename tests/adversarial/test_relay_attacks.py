@@ -19,7 +19,9 @@ from custom_components.secure_lock.controller import (
     CommandRefused,
     CommandTimeout,
     LockClient,
+    LockReport,
     PairingFailed,
+    ReportKind,
     pair_over_link,
 )
 from custom_components.secure_lock.protocol import (
@@ -408,3 +410,35 @@ async def test_lan_proxy_replays_and_held_unlocks_are_refused(stage: Stage) -> N
     await wait_until(lambda: lock.device.dropped_frames.get(ErrorCode.EXPIRED) == 1)
     assert lock.observable() == before
     assert _state(client) is WireBoltState.LOCKED
+
+
+async def test_a_report_the_relay_held_back_is_not_shown_as_current(
+    stage: Stage,
+) -> None:
+    """Held 26 s and released within its lifetime: signed, new, and still not shown.
+
+    The relay holds the lock's "unlocked" and "locked" events (a hand at the
+    keypad, twice), lets 26 s pass and releases only the first.  Home
+    Assistant must not show the door unlocked: the report is too old, so it
+    asks the lock afresh and shows what the lock signs now.
+    """
+    lock = await stage.start_lock()
+    client = await stage.pair(lock)
+    reports: list[LockReport] = []
+    client.add_listener(reports.append)
+    assert (await client.status()).status.bolt_state is WireBoltState.LOCKED
+    reports.clear()
+    seen = len(lock.relay.captured(Direction.UP))
+    lock.relay.mode[Direction.UP] = Mode.HOLD
+    lock.device.mechanism.keypad(lock=False)
+    lock.device.mechanism.keypad(lock=True)
+    await wait_until(lambda: len(lock.relay.captured(Direction.UP)) >= seen + 2)
+    stage.advance(26)
+    lock.relay.mode[Direction.UP] = Mode.FORWARD
+    await lock.relay.release(Direction.UP, order=[0])
+    await wait_until(lambda: client.stale_reports >= 1)
+    await wait_until(lambda: any(r.kind is ReportKind.RESULT for r in reports))
+    assert all(r.status.bolt_state is WireBoltState.LOCKED for r in reports), reports
+    assert client.last_status.bolt_state is WireBoltState.LOCKED
+    assert lock.device.mechanism.status.bolt is BoltState.LOCKED
+

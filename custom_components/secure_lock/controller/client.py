@@ -71,6 +71,12 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_COMMAND_TIMEOUT = 15.0
 UNLOCK_LIFETIME_MS = 10_000
 """Unlock and open expire 10 s after sending: a delayed unlock is worse than none."""
+REPORT_FRESHNESS_MS = 5_000
+"""A report is shown only if, by our estimate of the lock's clock, it is at most
+this old.  The estimate runs at most 5 s behind the lock (session.py) and at
+most 2 s ahead, so nothing more than 10 s old is ever shown as current."""
+STALE_STATUS_INTERVAL_MS = 5_000
+"""After a stale report, at most one fresh status request per this interval."""
 RESYNC_MIN_INTERVAL_MS = 10_000
 """At most one re-announcement per 10 s on an unreadable frame (anyone can send one)."""
 _RESENDABLE = frozenset({MessageKind.KEY_ROTATION, MessageKind.STATUS_REQUEST})
@@ -183,6 +189,11 @@ class LockClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self.resyncs = 0
         """How many times we re-announced our prekey to resynchronise."""
+        self.stale_reports = 0
+        """Signed reports not shown: too old on arrival, or older than one shown."""
+        self._newest_report: tuple[int, int] | None = None
+        """(lock time, frame counter) of the newest report shown."""
+        self._last_stale_status_ms: int | None = None
 
     @property
     def paired_lock(self) -> PairedLock:
@@ -535,19 +546,59 @@ class LockClient:
             self.confirmed_high_water = max(
                 self.confirmed_high_water, payload.sender_high_water
             )
-            self._publish(ReportKind.RESULT, payload.status, payload.lock_time_ms)
+            if self._is_fresh(payload.lock_time_ms, message.counter):
+                self._publish(ReportKind.RESULT, payload.status, payload.lock_time_ms)
         elif isinstance(payload, Event):
-            self._publish(
-                ReportKind.EVENT, payload.status, payload.lock_time_ms, payload
-            )
+            if self._is_fresh(payload.lock_time_ms, message.counter):
+                self._publish(
+                    ReportKind.EVENT, payload.status, payload.lock_time_ms, payload
+                )
         elif isinstance(payload, Heartbeat):
-            self._publish(ReportKind.HEARTBEAT, payload.status, payload.lock_time_ms)
+            if self._is_fresh(payload.lock_time_ms, message.counter):
+                self._publish(
+                    ReportKind.HEARTBEAT, payload.status, payload.lock_time_ms
+                )
         elif isinstance(payload, ControllerJoined):
             self._notify_joined(payload)
         if (
             waiter := self._waiters.get(message.request_id)
         ) is not None and message.reply_to:
             waiter.add(message)
+
+    def _is_fresh(self, lock_time_ms: int, counter: int) -> bool:
+        """Return whether a signed report may be shown as the lock's current state.
+
+        A relay can hold a report back and release it within its lifetime;
+        the signature still holds, so its age decides.  A stale report is
+        not shown (nor one older than a report already shown) and a fresh
+        status is asked for instead; a held-back command result still
+        answers its request.
+        """
+        age = self.endpoint.lock_time() - lock_time_ms
+        key = (lock_time_ms, counter)
+        newest = self._newest_report
+        # Older than a report already shown (the lock's counter orders reports
+        # stamped in the same millisecond); far behind it yet fresh means the
+        # lock's clock was set back, and then the newest report starts over.
+        older = newest is not None and key <= newest
+        set_back = (
+            newest is not None and newest[0] - lock_time_ms > 2 * REPORT_FRESHNESS_MS
+        )
+        if age <= REPORT_FRESHNESS_MS and (not older or set_back):
+            self._newest_report = key
+            return True
+        self.stale_reports += 1
+        _LOGGER.debug("Not shown: a report %d ms old", age)
+        now = self._clock()
+        last = self._last_stale_status_ms
+        if last is None or not 0 <= now - last < STALE_STATUS_INTERVAL_MS:
+            self._last_stale_status_ms = now
+            self._spawn(self._fresh_status())
+        return False
+
+    async def _fresh_status(self) -> None:
+        with contextlib.suppress(ControllerError, ProtocolError, TransportError):
+            await self.status()
 
     def _notify_joined(self, notice: ControllerJoined) -> None:
         # Not a state report: the last known status stays as it was.
