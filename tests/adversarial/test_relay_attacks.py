@@ -441,4 +441,3 @@ async def test_a_report_the_relay_held_back_is_not_shown_as_current(
     assert all(r.status.bolt_state is WireBoltState.LOCKED for r in reports), reports
     assert client.last_status.bolt_state is WireBoltState.LOCKED
     assert lock.device.mechanism.status.bolt is BoltState.LOCKED
-

@@ -58,6 +58,7 @@ class LinkFactory:
         server_name: str = "localhost",
         ca_file: Path | None = None,
         backoff: Backoff | None = None,
+        hears_probes: bool = False,
     ) -> MqttFrameLink:
         """Return a lock-side link with ``lock_id``'s certificate.
 
@@ -74,6 +75,7 @@ class LinkFactory:
             server_name=server_name,
             address="127.0.0.1",
             connect_timeout=5.0,
+            hears_probes=hears_probes,
         )
         return self._track(
             MqttFrameLink(config, max_frame_size=max_frame_size, backoff=backoff)

@@ -10,12 +10,17 @@ from pathlib import Path
 import pytest
 
 from custom_components.secure_lock.controller import (
+    NoLockFound,
     NoRelayAccount,
     PairingFailed,
+    PairingTimedOut,
     confirm_pairing,
     pair_over_link,
 )
-from custom_components.secure_lock.controller.discovery import find_locks
+from custom_components.secure_lock.controller.discovery import (
+    find_locks,
+    pair_with_a_candidate,
+)
 from custom_components.secure_lock.controller.links import BrokerSettings
 from custom_components.secure_lock.protocol import ControllerIdentity, SetupCode
 from custom_components.secure_lock.protocol.errors import ErrorCode, ProtocolError
@@ -31,7 +36,13 @@ from custom_components.secure_lock.transport import (
     MqttRole,
 )
 from custom_components.secure_lock.transport.tls import client_tls_context
-from custom_components.secure_lock.transport.topics import DiscoveryTopics
+from custom_components.secure_lock.transport.topics import (
+    DiscoveryTopics,
+    discovery_topic,
+    discriminator_of_topic,
+    found_topic,
+    topic_id,
+)
 from device_sim.broker import MosquittoBroker
 from device_sim.joining import Invitation
 from device_sim.lock_device import DeviceConfig
@@ -42,7 +53,7 @@ from device_sim.lock_runtime import (
 )
 from device_sim.pki import DevCertificateAuthority
 
-from .conftest import CONTROLLER_PASSWORD
+from .conftest import CONTROLLER_PASSWORD, LinkFactory
 
 ACCOUNT = "homeassistant-1"
 
@@ -237,3 +248,84 @@ def test_probe_and_answer_round_trip_and_refuse_junk() -> None:
     ):
         with pytest.raises(ProtocolError):
             DiscoveryProbe.from_bytes(junk)
+
+
+async def test_junk_repeats_and_answers_to_others_add_no_candidate(
+    broker: MosquittoBroker, links: LinkFactory
+) -> None:
+    """A lock (or anyone with a lock certificate) answering badly adds at most itself, once."""
+    broker.add_controller(ACCOUNT, CONTROLLER_PASSWORD, [])
+    lock_id = bytes(range(16))
+    noisy = links.lock(lock_id, hears_probes=True)
+    sent: list[asyncio.Task[None]] = []
+
+    def answer(_discriminator: int, payload: bytes) -> None:
+        probe = DiscoveryProbe.from_bytes(payload)
+        topic = f"securelock/v1/found/{probe.reply_to}"
+        answers = (
+            b"junk",
+            DiscoveryAnswer(bytes(16), bytes(16)).to_bytes(),  # another probe's nonce
+            DiscoveryAnswer(probe.nonce, lock_id).to_bytes(),
+            DiscoveryAnswer(probe.nonce, lock_id).to_bytes(),  # the same again
+        )
+        sent.extend(
+            asyncio.create_task(noisy.answer_probe(topic, data)) for data in answers
+        )
+
+    noisy.on_probe = answer
+    await noisy.connect()
+    assert await find_locks(_settings(broker), 7, wait=0.5) == [lock_id]
+    await asyncio.gather(*sent)
+
+
+async def test_each_candidate_is_tried_until_one_pairs() -> None:
+    """No candidate: NoLockFound; all fail: the first one's failure; else the first success."""
+    with pytest.raises(NoLockFound):
+        await pair_with_a_candidate([], _never_called)
+    tried: list[bytes] = []
+
+    async def attempt(lock_id: bytes) -> bytes:
+        tried.append(lock_id)
+        if lock_id == b"a":
+            raise PairingFailed(ErrorCode.BAD_MAC)
+        if lock_id == b"b":
+            raise PairingTimedOut("silent")
+        return lock_id
+
+    assert await pair_with_a_candidate([b"a", b"b", b"c"], attempt) == b"c"
+    assert tried == [b"a", b"b", b"c"]
+    with pytest.raises(PairingFailed) as err:
+        await pair_with_a_candidate([b"a", b"b"], attempt)
+    assert err.value.code is ErrorCode.BAD_MAC
+
+
+async def _never_called(_lock_id: bytes) -> None:
+    raise AssertionError("no candidate, no attempt")
+
+
+def test_discovery_topics_take_only_what_can_form_them() -> None:
+    """Discriminators 0-63, two digits; account names without wildcards or '/'."""
+    assert discovery_topic(5) == "securelock/v1/discover/05"
+    assert discriminator_of_topic("securelock/v1/discover/63") == 63
+    for topic in (
+        "securelock/v1/discover/64",
+        "securelock/v1/discover/5",
+        "securelock/v1/discover/ab",
+        "securelock/v1/other/05",
+    ):
+        assert discriminator_of_topic(topic) is None
+    for bad in (-1, 64):
+        with pytest.raises(ValueError, match="discriminator"):
+            discovery_topic(bad)
+    for account in ("", "a/b", "+", "#", "x" * 65):
+        with pytest.raises(ValueError, match="account"):
+            found_topic(account)
+    with pytest.raises(ValueError, match="lock id"):
+        topic_id(bytes(15))
+    with pytest.raises(ValueError):
+        MqttLinkConfig(
+            role=MqttRole.CONTROLLER,
+            topics=DiscoveryTopics(1, ACCOUNT),
+            port=1,
+            tls=client_tls_context(),
+        )

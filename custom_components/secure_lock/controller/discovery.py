@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 import contextlib
-import time
 
 from ..protocol.errors import ProtocolError
 from ..protocol.pairing_messages import (
@@ -63,23 +62,23 @@ async def find_locks(
     found: list[bytes] = []
     try:
         await link.send(DiscoveryProbe(discriminator, nonce, account).to_bytes())
-        deadline = time.monotonic() + wait
-        while len(found) < MAX_CANDIDATES:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                async with asyncio.timeout(remaining):
-                    data = await link.receive()
-            except TimeoutError, LinkClosed:
-                break
-            with contextlib.suppress(ProtocolError):
-                answer = DiscoveryAnswer.from_bytes(data)
-                if answer.nonce == nonce and answer.lock_id not in found:
-                    found.append(answer.lock_id)
+        with contextlib.suppress(TimeoutError, LinkClosed):
+            async with asyncio.timeout(wait):
+                while len(found) < MAX_CANDIDATES:
+                    _take_answer(await link.receive(), nonce, found)
     finally:
         await link.close()
     return found
+
+
+def _take_answer(data: bytes, nonce: bytes, found: list[bytes]) -> None:
+    """Add the lock an answer to our probe names; junk, repeats and others' answers add nothing."""
+    try:
+        answer = DiscoveryAnswer.from_bytes(data)
+    except ProtocolError:
+        return
+    if answer.nonce == nonce and answer.lock_id not in found:
+        found.append(answer.lock_id)
 
 
 async def pair_with_a_candidate[T](
