@@ -223,7 +223,11 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
                 broker = _broker_from_input(user_input)
             except LinkSettingsError as err:
                 errors[_field_of(err)] = form_error(err)
-            if setup is not None and broker is not None:
+            if broker is not None and self._account_in_use(broker):
+                # The broker takes the client id from the user name: two
+                # entries on one account would push each other off the relay.
+                errors[CONF_USERNAME] = "account_in_use"
+            elif setup is not None and broker is not None:
                 lock_id = UNKNOWN_LOCK
                 if setup.pin is not None:
                     lock_id = setup.pin.lock_id
@@ -474,7 +478,13 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             settings = self._reconfigured(current, user_input, errors)
-            if settings is not None:
+            if (
+                settings is not None
+                and settings.broker is not None
+                and self._account_in_use(settings.broker, besides=entry.entry_id)
+            ):
+                errors[CONF_USERNAME] = "account_in_use"
+            elif settings is not None:
                 for kind in settings.order():
                     if error := await _async_reachable(self, settings, kind):
                         errors["base"] = error
@@ -490,6 +500,19 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
             schema.update(_broker_schema(entry.data))
         return self.async_show_form(
             step_id="reconfigure", data_schema=vol.Schema(schema), errors=errors
+        )
+
+    def _account_in_use(
+        self, broker: BrokerSettings, *, besides: str | None = None
+    ) -> bool:
+        """Return whether another entry already reaches its lock with this broker account."""
+        if broker.username is None:
+            return False
+        return any(
+            entry.entry_id != besides
+            and entry.data.get(CONF_BROKER_URL) == broker.url
+            and entry.data.get(CONF_USERNAME) == broker.username
+            for entry in self._async_current_entries(include_ignore=False)
         )
 
     @staticmethod

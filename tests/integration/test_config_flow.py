@@ -38,6 +38,7 @@ from custom_components.secure_lock.const import (
     DOMAIN,
     UNAVAILABLE_AFTER,
 )
+from custom_components.secure_lock.entry_data import link_data
 from custom_components.secure_lock.protocol import ControllerIdentity
 from device_sim.broker import MosquittoBroker
 from device_sim.pki import DevCertificateAuthority
@@ -45,7 +46,13 @@ from device_sim.ports import free_port
 from tests.conftest import foreign_code, wrong_code
 from tests.sim.helpers import wait_until
 
-from .conftest import BROKER_PASSWORD, BROKER_USER, SimLock, open_settings
+from .conftest import (
+    BROKER_PASSWORD,
+    BROKER_USER,
+    SimLock,
+    broker_settings,
+    open_settings,
+)
 
 
 async def _start(hass: HomeAssistant, path: str) -> str:
@@ -337,6 +344,22 @@ async def test_typed_digits_through_the_relay_without_a_lock_in_pairing_mode(
     assert result["result"].unique_id == broker_lock.lock_id
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_one_broker_account_per_lock(
+    hass: HomeAssistant, broker: MosquittoBroker, broker_lock: SimLock
+) -> None:
+    """An account another entry already uses is refused: they would push each other off."""
+    # Another lock's entry (not set up: only its settings matter here).
+    other = replace(broker_settings(broker, broker_lock), lock_id=bytes(16))
+    MockConfigEntry(
+        domain=DOMAIN, unique_id=bytes(16).hex(), data=link_data(other)
+    ).add_to_hass(hass)
+    flow_id = await _start(hass, "broker")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _broker_input(broker, broker_lock)
+    )
+    assert result["errors"] == {CONF_USERNAME: "account_in_use"}
 
 
 async def test_relay_input_errors(
