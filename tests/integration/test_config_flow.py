@@ -362,6 +362,36 @@ async def test_one_broker_account_per_lock(
     assert result["errors"] == {CONF_USERNAME: "account_in_use"}
 
 
+async def test_reconfiguring_onto_an_account_in_use_is_refused(
+    hass: HomeAssistant, broker: MosquittoBroker, broker_lock: SimLock
+) -> None:
+    """Moving an entry onto another entry's broker account is refused, nothing changes."""
+    base = broker_settings(broker, broker_lock)
+    MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=bytes(16).hex(),
+        data=link_data(replace(base, lock_id=bytes(16))),
+    ).add_to_hass(hass)
+    assert base.broker is not None
+    own = replace(base, broker=replace(base.broker, username="homeassistant-2"))
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=broker_lock.lock_id, data=link_data(own)
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_BROKER_URL: base.broker.url,
+            CONF_BROKER_CA: base.broker.ca_pem,
+            CONF_USERNAME: BROKER_USER,
+            CONF_PASSWORD: BROKER_PASSWORD,
+        },
+    )
+    assert result["errors"] == {CONF_USERNAME: "account_in_use"}
+    assert entry.data[CONF_USERNAME] == "homeassistant-2"
+
+
 async def test_relay_input_errors(
     hass: HomeAssistant,
     broker: MosquittoBroker,
