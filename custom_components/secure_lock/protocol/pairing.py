@@ -143,7 +143,7 @@ def _mac(key: bytes, message: bytes) -> bytes:
 
 def _check_mac(key: bytes, message: bytes, mac: bytes) -> None:
     if not std_hmac.compare_digest(_mac(key, message), mac):
-        raise PairingError(ErrorCode.BAD_MAC, "pairing secret proof failed")
+        raise PairingError(ErrorCode.BAD_MAC, "pairing key proof failed")
 
 
 def _as_pairing_error(err: ProtocolError) -> PairingError:
