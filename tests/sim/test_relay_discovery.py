@@ -38,6 +38,7 @@ from custom_components.secure_lock.transport import (
 from custom_components.secure_lock.transport.tls import client_tls_context
 from custom_components.secure_lock.transport.topics import (
     DiscoveryTopics,
+    LockTopics,
     discovery_topic,
     discriminator_of_topic,
     found_topic,
@@ -54,6 +55,7 @@ from device_sim.lock_runtime import (
 from device_sim.pki import DevCertificateAuthority
 
 from .conftest import CONTROLLER_PASSWORD, LinkFactory
+from .helpers import wait_until
 
 ACCOUNT = "homeassistant-1"
 
@@ -322,10 +324,41 @@ def test_discovery_topics_take_only_what_can_form_them() -> None:
             found_topic(account)
     with pytest.raises(ValueError, match="lock id"):
         topic_id(bytes(15))
-    with pytest.raises(ValueError):
+
+
+def test_link_settings_keep_discovery_to_its_roles(broker: MosquittoBroker) -> None:
+    """Discovery topics only for a finder; probes only heard by a lock."""
+    tls = client_tls_context(broker.ca_file)
+    with pytest.raises(ValueError, match="discovery topics"):
         MqttLinkConfig(
             role=MqttRole.CONTROLLER,
             topics=DiscoveryTopics(1, ACCOUNT),
             port=1,
-            tls=client_tls_context(),
+            tls=tls,
         )
+    with pytest.raises(ValueError, match="discovery topics"):
+        MqttLinkConfig(
+            role=MqttRole.FINDER, topics=LockTopics.for_lock(bytes(16)), port=1, tls=tls
+        )
+    with pytest.raises(ValueError, match="only a lock"):
+        MqttLinkConfig(
+            role=MqttRole.CONTROLLER,
+            topics=LockTopics.for_lock(bytes(16)),
+            port=1,
+            tls=tls,
+            hears_probes=True,
+        )
+
+
+async def test_a_link_that_does_not_take_probes_drops_them(
+    broker: MosquittoBroker, links: LinkFactory
+) -> None:
+    """No probe handler: a probe is counted as unexpected; no answer without hearing probes."""
+    broker.add_controller(ACCOUNT, CONTROLLER_PASSWORD, [])
+    deaf = links.lock(bytes(range(16)), hears_probes=True)
+    await deaf.connect()
+    assert await find_locks(_settings(broker), 9, wait=0.3) == []
+    await wait_until(lambda: deaf.stats.dropped_unexpected == 1)
+    plain = links.lock(bytes(range(1, 17)))
+    with pytest.raises(ValueError, match="does not hear probes"):
+        await plain.answer_probe("securelock/v1/found/x", b"answer")
