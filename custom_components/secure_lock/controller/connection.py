@@ -175,6 +175,9 @@ class LockConnection:
     @property
     def reconnecting(self) -> bool:
         """Return whether a path is being looked for (a retry is due or running)."""
+        if self._stopped:
+            # A retry cancelled before it ran never cleared its flag.
+            return False
         return "reconnect" in self._timers or self._attempting
 
     @property
@@ -313,13 +316,15 @@ class LockConnection:
         self._set_timer("reconnect", delay, self._reconnect_due)
 
     def _reconnect_due(self) -> None:
+        # Set before the task runs: between the timer and the task nothing
+        # is pending, and `reconnecting` must not read False meanwhile.
+        self._attempting = True
         self._start_task(self._reconnect(), "secure_lock reconnect")
 
     async def _reconnect(self) -> None:
-        if self._stopped or self._current is not None:
-            return
-        self._attempting = True
         try:
+            if self._stopped or self._current is not None:
+                return
             await self._attempt_reconnect()
         finally:
             self._attempting = False
