@@ -59,6 +59,8 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 POLL_INTERVAL = 0.02
 RELOAD_RESEND_INTERVAL = 1.0
+RELOAD_TIMEOUT = 30.0
+"""A loaded CI box once left a fresh broker's reload unconfirmed for 10 s."""
 # Mosquitto's words when a listener's port is in use.
 PORT_TAKEN = "Address already in use"
 PORT_ATTEMPTS = 3
@@ -423,7 +425,7 @@ class MosquittoBroker:
         ]
         return " | ".join(texts) or "no output"
 
-    def reload(self, timeout: float = START_TIMEOUT) -> None:
+    def reload(self, timeout: float = RELOAD_TIMEOUT) -> None:
         """Send SIGHUP so Mosquitto re-reads password and ACL files; wait for it."""
         if self._process is None or not self.running:
             raise BrokerError("broker not running")
