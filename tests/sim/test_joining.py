@@ -90,3 +90,19 @@ def test_a_join_holds_its_invitation_until_final_or_failsafe() -> None:
     assert book.commit(other) is not None
     assert book.invitations == {}
     assert book.pending == {}
+
+
+def test_an_invitation_may_not_share_a_discriminator_with_an_open_code() -> None:
+    """The label's or an open invitation's discriminator is refused: a hello names one code."""
+    book = JoinBook()
+    clash_with_label = _request(1)  # discriminator 2
+    with pytest.raises(InvitationRefused, match="discriminator"):
+        book.create(clash_with_label, ADMIN, "Admin", NOW, label_discriminator=2)
+    assert book.invitations == {}
+    book.create(_request(1), ADMIN, "Admin", NOW, label_discriminator=0)
+    same = InvitationCreate(
+        bytes([7]) * 16, code_secret(2, 7), Role.OPERATOR, 0, 0, NOW + 60_000
+    )
+    with pytest.raises(InvitationRefused, match="discriminator"):
+        book.create(same, ADMIN, "Admin", NOW, label_discriminator=0)
+    assert list(book.invitations) == [bytes([1]) * 16]

@@ -362,3 +362,42 @@ async def test_a_link_that_does_not_take_probes_drops_them(
     plain = links.lock(bytes(range(1, 17)))
     with pytest.raises(ValueError, match="does not hear probes"):
         await plain.answer_probe("securelock/v1/found/x", b"answer")
+
+
+async def test_a_flood_of_probes_gets_a_few_answers(
+    broker: MosquittoBroker,
+    start_lock: Callable[..., contextlib.AbstractAsyncContextManager[LockRuntime]],
+) -> None:
+    """Probes are unauthenticated: 40 at once get the burst of 4, not 40 answers."""
+    broker.add_controller(ACCOUNT, CONTROLLER_PASSWORD, [])
+    async with start_lock("lock") as runtime:
+        assert runtime.device is not None
+        runtime.device.press_button()
+        label = discriminator_of(runtime.device.lock_id)
+        finder = MqttFrameLink(
+            MqttLinkConfig(
+                role=MqttRole.FINDER,
+                topics=DiscoveryTopics(label, ACCOUNT),
+                port=broker.controller_port,
+                tls=client_tls_context(broker.ca_file),
+                address="127.0.0.1",
+                username=ACCOUNT,
+                password=CONTROLLER_PASSWORD,
+                connect_timeout=5.0,
+            )
+        )
+        await finder.connect()
+        try:
+            for number in range(40):
+                probe = DiscoveryProbe(label, bytes([number]) * 16, ACCOUNT)
+                await finder.send(probe.to_bytes())
+            answers = 0
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    while True:
+                        await finder.receive()
+                        answers += 1
+        finally:
+            await finder.close()
+        # The burst, plus what the rate (2 a second) refilled while probes arrived.
+        assert 1 <= answers <= 4 + 2, answers
