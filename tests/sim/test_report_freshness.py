@@ -4,8 +4,9 @@ The relay can hold the lock's frames and release them later, in any order,
 within their lifetime: the signatures and counters still check.  The
 controller shows a report only if it is at most 5 s old by its estimate
 of the lock's clock (which runs at most 5 s behind the lock and 2 s ahead:
-nothing older than 10 s is shown as current), and only if it is newer than
-every report it already showed; otherwise it asks the lock afresh.
+nothing older than 10 s is shown as current); otherwise it asks the lock
+afresh.  A report older than one already shown is refused earlier, by its
+counter.
 """
 
 from __future__ import annotations

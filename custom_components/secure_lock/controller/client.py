@@ -191,8 +191,6 @@ class LockClient:
         """How many times we re-announced our prekey to resynchronise."""
         self.stale_reports = 0
         """Signed reports not shown: too old on arrival, or older than one shown."""
-        self._newest_report: tuple[int, int] | None = None
-        """(lock time, frame counter) of the newest report shown."""
         self._last_stale_status_ms: int | None = None
 
     @property
@@ -546,15 +544,15 @@ class LockClient:
             self.confirmed_high_water = max(
                 self.confirmed_high_water, payload.sender_high_water
             )
-            if self._is_fresh(payload.lock_time_ms, message.counter):
+            if self._is_fresh(payload.lock_time_ms):
                 self._publish(ReportKind.RESULT, payload.status, payload.lock_time_ms)
         elif isinstance(payload, Event):
-            if self._is_fresh(payload.lock_time_ms, message.counter):
+            if self._is_fresh(payload.lock_time_ms):
                 self._publish(
                     ReportKind.EVENT, payload.status, payload.lock_time_ms, payload
                 )
         elif isinstance(payload, Heartbeat):
-            if self._is_fresh(payload.lock_time_ms, message.counter):
+            if self._is_fresh(payload.lock_time_ms):
                 self._publish(
                     ReportKind.HEARTBEAT, payload.status, payload.lock_time_ms
                 )
@@ -565,27 +563,18 @@ class LockClient:
         ) is not None and message.reply_to:
             waiter.add(message)
 
-    def _is_fresh(self, lock_time_ms: int, counter: int) -> bool:
+    def _is_fresh(self, lock_time_ms: int) -> bool:
         """Return whether a signed report may be shown as the lock's current state.
 
         A relay can hold a report back and release it within its lifetime;
-        the signature still holds, so its age decides.  A stale report is
-        not shown (nor one older than a report already shown) and a fresh
-        status is asked for instead; a held-back command result still
-        answers its request.
+        the signature still holds, so its age decides.  (One older than a
+        report already shown never gets here: its counter is below the
+        high-water mark, and `open` refused it as a replay.)  A stale report
+        is not shown and a fresh status is asked for instead; a held-back
+        command result still answers its request.
         """
         age = self.endpoint.lock_time() - lock_time_ms
-        key = (lock_time_ms, counter)
-        newest = self._newest_report
-        # Older than a report already shown (the lock's counter orders reports
-        # stamped in the same millisecond); far behind it yet fresh means the
-        # lock's clock was set back, and then the newest report starts over.
-        older = newest is not None and key <= newest
-        set_back = (
-            newest is not None and newest[0] - lock_time_ms > 2 * REPORT_FRESHNESS_MS
-        )
-        if age <= REPORT_FRESHNESS_MS and (not older or set_back):
-            self._newest_report = key
+        if age <= REPORT_FRESHNESS_MS:
             return True
         self.stale_reports += 1
         _LOGGER.debug("Not shown: a report %d ms old", age)
