@@ -139,7 +139,10 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
         b"",
     )
     header = OuterHeader(
-        PROTOCOL_VERSION, SUITE, routing_id(lock.key_id), lock_prekey.signed.prekey_id
+        PROTOCOL_VERSION,
+        SUITE,
+        routing_id(lock.lock_id, lock.key_id),
+        lock_prekey.signed.prekey_id,
     )
     registry = ControllerRegistry()
     registry.add(lock_outcome.record)
@@ -152,7 +155,7 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
             "identity_private_seed": lock.signing_key.private_bytes().hex(),
             "identity_public": lock.signing_key.public_key.raw.hex(),
             "key_id_fingerprint": lock.key_id.hex(),
-            "routing_id": routing_id(lock.key_id).hex(),
+            "routing_id": routing_id(lock.lock_id, lock.key_id).hex(),
             "prekey_private": lock_prekey.private_key.private_bytes().hex(),
             "prekey_public": lock_prekey.signed.public_key.raw.hex(),
             "prekey_id": lock_prekey.signed.prekey_id.hex(),
@@ -162,7 +165,7 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
             "identity_private_seed": ctrl.signing_key.private_bytes().hex(),
             "identity_public": ctrl.signing_key.public_key.raw.hex(),
             "key_id": ctrl.key_id.hex(),
-            "routing_id": routing_id(ctrl.key_id).hex(),
+            "routing_id": routing_id(lock.lock_id, ctrl.key_id).hex(),
             "prekey_private": ctrl_prekey.private_key.private_bytes().hex(),
             "prekey_public": ctrl_prekey.signed.public_key.raw.hex(),
         },

@@ -26,6 +26,7 @@ from custom_components.secure_lock.protocol.envelope import (
     PROTOCOL_VERSION,
     InnerMessage,
     frame_size,
+    routing_id,
     seal_frame,
 )
 from custom_components.secure_lock.protocol.messages import KIND_INFO, Direction
@@ -154,6 +155,31 @@ def test_frame_for_another_lock_is_rejected(suite: SuiteId) -> None:
         rng,
     )
     _expect(ErrorCode.WRONG_RECIPIENT, other.open, crafted, T0)
+
+
+def test_a_controller_has_unrelated_routing_ids_at_two_locks(suite: SuiteId) -> None:
+    """One controller key paired with two locks: the relay cannot link its frames."""
+    first = pair_devices(suite, seed=b"house-a")
+    rng = DeterministicRng(b"house-b")
+    other_lock = LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
+    registry = ControllerRegistry()
+    for record in first.registry.records.values():
+        registry.add(record)
+    other = LockEndpoint(other_lock, registry, rng=rng, clock=lambda: T0)
+    heartbeat = sample_payload(
+        MessageKind.HEARTBEAT, first.controller.public_bundle(), T0
+    )
+    key_id = first.controller.key_id
+    at_a = first.lock_ep.broadcast(MessageKind.HEARTBEAT, heartbeat)[key_id]
+    at_b = other.broadcast(MessageKind.HEARTBEAT, heartbeat)[key_id]
+    route_a, route_b = at_a[2:18], at_b[2:18]
+    assert route_a == first.ctrl_ep.routing_id
+    assert route_a != route_b
+    assert route_b == routing_id(other_lock.lock_id, key_id)
+    # Frames to the lock name the lock at that lock: every controller's look alike.
+    assert first.lock_ep.routing_id == routing_id(first.lock.lock_id, first.lock.key_id)
+    with pytest.raises(ValueError):
+        routing_id(b"short", key_id)
 
 
 def test_reflection_is_rejected(pair: Pair, suite: SuiteId) -> None:

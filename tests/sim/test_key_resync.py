@@ -35,7 +35,7 @@ from custom_components.secure_lock.protocol import (
     SuiteId,
 )
 from custom_components.secure_lock.protocol.channel import Channel, unwrap, wrap
-from custom_components.secure_lock.protocol.envelope import frame_size, routing_id
+from custom_components.secure_lock.protocol.envelope import frame_size
 from custom_components.secure_lock.protocol.identity import DAY_MS, HOUR_MS
 from custom_components.secure_lock.protocol.resync import (
     RESYNC_MIN_INTERVAL_S,
@@ -371,11 +371,9 @@ async def test_erased_keys_stay_erased_after_a_resync(
     )
 
 
-def _junk_for(
-    recipient_key_id: bytes, suite: SuiteId = SuiteId.X25519_CHACHA20
-) -> bytes:
-    """Return a frame of the right size, routed to ``recipient_key_id``, naming no known prekey."""
-    body = bytes((1, suite)) + routing_id(recipient_key_id) + os.urandom(8)
+def _junk_for(route: bytes, suite: SuiteId = SuiteId.X25519_CHACHA20) -> bytes:
+    """Return a frame of the right size, with routing id ``route``, naming no known prekey."""
+    body = bytes((1, suite)) + route + os.urandom(8)
     return body + os.urandom(frame_size(suite) - len(body))
 
 
@@ -395,7 +393,7 @@ async def test_junk_frames_cost_the_lock_no_write_and_one_notice_per_interval(
     sent = len(rig.hub.sent_by_lock)
     for _ in range(50):
         rig.device.receive(
-            wrap(Channel.ENVELOPE, _junk_for(rig.device.element.public_bundle().key_id))
+            wrap(Channel.ENVELOPE, _junk_for(rig.device.endpoint.routing_id))
         )
         rig.device.receive(wrap(Channel.RESYNC, os.urandom(200)))
     notices = [f for f in rig.hub.sent_by_lock[sent:] if f[0] == Channel.RESYNC]
@@ -403,7 +401,7 @@ async def test_junk_frames_cost_the_lock_no_write_and_one_notice_per_interval(
     assert len(rig.hub.sent_by_lock) - sent == 1
     rig.scheduler.advance(5)
     rig.device.receive(
-        wrap(Channel.ENVELOPE, _junk_for(rig.device.element.public_bundle().key_id))
+        wrap(Channel.ENVELOPE, _junk_for(rig.device.endpoint.routing_id))
     )
     assert [f[0] for f in rig.hub.sent_by_lock[sent:]] == [Channel.RESYNC] * 2
     assert rig.hub.sent_by_lock[-1] == notices[0]  # cached, not signed again
@@ -445,18 +443,20 @@ async def test_controller_reannounces_at_most_every_10_seconds_on_junk(
     client = controller.client
     assert client is not None
     for _ in range(20):
-        client.handle_frame(wrap(Channel.ENVELOPE, _junk_for(client.identity.key_id)))
+        client.handle_frame(
+            wrap(Channel.ENVELOPE, _junk_for(client.endpoint.routing_id))
+        )
     await _drain()
     assert client.resyncs == 1
     rig.scheduler.advance(10)
-    client.handle_frame(wrap(Channel.ENVELOPE, _junk_for(client.identity.key_id)))
+    client.handle_frame(wrap(Channel.ENVELOPE, _junk_for(client.endpoint.routing_id)))
     await _drain()
     assert client.resyncs == 2
     assert (await client.status()).result is ResultCode.OK
     # A re-announcement that cannot be sent is dropped quietly.
     controller.links[-1].connected_flag = False
     rig.scheduler.advance(10)
-    client.handle_frame(wrap(Channel.ENVELOPE, _junk_for(client.identity.key_id)))
+    client.handle_frame(wrap(Channel.ENVELOPE, _junk_for(client.endpoint.routing_id)))
     await _drain()
     assert client.resyncs == 3
 
@@ -465,7 +465,7 @@ def _notice_now(rig: Rig) -> ResyncNotice:
     """Make the lock publish its resync notice (a frame naming an unknown prekey)."""
     sent = len(rig.hub.sent_by_lock)
     rig.device.receive(
-        wrap(Channel.ENVELOPE, _junk_for(rig.device.element.public_bundle().key_id))
+        wrap(Channel.ENVELOPE, _junk_for(rig.device.endpoint.routing_id))
     )
     notices = [f for f in rig.hub.sent_by_lock[sent:] if f[0] == Channel.RESYNC]
     assert len(notices) == 1

@@ -55,9 +55,17 @@ _SIGNATURE_LABEL = b"secure-lock/v1/envelope\x00"
 _ZERO_NONCE = bytes(12)
 
 
-def routing_id(recipient_key_id: bytes) -> bytes:
-    """Return the opaque routing id the broker sees for a recipient."""
-    return hashlib.sha256(_ROUTE_LABEL + recipient_key_id).digest()[:ROUTING_ID_SIZE]
+def routing_id(lock_id: bytes, recipient_key_id: bytes) -> bytes:
+    """Return the opaque routing id the broker sees for a recipient at one lock.
+
+    The lock id is part of it, so one controller paired with several locks
+    has an unrelated routing id at each: the relay cannot link them.
+    """
+    if len(lock_id) != LOCK_ID_SIZE or len(recipient_key_id) != KEY_ID_SIZE:
+        raise ValueError("routing id needs a lock id and a key id")
+    return hashlib.sha256(_ROUTE_LABEL + lock_id + recipient_key_id).digest()[
+        :ROUTING_ID_SIZE
+    ]
 
 
 def frame_size(suite: SuiteId) -> int:

@@ -283,7 +283,11 @@ class _Endpoint:
             payload=encode_payload(kind, payload),
         )
         return seal_frame(
-            inner, self._signer, prekey, routing_id(recipient.key_id), self._rng
+            inner,
+            self._signer,
+            prekey,
+            routing_id(lock_id, recipient.key_id),
+            self._rng,
         )
 
 
@@ -306,7 +310,7 @@ class LockEndpoint(_Endpoint):
         self.registry = registry
         self.counters: CounterStore = counters if counters is not None else registry
         self.last_sent_counter = last_sent_counter
-        self.routing_id = routing_id(identity.key_id)
+        self.routing_id = routing_id(identity.lock_id, identity.key_id)
 
     def open(self, frame: bytes, now_ms: int | None = None) -> VerifiedMessage:
         """Verify a controller's frame; raise a ``ProtocolError`` on any defect.
@@ -446,7 +450,7 @@ class ControllerEndpoint(_Endpoint):
         self.identity = identity
         self.lock = lock
         self.counters: CounterStore = counters if counters is not None else lock
-        self.routing_id = routing_id(identity.key_id)
+        self.routing_id = routing_id(lock.lock_id, identity.key_id)
         # Request id -> (frame hash, our clock when sealed).
         self._pending: OrderedDict[bytes, tuple[bytes, int]] = OrderedDict()
 
