@@ -26,15 +26,18 @@ AUDIT_MAX_ENTRIES = 256
 
 
 def audit_chunks(audit: AuditLog, request: AuditLogRequest) -> list[AuditLogChunk]:
-    """Return the entries the request asks for (at most `AUDIT_MAX_ENTRIES`), chunked."""
-    window = audit.window(
-        request.since_index,
-        min(request.max_entries or AUDIT_MAX_ENTRIES, AUDIT_MAX_ENTRIES),
-    )
+    """Return the entries the request asks for (at most `AUDIT_MAX_ENTRIES`), chunked.
+
+    As many chunks as the request could fill, whatever the log holds: the
+    trailing ones are empty, so the number of frames tells the relay only
+    what the controller asked for, not how long the log is.
+    """
+    asked = min(request.max_entries or AUDIT_MAX_ENTRIES, AUDIT_MAX_ENTRIES)
+    window = audit.window(request.since_index, asked)
     entries = list(window.entries)
     chunks = []
     previous = window.previous_hash
-    starts = range(0, max(len(entries), 1), AUDIT_CHUNK_SIZE)
+    starts = range(0, max(asked, 1), AUDIT_CHUNK_SIZE)
     for number, start in enumerate(starts):
         chunk = tuple(entries[start : start + AUDIT_CHUNK_SIZE])
         head = previous

@@ -37,6 +37,8 @@ from .secure_element import SecureElement
 _LOGGER = logging.getLogger(__name__)
 
 CONTROLLER_LIST_CHUNK_SIZE = 4
+CONTROLLER_LIST_CHUNKS = 4
+"""Frames per controller list answer, for up to 16 controllers (then 8, ...)."""
 
 
 class ControllerAdmin:
@@ -123,9 +125,13 @@ class ControllerAdmin:
         """Answer with the registry's summaries, a few per chunk."""
         lock = self._lock
         summaries = lock.state.registry.summaries()
+        # Padded with empty chunks to a multiple of CONTROLLER_LIST_CHUNKS, so
+        # the relay learns at most the list's size class, not its length.
+        per_answer = CONTROLLER_LIST_CHUNK_SIZE * CONTROLLER_LIST_CHUNKS
+        padded = -(-max(len(summaries), 1) // per_answer) * per_answer
         chunks = [
             summaries[i : i + CONTROLLER_LIST_CHUNK_SIZE]
-            for i in range(0, max(len(summaries), 1), CONTROLLER_LIST_CHUNK_SIZE)
+            for i in range(0, padded, CONTROLLER_LIST_CHUNK_SIZE)
         ]
         frames = []
         for index, chunk in enumerate(chunks):

@@ -37,6 +37,7 @@ from custom_components.secure_lock.protocol.messages import (
     NO_CONTROLLER,
     Event,
     EventSource,
+    EventType,
     Heartbeat,
     KeyRotation,
     MessageKind,
@@ -64,11 +65,13 @@ from .firmware_slots import SlotStore
 from .firmware_update import FirmwareUpdater
 from .join_desk import JoinDesk
 from .mechanism import (
+    MOVING,
     BoltState,
     DoorState,
     Mechanism,
     MechanismConfig,
     MechanismEvent,
+    MechanismEventKind,
     MechanismRefused,
     MechanismStatus,
     Source,
@@ -85,6 +88,12 @@ from .rollback import RollbackReport, boot_in_lockdown, tamper_frames
 from .secure_element import SecureElement
 from .storage import RecordRolledBack, SealedStore
 from .timing import LockTimer, LockTimers, Scheduler
+from .traffic_shape import (
+    HEARTBEAT_JITTER,
+    RelockCover,
+    heartbeat_interval,
+    in_routing_order,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,6 +108,8 @@ class DeviceConfig:
     firmware_version: str = "1.0.0"
     mechanism: MechanismConfig = field(default_factory=MechanismConfig)
     heartbeat_seconds: float = 30.0
+    heartbeat_jitter: float = HEARTBEAT_JITTER
+    """Each heartbeat comes after ``heartbeat_seconds`` times 1 ± this (0 = exact)."""
     pairing_window_seconds: float = 120.0
     lockout_threshold: int = 5
     prekey_policy: PrekeyPolicy = field(default_factory=PrekeyPolicy)
@@ -184,6 +195,9 @@ class LockDevice:
             self.state.pairing_attempts, clock=self.now_ms, rng=rng
         )
         self._pending_motor: _PendingMotor | None = None
+        self._held: list[bytes] | None = None
+        """Frames of the moment a command finishes, held until its result joins them."""
+        self._relock_cover = RelockCover(scheduler, self._send_report)
         self.dropped_frames: dict[ErrorCode, int] = {}
         self._timers = LockTimers(scheduler)
         self._prekeys = PrekeyUpkeep(self, self.element, self._timers, rng)
@@ -236,7 +250,7 @@ class LockDevice:
             self._report_tamper()
             return
         self._timers.start(
-            LockTimer.HEARTBEAT, self.config.heartbeat_seconds, self._heartbeat_tick
+            LockTimer.HEARTBEAT, self._heartbeat_interval(), self._heartbeat_tick
         )
         self._prekeys.rotation_tick()
         self._join_desk.schedule_failsafe()
@@ -244,6 +258,7 @@ class LockDevice:
     def shutdown(self) -> None:
         """Stop timers (the mechanism stops where it is)."""
         self._timers.cancel_all()
+        self._relock_cover.cancel()
         self.mechanism.shutdown()
 
     def _report_tamper(self) -> None:
@@ -253,13 +268,18 @@ class LockDevice:
             for frame in frames:
                 self._outbox(wrap(Channel.ENVELOPE, frame))
         self._timers.start(
-            LockTimer.TAMPER, self.config.heartbeat_seconds, self._report_tamper
+            LockTimer.TAMPER, self._heartbeat_interval(), self._report_tamper
+        )
+
+    def _heartbeat_interval(self) -> float:
+        return heartbeat_interval(
+            self.config.heartbeat_seconds, self.config.heartbeat_jitter
         )
 
     def _heartbeat_tick(self) -> None:
         self.send_heartbeat()
         self._timers.start(
-            LockTimer.HEARTBEAT, self.config.heartbeat_seconds, self._heartbeat_tick
+            LockTimer.HEARTBEAT, self._heartbeat_interval(), self._heartbeat_tick
         )
 
     # Status ----------------------------------------------------------------
@@ -291,12 +311,24 @@ class LockDevice:
         save_state(self._store, self.state)
 
     def send(self, frames: list[bytes]) -> None:
-        """Persist (the send counter moved), then hand envelopes to the links."""
+        """Persist (the send counter moved), then hand envelopes to the links.
+
+        Frames leave in routing-id order; while a command is finishing they
+        wait for its result, so that result leaves among the others' events.
+        """
         self.persist()
+        if self._held is not None:
+            self._held.extend(frames)
+            return
         if not self.online:
             return
-        for frame in frames:
+        for frame in in_routing_order(frames):
             self._outbox(wrap(Channel.ENVELOPE, frame))
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, None
+        if held:
+            self.send(held)
 
     # Incoming frames -------------------------------------------------------
 
@@ -492,17 +524,30 @@ class LockDevice:
             self._pending_motor = None
         result = ResultCode.JAMMED if status.bolt is BoltState.JAMMED else ResultCode.OK
         self.audit(message, result)
-        self.respond(
-            message, result, "motor jammed" if result is ResultCode.JAMMED else ""
-        )
+        try:
+            self.respond(
+                message, result, "motor jammed" if result is ResultCode.JAMMED else ""
+            )
+        finally:
+            self._release_held()
 
     # Events ------------------------------------------------------------------
 
     def _on_mechanism_event(self, event: MechanismEvent) -> None:
         controller_id, controller_name = NO_CONTROLLER, ""
+        requester: bytes | None = None
         if event.source is Source.CONTROLLER and self._pending_motor is not None:
             controller_id = self._pending_motor.request.sender_id
             controller_name = self._pending_motor.controller_name
+            if event.status.bolt not in MOVING:
+                # The command's own end: its requester hears it from the
+                # result, sent with these events (see `traffic_shape`).
+                requester = controller_id
+                self._held = []
+        if event.status.bolt in MOVING:
+            self._relock_cover.cancel()
+        if event.kind is MechanismEventKind.SETTLED:
+            self._after_settle(event)
         operation = operation_not_by_controller(event)
         if operation is not None:
             self.state.audit.append(
@@ -522,17 +567,53 @@ class LockDevice:
                 controller_id,
                 controller_name,
             ),
+            exclude=requester,
+        )
+
+    def _after_settle(self, event: MechanismEvent) -> None:
+        """After a lock, report where an unlock's or an open's auto-relock would be."""
+        config = self.mechanism.config
+        if (
+            event.status.bolt is BoltState.LOCKED
+            and event.source in (Source.CONTROLLER, Source.KEYPAD)
+            and config.auto_relock_seconds is not None
+        ):
+            self._relock_cover.after_lock(
+                config.auto_relock_seconds,
+                config.motor_seconds,
+                config.open_hold_seconds,
+            )
+
+    def _send_report(self) -> None:
+        self.broadcast(
+            MessageKind.EVENT,
+            Event(
+                EventType.REPORT,
+                EventSource.UNKNOWN,
+                self.wire_status(),
+                self.now_ms(),
+            ),
         )
 
     def broadcast(
-        self, kind: MessageKind, payload: Event | Heartbeat | KeyRotation
+        self,
+        kind: MessageKind,
+        payload: Event | Heartbeat | KeyRotation,
+        *,
+        exclude: bytes | None = None,
     ) -> None:
         """Seal `payload` to every controller that should get it, and send it.
 
         Events and heartbeats carry the lock's state: only controllers that
         may read it right now get them (not a guest outside its window).
+        ``exclude`` is a requester that gets its command's result instead.
         """
-        recipients = None if isinstance(payload, KeyRotation) else self._may_read_state
+
+        def recipients(record: ControllerRecord) -> bool:
+            if record.controller_id == exclude:
+                return False
+            return isinstance(payload, KeyRotation) or self._may_read_state(record)
+
         try:
             frames = self.endpoint.broadcast(kind, payload, recipients=recipients)
         except ProtocolError as err:

@@ -58,15 +58,21 @@ class LoopbackHub:
         self.links: list[LoopbackLink] = []
         self.receive: Callable[[bytes], None] = lambda _frame: None
         self.sent_by_lock: list[bytes] = []
+        self.clock: Callable[[], float] = lambda: 0.0
+        """Dates the `passed` log (a test sets its manual clock here)."""
+        self.passed: list[tuple[float, bool, bytes]] = []
+        """(time, sent by the lock, frame) for every frame, as a relay would log them."""
 
     def outbox(self, frame: bytes) -> None:
         """Send a frame from the lock to every attached link."""
         self.sent_by_lock.append(frame)
+        self.passed.append((self.clock(), True, frame))
         for link in self.links:
             link.deliver(frame)
 
     def _to_lock(self, frame: bytes) -> None:
         # Looked up per frame: the lock is attached after the hub is made.
+        self.passed.append((self.clock(), False, frame))
         self.receive(frame)
 
     def attach(self) -> LoopbackLink:

@@ -60,6 +60,12 @@ class MechanismEventKind(StrEnum):
     JAM = "jam"
     LOW_BATTERY = "low_battery"
     TAMPER = "tamper"
+    SETTLED = "settled"
+    """A motor operation's hold time passed and nothing moved (a lock or an unlock).
+
+    An open's latch springs back at that moment (a STATE event); reporting
+    the other two at the same moment gives all three one pattern on the wire.
+    """
 
 
 class MechanismRefused(Exception):
@@ -121,7 +127,7 @@ class Mechanism:
         self._status = initial or MechanismStatus(
             BoltState.LOCKED, DoorState.CLOSED, 100.0, None
         )
-        if self._status.bolt in _MOVING:
+        if self._status.bolt in MOVING:
             # Power was cut mid-travel: the bolt stopped where it was, which
             # the sensor cannot place, so report a jam until someone moves it.
             self._status = replace(self._status, bolt=BoltState.JAMMED)
@@ -168,15 +174,15 @@ class Mechanism:
         source: Source,
         on_done: Callable[[MechanismStatus], None] | None,
     ) -> None:
-        if self._status.bolt in _MOVING:
+        if self._status.bolt in MOVING:
             raise MechanismRefused(Refusal.BUSY)
         if self._status.battery_percent <= 0:
             raise MechanismRefused(Refusal.BATTERY_EMPTY)
         self._cancel_relock()
         if self._timer is not None:
-            # Only the latch release can be pending here (a moving bolt was
-            # refused above): the new movement supersedes it, or it would
-            # later flip a freshly locked bolt back to "unlocked".
+            # Only the latch release or a settle can be pending here (a moving
+            # bolt was refused above): the new movement supersedes it, or a
+            # release would later flip a freshly locked bolt to "unlocked".
             self._timer.cancel()
             self._timer = None
         self._drain_battery()
@@ -202,11 +208,23 @@ class Mechanism:
             self._timer = self._scheduler.call_later(self.config.motor_seconds, finish)
 
     def _after_move(self, reached: BoltState) -> None:
+        # Every motor operation ends the same way, one hold time after the
+        # bolt arrives: an open's latch springs back, a lock or an unlock
+        # settles.  Auto-relock counts from then for an unlock as for an
+        # open, so its timing does not tell the two apart either.
         if reached is BoltState.OPEN:
             self._timer = self._scheduler.call_later(
                 self.config.open_hold_seconds, self._release_latch
             )
-        elif reached is BoltState.UNLOCKED:
+        elif reached in (BoltState.UNLOCKED, BoltState.LOCKED):
+            self._timer = self._scheduler.call_later(
+                self.config.open_hold_seconds, self._settle
+            )
+
+    def _settle(self) -> None:
+        self._timer = None
+        self._emit(MechanismEventKind.SETTLED, self._status.last_source)
+        if self._status.bolt is BoltState.UNLOCKED:
             self._arm_relock()
 
     def _release_latch(self) -> None:
@@ -328,4 +346,5 @@ class Mechanism:
         self._cancel_relock()
 
 
-_MOVING = frozenset({BoltState.LOCKING, BoltState.UNLOCKING, BoltState.OPENING})
+MOVING = frozenset({BoltState.LOCKING, BoltState.UNLOCKING, BoltState.OPENING})
+"""Bolt states while the motor runs."""

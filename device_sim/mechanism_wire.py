@@ -53,6 +53,7 @@ _EVENT_TO_WIRE = {
     MechanismEventKind.JAM: EventType.JAMMED,
     MechanismEventKind.LOW_BATTERY: EventType.LOW_BATTERY,
     MechanismEventKind.TAMPER: EventType.TAMPER,
+    MechanismEventKind.SETTLED: EventType.REPORT,
 }
 _NOT_BY_CONTROLLER = (Source.MANUAL, Source.KEYPAD, Source.AUTO_RELOCK)
 

@@ -15,9 +15,11 @@ What stays visible to the relay, and is recorded here rather than hidden:
   from a frame the lock sends on its own (heartbeat, event, rotation);
 * frame counts: a lock's broadcast is one frame per controller (the number
   of controllers shows), a status answer is one frame where a motor
-  command also brings its state-change events (result + 2 events per
-  controller), and a turn by hand is one event where a keypad or motor
-  operation is two; lock and unlock cost exactly the same;
+  command is one frame per controller at each step, and a turn by hand is
+  one event; lock, unlock and open cost exactly the same, and every
+  controller gets the same frames whoever sent the command (the sender's
+  is its result), so neither the command nor the sender shows in counts or
+  routing ids (timing: tests/sim/test_traffic_shape.py);
 * during pairing: both identity public keys, the suite lists, the lock's
   prekey and lock id (not secret, section 15 of docs/protocol.md), the
   four pairing message sizes (suite 2: 86, 1 500, 1 525 and 156 bytes on
@@ -118,15 +120,19 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
         admin, lock, "Cleaner", Role.GUEST, valid_until_ms=stage.clock() + 60_000
     )
     await _settle(relay)
-    for name, action in (
-        ("unlock", admin.unlock),
-        ("lock", admin.lock),
-        ("unlock", operator.unlock),
-        ("lock", operator.lock),
-        ("open", admin.open),
-        ("status", operator.status),
-        ("rotate controller", admin.rotate_keys),
+    sender_of: dict[int, str] = {}
+    """Label index -> who sent that command (for the sender classifier)."""
+    for name, sender, action in (
+        ("unlock", "admin", admin.unlock),
+        ("lock", "admin", admin.lock),
+        ("unlock", "operator", operator.unlock),
+        ("lock", "operator", operator.lock),
+        ("open", "admin", admin.open),
+        ("open", "operator", operator.open),
+        ("status", "operator", operator.status),
+        ("rotate controller", "admin", admin.rotate_keys),
     ):
+        sender_of[len(labels)] = sender
         begin(name)
         await action()
         await _settle(relay)
@@ -192,10 +198,21 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
     assert {"lock", "unlock", "heartbeat"} <= kinds_up
     assert len({label for _, label in samples[Direction.DOWN]}) >= 4
 
-    # -- recorded: what the counts and timing still tell --------------------------
+    # -- counts and routing ids: not the command, not who sent it ----------------
     counts = _frame_counts(seen, labels)
-    # Lock and unlock cost the same frames each way, whoever sends them.
-    assert counts["lock"] == counts["unlock"]
+    # Lock, unlock and open cost the same frames each way, whoever sends them.
+    assert counts["lock"] == counts["unlock"] == counts["open"]
+    motor = _routes_per_operation(seen, labels, sender_of, {"lock", "unlock", "open"})
+    controllers = {c.endpoint.routing_id for c in stage.clients}
+    for (name, _sender), routes in motor:
+        # One frame to each controller at each step: the requester's is its
+        # result, everyone else's the event.
+        assert len(set(routes.values())) == 1, name
+        assert set(routes) <= controllers
+    by_kind = [(_route_features(routes), name) for (name, _), routes in motor]
+    by_sender = [(_route_features(routes), sender) for (_, sender), routes in motor]
+    assert best_accuracy(by_kind) == chance(by_kind)
+    assert best_accuracy(by_sender) == chance(by_sender) == 1 / 2
     # A heartbeat is one frame per controller, and nothing goes down.
     assert counts["heartbeat"][Direction.DOWN] == 0
     assert (
@@ -219,6 +236,31 @@ async def _settle(path: FramePath) -> None:
         return quiet >= QUIET_POLLS
 
     await wait_until(idle)
+
+
+def _routes_per_operation(
+    seen: list[Seen],
+    labels: list[tuple[int, str]],
+    sender_of: dict[int, str],
+    names: set[str],
+) -> list[tuple[tuple[str, str], Counter[bytes]]]:
+    """Return, per operation named in ``names``, how many upward frames each routing id got."""
+    ends = [start for start, _ in labels[1:]] + [len(seen)]
+    rows = []
+    for number, ((start, name), end) in enumerate(zip(labels, ends, strict=True)):
+        if name not in names or number not in sender_of:
+            continue
+        routes: Counter[bytes] = Counter(
+            item.frame[3:19]
+            for item in seen[start:end]
+            if item.direction is Direction.UP
+        )
+        rows.append(((name, sender_of[number]), routes))
+    return rows
+
+
+def _route_features(routes: Counter[bytes]) -> tuple[tuple[bytes, int], ...]:
+    return tuple(sorted(routes.items()))
 
 
 def _frame_counts(

@@ -57,6 +57,7 @@ class Rig:
 
     def __post_init__(self) -> None:
         """Boot the lock for the first time."""
+        self.hub.clock = self.scheduler.monotonic
         self.boot()
 
     @property

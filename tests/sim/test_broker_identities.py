@@ -10,6 +10,7 @@ the victim lock must stay connected (it answers a publish afterwards).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 import queue
 
@@ -180,9 +181,17 @@ def test_each_listener_serves_a_bounded_number_of_connections(
     """Connections past a listener's cap are turned away; the other listener is unaffected."""
     with _capped_broker(tmp_path / "capped", ca) as broker:
         refused = _fill_controller_listener(broker, customers)
-        # Mosquitto closes the socket before the TLS handshake completes.
-        with pytest.raises(OSError):
+        admitted = customers[:2]
+        # Mosquitto closes the socket at once, mostly before the TLS
+        # handshake completes (OSError).
+        with contextlib.suppress(OSError):
             refused.connect()
+        # Under heavy load a held connection can drop on its own (a TLS
+        # timeout), which frees a place; the cap is about what is held:
+        # never more than two, and none for the third while both stay.
+        assert sum(c.connected for c in customers) <= 2
+        if all(c.connected for c in admitted):
+            assert not refused.connected
         device = write_issued(ca.issue_lock(VICTIM), tmp_path / "victim", "lock")
         lock = Customer.lock(broker, device)
         customers.append(lock)

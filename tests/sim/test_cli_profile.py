@@ -119,10 +119,13 @@ async def test_events_and_commands_share_one_profile(
                     for line in lines
                 )
 
+            # One profile is one controller: the lock tells it how a command
+            # ended in the signed result, to the process that asked; `events`
+            # sees each command start.
             async with asyncio.timeout(TIMEOUT):
-                while bolt_events("locked") < 3:  # noqa: ASYNC110 - a pipe, no event
+                while bolt_events("locking") < 3:  # noqa: ASYNC110 - a pipe, no event
                     await asyncio.sleep(0.01)
-            assert bolt_events("unlocked") == 3
+            assert bolt_events("unlocking") == 3
         finally:
             events.send_signal(signal.SIGINT)
             _, err = await asyncio.to_thread(events.communicate, timeout=TIMEOUT)

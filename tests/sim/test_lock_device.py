@@ -33,6 +33,7 @@ from device_sim.loopback import LoopbackLink
 from device_sim.mechanism import DoorState
 from device_sim.secure_element import SETUP_RECORD
 from device_sim.storage import KeyFile, SealedStore
+from device_sim.traffic_shape import HEARTBEAT_JITTER
 from tests.conftest import wrong_code
 
 from .lock_rig import Rig
@@ -316,13 +317,20 @@ async def test_audit_log_records_commands_and_manual_use(rig: Rig) -> None:
 
 
 async def test_heartbeat_carries_full_state(rig: Rig) -> None:
-    """Heartbeats go out on their interval with the full signed state."""
+    """Heartbeats go out on their (jittered) interval with the full signed state."""
     client = await rig.pair()
     updates: list[LockReport] = []
     client._on_update = updates.append
     rig.device.start()
-    rig.scheduler.advance(30)
+    # The first within 30 s ± 25 %, the second not before 45 s.
+    earliest = 30 * (1 - HEARTBEAT_JITTER)
+    rig.scheduler.advance(earliest - 0.1)
     await asyncio.sleep(0)
+    assert not updates
+    for _ in range(int(30 * 2 * HEARTBEAT_JITTER) + 1):
+        # One second at a time: each beat is read while it is fresh.
+        rig.scheduler.advance(1)
+        await asyncio.sleep(0)
     beats = [u for u in updates if u.kind is ReportKind.HEARTBEAT]
     assert len(beats) == 1
     assert beats[0].status.bolt_state is BoltState.LOCKED
@@ -435,7 +443,8 @@ async def test_admin_sets_auto_relock_operator_may_not(rig: Rig) -> None:
     result = await admin.set_auto_relock(10)
     assert result.status.auto_relock_seconds == 10
     await admin.unlock()
-    rig.scheduler.advance(10)
+    # Relock counts from when the unlock settled (one hold time, as an open).
+    rig.scheduler.advance(rig.device.mechanism.config.open_hold_seconds + 10)
     assert rig.device.mechanism.status.bolt.name == "LOCKED"
     rig.device.shutdown()
     assert rig.boot().state.settings.auto_relock_seconds == 10

@@ -153,14 +153,42 @@ def test_busy_while_moving(
 def test_auto_relock_after_delay_with_source(
     scheduler: ManualScheduler, events: list[MechanismEvent]
 ) -> None:
-    """Auto-relock throws the bolt after N seconds and names itself as the source."""
+    """Auto-relock throws the bolt N seconds after the unlock settled, as after an open."""
     mechanism = _mechanism(scheduler, events, motor_seconds=0, auto_relock_seconds=30)
+    hold = mechanism.config.open_hold_seconds
     mechanism.unlock(Source.CONTROLLER)
-    scheduler.advance(29)
+    scheduler.advance(hold + 29)
     assert mechanism.status.bolt is BoltState.UNLOCKED
     scheduler.advance(1)
     assert mechanism.status.bolt is BoltState.LOCKED
     assert events[-1].source is Source.AUTO_RELOCK
+
+
+@pytest.mark.parametrize("operation", ["lock", "unlock", "open"])
+def test_every_motor_operation_ends_one_hold_time_after_the_bolt_arrives(
+    scheduler: ManualScheduler, events: list[MechanismEvent], operation: str
+) -> None:
+    """Lock, unlock and open emit the same events at the same moments (traffic shape)."""
+    mechanism = _mechanism(scheduler, events, motor_seconds=1, auto_relock_seconds=20)
+    if operation == "lock":
+        mechanism.unlock(Source.MANUAL)
+        scheduler.advance(1 + mechanism.config.open_hold_seconds)
+    events.clear()
+    getattr(mechanism, operation)(Source.CONTROLLER)
+    start = scheduler.monotonic()
+    timeline: list[tuple[float, MechanismEventKind]] = []
+    mechanism.set_listener(
+        lambda event: timeline.append((scheduler.monotonic() - start, event.kind))
+    )
+    scheduler.advance(1 + mechanism.config.open_hold_seconds)
+    hold = mechanism.config.open_hold_seconds
+    end = (
+        MechanismEventKind.STATE if operation == "open" else MechanismEventKind.SETTLED
+    )
+    assert timeline == [(1, MechanismEventKind.STATE), (1 + hold, end)]
+    assert mechanism.status.bolt is (
+        BoltState.LOCKED if operation == "lock" else BoltState.UNLOCKED
+    )
 
 
 def test_auto_relock_waits_for_the_door_to_close(

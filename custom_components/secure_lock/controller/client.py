@@ -41,6 +41,8 @@ from ..protocol.messages import (
     ControllerRemove,
     ControllerSummary,
     Event,
+    EventSource,
+    EventType,
     Heartbeat,
     InvitationRevoke,
     KeyRotation,
@@ -69,6 +71,7 @@ from .invitations import DEFAULT_INVITATION_TTL_MS, IssuedInvitation, new_invita
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_COMMAND_TIMEOUT = 15.0
+_MOTOR_COMMANDS = frozenset({MessageKind.LOCK, MessageKind.UNLOCK, MessageKind.OPEN})
 UNLOCK_LIFETIME_MS = 10_000
 """Unlock and open expire 10 s after sending: a delayed unlock is worse than none."""
 REPORT_FRESHNESS_MS = 5_000
@@ -192,6 +195,8 @@ class LockClient:
         self.stale_reports = 0
         """Signed reports not shown: too old on arrival, or older than one shown."""
         self._last_stale_status_ms: int | None = None
+        self._name_at_lock = ""
+        """Our name as the lock's events give it (for our own commands' events)."""
 
     @property
     def paired_lock(self) -> PairedLock:
@@ -545,8 +550,18 @@ class LockClient:
                 self.confirmed_high_water, payload.sender_high_water
             )
             if self._is_fresh(payload.lock_time_ms):
-                self._publish(ReportKind.RESULT, payload.status, payload.lock_time_ms)
+                own_end = self._own_command_end(message, payload)
+                if own_end is not None:
+                    self._publish(
+                        ReportKind.EVENT, payload.status, payload.lock_time_ms, own_end
+                    )
+                else:
+                    self._publish(
+                        ReportKind.RESULT, payload.status, payload.lock_time_ms
+                    )
         elif isinstance(payload, Event):
+            if payload.controller_id == self.identity.key_id:
+                self._name_at_lock = payload.controller_name
             if self._is_fresh(payload.lock_time_ms):
                 self._publish(
                     ReportKind.EVENT, payload.status, payload.lock_time_ms, payload
@@ -562,6 +577,34 @@ class LockClient:
             waiter := self._waiters.get(message.request_id)
         ) is not None and message.reply_to:
             waiter.add(message)
+
+    def _own_command_end(
+        self, message: VerifiedMessage, result: CommandResult
+    ) -> Event | None:
+        """Return the event our own lock, unlock or open ended with, from its result.
+
+        The lock sends the requester its signed result where every other
+        controller gets the event (so the relay cannot tell who asked); the
+        result says the same, so it is shown as that event.
+        """
+        waiter = self._waiters.get(message.request_id)
+        if (
+            waiter is None
+            or not message.reply_to
+            or waiter.kind not in _MOTOR_COMMANDS
+            or result.result not in (ResultCode.OK, ResultCode.JAMMED)
+        ):
+            return None
+        return Event(
+            EventType.STATE_CHANGED
+            if result.result is ResultCode.OK
+            else EventType.JAMMED,
+            EventSource.CONTROLLER,
+            result.status,
+            result.lock_time_ms,
+            self.identity.key_id,
+            self._name_at_lock,
+        )
 
     def _is_fresh(self, lock_time_ms: int) -> bool:
         """Return whether a signed report may be shown as the lock's current state.

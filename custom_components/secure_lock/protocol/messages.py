@@ -88,6 +88,13 @@ class EventType(IntEnum):
     FIRMWARE_ROLLED_BACK = 6
     DOOR_CHANGED = 7
     """The door sensor changed; the bolt did not move (`status.door_state` says which way)."""
+    REPORT = 8
+    """Nothing changed: the state, sent where a motor operation's pattern needs a frame.
+
+    A lock or unlock settles when an open's latch would spring back, and a
+    lock is followed by reports where an auto-relock would be, so the three
+    commands look alike on the wire.  Controllers show it as a state report.
+    """
 
 
 class EventSource(IntEnum):
