@@ -26,6 +26,8 @@ def test_every_vector_conforms_to_the_specification(document: Json) -> None:
     checked = check_document(copy.deepcopy(document))
     frames = [c for c in checked if " frame " in c]
     assert len(frames) == 2 * (len(KINDS) + 1)  # KEY_ROTATION goes both ways
+    negative = [c for c in checked if c.startswith("negative ")]
+    assert len(negative) == len(document["negative"]) >= 30
     assert {"audit chain", "firmware hybrid", "certificate chain"} <= set(checked)
 
 
@@ -54,6 +56,15 @@ def _set(path: tuple[str, ...], value: Any) -> Any:
 
 
 FLIP_LAST = -1
+
+
+def _negative(name: str, change: Any) -> Any:
+    def mutate(doc: Json) -> None:
+        vectors = doc["negative"]
+        index = next(i for i, v in enumerate(vectors) if v["name"] == name)
+        vectors[index] = change(vectors[index])
+
+    return mutate
 
 
 def _flip_ed25519_signature(doc: Json) -> None:
@@ -115,6 +126,23 @@ MUTATIONS: dict[str, tuple[Any, str | type[Mismatch]]] = {
     "Ed25519 signature byte of the hybrid envelope": (
         _flip_ed25519_signature,
         "firmware_bad_signature",
+    ),
+    "negative vector that is valid at its time": (
+        _negative("after_not_after", lambda v: v | {"now_ms": v["now_ms"] - 2}),
+        Mismatch,
+    ),
+    "negative vector with another code": (
+        _negative("unregistered_sender", lambda v: v | {"error": "bad_signature"}),
+        Mismatch,
+    ),
+    "negative vector with a fresh counter": (
+        _negative(
+            "counter_at_the_high_water_mark",
+            lambda v: (
+                v | {"peer": v["peer"] | {"high_water": v["peer"]["high_water"] - 1}}
+            ),
+        ),
+        Mismatch,
     ),
     "certificate leaf byte": (
         _set(

@@ -234,12 +234,66 @@ def check_certificates(doc: Json) -> list[str]:
     return ["certificate chain"]
 
 
+def check_negative(doc: Json) -> list[str]:
+    """Every negative frame fails, with the vector's code, at the documented check."""
+    lock = doc["lock"]
+    lock_id, lock_identity = _h(lock["lock_id"]), _h(lock["identity_public"])
+    checked = []
+    for vector in doc["negative"]:
+        where = f"negative {vector['name']}"
+        ctrl = doc["suites"][str(vector["controller_of_suite"])]["controller"]
+        ctrl_identity = _h(ctrl["identity_public"])
+        state = vector["peer"]
+        if vector["receiver"] == "lock":
+            peer = Peer(
+                ctrl_identity,
+                state["suite"],
+                state["role"],
+                state["revoked"],
+                state["high_water"],
+                state["valid_from_ms"],
+                state["valid_until_ms"],
+            )
+            receiver = Receiver(
+                True,
+                lock_id,
+                lock_identity,
+                _prekeys(lock),
+                {key_id(ctrl_identity): peer},
+            )
+        else:
+            peer = Peer(lock_identity, state["suite"], high_water=state["high_water"])
+            receiver = Receiver(
+                False,
+                lock_id,
+                ctrl_identity,
+                _prekeys(ctrl),
+                {key_id(lock_identity): peer},
+            )
+            for request in vector["pending_requests"]:
+                receiver.pending[_h(request["request_id"])] = _h(
+                    request["frame_sha256"]
+                )
+        try:
+            receive(receiver, _h(vector["frame"]), vector["now_ms"])
+        except VerificationError as err:
+            expect(
+                err.code == vector["error"],
+                f"{where}: {err.code}, not {vector['error']}",
+            )
+        else:
+            raise Mismatch(f"{where}: accepted")
+        checked.append(where)
+    return checked
+
+
 def check_document(doc: Json) -> list[str]:
     """Check every vector; return what was checked, raise on the first disagreement."""
     check_identity(doc["lock"], "lock")
     checked = ["lock identity"]
     for suite_key in doc["suites"]:
         checked += check_frames(doc, suite_key)
+    checked += check_negative(doc)
     checked += check_audit_chain(doc)
     checked += check_firmware(doc)
     checked += check_certificates(doc)

@@ -111,6 +111,8 @@ from custom_components.secure_lock.protocol.setup_code import CodeSecret
 from custom_components.secure_lock.protocol.spake2plus import derive_prover_secret
 from custom_components.secure_lock.protocol.state import BoltState, DoorState
 
+from .spec_negative_vectors import negative_vectors
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_VECTORS = ROOT / "docs" / "protocol-vectors.json"
 COMMAND = "python -m tests.protocol.make_spec_vectors"
@@ -727,10 +729,11 @@ def build(old: Json | None = None, *, recapture: bool = False) -> Json:
     parties = make_parties()
     lock = parties.lock
     suites: Json = {}
+    frame_sets: dict[SuiteId, SuiteFrames] = {}
     for suite in SUITES:
         ctrl = parties.controllers[suite]
         old_frames = old.get("suites", {}).get(str(int(suite)), {}).get("frames", {})
-        frames = suite_frames(parties, suite, old_frames, recapture)
+        frames = frame_sets[suite] = suite_frames(parties, suite, old_frames, recapture)
         suites[str(int(suite))] = {
             "controller": identity_json(ctrl, (suite,)),
             "routing_id_to_lock": routing_id(lock.lock_id, lock.key_id).hex(),
@@ -747,6 +750,7 @@ def build(old: Json | None = None, *, recapture: bool = False) -> Json:
         "time_ms": TIME_MS,
         "lock": {"lock_id": lock.lock_id.hex(), **identity_json(lock, SUITES)},
         "suites": suites,
+        "negative": negative_vectors(parties, frame_sets, OPEN_AT_MS),
         "audit_chain": audit_vector(parties.controllers[SUITES[0]].key_id),
         "firmware": firmware_vector(old.get("firmware", {}), recapture),
         "certificates": certificate_vector(lock),
