@@ -1,0 +1,169 @@
+"""Every vector of docs/protocol-vectors.json, checked by the independent verifier."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from .verifier import VECTORS, Mismatch, check_document
+from .wire import KINDS, VerificationError
+
+type Json = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def document() -> Json:
+    """Load the committed vectors file."""
+    data: Json = json.loads(VECTORS.read_text())
+    return data
+
+
+def test_every_vector_conforms_to_the_specification(document: Json) -> None:
+    """Both suites, every kind in its direction(s), audit chain, firmware, certificates."""
+    checked = check_document(copy.deepcopy(document))
+    frames = [c for c in checked if " frame " in c]
+    assert len(frames) == 2 * (len(KINDS) + 1)  # KEY_ROTATION goes both ways
+    negative = [c for c in checked if c.startswith("negative ")]
+    assert len(negative) == len(document["negative"]) >= 30
+    assert {"audit chain", "firmware hybrid", "certificate chain"} <= set(checked)
+
+
+def _flip_hex(text: str, index: int) -> str:
+    raw = bytearray.fromhex(text)
+    raw[index] ^= 0x01
+    return raw.hex()
+
+
+def _frame_flip(suite: str, name: str, index: int) -> Any:
+    def mutate(doc: Json) -> None:
+        vector = doc["suites"][suite]["frames"][name]
+        vector["frame"] = _flip_hex(vector["frame"], index)
+
+    return mutate
+
+
+def _set(path: tuple[str, ...], value: Any) -> Any:
+    def mutate(doc: Json) -> None:
+        target = doc
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value(target[path[-1]])
+
+    return mutate
+
+
+FLIP_LAST = -1
+
+
+def _negative(name: str, change: Any) -> Any:
+    def mutate(doc: Json) -> None:
+        vectors = doc["negative"]
+        index = next(i for i, v in enumerate(vectors) if v["name"] == name)
+        vectors[index] = change(vectors[index])
+
+    return mutate
+
+
+def _flip_ed25519_signature(doc: Json) -> None:
+    """Flip a byte inside the first (Ed25519) signature of the hybrid envelope."""
+    vector = doc["firmware"]
+    manifest_size = len(vector["manifest"]) // 2
+    # "SLFW" | format | manifest(bytes16) | n | algorithm | key id | length | signature
+    offset = 4 + 1 + 2 + manifest_size + 1 + 1 + 16 + 2 + 5
+    vector["signed_hybrid"] = _flip_hex(vector["signed_hybrid"], offset)
+
+
+MUTATIONS: dict[str, tuple[Any, str | type[Mismatch]]] = {
+    "routing id byte": (_frame_flip("1", "unlock", 2), "wrong_recipient"),
+    "prekey id byte": (_frame_flip("2", "event", 20), "unknown_prekey"),
+    "HPKE enc byte (X25519)": (_frame_flip("1", "lock", 30), "decrypt_failed"),
+    "HPKE enc byte (ML-KEM part)": (_frame_flip("2", "lock", 30), "decrypt_failed"),
+    "HPKE enc byte (X-Wing X25519 part)": (
+        _frame_flip("2", "lock", 26 + 1088 + 3),
+        "decrypt_failed",
+    ),
+    "body byte": (_frame_flip("2", "heartbeat", FLIP_LAST), "decrypt_failed"),
+    "content key": (
+        _set(
+            ("suites", "1", "frames", "unlock", "content_key"),
+            lambda v: _flip_hex(v, 0),
+        ),
+        Mismatch,
+    ),
+    "payload field": (
+        _set(
+            ("suites", "2", "frames", "settings", "payload_fields"),
+            lambda v: {"auto_relock_seconds": v["auto_relock_seconds"] + 1},
+        ),
+        Mismatch,
+    ),
+    "inner counter": (
+        _set(("suites", "1", "frames", "event", "inner"), lambda v: v | {"counter": 1}),
+        Mismatch,
+    ),
+    "request a response answers": (
+        _set(("suites", "1", "frames", "command_result", "answers"), lambda _v: "lock"),
+        "unsolicited_response",
+    ),
+    "lock prekey signature": (
+        _set(
+            ("lock", "prekeys"),
+            lambda v: [v[0] | {"signature": _flip_hex(v[0]["signature"], 5)}, *v[1:]],
+        ),
+        Mismatch,
+    ),
+    "audit chain hash": (
+        _set(("audit_chain", "chain"), lambda v: [*v[:-1], _flip_hex(v[-1], 0)]),
+        Mismatch,
+    ),
+    "ML-DSA-65 signature byte": (
+        _set(("firmware", "signed_hybrid"), lambda v: _flip_hex(v, len(v) // 2 - 10)),
+        "firmware_bad_signature",
+    ),
+    "Ed25519 signature byte of the hybrid envelope": (
+        _flip_ed25519_signature,
+        "firmware_bad_signature",
+    ),
+    "negative vector that is valid at its time": (
+        _negative("after_not_after", lambda v: v | {"now_ms": v["now_ms"] - 2}),
+        Mismatch,
+    ),
+    "negative vector with another code": (
+        _negative("unregistered_sender", lambda v: v | {"error": "bad_signature"}),
+        Mismatch,
+    ),
+    "negative vector with a fresh counter": (
+        _negative(
+            "counter_at_the_high_water_mark",
+            lambda v: (
+                v | {"peer": v["peer"] | {"high_water": v["peer"]["high_water"] - 1}}
+            ),
+        ),
+        Mismatch,
+    ),
+    "certificate leaf byte": (
+        _set(
+            ("certificates", "chain_leaf_first"),
+            lambda v: [_flip_hex(v[0], len(v[0]) // 2 - 1), *v[1:]],
+        ),
+        "certificate_invalid",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTATIONS))
+def test_the_verifier_rejects_a_changed_vector(document: Json, name: str) -> None:
+    """A verifier that accepted anything would pass the test above; this one cannot."""
+    mutate, expected = MUTATIONS[name]
+    doc = copy.deepcopy(document)
+    mutate(doc)
+    if isinstance(expected, str):
+        with pytest.raises(VerificationError) as caught:
+            check_document(doc)
+        assert caught.value.code == expected
+    else:
+        with pytest.raises(expected):
+            check_document(doc)
