@@ -261,6 +261,7 @@ EVENT_TYPES = {
     5: "firmware_updated",
     6: "firmware_rolled_back",
     7: "door_changed",
+    8: "report",
 }
 EVENT_SOURCES = {
     0: "unknown",
