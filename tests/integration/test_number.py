@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from homeassistant.components.lock import LockState
@@ -46,8 +47,14 @@ async def test_auto_relock_is_set_on_the_lock_and_used(
     assert _value(hass, NUMBER) == "30"
     assert sim_lock.device.state.settings.auto_relock_seconds == 30
 
+    # Relock counts from when the unlock settles, one latch hold time later
+    # (a short one here: a long jump of the clock would end the connection).
+    mechanism = sim_lock.device.mechanism
+    mechanism.config = replace(mechanism.config, open_hold_seconds=1)
     await hass.services.async_call("lock", "unlock", {"entity_id": LOCK}, blocking=True)
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=32))
     await wait_until(lambda: _value(hass, LOCK) == LockState.LOCKED)
     assert hass.states.get(LOCK).attributes["changed_by"] == "auto_relock"  # type: ignore[union-attr]
 
