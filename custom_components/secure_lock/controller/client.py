@@ -43,6 +43,7 @@ from ..protocol.messages import (
     Event,
     Heartbeat,
     InvitationRevoke,
+    KeypadCodeListChunk,
     KeyRotation,
     MessageKind,
     Payload,
@@ -150,6 +151,8 @@ def _is_last(payload: Payload) -> bool:
         return payload.index == payload.total - 1
     if isinstance(payload, AuditLogChunk):
         return payload.final
+    if isinstance(payload, KeypadCodeListChunk):
+        return payload.index == payload.total - 1
     return True
 
 
