@@ -23,9 +23,10 @@ from custom_components.secure_lock.protocol.keypad_codes import (
     MAX_KEYPAD_CODES,
     KeypadSchedule,
     WeeklySlot,
+    day_mask,
+    day_names,
 )
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOUR_MS = 3_600_000
 
 type WithClient = Callable[
@@ -38,10 +39,7 @@ def parse_weekly(text: str) -> WeeklySlot:
     try:
         days, hours = text.split()
         start, end = hours.split("-")
-        mask = ALL_DAYS if days == "daily" else 0
-        if not mask:
-            for day in days.split(","):
-                mask |= 1 << DAY_NAMES.index(day)
+        mask = ALL_DAYS if days == "daily" else day_mask(days.split(","))
         return WeeklySlot(mask, _minute(start), _minute(end))
     except ValueError:
         # argparse prints this message as the option's error.
@@ -59,7 +57,7 @@ def describe_schedule(schedule: KeypadSchedule) -> str:
     """Say when a code opens, in the lock's local time."""
     offset = schedule.utc_offset_minutes
     parts = [
-        ",".join(d for n, d in enumerate(DAY_NAMES) if slot.day_mask >> n & 1)
+        ",".join(day_names(slot.day_mask))
         + f" {_clock(slot.start_minute)}-{_clock(slot.end_minute)}"
         for slot in schedule.weekly
     ]

@@ -214,6 +214,12 @@ async def test_a_generated_pin_is_answered_once_and_stored_only_as_a_hash(
             assert pin.encode() not in blob
             assert pin.encode().hex().encode() not in blob
         assert pin not in json.dumps(rig.device.describe())
+    # What the relay carries: every frame either way, sealed.
+    captured = rig.hub.sent_by_lock + [f for link in rig.hub.links for f in link.sent]
+    assert len(captured) > 6
+    for frame in captured:
+        for pin in (PIN, generated):
+            assert pin.encode() not in frame
     # Even unsealed, the state holds a hash, not the PIN.
     state = rig.device.state.to_bytes()
     assert PIN.encode() not in state

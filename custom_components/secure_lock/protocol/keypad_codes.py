@@ -10,6 +10,7 @@ it was set with until it is set again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Self
@@ -31,6 +32,8 @@ MAX_WEEKLY_SLOTS = 4
 MINUTES_PER_DAY = 1440
 ALL_DAYS = 0x7F
 """Day mask bit 0 is Monday, bit 6 Sunday."""
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Day names in day mask order, as the CLI and Home Assistant's actions spell them."""
 MIN_UTC_OFFSET_MINUTES = -12 * 60
 MAX_UTC_OFFSET_MINUTES = 14 * 60
 _MS_PER_MINUTE = 60_000
@@ -52,6 +55,19 @@ def generate_pin(rng: Rng, digits: int = GENERATED_PIN_DIGITS) -> str:
             if byte < 250 and len(chosen) < digits:
                 chosen.append(str(byte % 10))
     return "".join(chosen)
+
+
+def day_mask(days: Iterable[str]) -> int:
+    """Return the day mask of day names (``WEEKDAYS``); raise ValueError for others."""
+    mask = 0
+    for day in days:
+        mask |= 1 << WEEKDAYS.index(day)
+    return mask
+
+
+def day_names(mask: int) -> list[str]:
+    """Return the day names of a day mask, Monday first."""
+    return [day for bit, day in enumerate(WEEKDAYS) if mask >> bit & 1]
 
 
 class PinChoice(IntEnum):
