@@ -5,8 +5,8 @@ the one the lock signed.  Home Assistant never takes a PIN in: every action
 call's data is fired on the event bus and kept by the recorder, so a typed
 PIN would end up in the database.  The lock draws the PIN instead
 (``generate_pin``); it comes back once, in this action's response, and
-Home Assistant keeps no copy.  A typed PIN is for the command-line
-controller.  Schedules are in the lock's local time: Home Assistant's time
+Home Assistant keeps no copy.  A typed PIN goes through the options form
+(`keypad_flow`), whose input is not recorded.  Schedules are in the lock's local time: Home Assistant's time
 zone, sent as the offset from UTC in force when the code is set.
 """
 
