@@ -214,6 +214,14 @@ async def test_a_generated_pin_is_answered_once_and_stored_only_as_a_hash(
             assert pin.encode() not in blob
             assert pin.encode().hex().encode() not in blob
         assert pin not in json.dumps(rig.device.describe())
+    assert rig.device.describe()["keypad"] == {
+        "codes": {"1": "Typed", "2": "Guest"},
+        "wrong_attempts": 0,
+        "locked_out": False,
+    }
+    assert rig.device.state.keypad.codes[1].digest.hex() not in json.dumps(
+        rig.device.describe()
+    )
     # What the relay carries: every frame either way, sealed.
     captured = rig.hub.sent_by_lock + [f for link in rig.hub.links for f in link.sent]
     assert len(captured) > 6
