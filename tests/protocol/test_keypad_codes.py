@@ -21,6 +21,7 @@ from custom_components.secure_lock.protocol.messages import (
     KeypadCodeListChunk,
     KeypadCodeSet,
     KeypadCodeSetResult,
+    KeypadCodeSummary,
     decode_payload,
 )
 from custom_components.secure_lock.protocol.permissions import may_send
@@ -136,3 +137,46 @@ def test_only_admins_manage_keypad_codes() -> None:
         assert may_send(Role.ADMIN, kind, T0)
         assert not may_send(Role.OPERATOR, kind, T0)
         assert not may_send(Role.GUEST, kind, T0, valid_until_ms=T0 + 1)
+
+
+def test_byte_layouts_are_the_documented_ones() -> None:
+    """docs/protocol.md section 9's rows, byte for byte (a cleaner on Tuesdays, UTC+1)."""
+    tuesday_mornings = KeypadSchedule(
+        weekly=(WeeklySlot(0b0000010, 8 * 60, 12 * 60),), utc_offset_minutes=60
+    )
+    schedule = (
+        b"\x01"  # one weekly slot
+        b"\x02\x01\xe0\x02\xd0"  # Tuesday, 480-720
+        + bytes(16)  # no window
+        + (60 + 720).to_bytes(2, "big")  # the offset, sent + 720
+    )
+    request = KeypadCodeSet(
+        1, "Cleaner", PinChoice.TYPED, tuesday_mornings, True, "123456"
+    )
+    assert request.to_bytes() == (b"\x01\x07Cleaner\x01\x06123456" + schedule + b"\x01")
+    assert KeypadCodeSetResult(1, 0x0102030405060708, "87654321").to_bytes() == (
+        b"\x01\x01\x02\x03\x04\x05\x06\x07\x08\x0887654321"
+    )
+    chunk = KeypadCodeListChunk(
+        0,
+        1,
+        5,
+        0,
+        (KeypadCodeSummary(1, "Cleaner", tuesday_mornings, True, 0x10, 3),),
+    )
+    assert chunk.to_bytes() == (
+        b"\x00\x00\x00\x01"  # index, total
+        b"\x00\x00\x00\x05"  # wrong attempts
+        + bytes(8)  # not locked out
+        + b"\x01"  # one entry
+        + b"\x01\x07Cleaner"
+        + schedule
+        + b"\x01"
+        + (0x10).to_bytes(8, "big")
+        + b"\x00\x03"
+    )
+    for kind, payload in (
+        (MessageKind.KEYPAD_CODE_SET, request),
+        (MessageKind.KEYPAD_CODE_LIST_CHUNK, chunk),
+    ):
+        assert decode_payload(kind, payload.to_bytes()) == payload
