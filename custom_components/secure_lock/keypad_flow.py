@@ -43,6 +43,7 @@ from .keypad_services import (
     ATTR_VALID_FROM,
     ATTR_VALID_UNTIL,
     ATTR_WEEKLY,
+    name_fits,
     schedule_from,
 )
 from .protocol.keypad_codes import MAX_KEYPAD_CODES, WEEKDAYS, check_pin
@@ -67,7 +68,9 @@ class KeypadCodeSteps(OptionsFlowWithReload):
                     check_pin(pin)
             except ValueError:
                 errors[ATTR_PIN] = "invalid_pin"
-            else:
+            if not name_fits(user_input[ATTR_NAME]):
+                errors[ATTR_NAME] = "name_too_long"
+            if not errors:
                 errors = await self._set_code(user_input, pin)
                 if not errors:
                     return await self.async_step_keypad_code_set()

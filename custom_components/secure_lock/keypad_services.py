@@ -42,6 +42,7 @@ from .protocol.keypad_codes import (
     day_names,
 )
 from .protocol.messages import KeypadCodeSummary
+from .protocol.state import check_text
 
 SERVICE_SET_KEYPAD_CODE = "set_keypad_code"
 SERVICE_REMOVE_KEYPAD_CODE = "remove_keypad_code"
@@ -116,6 +117,15 @@ def _invalid(reason: str) -> ServiceValidationError:
     )
 
 
+def name_fits(name: str) -> bool:
+    """Return whether the lock can store ``name`` (at most 64 UTF-8 bytes)."""
+    try:
+        check_text(name, ATTR_NAME)
+    except ValueError:
+        return False
+    return True
+
+
 def _minute(value: time, *, end: bool) -> int:
     minute = value.hour * 60 + value.minute
     # 00:00 as an end is midnight at the end of the day.
@@ -162,6 +172,8 @@ async def _set_keypad_code(
             lambda client: set_keypad_code_enabled(client, slot, data[ATTR_ENABLED])
         )
         return {ATTR_SLOT: slot}
+    if not name_fits(data[ATTR_NAME]):
+        raise _invalid("the name is longer than 64 bytes")
     schedule = schedule_from(data)
     result = await coordinator.async_call(
         lambda client: set_keypad_code(

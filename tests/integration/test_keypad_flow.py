@@ -120,6 +120,8 @@ async def test_mistakes_are_shown_on_the_form(
     }
     assert "pin" not in suggested
     assert suggested["name"] == "Short"
+    result = await _submit(hass, flow_id, slot=0, name="☂" * 22, pin=PIN)
+    assert result["errors"] == {"name": "name_too_long"}
     for schedule in (
         {"days": ["mon"], "start": "12:00:00", "end": "08:00:00"},
         {"valid_from": "2030-01-02 00:00:00", "valid_until": "2030-01-01 00:00:00"},

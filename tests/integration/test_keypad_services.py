@@ -199,6 +199,10 @@ async def test_disable_enable_remove(
             "the window must end after it starts",
         ),
         (
+            {"slot": 0, "name": "☂" * 22, "generate_pin": True},
+            "the name is longer than 64 bytes",
+        ),
+        (
             {
                 "slot": 0,
                 "name": "Night",
