@@ -184,12 +184,12 @@ class Keypad:
 
     # The keypad itself -------------------------------------------------------
 
-    def check(self, pin: str) -> tuple[KeypadOutcome, KeypadCredential | None]:
+    def check(self, pin: str) -> KeypadOutcome:
         """Judge a typed PIN; every count and lockout is durable before this returns."""
         lock, book = self._lock, self._book
         now = lock.now_ms()
         if book.locked_out(now):
-            return KeypadOutcome.LOCKED_OUT, None
+            return KeypadOutcome.LOCKED_OUT
         code = self._match(pin)
         if code is None:
             book.failures += 1
@@ -200,18 +200,18 @@ class Keypad:
             lock.persist()
             if wait:
                 self._report_lockout(wait)
-            return KeypadOutcome.WRONG_CODE, None
+            return KeypadOutcome.WRONG_CODE
         if not code.enabled:
-            return KeypadOutcome.DISABLED, code
+            return KeypadOutcome.DISABLED
         if not code.schedule.allows(now):
             code.refused_outside_schedule += 1
             lock.persist()
-            return KeypadOutcome.OUTSIDE_SCHEDULE, code
+            return KeypadOutcome.OUTSIDE_SCHEDULE
         book.failures = 0
         code.last_used_ms = now
         lock.persist()
         self.code_name = code.name
-        return KeypadOutcome.UNLOCKED, code
+        return KeypadOutcome.UNLOCKED
 
     def lock_key(self) -> None:
         """Press the lock key: it needs no code, so its events name none."""

@@ -19,8 +19,9 @@ Here requests are opened and dispatched, and the mechanism is wired to the
 protocol; each kind of request is carried out by a module of its own:
 `controller_admin` (controllers, invitations, join notices), `join_desk`
 (the pairing channel, provisional joins and their fail-safe),
-`firmware_requests`, `audit_requests` and `answers` (results, re-sent after
-a resync); `prekey_upkeep` keeps the prekeys fresh.
+`firmware_requests`, `audit_requests`, `keypad` (keypad codes and typed
+PINs) and `answers` (results, re-sent after a resync); `prekey_upkeep`
+keeps the prekeys fresh.
 """
 
 from __future__ import annotations
@@ -623,7 +624,7 @@ class LockDevice:
         if self.rollback is not None:
             # In lockdown the stored codes may be an old copy: nothing opens.
             return KeypadOutcome.LOCKED_OUT
-        outcome, _code = self.keypad.check(pin)
+        outcome = self.keypad.check(pin)
         if outcome is KeypadOutcome.UNLOCKED:
             self.mechanism.unlock(Source.KEYPAD)
         return outcome
