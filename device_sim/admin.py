@@ -24,6 +24,9 @@ from typing import Any
 _LOGGER = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 4096
+KEYPAD_LOCK_KEY = "lock"
+"""The keypad argument that presses its lock key; anything else is typed digits."""
+MAX_KEYPAD_KEYS = 16
 READ_TIMEOUT_SECONDS = 10.0
 SOCKET_NAME = "admin.sock"
 
@@ -51,7 +54,6 @@ class AdminCommand(StrEnum):
 _CHOICES: dict[AdminCommand, frozenset[str]] = {
     AdminCommand.DOOR: frozenset({"open", "closed"}),
     AdminCommand.TURN: frozenset({"lock", "unlock"}),
-    AdminCommand.KEYPAD: frozenset({"lock", "unlock"}),
     AdminCommand.SELF_CHECK: frozenset({"fail", "pass"}),
 }
 _NUMBERS: dict[AdminCommand, tuple[float, float]] = {
@@ -98,6 +100,8 @@ def parse_request(line: bytes) -> AdminRequest:
             f"unknown command; known: {', '.join(c.value for c in AdminCommand)}"
         ) from err
     argument = data.get("argument")
+    if command is AdminCommand.KEYPAD:
+        return AdminRequest(command, _keypad_keys(argument))
     if command in _CHOICES:
         # A list or object is unhashable: check the type before the set lookup.
         if not isinstance(argument, str) or argument not in _CHOICES[command]:
@@ -120,6 +124,20 @@ def parse_request(line: bytes) -> AdminRequest:
     if argument is not None:
         raise AdminError(f"{command.value} takes no argument")
     return AdminRequest(command)
+
+
+def _keypad_keys(argument: object) -> str:
+    """Accept what a keypad can send: its lock key, or up to 16 digits."""
+    if argument == KEYPAD_LOCK_KEY:
+        return KEYPAD_LOCK_KEY
+    if (
+        not isinstance(argument, str)
+        or not argument.isascii()
+        or not argument.isdigit()
+        or len(argument) > MAX_KEYPAD_KEYS
+    ):
+        raise AdminError(f"keypad takes digits (a PIN) or {KEYPAD_LOCK_KEY}")
+    return argument
 
 
 type AdminHandler = Callable[[AdminRequest], Awaitable[dict[str, Any]]]

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
+from .admin import KEYPAD_LOCK_KEY, SOCKET_NAME, AdminCommand, AdminRequest, admin_call
 
 _HELP: dict[AdminCommand, str] = {
     AdminCommand.PRESS_BUTTON: "press the pairing button (opens pairing mode for 120 s)",
@@ -21,7 +21,10 @@ _HELP: dict[AdminCommand, str] = {
     AdminCommand.BATTERY: "set the battery level in percent (0-100)",
     AdminCommand.CLOCK_SKEW: "shift the lock's clock by this many seconds",
     AdminCommand.TURN: "turn the thumb turn by hand: lock or unlock",
-    AdminCommand.KEYPAD: "enter a correct keypad code: lock or unlock",
+    AdminCommand.KEYPAD: (
+        "type a PIN on the keypad (a code that may open now unlocks), "
+        "or press its lock key: lock"
+    ),
     AdminCommand.TAMPER: "simulate someone forcing the housing",
     AdminCommand.OFFLINE: "drop the lock's network links (LAN and broker)",
     AdminCommand.ONLINE: "bring the lock's network links back",
@@ -32,7 +35,7 @@ _HELP: dict[AdminCommand, str] = {
 _ARGUMENT: dict[AdminCommand, dict[str, object]] = {
     AdminCommand.DOOR: {"choices": ["open", "closed"]},
     AdminCommand.TURN: {"choices": ["lock", "unlock"]},
-    AdminCommand.KEYPAD: {"choices": ["lock", "unlock"]},
+    AdminCommand.KEYPAD: {"metavar": "PIN|lock"},
     AdminCommand.SELF_CHECK: {"choices": ["fail", "pass"]},
     AdminCommand.BATTERY: {"type": float},
     AdminCommand.CLOCK_SKEW: {"type": float},
@@ -98,8 +101,11 @@ def sentence(command: AdminCommand, value: object, answer: dict[str, Any]) -> st
             return f"The lock's clock moved by {value:g} s."
         case AdminCommand.TURN:
             return f"Turned by hand; the bolt is {bolt}."
+        case AdminCommand.KEYPAD if value == KEYPAD_LOCK_KEY:
+            return f"Keypad lock key pressed; the bolt is {bolt}."
         case AdminCommand.KEYPAD:
-            return f"Keypad code entered to {value}; the bolt is {bolt}."
+            # Never echo the PIN: the verdict is enough.
+            return f"Keypad: {answer.get('keypad', 'done')}; the bolt is {bolt}."
         case AdminCommand.TAMPER:
             return "Tamper alarm raised."
         case AdminCommand.OFFLINE:

@@ -55,6 +55,7 @@ from custom_components.secure_lock.transport import (
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
+from . import cli_keypad
 from .cli_errors import PAIRING_NO_ANSWER
 from .cli_lock import BROKER_CA_NEEDED, broker_address
 from .cli_profile import Connection, Profile
@@ -239,6 +240,7 @@ def add_parsers(
         help="print the running firmware and any update in progress",
     )
     fw_status.set_defaults(action=_firmware_status)
+    cli_keypad.add_parsers(actions, _with_client)
     parser.set_defaults(handler=_run)
 
 

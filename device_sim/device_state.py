@@ -20,6 +20,7 @@ from custom_components.secure_lock.protocol.registry import ControllerRegistry
 from .audit_log import AuditLog
 from .firmware_record import FirmwareRecord
 from .joining import JoinBook
+from .keypad_book import KeypadBook
 from .mechanism import BoltState, DoorState, MechanismStatus, Source
 from .storage import SealedStore, StorageCorrupted
 
@@ -51,9 +52,10 @@ class DeviceState:
     audit: AuditLog = field(default_factory=AuditLog)
     firmware: FirmwareRecord = field(default_factory=FirmwareRecord)
     joins: JoinBook = field(default_factory=JoinBook)
+    keypad: KeypadBook = field(default_factory=KeypadBook)
 
     def forget_for_factory_reset(self, audit_capacity: int) -> None:
-        """Wipe controllers, invitations, pending joins, the audit log and settings.
+        """Wipe controllers, invitations, pending joins, keypad codes, the audit log and settings.
 
         Former controllers are kept only as nameless, revoked keys, so that
         the lock can answer them with a signed refusal and they ask their
@@ -65,6 +67,7 @@ class DeviceState:
             record.revoked = True
             record.name = ""
         self.joins = JoinBook()
+        self.keypad = KeypadBook()
         self.audit = AuditLog(audit_capacity)
         self.settings = DeviceSettings()
         self.pairing_attempts.failures = 0
@@ -91,6 +94,7 @@ class DeviceState:
             "audit": self.audit.to_json(),
             "firmware": self.firmware.to_json(),
             "joins": self.joins.to_json(),
+            "keypad": self.keypad.to_json(),
         }
         return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
 
@@ -129,6 +133,10 @@ class DeviceState:
                 joins=JoinBook.from_json(data["joins"])
                 if "joins" in data
                 else JoinBook(),
+                # Absent in states saved before keypad codes existed.
+                keypad=KeypadBook.from_json(data["keypad"])
+                if "keypad" in data
+                else KeypadBook(),
             )
         except (ValueError, KeyError, TypeError, ProtocolError) as err:
             raise StorageCorrupted(

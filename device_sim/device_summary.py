@@ -1,7 +1,7 @@
 """The secret-free summary of a simulated lock that its admin channel reports.
 
 Ids, names, counts and states only: no key material, no invitation
-secret, no controller bundle.
+secret, no controller bundle, no keypad PIN or hash.
 """
 
 from __future__ import annotations
@@ -55,6 +55,14 @@ def describe_lock(lock: LockDevice) -> dict[str, object]:
         ),
         "open_invitations": len(lock.state.joins.invitations),
         "pending_joins": len(lock.state.joins.pending),
+        "keypad": {
+            # Names and counters only: the lock holds no PIN to show.
+            "codes": {
+                str(code.slot): code.name for code in lock.state.keypad.codes.values()
+            },
+            "wrong_attempts": lock.state.keypad.wrong_attempts,
+            "locked_out": lock.state.keypad.locked_out(lock.now_ms()),
+        },
         "audit_entries": lock.state.audit.next_index,
         "audit_refusals_not_logged": {
             code.name.lower(): n

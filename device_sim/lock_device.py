@@ -19,8 +19,9 @@ Here requests are opened and dispatched, and the mechanism is wired to the
 protocol; each kind of request is carried out by a module of its own:
 `controller_admin` (controllers, invitations, join notices), `join_desk`
 (the pairing channel, provisional joins and their fail-safe),
-`firmware_requests`, `audit_requests` and `answers` (results, re-sent after
-a resync); `prekey_upkeep` keeps the prekeys fresh.
+`firmware_requests`, `audit_requests`, `keypad` (keypad codes and typed
+PINs) and `answers` (results, re-sent after a resync); `prekey_upkeep`
+keeps the prekeys fresh.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from .firmware_requests import FirmwareRequests
 from .firmware_slots import SlotStore
 from .firmware_update import FirmwareUpdater
 from .join_desk import JoinDesk
+from .keypad import Keypad, KeypadOutcome
 from .mechanism import (
     MOVING,
     BoltState,
@@ -203,6 +205,7 @@ class LockDevice:
         self._prekeys = PrekeyUpkeep(self, self.element, self._timers, rng)
         self._answers = Answers(self, scheduler.monotonic)
         self._controller_admin = ControllerAdmin(self, self.element)
+        self.keypad = Keypad(self, self.element, rng)
         self._join_desk = JoinDesk(
             self, self.element.lock_id, self.pairing, self._timers
         )
@@ -431,6 +434,12 @@ class LockDevice:
                 self._controller_admin.revoke_invitation(message)
             case MessageKind.AUDIT_LOG_REQUEST:
                 send_audit_log(self, message)
+            case MessageKind.KEYPAD_CODE_SET:
+                self.keypad.set_code(message)
+            case MessageKind.KEYPAD_CODE_REMOVE:
+                self.keypad.remove_code(message)
+            case MessageKind.KEYPAD_CODE_LIST:
+                self.keypad.list_codes(message)
             case MessageKind.TIME_SYNC:
                 self._time_sync(message)
             case MessageKind.SETTINGS:
@@ -544,6 +553,8 @@ class LockDevice:
                 # result, sent with these events (see `traffic_shape`).
                 requester = controller_id
                 self._held = []
+        elif event.source is Source.KEYPAD:
+            controller_name = self.keypad.code_name
         if event.status.bolt in MOVING:
             self._relock_cover.cancel()
         if event.kind is MechanismEventKind.SETTLED:
@@ -684,6 +695,25 @@ class LockDevice:
         self.mechanism.set_listener(self._on_mechanism_event)
         _LOGGER.warning("Factory reset ends the rollback lockdown")
         self.start()
+
+    def type_on_keypad(self, pin: str) -> KeypadOutcome:
+        """Someone types a PIN on the keypad; a code that may open now unlocks.
+
+        Raises `MechanismRefused` when the code was right but the bolt
+        cannot move (jammed, busy, battery empty).
+        """
+        if self.rollback is not None:
+            # In lockdown the stored codes may be an old copy: nothing opens.
+            return KeypadOutcome.LOCKED_OUT
+        outcome = self.keypad.check(pin)
+        if outcome is KeypadOutcome.UNLOCKED:
+            self.mechanism.unlock(Source.KEYPAD)
+        return outcome
+
+    def press_keypad_lock_key(self) -> None:
+        """Press the keypad's lock key: it locks without a code, as on every keypad lock."""
+        self.keypad.lock_key()
+        self.mechanism.lock(Source.KEYPAD)
 
     def set_door(self, door: DoorState) -> None:
         """Change the door sensor reading."""

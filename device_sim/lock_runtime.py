@@ -42,7 +42,14 @@ from custom_components.secure_lock.transport.ws_server import (
     LanFrameServer,
 )
 
-from .admin import SOCKET_NAME, AdminCommand, AdminError, AdminRequest, AdminServer
+from .admin import (
+    KEYPAD_LOCK_KEY,
+    SOCKET_NAME,
+    AdminCommand,
+    AdminError,
+    AdminRequest,
+    AdminServer,
+)
 from .lock_device import DeviceConfig, LockDevice
 from .mechanism import DoorState, MechanismRefused
 from .nv_counter import COUNTER_FILE_NAME, CounterFile
@@ -324,18 +331,19 @@ class LockRuntime:
         if device is None or scheduler is None:
             raise AdminError("the lock is not running")
         try:
-            _apply_admin(device, scheduler, request)
+            extra = _apply_admin(device, scheduler, request)
         except MechanismRefused as err:
             raise AdminError(f"the mechanism refused: {err.refusal.value}") from err
         if request.command is AdminCommand.SETUP_CODE:
             code = device.element.label_code
             return {"code": code.manual_code(), "qr": code.qr_text()}
-        return {"state": device.describe()}
+        return {"state": device.describe(), **extra}
 
 
 def _apply_admin(
     device: LockDevice, scheduler: AsyncioScheduler, request: AdminRequest
-) -> None:
+) -> dict[str, str]:
+    """Carry out ``request``; return what to add to the answer (the keypad's verdict)."""
     match request.command:
         case AdminCommand.PRESS_BUTTON:
             device.press_button()
@@ -355,8 +363,11 @@ def _apply_admin(
             scheduler.skew_seconds = request.argument
         case AdminCommand.TURN:
             device.mechanism.turn_by_hand(lock=request.argument == "lock")
+        case AdminCommand.KEYPAD if request.argument == KEYPAD_LOCK_KEY:
+            device.press_keypad_lock_key()
         case AdminCommand.KEYPAD:
-            device.mechanism.keypad(lock=request.argument == "lock")
+            # The PIN goes no further than the keypad: only the verdict is answered.
+            return {"keypad": device.type_on_keypad(str(request.argument)).value}
         case AdminCommand.TAMPER:
             device.mechanism.tamper()
         case AdminCommand.OFFLINE:
@@ -367,6 +378,7 @@ def _apply_admin(
             device.fail_next_self_check(request.argument == "fail")
         case AdminCommand.STATE | AdminCommand.SETUP_CODE:
             pass
+    return {}
 
 
 def _is_pairing_hello(frame: bytes) -> bool:

@@ -1,7 +1,7 @@
 """What the lock's request handlers may use of the lock itself.
 
 The handlers (`controller_admin`, `join_desk`, `firmware_requests`,
-`audit_requests`, `answers`, `prekey_upkeep`) each do one job; `LockDevice`
+`audit_requests`, `keypad`, `answers`, `prekey_upkeep`) each do one job; `LockDevice`
 provides this interface and owns the ordering rules they rely on (`send`
 persists the moved send counter before a frame leaves).
 """

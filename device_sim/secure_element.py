@@ -11,6 +11,8 @@ printed at the factory; the simulator keeps its text to show it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+import hashlib
+import hmac
 import json
 
 from custom_components.secure_lock.protocol.errors import ProtocolError
@@ -38,6 +40,12 @@ from .storage import SealedStore
 
 IDENTITY_RECORD = "identity"
 SETUP_RECORD = "setup"
+KEYPAD_KEY_RECORD = "keypad-key"
+KEYPAD_KEY_SIZE = 32
+KEYPAD_SALT_SIZE = 16
+_PIN_SCRYPT_N = 2**14
+"""scrypt cost for a keypad PIN: 16 MiB and tens of milliseconds per try, paid
+once for every stored code at each try on the keypad (at most 16 codes)."""
 
 
 class CountingEndpoint(LockEndpoint):
@@ -105,6 +113,7 @@ class SecureElement:
         self._identity = identity
         self._label = label
         self._store = store
+        self._keypad_key: bytes | None = None
 
     def __repr__(self) -> str:
         """Name the lock, never the keys."""
@@ -221,6 +230,26 @@ class SecureElement:
         if erased:
             self.persist_identity()
         return erased
+
+    def keypad_pin_digest(self, salt: bytes, pin: str) -> bytes:
+        """Return a PIN's salted, slow, keyed hash; the key never leaves the element.
+
+        scrypt makes each guess slow; the HMAC under a key kept here (made on
+        first use) means a copy of the stored hashes alone cannot be searched.
+        """
+        slow = hashlib.scrypt(
+            pin.encode(), salt=salt, n=_PIN_SCRYPT_N, r=8, p=1, dklen=32
+        )
+        return hmac.new(self._keypad_pin_key(), slow, hashlib.sha256).digest()
+
+    def _keypad_pin_key(self) -> bytes:
+        if self._keypad_key is None:
+            stored = self._store.load(KEYPAD_KEY_RECORD)
+            if stored is None:
+                stored = system_rng(KEYPAD_KEY_SIZE)
+                self._store.save(KEYPAD_KEY_RECORD, stored)
+            self._keypad_key = stored
+        return self._keypad_key
 
     def rebind(self, store: SealedStore) -> None:
         """Keep the keys in ``store`` from now on, and seal them there at once."""

@@ -20,7 +20,6 @@ from homeassistant.config_entries import (
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
@@ -89,6 +88,7 @@ from .firmware_source import folder_problem
 from .invitation_display import invitation_qr, invitation_response
 from .invitations import async_create_invitation
 from .issues import LockIssue, async_report_issue
+from .keypad_flow import KeypadCodeSteps
 from .protocol import (
     ControllerIdentity,
     ControllerPairingOutcome,
@@ -557,8 +557,8 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.async_step_pair()
 
 
-class SecureLockOptionsFlow(OptionsFlowWithReload):
-    """Settings, and (for an admin's entry) inviting someone to the lock."""
+class SecureLockOptionsFlow(KeypadCodeSteps):
+    """Settings, and (for an admin's entry) inviting someone and keypad codes."""
 
     _invitation: IssuedInvitation | None = None
 
@@ -569,7 +569,9 @@ class SecureLockOptionsFlow(OptionsFlowWithReload):
         # The role is fixed at pairing; the record from pairing tells it.
         if paired_lock_from_entry(self.config_entry, None).role is not Role.ADMIN:
             return await self.async_step_settings()
-        return self.async_show_menu(step_id="init", menu_options=["settings", "invite"])
+        return self.async_show_menu(
+            step_id="init", menu_options=["settings", "invite", "keypad_code"]
+        )
 
     async def async_step_invite(
         self, user_input: dict[str, Any] | None = None

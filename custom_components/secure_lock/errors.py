@@ -31,6 +31,7 @@ from .controller import (
     PairingTimedOut,
 )
 from .controller.connection import LockUnreachable
+from .controller.keypad import KeypadCodeNotFound
 from .controller.links import LinkSettingsError
 from .firmware_source import ReleaseChanged, ReleaseUnreadable
 from .protocol import ErrorCode, ResultCode, SecureLockError
@@ -95,6 +96,8 @@ def user_message(err: SecureLockError, lock_name: str) -> UserMessage:
             )
         case CommandTimeout():
             return UserMessage("timeout")
+        case KeypadCodeNotFound():
+            return UserMessage("keypad_code_not_found")
         case ReleaseChanged():
             return UserMessage("release_changed")
         case ReleaseUnreadable():

@@ -1,5 +1,8 @@
 """Actions: manage who may use the lock, read its audit log, rotate keys.
 
+The keypad's actions live in `keypad_services`; they are registered here,
+with the same guards.
+
 Every action here changes or reveals who may open the door or what it did,
 so each is registered for Home Assistant admins only (`ADMIN_ACTIONS`); a
 non-admin user gets `Unauthorized` before anything is sent to the lock.  The
@@ -30,6 +33,7 @@ from .const import DOMAIN
 from .coordinator import SecureLockCoordinator
 from .invitation_display import invitation_response
 from .invitations import async_create_invitation, async_revoke_invitation
+from .keypad_services import KEYPAD_ACTIONS, KeypadHandler
 from .protocol import ProtocolError, PublicKeyBundle, Role
 from .runtime import SecureLockConfigEntry
 
@@ -59,6 +63,7 @@ ADMIN_ACTIONS: frozenset[str] = frozenset(
         SERVICE_ROTATE_KEYS,
         SERVICE_CREATE_INVITATION,
         SERVICE_REVOKE_INVITATION,
+        *KEYPAD_ACTIONS,
     }
 )
 """Actions only Home Assistant admins may call: every action of this integration.
@@ -251,6 +256,17 @@ async def _rotate_keys(call: ServiceCall) -> None:
 type _Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 
 
+def _on_admins_lock(handler: KeypadHandler) -> _Handler:
+    """Run ``handler`` on the called lock, once it is known to take admin requests."""
+
+    async def run(call: ServiceCall) -> ServiceResponse:
+        coordinator = _coordinator(call)
+        _require_admin(coordinator)
+        return await handler(coordinator, call)
+
+    return run
+
+
 @callback
 def _register(
     hass: HomeAssistant,
@@ -297,3 +313,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
     _register(
         hass, SERVICE_REVOKE_INVITATION, _revoke_invitation, REVOKE_INVITATION_SCHEMA
     )
+    for service, action in KEYPAD_ACTIONS.items():
+        _register(
+            hass,
+            service,
+            _on_admins_lock(action.handler),
+            action.schema(_ENTRY),
+            action.response,
+        )

@@ -40,7 +40,8 @@ def changed_by_of(event: Event) -> str | None:
         case EventSource.MANUAL:
             return "manual"
         case EventSource.KEYPAD:
-            return "keypad"
+            # The code's name, as the lock signed it (or why, for a lockout).
+            return event.controller_name or "keypad"
         case EventSource.AUTO_RELOCK:
             return "auto_relock"
     return None

@@ -25,7 +25,8 @@ What stays visible to the relay, and is recorded here rather than hidden:
   four pairing message sizes (suite 2: 86, 1 500, 1 525 and 156 bytes on
   the link), and the ASCII code of a refused pairing step.
 
-What does not show, and is asserted: names, setup code or secret, key ids
+What does not show, and is asserted: names (a keypad code's too), setup code
+or secret, a keypad PIN the lock drew, key ids
 beyond the routing id, command and state names, JSON; every frame after
 pairing has one length, and a classifier that sees (size, direction) does
 no better than always guessing the most common kind.
@@ -35,9 +36,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from custom_components.secure_lock.controller.keypad import (
+    list_keypad_codes,
+    set_keypad_code,
+)
 from custom_components.secure_lock.protocol import Role
 from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.envelope import frame_size
+from custom_components.secure_lock.protocol.keypad_codes import KeypadSchedule
 from custom_components.secure_lock.protocol.suites import SuiteId
 from tests.sim.helpers import wait_until
 
@@ -136,9 +142,19 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
         begin(name)
         await action()
         await _settle(relay)
+    # Keypad codes: a name, a schedule and a PIN the lock draws travel sealed.
+    begin("keypad code set")
+    made = await set_keypad_code(
+        admin, 0, "Dog sitter", KeypadSchedule(utc_offset_minutes=60), generate=True
+    )
+    await _settle(relay)
+    begin("keypad code list")
+    await list_keypad_codes(admin)
+    await _settle(relay)
     for name, physical in (
         ("manual", lambda: lock.device.mechanism.turn_by_hand(lock=True)),
         ("keypad", lambda: lock.device.mechanism.keypad(lock=False)),
+        ("keypad code", lambda: lock.device.type_on_keypad(made.generated_pin)),
         ("heartbeat", lock.device.send_heartbeat),
         ("rotate lock", lock.device.rotate_prekeys),
         ("heartbeat", lock.device.send_heartbeat),
@@ -160,6 +176,8 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
         setup.manual_code().encode(),
         setup.qr_text().encode(),
         setup.manual_code().replace("-", "").encode(),
+        made.generated_pin.encode(),
+        b"Dog sitter",
     ]
     assert all(len(word) >= 4 for word in FORBIDDEN_WORDS)
     for frame in (s.frame for s in seen):

@@ -290,7 +290,7 @@ async def open_settings(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
     """Open the options flow at its settings form (an admin's entry has a menu first)."""
     result = await hass.config_entries.options.async_init(entry.entry_id)
     if result["type"] == "menu":
-        assert result["menu_options"] == ["settings", "invite"]
+        assert result["menu_options"] == ["settings", "invite", "keypad_code"]
         result = await hass.config_entries.options.async_configure(
             result["flow_id"], {"next_step_id": "settings"}
         )

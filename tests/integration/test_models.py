@@ -21,7 +21,11 @@ from custom_components.secure_lock.snapshot import changed_by_of
 
 
 def test_changed_by_names_every_source() -> None:
-    """Each source maps to what changed_by shows; an unknown one shows nothing."""
+    """Each source maps to what changed_by shows; an unknown one shows nothing.
+
+    A controller and a keypad code show their names; the keypad's lock key
+    (no code, no name) shows "keypad".
+    """
     status = LockStatus()
     names = {
         source: changed_by_of(
@@ -33,9 +37,11 @@ def test_changed_by_names_every_source() -> None:
         EventSource.UNKNOWN: None,
         EventSource.CONTROLLER: "Phone",
         EventSource.MANUAL: "manual",
-        EventSource.KEYPAD: "keypad",
+        EventSource.KEYPAD: "Phone",
         EventSource.AUTO_RELOCK: "auto_relock",
     }
+    lock_key = Event(EventType.STATE_CHANGED, EventSource.KEYPAD, status, 0)
+    assert changed_by_of(lock_key) == "keypad"
 
 
 def test_unknown_readings_stay_unknown() -> None:

@@ -53,18 +53,27 @@ def _data(action: str, entry: MockConfigEntry) -> dict[str, Any]:
         "get_audit_log": {"since": 0},
         "create_invitation": {"role": "admin"},
         "revoke_invitation": {"invitation_id": "00" * 16},
+        "set_keypad_code": {"slot": 0, "name": "Mine now", "generate_pin": True},
+        "remove_keypad_code": {"slot": 0},
     }
     return {"config_entry_id": entry.entry_id, **extra.get(action, {})}
 
 
 def _returns(action: str) -> bool:
-    return action in ("list_controllers", "get_audit_log", "create_invitation")
+    return action in (
+        "list_controllers",
+        "get_audit_log",
+        "create_invitation",
+        "set_keypad_code",
+        "list_keypad_codes",
+    )
 
 
 def _lock_snapshot(lock: SimLock, entry: MockConfigEntry) -> tuple[object, ...]:
-    """Return what any action would change: the lock's registry, our keys, our counter."""
+    """Return what any action would change: the lock's registry and keypad codes, our keys, our counter."""
     return (
         lock.device.state.registry.to_bytes(),
+        lock.device.state.keypad.to_json(),
         entry.data[CONF_IDENTITY],
         entry.runtime_data.lock.paired_lock.last_sent_counter,
     )
@@ -142,8 +151,8 @@ async def test_admin_user_may(
         context=Context(user_id=hass_admin_user.id),
         return_response=_returns(action),
     )
-    if action == "revoke_invitation":
-        # No such invitation: the lock itself says so (the call reached it).
+    if action in ("revoke_invitation", "remove_keypad_code"):
+        # No such invitation or code: the lock itself says so (the call reached it).
         with pytest.raises(HomeAssistantError):
             await call
     else:

@@ -21,6 +21,11 @@ from custom_components.secure_lock.protocol import (
     ResultCode,
     Role,
 )
+from custom_components.secure_lock.protocol.keypad_codes import (
+    KeypadSchedule,
+    PinChoice,
+    WeeklySlot,
+)
 from custom_components.secure_lock.protocol.messages import (
     AuditLogChunk,
     AuditLogRequest,
@@ -35,6 +40,12 @@ from custom_components.secure_lock.protocol.messages import (
     InvitationCreate,
     InvitationRevoke,
     JoinMethod,
+    KeypadCodeListChunk,
+    KeypadCodeListRequest,
+    KeypadCodeRemove,
+    KeypadCodeSet,
+    KeypadCodeSetResult,
+    KeypadCodeSummary,
     KeyRotation,
     Payload,
     Settings,
@@ -44,6 +55,14 @@ from custom_components.secure_lock.protocol.messages import (
 )
 from custom_components.secure_lock.protocol.setup_code import CodeSecret
 from custom_components.secure_lock.protocol.spake2plus import ProverSecret
+
+CLEANER_SCHEDULE = KeypadSchedule(
+    weekly=(WeeklySlot(0b0000100, 8 * 60, 12 * 60),) * 4,
+    valid_from_ms=1_700_000_000_000,
+    valid_until_ms=1_800_000_000_000,
+    utc_offset_minutes=60,
+)
+"""The largest schedule a code can have (four weekly slots and a window)."""
 
 STATUS = LockStatus(
     bolt_state=BoltState.LOCKED,
@@ -144,5 +163,23 @@ def sample_payload(kind: MessageKind, bundle: PublicKeyBundle, time_ms: int) -> 
             UpdateOutcome.ROLLED_BACK,
             "firmware_self_check_failed",
         ),
+        MessageKind.KEYPAD_CODE_SET: KeypadCodeSet(
+            15, "Cleaner ☂" * 5, PinChoice.TYPED, CLEANER_SCHEDULE, True, "123456789012"
+        ),
+        MessageKind.KEYPAD_CODE_REMOVE: KeypadCodeRemove(3),
+        MessageKind.KEYPAD_CODE_LIST: KeypadCodeListRequest(),
+        MessageKind.KEYPAD_CODE_LIST_CHUNK: KeypadCodeListChunk(
+            0,
+            8,
+            12,
+            time_ms + 60_000,
+            (
+                KeypadCodeSummary(
+                    15, "Cleaner ☂" * 5, CLEANER_SCHEDULE, True, time_ms, 65_535
+                ),
+            )
+            * 2,
+        ),
+        MessageKind.KEYPAD_CODE_SET_RESULT: KeypadCodeSetResult(2, time_ms, "12345678"),
     }
     return samples[kind]

@@ -38,6 +38,14 @@ from device_sim.admin import (
             b'{"command": "clock-skew", "argument": -90.5}',
             AdminRequest(AdminCommand.CLOCK_SKEW, -90.5),
         ),
+        (
+            b'{"command": "keypad", "argument": "0123456789"}',
+            AdminRequest(AdminCommand.KEYPAD, "0123456789"),
+        ),
+        (
+            b'{"command": "keypad", "argument": "lock"}',
+            AdminRequest(AdminCommand.KEYPAD, "lock"),
+        ),
     ],
 )
 def test_parse_valid(line: bytes, expected: AdminRequest) -> None:
@@ -64,6 +72,13 @@ def test_parse_valid(line: bytes, expected: AdminRequest) -> None:
         (b'{"command": "battery", "argument": 1' + b"0" * 400 + b"}", "from 0 to 100"),
         (b'{"command": "battery", "argument": NaN}', "from 0 to 100"),
         (b'{"command": "state", "argument": 1}', "takes no argument"),
+        (b'{"command": "keypad", "argument": "unlock"}', "takes digits"),
+        (b'{"command": "keypad", "argument": 123456}', "takes digits"),
+        (
+            b'{"command": "keypad", "argument": "' + b"1" * 17 + b'"}',
+            "takes digits",
+        ),
+        (rb'{"command": "keypad", "argument": "\u0663\u0664"}', "takes digits"),
         (b"x" * (MAX_LINE_BYTES + 1), "too long"),
     ],
 )

@@ -45,6 +45,7 @@ from ..protocol.messages import (
     EventType,
     Heartbeat,
     InvitationRevoke,
+    KeypadCodeListChunk,
     KeyRotation,
     MessageKind,
     Payload,
@@ -153,6 +154,8 @@ def _is_last(payload: Payload) -> bool:
         return payload.index == payload.total - 1
     if isinstance(payload, AuditLogChunk):
         return payload.final
+    if isinstance(payload, KeypadCodeListChunk):
+        return payload.index == payload.total - 1
     return True
 
 

@@ -30,6 +30,9 @@ _ADMIN = _OPERATOR | {
     MessageKind.FIRMWARE_CHUNK,
     MessageKind.FIRMWARE_OFFER,
     MessageKind.FIRMWARE_INSTALL,
+    MessageKind.KEYPAD_CODE_SET,
+    MessageKind.KEYPAD_CODE_REMOVE,
+    MessageKind.KEYPAD_CODE_LIST,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[MessageKind]] = {
