@@ -33,6 +33,7 @@ from custom_components.secure_lock.protocol.suites import choose_suite
 from .joining import InvitationRefused
 from .lock_services import LockServices
 from .secure_element import SecureElement
+from .traffic_shape import padded_chunks
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -124,15 +125,11 @@ class ControllerAdmin:
     def list_controllers(self, message: VerifiedMessage) -> None:
         """Answer with the registry's summaries, a few per chunk."""
         lock = self._lock
-        summaries = lock.state.registry.summaries()
-        # Padded with empty chunks to a multiple of CONTROLLER_LIST_CHUNKS, so
-        # the relay learns at most the list's size class, not its length.
-        per_answer = CONTROLLER_LIST_CHUNK_SIZE * CONTROLLER_LIST_CHUNKS
-        padded = -(-max(len(summaries), 1) // per_answer) * per_answer
-        chunks = [
-            summaries[i : i + CONTROLLER_LIST_CHUNK_SIZE]
-            for i in range(0, padded, CONTROLLER_LIST_CHUNK_SIZE)
-        ]
+        chunks = padded_chunks(
+            list(lock.state.registry.summaries()),
+            CONTROLLER_LIST_CHUNK_SIZE,
+            CONTROLLER_LIST_CHUNKS,
+        )
         frames = []
         for index, chunk in enumerate(chunks):
             try:

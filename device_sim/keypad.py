@@ -40,10 +40,13 @@ from custom_components.secure_lock.protocol.session import VerifiedMessage
 from .keypad_book import KeypadBook, KeypadCredential, lockout_ms
 from .lock_services import LockServices
 from .secure_element import KEYPAD_SALT_SIZE
+from .traffic_shape import padded_chunks
 
 _LOGGER = logging.getLogger(__name__)
 
 KEYPAD_LIST_CHUNK_SIZE = 2
+KEYPAD_LIST_CHUNKS = 8
+"""Frames per keypad list answer, for up to 16 codes: the relay learns only the size class."""
 """Two of the largest entries fit one suite-1 frame."""
 LOCKOUT_EVENT_NAME = "keypad_lockout"
 """The TAMPER event's ``controller_name`` when the keypad locked itself out."""
@@ -138,10 +141,7 @@ class Keypad:
         """Answer with every code's summary, a few per signed chunk."""
         book = self._book
         summaries = [book.codes[slot].summary() for slot in sorted(book.codes)]
-        chunks = [
-            summaries[i : i + KEYPAD_LIST_CHUNK_SIZE]
-            for i in range(0, max(len(summaries), 1), KEYPAD_LIST_CHUNK_SIZE)
-        ]
+        chunks = padded_chunks(summaries, KEYPAD_LIST_CHUNK_SIZE, KEYPAD_LIST_CHUNKS)
         locked_until = (
             book.locked_until_ms if book.locked_out(self._lock.now_ms()) else 0
         )

@@ -35,6 +35,19 @@ def in_routing_order(frames: Iterable[bytes]) -> list[bytes]:
     return sorted(frames, key=lambda frame: frame[_ROUTING])
 
 
+def padded_chunks[T](
+    items: list[T], per_chunk: int, chunks_per_step: int
+) -> list[list[T]]:
+    """Cut ``items`` into chunks, padded with empty ones to a multiple of ``chunks_per_step``.
+
+    A list answer then costs the same number of frames for any length up to
+    ``per_chunk * chunks_per_step`` items: the relay learns its size class only.
+    """
+    step = per_chunk * chunks_per_step
+    padded = -(-max(len(items), 1) // step) * step
+    return [items[i : i + per_chunk] for i in range(0, padded, per_chunk)]
+
+
 def heartbeat_interval(period_s: float, jitter: float = HEARTBEAT_JITTER) -> float:
     """Return the next heartbeat interval: ``period_s`` give or take ``jitter``."""
     if jitter <= 0:

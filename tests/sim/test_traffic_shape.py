@@ -18,7 +18,12 @@ from pathlib import Path
 import pytest
 
 from custom_components.secure_lock.controller import LockClient
+from custom_components.secure_lock.controller.keypad import (
+    list_keypad_codes,
+    set_keypad_code,
+)
 from custom_components.secure_lock.protocol import Role
+from custom_components.secure_lock.protocol.keypad_codes import KeypadSchedule
 from custom_components.secure_lock.protocol.state import BoltState
 from device_sim.traffic_shape import (
     HEARTBEAT_JITTER,
@@ -114,7 +119,7 @@ async def test_the_requester_still_sees_its_own_command_end(
 async def test_answers_of_many_frames_are_padded_to_fixed_counts(
     shaped: ShapedLock,
 ) -> None:
-    """The audit log and the controller list: the frame count says nothing of their size."""
+    """The audit log, the controller list and the keypad codes: the frame count says nothing of their size."""
     rig, clients = shaped.rig, shaped.clients
     admin = clients["admin"]
 
@@ -138,6 +143,12 @@ async def test_answers_of_many_frames_are_padded_to_fixed_counts(
     clients["watch"] = await rig.pair("Watch", Role.OPERATOR)
     assert len(await admin.list_controllers()) == 4
     assert await frames_for(admin.list_controllers()) == listed == 4
+
+    no_codes = await frames_for(list_keypad_codes(admin))
+    await set_keypad_code(admin, 0, "Cleaner", KeypadSchedule(), generate=True)
+    await set_keypad_code(admin, 1, "Guest", KeypadSchedule(), generate=True)
+    assert len((await list_keypad_codes(admin)).codes) == 2
+    assert await frames_for(list_keypad_codes(admin)) == no_codes == 8
 
 
 def test_heartbeat_intervals_are_jittered_within_bounds() -> None:
