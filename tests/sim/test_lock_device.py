@@ -25,7 +25,10 @@ from custom_components.secure_lock.protocol import (
     Role,
     SetupCode,
 )
-from custom_components.secure_lock.protocol.channel import Channel
+from custom_components.secure_lock.protocol.channel import Channel, wrap
+from custom_components.secure_lock.protocol.pairing import ControllerPairing
+from custom_components.secure_lock.protocol.pairing_seal import AnswerKey
+from custom_components.secure_lock.protocol.rng import system_rng
 from custom_components.secure_lock.protocol.setup_code import discriminator_of
 from custom_components.secure_lock.protocol.state import BoltState
 from device_sim.device_state import load_state
@@ -354,8 +357,15 @@ async def test_garbage_frames_change_nothing(
     assert sum(rig.device.dropped_frames.values()) == 24
     dropped_logs = [r for r in caplog.records if "Dropped a frame" in r.getMessage()]
     assert len(dropped_logs) == len(rig.device.dropped_frames)  # once per reason
-    # A pairing frame while closed gets no answer and changes no stored state.
+    # A pairing frame while closed gets no answer and changes no stored state:
+    # a bare type byte, and a well-formed hello with its answer key.
     rig.device.receive(bytes([Channel.PAIRING, 1]))
+    hello = ControllerPairing(
+        ControllerIdentity.generate(), rig.device.element.label_code, "late"
+    ).start()
+    rig.device.receive(
+        wrap(Channel.PAIRING, AnswerKey.generate(system_rng).request(hello))
+    )
     assert len(rig.hub.sent_by_lock) == sent
     assert (rig.path / "state" / "state.sealed").read_bytes() == before
     await client.close()
