@@ -81,6 +81,11 @@ from custom_components.secure_lock.protocol.pairing_messages import (  # noqa: E
     PairingProof,
     PairingResult,
 )
+from custom_components.secure_lock.protocol.pairing_seal import (  # noqa: E402
+    AnswerKey,
+    PairingRequest,
+    seal_answer,
+)
 from custom_components.secure_lock.protocol.rng import DeterministicRng  # noqa: E402
 from custom_components.secure_lock.protocol.session import ControllerEndpoint  # noqa: E402
 from custom_components.secure_lock.protocol.state import LockStatus  # noqa: E402
@@ -292,6 +297,36 @@ def build_targets() -> list[Target]:
                 ),
                 wrap(Channel.PAIRING, hello),
                 wrap(Channel.ENVELOPE, transcript[2]),
+            ),
+        )
+    )
+    # The sealing layer: the lock splits the answer key off every pairing
+    # frame; the controller opens the lock's sealed answers.
+    answer_key = AnswerKey.generate(DeterministicRng(b"fuzz answer key"))
+    hello_body = answer_key.request(hello)
+    notice = encode_signed_failure(
+        bytes(32), bytes(32), ErrorCode.PAIRING_BUSY, bytes(64)
+    )
+    targets.append(
+        Target(
+            "pairing request (answer key + hello)",
+            lambda d: PairingHello.from_bytes(PairingRequest.from_bytes(d).message),
+            (ProtocolError,),
+            (hello_body,),
+        )
+    )
+
+    def sealed_answer(data: bytes) -> None:
+        decode_signed_failure(answer_key.open(hello_body, data))
+
+    targets.append(
+        Target(
+            "sealed pairing answer",
+            sealed_answer,
+            (ProtocolError,),
+            (
+                seal_answer(PairingRequest.from_bytes(hello_body), notice),
+                seal_answer(PairingRequest.from_bytes(hello_body), transcript[1]),
             ),
         )
     )

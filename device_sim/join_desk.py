@@ -2,7 +2,9 @@
 
 A hello is answered only while pairing is possible (the button's window, or
 an unexpired invitation); a failed proof is written before its refusal is
-sent.  A successful pairing is provisional (see `joining`): the controller's
+sent.  Every answer is sealed to the key the controller's frame carries
+(`pairing_seal`), so the relay reads none of them and a refusal looks like a
+challenge.  A successful pairing is provisional (see `joining`): the controller's
 first authenticated frame makes it final, and the fail-safe drops it if that
 frame never comes.
 """
@@ -13,6 +15,7 @@ import logging
 
 from custom_components.secure_lock.protocol.errors import (
     ErrorCode,
+    MalformedError,
     PairingError,
     ProtocolError,
 )
@@ -30,6 +33,10 @@ from custom_components.secure_lock.protocol.pairing import (
 from custom_components.secure_lock.protocol.pairing_messages import (
     PairingHello,
     PairingMessageType,
+)
+from custom_components.secure_lock.protocol.pairing_seal import (
+    PairingRequest,
+    seal_answer,
 )
 from custom_components.secure_lock.protocol.roles import Role
 from custom_components.secure_lock.protocol.setup_code import discriminator_of
@@ -95,22 +102,35 @@ class JoinDesk:
         )
 
     def receive(self, body: bytes) -> bytes | None:
-        """Handle one pairing-channel frame; return the reply to send, if any."""
+        """Handle one pairing-channel frame; return the sealed reply to send, if any."""
         if not body:
             return None
         now = self._lock.now_ms()
         self._lock.state.joins.purge_expired_invitations(now)
+        try:
+            request = PairingRequest.from_bytes(body)
+        except ProtocolError:
+            return None
+        message = request.message
         if not self.accepts_pairing(now) and not (
-            body[0] == PairingMessageType.PROOF and self._pairing.remembers_result(now)
+            message[0] == PairingMessageType.PROOF
+            and self._pairing.remembers_result(now)
         ):
             # Nothing to pair with (at most a lost result to repeat): no
             # answer, no write, whatever arrives.
             return None
-        if body[0] == PairingMessageType.HELLO:
-            return self._hello(body, now)
-        if body[0] == PairingMessageType.PROOF:
-            return self._proof(body, now)
-        return None
+        reply: bytes | None = None
+        if message[0] == PairingMessageType.HELLO:
+            reply = self._hello(message, now)
+        elif message[0] == PairingMessageType.PROOF:
+            reply = self._proof(message, now)
+        if reply is None:
+            return None
+        try:
+            return seal_answer(request, reply)
+        except MalformedError:
+            # A key nobody can decrypt for: nobody to answer.
+            return None
 
     def _label_allowed(self, controller_id: bytes) -> bool:
         """Return whether the label may pair this key: factory state, or its own join."""

@@ -24,6 +24,7 @@ from custom_components.secure_lock.protocol.pairing_messages import (
     DiscoveryProbe,
     PairingMessageType,
 )
+from custom_components.secure_lock.protocol.pairing_seal import PairingRequest
 from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.transport import (
     LockTopics,
@@ -386,7 +387,13 @@ def _is_pairing_hello(frame: bytes) -> bool:
         channel, body = unwrap(frame)
     except ProtocolError:
         return False
-    return channel is Channel.PAIRING and body[:1] == bytes([PairingMessageType.HELLO])
+    if channel is not Channel.PAIRING:
+        return False
+    try:
+        request = PairingRequest.from_bytes(body)
+    except ProtocolError:
+        return False
+    return request.message[:1] == bytes([PairingMessageType.HELLO])
 
 
 def _load_chain_from_memory(context: ssl.SSLContext, pem: bytes) -> None:

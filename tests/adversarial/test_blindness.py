@@ -9,8 +9,9 @@ key rotation by the lock and by a controller.
 What stays visible to the relay, and is recorded here rather than hidden:
 
 * the lock id (the MQTT topic) and, in each frame's clear header, the
-  recipient's routing id (a hash of its key id: frames to one controller can
-  be linked) and the prekey id (changes at each rotation);
+  recipient's routing id (a hash of the lock id and its key id: frames to
+  one controller of this lock can be linked, not across locks) and the
+  prekey id (changes at each rotation);
 * direction and timing: a request (down) followed by answers (up) differs
   from a frame the lock sends on its own (heartbeat, event, rotation);
 * frame counts: a lock's broadcast is one frame per controller (the number
@@ -20,30 +21,42 @@ What stays visible to the relay, and is recorded here rather than hidden:
   controller gets the same frames whoever sent the command (the sender's
   is its result), so neither the command nor the sender shows in counts or
   routing ids (timing: tests/sim/test_traffic_shape.py);
-* during pairing: both identity public keys, the suite lists, the lock's
-  prekey and lock id (not secret, section 15 of docs/protocol.md), the
-  four pairing message sizes (suite 2: 86, 1 500, 1 525 and 156 bytes on
-  the link), and the ASCII code of a refused pairing step.
+* during pairing: what the controller sends in its hello and proof (its
+  identity key and prekey, its suite list, the lock id of a QR, the
+  discriminator; section 15 of docs/protocol.md), their sizes on the link
+  (suite 2: 119 and 1 621 bytes), and how many frames each side sent.  The
+  lock's answers are sealed to the controller's answer key (section 7):
+  each is 3 633 bytes on the link, challenge, result and refusal alike.
 
 What does not show, and is asserted: names (a keypad code's too), setup code
-or secret, a keypad PIN the lock drew, key ids
-beyond the routing id, command and state names, JSON; every frame after
-pairing has one length, and a classifier that sees (size, direction) does
-no better than always guessing the most common kind.
+or secret, a keypad PIN the lock drew, key ids beyond the routing id,
+command and state names, JSON; the reason of a refused pairing step (the
+scenario includes one) and anything of the lock's pairing answers; every
+frame after pairing has one length, and a classifier that sees (size,
+direction) does no better than always guessing the most common kind.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import pytest
+
+from custom_components.secure_lock.controller import PairingFailed, pair_over_link
 from custom_components.secure_lock.controller.keypad import (
     list_keypad_codes,
     set_keypad_code,
 )
-from custom_components.secure_lock.protocol import Role
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    ErrorCode,
+    Role,
+    SetupCode,
+)
 from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.envelope import frame_size
 from custom_components.secure_lock.protocol.keypad_codes import KeypadSchedule
+from custom_components.secure_lock.protocol.pairing_seal import SEALED_ANSWER_SIZE
 from custom_components.secure_lock.protocol.suites import SuiteId
 from tests.sim.helpers import wait_until
 
@@ -118,6 +131,18 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
 
     begin("pairing")
     admin = await stage.pair(lock)
+    # Someone with the label tries once the lock has an owner: refused, signed.
+    lock.device.press_button()
+    with pytest.raises(PairingFailed) as refused:
+        await pair_over_link(
+            await stage.controller_link(lock),
+            ControllerIdentity.generate(now_ms=stage.clock()),
+            SetupCode.parse(lock.device.element.label_code.manual_code()),
+            "Intruder",
+            timeout=10,
+            clock=stage.clock,
+        )
+    assert refused.value.code is ErrorCode.INVITATION_REQUIRED
     operator = await stage.pair(lock, "Phone")
     pairing_end = len(relay.seen)
 
@@ -185,6 +210,25 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
             assert secret not in frame
         for word in FORBIDDEN_WORDS:
             assert word.encode() not in frame, word
+
+    # -- pairing: the lock's answers are sealed, one size, no reason shows ------
+    during = seen[:pairing_end]
+    answers = [
+        s.frame
+        for s in during
+        if s.direction is Direction.UP and s.channel == Channel.PAIRING
+    ]
+    assert len(answers) >= 5  # two challenges, two results, one refusal
+    assert {len(frame) for frame in answers} == {SEALED_ANSWER_SIZE + 1}
+    for frame in answers:
+        for code in ErrorCode:
+            assert code.value.encode("ascii") not in frame, code
+    requests = {
+        len(s.frame)
+        for s in during
+        if s.direction is Direction.DOWN and s.channel == Channel.PAIRING
+    }
+    assert requests == {119, 1621}  # hellos and suite-2 proofs
 
     # -- after pairing: no identifiers but the routing id, one size -------------
     after = seen[pairing_end:]

@@ -4,10 +4,15 @@ For every frame of a pairing (hello, challenge, proof, result, the confirming
 request and the lock's answers to it), the attacker on the path drops it, or
 injects junk around it; afterwards the lock's registry must hold exactly the
 controller the controller side believes it is, with the role it was told.
+
+The lock's answers are sealed to the controller's answer key; where the
+attacker here uses what a challenge says, it is handed that key (a stronger
+attacker than a relay, so the lock's robustness is checked as before).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 
 import pytest
@@ -28,13 +33,23 @@ from custom_components.secure_lock.protocol.channel import (
     encode_signed_failure,
     wrap,
 )
-from custom_components.secure_lock.protocol.errors import ErrorCode
+from custom_components.secure_lock.protocol.errors import ErrorCode, ProtocolError
+from custom_components.secure_lock.protocol.kem import KemPrivateKey
 from custom_components.secure_lock.protocol.pairing import ControllerPairing
 from custom_components.secure_lock.protocol.pairing_messages import (
     PairingChallenge,
+    PairingMessageType,
     PairingProof,
 )
+from custom_components.secure_lock.protocol.pairing_seal import (
+    SEALED_ANSWER_SIZE,
+    AnswerKey,
+    PairingRequest,
+    seal_answer,
+)
+from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.protocol.setup_code import LockPin, discriminator_of
+from custom_components.secure_lock.protocol.suites import SuiteId
 from custom_components.secure_lock.transport.link import FrameLink
 from device_sim.joining import FAILSAFE_MS
 from tests.sim.helpers import wait_until
@@ -79,8 +94,32 @@ def _registry(lock: RelayedLock) -> dict[bytes, Role]:
     }
 
 
+class RecordingRng:
+    """System randomness that remembers what it gave (to hand the attacker a key)."""
+
+    def __init__(self) -> None:
+        """Start with nothing drawn."""
+        self.drawn: list[bytes] = []
+
+    def __call__(self, size: int) -> bytes:
+        """Return ``size`` fresh random bytes and keep a copy."""
+        out = os.urandom(size)
+        self.drawn.append(out)
+        return out
+
+
+def _message_type(frame: bytes) -> int | None:
+    """Return the pairing message type of a controller's pairing frame."""
+    if frame[:1] != bytes((Channel.PAIRING,)):
+        return None
+    try:
+        return PairingRequest.from_bytes(frame[1:]).message[0]
+    except ProtocolError:
+        return None
+
+
 async def _pair_and_confirm(
-    stage: Stage, lock: RelayedLock, link: FrameLink
+    stage: Stage, lock: RelayedLock, link: FrameLink, rng: Rng = system_rng
 ) -> tuple[ControllerIdentity, Role]:
     identity = ControllerIdentity.generate(now_ms=stage.clock())
     outcome = await pair_over_link(
@@ -90,6 +129,7 @@ async def _pair_and_confirm(
         "Home Assistant",
         timeout=15,
         clock=stage.clock,
+        rng=rng,
         **FAST,
     )
     await confirm_pairing(link, identity, outcome.lock, clock=stage.clock, **CONFIRM)
@@ -125,16 +165,18 @@ async def test_a_lost_frame_at_any_step_costs_time_not_the_pairing(
 
 
 def _junk_towards_lock(challenge: bytes | None) -> list[bytes]:
+    anyone = AnswerKey.generate(system_rng)
     junk = [
         wrap(Channel.PAIRING, b""),
         wrap(Channel.PAIRING, secrets.token_bytes(40)),
         wrap(Channel.PAIRING, b"\x02" + secrets.token_bytes(600)),
+        wrap(Channel.PAIRING, anyone.request(b"\x03" + secrets.token_bytes(400))),
         wrap(Channel.ENVELOPE, secrets.token_bytes(3000)),
     ]
     if challenge is not None:
         # A proof for the session in progress (right lock nonce) that the
         # hello's key did not sign: it must cost the real controller nothing.
-        nonce = PairingChallenge.from_bytes(challenge[1:]).lock_nonce
+        nonce = PairingChallenge.from_bytes(challenge).lock_nonce
         stranger = ControllerIdentity.generate()
         forged = PairingProof(
             nonce,
@@ -145,37 +187,37 @@ def _junk_towards_lock(challenge: bytes | None) -> list[bytes]:
             secrets.token_bytes(64),
             secrets.token_bytes(32),
         )
-        junk.append(wrap(Channel.PAIRING, forged.to_bytes()))
+        junk.append(wrap(Channel.PAIRING, anyone.request(forged.to_bytes())))
         # Another controller's hello in the middle of the session.
-        parsed = PairingChallenge.from_bytes(challenge[1:])
+        parsed = PairingChallenge.from_bytes(challenge)
         guess = SetupCode(
             discriminator_of(parsed.lock_id),
             1,
             LockPin(parsed.lock_id, parsed.lock_key.key_id),
         )
         other = ControllerPairing(stranger, guess, "intruder")
-        junk.append(wrap(Channel.PAIRING, other.start()))
+        junk.append(wrap(Channel.PAIRING, anyone.request(other.start())))
     return junk
 
 
-def _junk_towards_controller(hello_nonce: bytes | None) -> list[bytes]:
+def _junk_towards_controller(hello: bytes | None) -> list[bytes]:
     impostor = LockIdentity.generate()
     junk = [
         wrap(Channel.PAIRING, b"\xffpairing_closed"),
         wrap(Channel.PAIRING, secrets.token_bytes(200)),
+        wrap(Channel.PAIRING, secrets.token_bytes(SEALED_ANSWER_SIZE)),
     ]
-    if hello_nonce is not None:
-        junk.append(
-            wrap(
-                Channel.PAIRING,
-                encode_signed_failure(
-                    hello_nonce,
-                    impostor.signing_key.public_key.raw,
-                    ErrorCode.BAD_MAC,
-                    impostor.signing_key.sign(b"x"),
-                ),
-            )
+    if hello is not None:
+        # A refusal signed by another key, sealed to the hello's answer key
+        # as anyone who saw the hello can.
+        request = PairingRequest.from_bytes(hello[1:])
+        notice = encode_signed_failure(
+            hello[-32:],
+            impostor.signing_key.public_key.raw,
+            ErrorCode.BAD_MAC,
+            impostor.signing_key.sign(b"x"),
         )
+        junk.append(wrap(Channel.PAIRING, seal_answer(request, notice)))
     return junk
 
 
@@ -187,22 +229,35 @@ async def test_junk_injected_at_every_step_changes_nothing(
     lock = await stage.start_lock()
     link, path = await _path(stage, lock, kind)
     original = path.intercept
-    state: dict[str, bytes | None] = {"challenge": None, "nonce": None}
+    rng = RecordingRng()
+    state: dict[str, bytes | None] = {"challenge": None, "hello": None}
 
     async def intercept(going: Direction, frame: bytes) -> None:
         await original(going, frame)
-        if going is Direction.DOWN and frame[:2] == bytes((Channel.PAIRING, 1)):
-            state["nonce"] = frame[-32:]
-        if going is Direction.UP and frame[:2] == bytes((Channel.PAIRING, 2)):
-            state["challenge"] = frame
+        hello = state["hello"]
+        if going is Direction.DOWN and _message_type(frame) == PairingMessageType.HELLO:
+            state["hello"] = hello = frame
+        if (
+            going is Direction.UP
+            and hello is not None
+            and state["challenge"] is None
+            and frame[:1] == bytes((Channel.PAIRING,))
+        ):
+            # The attacker is handed the attempt's answer key (the first draw).
+            key = AnswerKey(KemPrivateKey(SuiteId.X25519_CHACHA20, rng.drawn[0]))
+            assert key.public_key.raw == hello[1:33]
+            answer = key.open(hello[1:], frame[1:])
+            assert answer[0] == PairingMessageType.CHALLENGE
+            state["challenge"] = answer
         for junk in _junk_towards_lock(state["challenge"]):
             await path.inject(Direction.DOWN, junk)
-        for junk in _junk_towards_controller(state["nonce"]):
+        for junk in _junk_towards_controller(state["hello"]):
             await path.inject(Direction.UP, junk)
 
     path.intercept = intercept  # type: ignore[method-assign]
     lock.device.press_button()
-    identity, role = await _pair_and_confirm(stage, lock, link)
+    identity, role = await _pair_and_confirm(stage, lock, link, rng)
+    assert state["challenge"] is not None
     assert role is Role.ADMIN
     assert _registry(lock) == {identity.key_id: Role.ADMIN}
     assert lock.device.state.pairing_attempts.failures == 0
@@ -220,7 +275,7 @@ async def test_a_pairing_the_controller_never_learned_of_is_forgotten(
 
     async def intercept(going: Direction, frame: bytes) -> None:
         nonlocal proofs
-        if going is Direction.DOWN and frame[:2] == bytes((Channel.PAIRING, 3)):
+        if going is Direction.DOWN and _message_type(frame) == PairingMessageType.PROOF:
             proofs += 1
         if going is Direction.UP and proofs:
             return

@@ -35,6 +35,7 @@ from custom_components.secure_lock.protocol import (
 )
 from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.messages import ControllerRemove
+from custom_components.secure_lock.protocol.pairing_seal import SEALED_ANSWER_SIZE
 from custom_components.secure_lock.protocol.setup_code import PASSCODE_BITS
 from custom_components.secure_lock.protocol.state import BoltState as WireBoltState
 from custom_components.secure_lock.transport.link import FrameLink
@@ -385,6 +386,14 @@ async def test_pairing_brute_force_locks_out_across_a_reboot(
     assert outcome.lock.lock_id == lock.device.lock_id
     seen: FramePath = proxy if path == "lan" else lock.relay
     assert seen.captured(Direction.DOWN, Channel.PAIRING)
+    # Challenges, refusals of proofs and of hellos, a result: on the path
+    # every answer has one size and none names its reason.
+    answers = seen.captured(Direction.UP, Channel.PAIRING)
+    assert len(answers) >= 11
+    assert {len(answer) for answer in answers} == {SEALED_ANSWER_SIZE + 1}
+    for answer in answers:
+        for code in ErrorCode:
+            assert code.value.encode("ascii") not in answer, code
 
 
 async def test_lan_proxy_replays_and_held_unlocks_are_refused(stage: Stage) -> None:

@@ -2,9 +2,10 @@
 
 Writes ``tests/protocol/vectors.json`` and the "Test vectors" block of
 ``docs/protocol.md``.  Everything is derived from a fixed seed and time except
-the captured frame: HPKE encapsulation in ``cryptography`` cannot be seeded, so
-the frame is captured once and kept as long as it still opens to the expected
-message (pass ``--recapture`` to replace it).
+the captured frame and the captured pairing answer: HPKE encapsulation in
+``cryptography`` cannot be seeded, so each is captured once and kept as long
+as it still opens to the expected message (pass ``--recapture`` to replace
+them).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from custom_components.secure_lock.protocol.firmware import (
     SignatureAlgorithm,
     transfer_id_of,
 )
+from custom_components.secure_lock.protocol.kem import KemPrivateKey
 from custom_components.secure_lock.protocol.messages import (
     ControllerJoined,
     Direction,
@@ -74,6 +76,14 @@ from custom_components.secure_lock.protocol.pairing_messages import (
     PairingHello,
     PairingProof,
     PairingResult,
+)
+from custom_components.secure_lock.protocol.pairing_seal import (
+    PAIRING_ANSWER_SIZE,
+    SEALED_ANSWER_SIZE,
+    AnswerKey,
+    PairingRequest,
+    answer_info,
+    seal_answer,
 )
 from custom_components.secure_lock.protocol.resync import ResyncNotice
 from custom_components.secure_lock.protocol.rng import DeterministicRng
@@ -206,6 +216,7 @@ def build() -> tuple[dict[str, Any], LockEndpoint, ControllerEndpoint]:
     vectors["firmware"] = firmware_vectors()
     vectors["resync"] = resync_vector(lock)
     vectors["lifecycle"] = lifecycle_vectors(lock, setup, hello)
+    vectors["pairing_seal"] = pairing_seal_vector(hello)
     lock_ep = LockEndpoint(lock, registry)
     ctrl_ep = ControllerEndpoint(ctrl, outcome.lock, rng=rng)
     return vectors, lock_ep, ctrl_ep
@@ -221,6 +232,38 @@ def resync_vector(lock: LockIdentity) -> dict[str, Any]:
         "notice": notice.to_bytes().hex(),
         "link_frame": wrap(Channel.RESYNC, notice.to_bytes()).hex(),
     }
+
+
+ANSWER_KEY_SEED = b"secure-lock pairing answer vector v1"
+
+
+def vector_answer_key() -> AnswerKey:
+    """Return the controller's answer key of the vectors (32 bytes of its own seed)."""
+    return AnswerKey(
+        KemPrivateKey(SuiteId.X25519_CHACHA20, DeterministicRng(ANSWER_KEY_SEED)(32))
+    )
+
+
+def pairing_seal_vector(hello: bytes) -> dict[str, Any]:
+    """Return the answer key and the hello's frame body carrying it (section 7.7)."""
+    rng = DeterministicRng(ANSWER_KEY_SEED)
+    private = rng(32)
+    key = vector_answer_key()
+    body = key.request(hello)
+    return {
+        "answer_key_private": private.hex(),
+        "answer_key_public": key.public_key.raw.hex(),
+        "hello_frame_body": body.hex(),
+        "info": answer_info(body).hex(),
+        "answer_size": PAIRING_ANSWER_SIZE,
+        "sealed_size": SEALED_ANSWER_SIZE,
+    }
+
+
+def captured_answer_opens(sealed_hex: str, vectors: dict[str, Any]) -> str:
+    """Open the captured pairing answer with the vector key; return the message."""
+    body = bytes.fromhex(vectors["pairing_seal"]["hello_frame_body"])
+    return vector_answer_key().open(body, bytes.fromhex(sealed_hex)).hex()
 
 
 LIFECYCLE_SEED = b"secure-lock lifecycle vector v1"
@@ -430,6 +473,15 @@ def main(argv: list[str]) -> int:
         "frame": frame_hex,
         "open_at_ms": OPEN_AT_MS,
         "expected": captured_frame_opens(frame_hex, lock_ep),
+    }
+    answer_hex = old.get("captured_pairing_answer", {}).get("sealed")
+    if answer_hex is None or "--recapture" in argv:
+        body = bytes.fromhex(vectors["pairing_seal"]["hello_frame_body"])
+        challenge = bytes.fromhex(vectors["pairing"]["challenge"])
+        answer_hex = seal_answer(PairingRequest.from_bytes(body), challenge).hex()
+    vectors["captured_pairing_answer"] = {
+        "sealed": answer_hex,
+        "opens_to": captured_answer_opens(answer_hex, vectors),
     }
     VECTORS_JSON.write_text(json.dumps(vectors, indent=2) + "\n")
     text = DOCS.read_text()

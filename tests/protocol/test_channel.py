@@ -1,4 +1,4 @@
-"""Link framing and signed pairing failure notices."""
+"""Link framing and signed pairing failure notices (sealed on the link)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ from custom_components.secure_lock.protocol.channel import (
     unwrap,
     wrap,
 )
+from custom_components.secure_lock.protocol.pairing_seal import (
+    AnswerKey,
+    PairingRequest,
+    seal_answer,
+)
+from custom_components.secure_lock.protocol.rng import DeterministicRng
 
 NONCE = bytes(range(32))
 KEY = bytes(range(32, 64))
@@ -21,10 +27,18 @@ SIGNATURE = bytes(64)
 
 
 def test_every_pairing_failure_round_trips() -> None:
-    """Each refusal a lock reports reaches the controller as the same code."""
+    """Each refusal a lock reports reaches the controller as the same code.
+
+    On the link a notice travels sealed to the controller's answer key
+    (`pairing_seal`), like every other answer of the lock.
+    """
+    key = AnswerKey.generate(DeterministicRng(b"channel answer key"))
+    hello_body = key.request(b"\x01hello")
     for code in PAIRING_FAILURES:
         body = encode_signed_failure(NONCE, KEY, code, SIGNATURE)
-        assert unwrap(wrap(Channel.PAIRING, body)) == (Channel.PAIRING, body)
+        sealed = seal_answer(PairingRequest.from_bytes(hello_body), body)
+        assert unwrap(wrap(Channel.PAIRING, sealed)) == (Channel.PAIRING, sealed)
+        assert key.open(hello_body, sealed) == body
         notice = decode_signed_failure(body)
         assert notice is not None
         assert (notice.controller_nonce, notice.lock_key, notice.code) == (

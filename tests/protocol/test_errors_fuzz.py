@@ -34,6 +34,14 @@ from custom_components.secure_lock.protocol.pairing_messages import (
     PairingProof,
     PairingResult,
 )
+from custom_components.secure_lock.protocol.pairing_seal import (
+    SEALED_ANSWER_SIZE,
+    AnswerKey,
+    PairingRequest,
+    pad_answer,
+    seal_answer,
+    unpad_answer,
+)
 from custom_components.secure_lock.protocol.rng import DeterministicRng
 
 from .conftest import SUITES, T0, Pair, pair_devices
@@ -190,6 +198,26 @@ def test_pairing_state_machines(data: st.DataObject) -> None:
     )
     _survives(lambda d: ctrl_side.handle_result(d, T0), data.draw(_mutated(result)))
     assert challenge
+
+
+@FAST
+@given(st.integers(0, 1), st.data())
+def test_pairing_seal_layer(index: int, data: st.DataObject) -> None:
+    """Mutated controller frames split, and mutated sealed answers open, or raise."""
+    hello, challenge, _, result = _pairing_transcript()
+    key = AnswerKey.generate(DeterministicRng(b"fuzz-answer-key"))
+    body = key.request(hello)
+    sealed = seal_answer(PairingRequest.from_bytes(body), (challenge, result)[index])
+    _survives(
+        lambda d: PairingHello.from_bytes(PairingRequest.from_bytes(d).message),
+        data.draw(_mutated(body)),
+    )
+    _survives(lambda d: key.open(body, d), data.draw(_mutated(sealed)))
+    _survives(
+        lambda d: key.open(body, d),
+        data.draw(st.binary(min_size=SEALED_ANSWER_SIZE, max_size=SEALED_ANSWER_SIZE)),
+    )
+    _survives(unpad_answer, data.draw(_mutated(pad_answer(result))))
 
 
 _ALPHABET_TEXT = st.text(

@@ -11,6 +11,7 @@ from .make_vectors import (
     DOCS,
     VECTORS_JSON,
     build,
+    captured_answer_opens,
     captured_frame_opens,
     render_docs_block,
 )
@@ -35,6 +36,21 @@ def test_captured_frame_opens_to_the_expected_message(stored: dict[str, Any]) ->
     _, lock_ep, _ = build()
     capture = stored["captured_frame"]
     assert captured_frame_opens(capture["frame"], lock_ep) == capture["expected"]
+
+
+def test_captured_pairing_answer_opens_to_the_challenge(stored: dict[str, Any]) -> None:
+    """The sealed answer opens with the vector answer key, for the vector hello, to the challenge."""
+    from custom_components.secure_lock.protocol.pairing_seal import SEALED_ANSWER_SIZE  # noqa: PLC0415
+
+    capture = stored["captured_pairing_answer"]
+    assert len(bytes.fromhex(capture["sealed"])) == SEALED_ANSWER_SIZE
+    opened = captured_answer_opens(capture["sealed"], stored)
+    assert opened == capture["opens_to"] == stored["pairing"]["challenge"]
+    body = bytes.fromhex(stored["pairing_seal"]["hello_frame_body"])
+    assert (
+        body.hex()
+        == stored["pairing_seal"]["answer_key_public"] + stored["pairing"]["hello"]
+    )
 
 
 def test_docs_carry_the_same_vectors(stored: dict[str, Any]) -> None:

@@ -1,4 +1,8 @@
-"""Controller pairing over a link: noise on the path is skipped, real refusals reported."""
+"""Controller pairing over a link: noise on the path is skipped, real refusals reported.
+
+The scripted lock answers as the simulator's does: it reads the answer key in
+front of each message and seals its answer to it (`pairing_seal`).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +33,15 @@ from custom_components.secure_lock.protocol.channel import (
     wrap,
 )
 from custom_components.secure_lock.protocol.pairing import ControllerPairingOutcome
-from custom_components.secure_lock.protocol.pairing_messages import PairingHello
+from custom_components.secure_lock.protocol.pairing_messages import (
+    PairingHello,
+    PairingMessageType,
+)
+from custom_components.secure_lock.protocol.pairing_seal import (
+    SEALED_ANSWER_SIZE,
+    PairingRequest,
+    seal_answer,
+)
 from custom_components.secure_lock.protocol.rng import DeterministicRng
 from custom_components.secure_lock.transport import LinkClosed, NotConnected
 from custom_components.secure_lock.transport.link import FrameLink
@@ -97,19 +109,24 @@ class World:
         )
         self.lock_side.open_window(T0)
         self.steps = 0
+        self.answers: list[bytes] = []
+        """Every answer the lock gave, before sealing."""
 
     def lock_reply(self, frame: bytes) -> bytes:
-        """Return the honest lock's answer to one controller frame."""
+        """Return the honest lock's sealed answer to one controller frame."""
         channel, body = unwrap(frame)
         assert channel is Channel.PAIRING
+        request = PairingRequest.from_bytes(body)
         self.steps += 1
-        if self.steps == 1:
-            return wrap(Channel.PAIRING, self.lock_side.handle_hello(body, T0))
-        result, _ = self.lock_side.handle_proof(body, Role.ADMIN, T0)
-        return wrap(Channel.PAIRING, result)
+        if request.message[0] == PairingMessageType.HELLO:
+            answer = self.lock_side.handle_hello(request.message, T0)
+        else:
+            answer, _ = self.lock_side.handle_proof(request.message, Role.ADMIN, T0)
+        self.answers.append(answer)
+        return wrap(Channel.PAIRING, seal_answer(request, answer))
 
     async def pair(
-        self, link: FrameLink, timeout: float = 5.0
+        self, link: FrameLink, timeout: float = 5.0, retransmit_interval: float = 2.0
     ) -> ControllerPairingOutcome:
         """Run the controller side over ``link``."""
         return await pair_over_link(
@@ -120,7 +137,16 @@ class World:
             timeout=timeout,
             rng=self.rng,
             clock=lambda: T0,
+            retransmit_interval=retransmit_interval,
         )
+
+
+def _seal_for(frame: bytes, message: bytes) -> bytes:
+    """Seal ``message`` as an answer to ``frame``, as anyone who saw it could."""
+    return wrap(
+        Channel.PAIRING,
+        seal_answer(PairingRequest.from_bytes(unwrap(frame)[1]), message),
+    )
 
 
 NOISE = [
@@ -130,6 +156,7 @@ NOISE = [
     wrap(Channel.PAIRING, b"\xffpairing_closed"),  # an unsigned notice
     wrap(Channel.PAIRING, b"\xfe" + bytes(20)),  # a truncated signed notice
     wrap(Channel.PAIRING, b"\x01 not a pairing message"),
+    wrap(Channel.PAIRING, bytes(SEALED_ANSWER_SIZE)),  # the size of an answer
 ]
 
 
@@ -144,7 +171,34 @@ async def test_noise_on_the_path_does_not_stop_pairing() -> None:
 
 
 def _hello_nonce(frame: bytes) -> bytes:
-    return PairingHello.from_bytes(unwrap(frame)[1]).nonce
+    return PairingHello.from_bytes(
+        PairingRequest.from_bytes(unwrap(frame)[1]).message
+    ).nonce
+
+
+async def test_a_repeated_step_is_the_same_frame_and_gets_the_same_answer() -> None:
+    """The lock's first answer is lost: the controller repeats its hello byte for byte.
+
+    The lock answers the repeat with the same challenge (sealed afresh for
+    the same frame), which the controller opens and pairing completes.
+    """
+    world = World()
+    lost: list[bytes] = []
+
+    def lose_first(frame: bytes) -> list[bytes]:
+        answer = world.lock_reply(frame)
+        if not lost:
+            lost.append(answer)
+            return []
+        return [answer]
+
+    link = ScriptedLink(lose_first)
+    outcome = await world.pair(link, retransmit_interval=0.01)
+    assert outcome.lock.lock_id == world.lock.lock_id
+    assert len(link.sent) == 3
+    assert link.sent[0] == link.sent[1]
+    assert world.answers[0] == world.answers[1]
+    assert len(lost[0]) == len(_seal_for(link.sent[1], world.answers[1]))
 
 
 async def test_lock_refusal_is_reported_with_its_code() -> None:
@@ -156,7 +210,7 @@ async def test_lock_refusal_is_reported_with_its_code() -> None:
             _hello_nonce(frame), ErrorCode.PAIRING_BUSY, T0
         )
         assert notice is not None
-        return [wrap(Channel.PAIRING, notice)]
+        return [_seal_for(frame, notice)]
 
     with pytest.raises(PairingFailed) as err:
         await world.pair(ScriptedLink(refuse))
@@ -168,7 +222,8 @@ async def test_forged_and_replayed_refusals_do_not_end_pairing() -> None:
     """Notices not signed by the label's key over this hello are ignored.
 
     Forged (another key, or a bad signature) and replayed (an earlier hello's)
-    notices arrive before the lock's real answers; pairing still completes.
+    notices arrive before the lock's real answers, sealed to the controller's
+    answer key as anyone who saw its frame can; pairing still completes.
     """
     world = World()
     impostor = LockIdentity.generate(DeterministicRng(b"impostor"), now_ms=T0)
@@ -176,7 +231,7 @@ async def test_forged_and_replayed_refusals_do_not_end_pairing() -> None:
     assert earlier is not None
 
     def forged(frame: bytes) -> list[bytes]:
-        answers = [wrap(Channel.PAIRING, earlier)]
+        answers = [_seal_for(frame, earlier)]
         if world.steps == 0:
             nonce = _hello_nonce(frame)
             signed_elsewhere = encode_signed_failure(
@@ -192,8 +247,8 @@ async def test_forged_and_replayed_refusals_do_not_end_pairing() -> None:
                 bytes(64),
             )
             answers += [
-                wrap(Channel.PAIRING, signed_elsewhere),
-                wrap(Channel.PAIRING, bad_signature),
+                _seal_for(frame, signed_elsewhere),
+                _seal_for(frame, bad_signature),
             ]
         return [*answers, world.lock_reply(frame)]
 

@@ -25,7 +25,20 @@ from custom_components.secure_lock.protocol import (
     Role,
     SetupCode,
 )
-from custom_components.secure_lock.protocol.channel import Channel
+from custom_components.secure_lock.protocol.channel import (
+    Channel,
+    decode_signed_failure,
+    wrap,
+)
+from custom_components.secure_lock.protocol.errors import ProtocolError
+from custom_components.secure_lock.protocol.pairing import ControllerPairing
+from custom_components.secure_lock.protocol.pairing_messages import PairingChallenge
+from custom_components.secure_lock.protocol.pairing_seal import (
+    ANSWER_KEY_SIZE,
+    SEALED_ANSWER_SIZE,
+    AnswerKey,
+)
+from custom_components.secure_lock.protocol.rng import system_rng
 from custom_components.secure_lock.protocol.setup_code import discriminator_of
 from custom_components.secure_lock.protocol.state import BoltState
 from device_sim.device_state import load_state
@@ -114,8 +127,17 @@ async def _silent_refusal(rig: Rig) -> None:
             timeout=0.3,
             retransmit_interval=0.05,
         )
-    # Junk on the pairing channel costs nothing either.
-    for junk in (b"\x50", b"\x50\x01", b"\x50\x02" + bytes(300), b"\x50\xfe"):
+    # Junk on the pairing channel costs nothing either, with an answer key
+    # in front of it or not.
+    key = bytes(range(1, 33))
+    for junk in (
+        b"\x50",
+        b"\x50\x01",
+        b"\x50\x02" + bytes(300),
+        b"\x50\xfe",
+        b"\x50" + key + b"\x01" + bytes(80),
+        b"\x50" + key + b"\x03" + bytes(400),
+    ):
         rig.device.receive(junk)
     assert _state_generation(rig) == generation
     assert rig.hub.sent_by_lock[sent_before:] == []
@@ -124,6 +146,52 @@ async def _silent_refusal(rig: Rig) -> None:
 async def test_pairing_needs_the_button(rig: Rig) -> None:
     """Without a button press the lock does not answer pairing, and writes nothing."""
     await _silent_refusal(rig)
+
+
+async def test_the_lock_seals_every_pairing_answer_to_the_frames_key(
+    rig: Rig,
+) -> None:
+    """A challenge and a refusal leave the lock at one size, each readable with its frame's key only.
+
+    A hello whose answer key nobody can encrypt to gets no answer; the same
+    hello with another key gets the same challenge, sealed to that key.
+    """
+    rig.device.press_button()
+    label = rig.device.element.label_code
+    hello = ControllerPairing(ControllerIdentity.generate(), label, "HA").start()
+    first, second, other = (AnswerKey.generate(system_rng) for _ in range(3))
+
+    def answer(body: bytes) -> bytes | None:
+        sent = len(rig.hub.sent_by_lock)
+        rig.device.receive(wrap(Channel.PAIRING, body))
+        out = rig.hub.sent_by_lock[sent:]
+        assert len(out) <= 1
+        return out[0] if out else None
+
+    first_body = first.request(hello)
+    challenge = answer(first_body)
+    assert challenge is not None
+    assert len(challenge) == SEALED_ANSWER_SIZE + 1
+    plain = first.open(first_body, challenge[1:])
+    assert PairingChallenge.from_bytes(plain).lock_id == rig.device.lock_id
+    assert answer(bytes(ANSWER_KEY_SIZE) + hello) is None
+    second_body = second.request(hello)
+    again = answer(second_body)
+    assert again is not None
+    assert second.open(second_body, again[1:]) == plain
+    with pytest.raises(ProtocolError):
+        first.open(first_body, again[1:])
+    # Another controller's hello while the session runs: a signed refusal,
+    # sealed, the size of the challenge.
+    intruder = ControllerPairing(ControllerIdentity.generate(), label, "x").start()
+    intruder_body = other.request(intruder)
+    busy = answer(intruder_body)
+    assert busy is not None
+    assert len(busy) == len(challenge)
+    notice = decode_signed_failure(other.open(intruder_body, busy[1:]))
+    assert notice is not None
+    assert notice.code is ErrorCode.PAIRING_BUSY
+    assert ErrorCode.PAIRING_BUSY.value.encode() not in busy
 
 
 async def test_pairing_window_closes_after_120_seconds(rig: Rig) -> None:
@@ -354,8 +422,15 @@ async def test_garbage_frames_change_nothing(
     assert sum(rig.device.dropped_frames.values()) == 24
     dropped_logs = [r for r in caplog.records if "Dropped a frame" in r.getMessage()]
     assert len(dropped_logs) == len(rig.device.dropped_frames)  # once per reason
-    # A pairing frame while closed gets no answer and changes no stored state.
+    # A pairing frame while closed gets no answer and changes no stored state:
+    # a bare type byte, and a well-formed hello with its answer key.
     rig.device.receive(bytes([Channel.PAIRING, 1]))
+    hello = ControllerPairing(
+        ControllerIdentity.generate(), rig.device.element.label_code, "late"
+    ).start()
+    rig.device.receive(
+        wrap(Channel.PAIRING, AnswerKey.generate(system_rng).request(hello))
+    )
     assert len(rig.hub.sent_by_lock) == sent
     assert (rig.path / "state" / "state.sealed").read_bytes() == before
     await client.close()

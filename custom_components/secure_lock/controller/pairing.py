@@ -14,6 +14,7 @@ from ..protocol.errors import ErrorCode, PairingError, ProtocolError
 from ..protocol.identity import ControllerIdentity
 from ..protocol.messages import Command, CommandResult, MessageKind
 from ..protocol.pairing import ControllerPairing, ControllerPairingOutcome
+from ..protocol.pairing_seal import AnswerKey
 from ..protocol.registry import PairedLock
 from ..protocol.rng import Clock, Rng, system_clock, system_rng
 from ..protocol.setup_code import SetupCode
@@ -57,11 +58,20 @@ async def pair_over_link(
     challenge) is ignored, and a step nobody answers is sent again, so a lost
     or injected frame costs time, never the pairing.  The lock records the
     controller only provisionally; call `confirm_pairing` next.
+
+    The lock seals its answers to a key of this attempt only (`pairing_seal`),
+    so the relay cannot read them; an answer that does not open is noise.
     """
     pairing = ControllerPairing(
         identity, code, name, manufacturer_ca=manufacturer_ca, rng=rng, clock=clock
     )
-    exchange = _Exchange(link, pairing, time.monotonic() + timeout, retransmit_interval)
+    exchange = _Exchange(
+        link,
+        pairing,
+        AnswerKey.generate(rng),
+        time.monotonic() + timeout,
+        retransmit_interval,
+    )
     challenge = await exchange.run(pairing.start(), pairing.check_challenge)
     # scrypt (about 0.15 s) must not stall the event loop.
     secret = await asyncio.to_thread(code.secret_for, challenge.lock_id)
@@ -119,18 +129,23 @@ class _Exchange:
         self,
         link: FrameLink,
         pairing: ControllerPairing,
+        answer_key: AnswerKey,
         deadline: float,
         retransmit_interval: float,
     ) -> None:
         self._link = link
         self._pairing = pairing
+        self._answer_key = answer_key
         self._deadline = deadline
         self._interval = retransmit_interval
         self._hint: ErrorCode | None = None
 
     async def run[T](self, message: bytes, step: Callable[[bytes], T]) -> T:
         """Send ``message`` (again as needed) until ``step`` accepts an answer."""
-        await _send(self._link, message)
+        # The same body every time: the lock answers a repeat identically,
+        # and its answer is sealed for exactly this body.
+        request = self._answer_key.request(message)
+        await _send(self._link, request)
         resend_at = time.monotonic() + self._interval
         while True:
             now = time.monotonic()
@@ -142,7 +157,7 @@ class _Exchange:
                     )
                 raise PairingTimedOut("the lock did not answer in time")
             if now >= resend_at:
-                await _send(self._link, message)
+                await _send(self._link, request)
                 resend_at = now + self._interval
                 continue
             body = await _next_pairing_body(
@@ -150,13 +165,19 @@ class _Exchange:
             )
             if body is None:
                 continue
-            failure = self._pairing.check_failure(body)
+            try:
+                answer = self._answer_key.open(request, body)
+            except ProtocolError as err:
+                # Not sealed for this step: noise, or an answer to another step.
+                _LOGGER.debug("Ignored a pairing frame: %s", err.code.value)
+                continue
+            failure = self._pairing.check_failure(answer)
             if failure is not None:
                 raise PairingFailed(
                     failure, f"the lock refused pairing: {failure.value}"
                 )
             try:
-                return step(body)
+                return step(answer)
             except PairingError as err:
                 # Not the lock's answer to this step: a repeat, noise, or a
                 # device that is not the lock on the label (remembered, so a

@@ -3,14 +3,16 @@
 Pairing messages and envelopes share every transport (the lock's MQTT
 topics, its LAN WebSocket).  Their own first bytes can coincide, so each frame
 on a link carries a channel byte in front.  A relay learns nothing from it
-that frame sizes would not already tell: pairing happens once, in the open.
+that frame sizes would not already tell.
 
 The lock answers a pairing step it refuses with a failure notice that it
 signs with its identity key over the controller's hello nonce and the
 reason, so a controller can tell the lock's refusal from noise injected on
-the path (which it ignores) without anything being established yet.  While
-neither the label's window nor an invitation is open the lock says nothing
-at all: a frame costs it no write and no answer.
+the path (which it ignores) without anything being established yet.  Like
+every pairing answer, the notice travels sealed to the controller's answer
+key and padded to one size (`pairing_seal`): on the link a refusal looks
+like a challenge.  While neither the label's window nor an invitation is
+open the lock says nothing at all: a frame costs it no write and no answer.
 """
 
 from __future__ import annotations
