@@ -25,7 +25,19 @@ def test_every_vector_conforms_to_the_specification(document: Json) -> None:
     """Both suites, every kind in its direction(s), audit chain, firmware, certificates."""
     checked = check_document(copy.deepcopy(document))
     frames = [c for c in checked if " frame " in c]
-    assert len(frames) == 2 * (len(KINDS) + 1)  # KEY_ROTATION goes both ways
+    # Besides one frame per kind: KEY_ROTATION goes both ways, KEYPAD_CODE_SET
+    # with a typed and a generated PIN, EVENT as state_changed and as report.
+    assert len(frames) == 2 * (len(KINDS) + 3)
+    for suite in ("1", "2"):
+        vectors = document["suites"][suite]["frames"].values()
+        assert {
+            v["payload_fields"]["pin_choice"]
+            for v in vectors
+            if v["kind_name"] == "KEYPAD_CODE_SET"
+        } == {1, 2}
+        assert {
+            v["payload_fields"]["event"] for v in vectors if v["kind_name"] == "EVENT"
+        } == {1, 8}
     negative = [c for c in checked if c.startswith("negative ")]
     assert len(negative) == len(document["negative"]) >= 30
     assert {"audit chain", "firmware hybrid", "certificate chain"} <= set(checked)

@@ -80,6 +80,12 @@ from custom_components.secure_lock.protocol.firmware import (
     verify_manifest,
 )
 from custom_components.secure_lock.protocol.kem import KemPublicKey
+from custom_components.secure_lock.protocol.keypad_codes import (
+    KeypadSchedule,
+    PinChoice,
+    WeeklySlot,
+    generate_pin,
+)
 from custom_components.secure_lock.protocol.keys import (
     IdentityPublicKey,
     Prekey,
@@ -99,6 +105,12 @@ from custom_components.secure_lock.protocol.messages import (
     InvitationCreate,
     InvitationRevoke,
     JoinMethod,
+    KeypadCodeListChunk,
+    KeypadCodeListRequest,
+    KeypadCodeRemove,
+    KeypadCodeSet,
+    KeypadCodeSetResult,
+    KeypadCodeSummary,
     KeyRotation,
     Payload,
     Settings,
@@ -143,6 +155,20 @@ MANIFEST = FirmwareManifest(
     min_version=FirmwareVersion(1, 0, 0),
     release_notes="Spec vector",
 )
+TUESDAY, SATURDAY = 0b0000010, 0b0100000
+# A cleaner's weekly code (Tuesdays 08:00-12:00, Saturdays 09:30-10:15, at
+# UTC+01:00) and a guest's one-time window at UTC-05:00: both signs of the
+# shifted offset, one and two weekly slots.
+CLEANER_SCHEDULE = KeypadSchedule(
+    weekly=(WeeklySlot(TUESDAY, 8 * 60, 12 * 60), WeeklySlot(SATURDAY, 570, 615)),
+    utc_offset_minutes=60,
+)
+GUEST_SCHEDULE = KeypadSchedule(
+    valid_from_ms=TIME_MS,
+    valid_until_ms=TIME_MS + 3 * 86_400_000,
+    utc_offset_minutes=-300,
+)
+TYPED_PIN = "20261204"
 
 type Json = dict[str, Any]
 
@@ -505,6 +531,7 @@ def suite_frames(
     out.request(
         "firmware_install", MessageKind.FIRMWARE_INSTALL, FirmwareInstall(transfer_id)
     )
+    keypad_requests(out)
 
     out.response(
         "command_result",
@@ -584,7 +611,54 @@ def suite_frames(
             last_outcome=UpdateOutcome.NONE,
         ),
     )
+    keypad_answers(out)
+    out.unsolicited(
+        "event_report",
+        MessageKind.EVENT,
+        Event(EventType.REPORT, EventSource.UNKNOWN, STATUS, TIME_MS),
+    )
     return out
+
+
+def keypad_requests(out: SuiteFrames) -> None:
+    """Add KEYPAD_CODE_SET with a typed PIN and with one the lock draws, remove, list."""
+    out.request(
+        "keypad_code_set_typed",
+        MessageKind.KEYPAD_CODE_SET,
+        KeypadCodeSet(1, "Cleaner", PinChoice.TYPED, CLEANER_SCHEDULE, pin=TYPED_PIN),
+    )
+    out.request(
+        "keypad_code_set_generate",
+        MessageKind.KEYPAD_CODE_SET,
+        KeypadCodeSet(2, "Guest Anna", PinChoice.GENERATE, GUEST_SCHEDULE),
+    )
+    out.request(
+        "keypad_code_remove", MessageKind.KEYPAD_CODE_REMOVE, KeypadCodeRemove(1)
+    )
+    out.request(
+        "keypad_code_list", MessageKind.KEYPAD_CODE_LIST, KeypadCodeListRequest()
+    )
+
+
+def keypad_answers(out: SuiteFrames) -> None:
+    """Add the lock's answers: the drawn PIN (sent once) and its list of both codes."""
+    drawn = generate_pin(DeterministicRng(SEED + b"/keypad-pin"))
+    out.response(
+        "keypad_code_set_result",
+        "keypad_code_set_generate",
+        KeypadCodeSetResult(2, TIME_MS, drawn),
+    )
+    codes = (
+        KeypadCodeSummary(
+            1, "Cleaner", CLEANER_SCHEDULE, True, TIME_MS - 86_400_000, 2
+        ),
+        KeypadCodeSummary(2, "Guest Anna", GUEST_SCHEDULE, False),
+    )
+    out.response(
+        "keypad_code_list_chunk",
+        "keypad_code_list",
+        KeypadCodeListChunk(0, 1, 3, 0, codes),
+    )
 
 
 FIRMWARE_SEED = SEED + b"/firmware"
