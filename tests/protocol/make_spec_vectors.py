@@ -124,6 +124,7 @@ from custom_components.secure_lock.protocol.spake2plus import derive_prover_secr
 from custom_components.secure_lock.protocol.state import BoltState, DoorState
 
 from .spec_negative_vectors import negative_vectors
+from .spec_pairing_vectors import pairing_run, resync_notice
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_VECTORS = ROOT / "docs" / "protocol-vectors.json"
@@ -824,6 +825,26 @@ def build(old: Json | None = None, *, recapture: bool = False) -> Json:
         "time_ms": TIME_MS,
         "lock": {"lock_id": lock.lock_id.hex(), **identity_json(lock, SUITES)},
         "suites": suites,
+        "pairing": {
+            str(int(suite)): pairing_run(
+                lock,
+                parties.controllers[suite],
+                suite,
+                seed=SEED + b"/pairing/" + bytes([suite]),
+                name=CONTROLLER_NAME,
+                time_ms=TIME_MS,
+                old=old.get("pairing", {}).get(str(int(suite)), {}),
+                recapture=recapture,
+            )
+            for suite in SUITES
+        },
+        "invitation": {
+            "frames": "invitation_create",
+            "invitation_id": INVITATION_ID.hex(),
+            "discriminator": INVITATION_DISCRIMINATOR,
+            "passcode": INVITATION_PASSCODE,
+        },
+        "resync": resync_notice(lock),
         "negative": negative_vectors(parties, frame_sets, OPEN_AT_MS),
         "audit_chain": audit_vector(parties.controllers[SUITES[0]].key_id),
         "firmware": firmware_vector(old.get("firmware", {}), recapture),
