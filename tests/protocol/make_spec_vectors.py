@@ -3,7 +3,8 @@
 Writes ``docs/protocol-vectors.json`` (docs/protocol.md, section 17.2) from
 the project's code.  Everything is derived from fixed seeds and a fixed time,
 except two things ``cryptography`` cannot seed: HPKE encapsulation (the
-ephemeral key inside every frame) and ML-DSA-65 signing (hedged).  Those are
+ephemeral key inside every frame and every sealed pairing answer) and
+ML-DSA-65 signing (hedged).  Those are
 captured once and kept as long as the code still produces exactly the same
 content with them: a kept frame must open, with the project's code, to the
 very inner bytes and content key the code makes now, and a kept ML-DSA
