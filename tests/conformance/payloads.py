@@ -19,6 +19,7 @@ from .wire import (
     JOIN_METHODS,
     KINDS,
     MALFORMED,
+    PIN_CHOICES,
     RESULT_CODES,
     ROLES,
     UPDATE_OUTCOMES,
@@ -32,6 +33,14 @@ type Fields = dict[str, Any]
 GROUP_ORDER = 2**252 + 27742317777372353535851937790883648493
 MAX_AUTO_RELOCK_SECONDS = 3600
 BATTERY_UNKNOWN = 255
+KEYPAD_SLOTS = 16
+MAX_WEEKLY_SLOTS = 4
+ALL_DAYS = 0x7F
+MINUTES_PER_DAY = 1440
+UTC_OFFSET_SHIFT = 720
+MAX_UTC_OFFSET_MINUTES = 840
+PIN_DIGITS = range(6, 13)
+PIN_TYPED = 1
 
 
 def _status(r: Reader) -> Fields:
@@ -236,6 +245,98 @@ def _firmware_status(r: Reader) -> Fields:
     return out
 
 
+def _keypad_slot(r: Reader) -> int:
+    slot = r.u8()
+    if slot >= KEYPAD_SLOTS:
+        raise fail(MALFORMED, "keypad slot above 15")
+    return slot
+
+
+def _check_pin(pin: str) -> None:
+    if not (pin.isascii() and pin.isdigit() and len(pin) in PIN_DIGITS):
+        raise fail(MALFORMED, "a PIN is 6-12 ASCII digits")
+
+
+def _weekly_slot(r: Reader) -> Fields:
+    day_mask, start, end = r.u8(), r.u16(), r.u16()
+    if not 0 < day_mask <= ALL_DAYS:
+        raise fail(MALFORMED, "day mask without a day or with bit 7")
+    if not start < end <= MINUTES_PER_DAY:
+        raise fail(MALFORMED, "weekly slot not start < end <= 1440")
+    return {"day_mask": day_mask, "start_minute": start, "end_minute": end}
+
+
+def _keypad_schedule(r: Reader) -> Fields:
+    count = r.u8()
+    if count > MAX_WEEKLY_SLOTS:
+        raise fail(MALFORMED, "more than 4 weekly slots")
+    weekly = [_weekly_slot(r) for _ in range(count)]
+    valid_from, valid_until = r.u64(), r.u64()
+    if valid_until and valid_until <= valid_from:
+        raise fail(MALFORMED, "window ends before it starts")
+    offset = r.u16() - UTC_OFFSET_SHIFT
+    if offset > MAX_UTC_OFFSET_MINUTES:
+        raise fail(MALFORMED, "UTC offset above +14:00")
+    return {
+        "weekly": weekly,
+        "valid_from_ms": valid_from,
+        "valid_until_ms": valid_until,
+        "utc_offset_minutes": offset,
+    }
+
+
+def _keypad_code_set(r: Reader) -> Fields:
+    slot, name = _keypad_slot(r), r.str8()
+    pin_choice, pin = r.enum(1, PIN_CHOICES), r.str8()
+    if pin_choice == PIN_TYPED:
+        _check_pin(pin)
+    elif pin:
+        raise fail(MALFORMED, "a PIN travels only when typed")
+    return {
+        "slot": slot,
+        "name": name,
+        "pin_choice": pin_choice,
+        "pin": pin,
+        "schedule": _keypad_schedule(r),
+        "enabled": r.boolean(),
+    }
+
+
+def _keypad_code_remove(r: Reader) -> Fields:
+    return {"slot": _keypad_slot(r)}
+
+
+def _keypad_code(r: Reader) -> Fields:
+    return {
+        "slot": _keypad_slot(r),
+        "name": r.str8(),
+        "schedule": _keypad_schedule(r),
+        "enabled": r.boolean(),
+        "last_used_ms": r.u64(),
+        "refused_outside_schedule": r.u16(),
+    }
+
+
+def _keypad_code_list_chunk(r: Reader) -> Fields:
+    index, total = r.u16(), r.u16()
+    if index >= total:
+        raise fail(MALFORMED, "chunk index not below total")
+    return {
+        "index": index,
+        "total": total,
+        "wrong_attempts": r.u32(),
+        "locked_out_until_ms": r.u64(),
+        "entries": [_keypad_code(r) for _ in range(r.u8())],
+    }
+
+
+def _keypad_code_set_result(r: Reader) -> Fields:
+    slot, lock_time_ms, pin = _keypad_slot(r), r.u64(), r.str8()
+    if pin:
+        _check_pin(pin)
+    return {"slot": slot, "lock_time_ms": lock_time_ms, "generated_pin": pin}
+
+
 DECODERS: dict[str, Callable[[Reader], Fields]] = {
     "LOCK": _empty,
     "UNLOCK": _empty,
@@ -261,6 +362,11 @@ DECODERS: dict[str, Callable[[Reader], Fields]] = {
     "FIRMWARE_STATUS_REQUEST": _empty,
     "FIRMWARE_INSTALL": _transfer_id,
     "FIRMWARE_STATUS": _firmware_status,
+    "KEYPAD_CODE_SET": _keypad_code_set,
+    "KEYPAD_CODE_REMOVE": _keypad_code_remove,
+    "KEYPAD_CODE_LIST": _empty,
+    "KEYPAD_CODE_LIST_CHUNK": _keypad_code_list_chunk,
+    "KEYPAD_CODE_SET_RESULT": _keypad_code_set_result,
 }
 
 

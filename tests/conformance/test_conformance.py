@@ -25,10 +25,25 @@ def test_every_vector_conforms_to_the_specification(document: Json) -> None:
     """Both suites, every kind in its direction(s), audit chain, firmware, certificates."""
     checked = check_document(copy.deepcopy(document))
     frames = [c for c in checked if " frame " in c]
-    assert len(frames) == 2 * (len(KINDS) + 1)  # KEY_ROTATION goes both ways
+    # Besides one frame per kind: KEY_ROTATION goes both ways, KEYPAD_CODE_SET
+    # with a typed and a generated PIN, EVENT as state_changed and as report.
+    assert len(frames) == 2 * (len(KINDS) + 3)
+    for suite in ("1", "2"):
+        vectors = document["suites"][suite]["frames"].values()
+        assert {
+            v["payload_fields"]["pin_choice"]
+            for v in vectors
+            if v["kind_name"] == "KEYPAD_CODE_SET"
+        } == {1, 2}
+        assert {
+            v["payload_fields"]["event"] for v in vectors if v["kind_name"] == "EVENT"
+        } == {1, 8}
     negative = [c for c in checked if c.startswith("negative ")]
     assert len(negative) == len(document["negative"]) >= 30
     assert {"audit chain", "firmware hybrid", "certificate chain"} <= set(checked)
+    assert {"pairing suite 1", "pairing suite 2", "invitation", "resync notice"} <= set(
+        checked
+    )
 
 
 def _flip_hex(text: str, index: int) -> str:
@@ -74,6 +89,15 @@ def _flip_ed25519_signature(doc: Json) -> None:
     # "SLFW" | format | manifest(bytes16) | n | algorithm | key id | length | signature
     offset = 4 + 1 + 2 + manifest_size + 1 + 1 + 16 + 2 + 5
     vector["signed_hybrid"] = _flip_hex(vector["signed_hybrid"], offset)
+
+
+def _pairing(
+    suite: str, *path: str, index: int | None = None, value: Any = None
+) -> Any:
+    """Flip byte ``index`` of a pairing hex field, or set it to ``value``."""
+    if index is None:
+        return _set(("pairing", suite, *path), lambda _v: value)
+    return _set(("pairing", suite, *path), lambda v: _flip_hex(v, index))
 
 
 MUTATIONS: dict[str, tuple[Any, str | type[Mismatch]]] = {
@@ -142,6 +166,37 @@ MUTATIONS: dict[str, tuple[Any, str | type[Mismatch]]] = {
                 v | {"peer": v["peer"] | {"high_water": v["peer"]["high_water"] - 1}}
             ),
         ),
+        Mismatch,
+    ),
+    "pairing proof MAC": (_pairing("1", "proof", index=FLIP_LAST), "bad_mac"),
+    "pairing result confirmP": (_pairing("2", "result", index=2 + 32), Mismatch),
+    "pairing challenge signature": (
+        _pairing("2", "challenge", index=FLIP_LAST),
+        "bad_signature",
+    ),
+    "pairing passcode": (
+        _set(("pairing", "1", "setup"), lambda v: v | {"passcode": v["passcode"] + 1}),
+        Mismatch,
+    ),
+    "pairing scalar seed": (_pairing("2", "x_seed", index=0), Mismatch),
+    "sealed pairing answer byte": (
+        _pairing("1", "sealed_challenge", "sealed", index=40),
+        "decrypt_failed",
+    ),
+    "sealed pairing answer to another frame": (
+        _pairing("2", "sealed_challenge", "controller_frame", index=FLIP_LAST),
+        "decrypt_failed",
+    ),
+    "failure notice signature": (
+        _pairing("1", "failure_notice", "notice", index=FLIP_LAST),
+        "bad_signature",
+    ),
+    "resync notice signature": (
+        _set(("resync", "notice"), lambda v: _flip_hex(v, FLIP_LAST)),
+        "bad_signature",
+    ),
+    "invitation passcode": (
+        _set(("invitation", "passcode"), lambda v: v + 1),
         Mismatch,
     ),
     "certificate leaf byte": (

@@ -18,22 +18,15 @@ from .artifacts import (
 from .frames import Peer, Receiver, frame_hash, receive
 from .hpke import x25519_public, xwing_public
 from .keys import key_id, prekey_id, read_signed_prekey, routing_id, verify_prekey
+from .mismatch import Mismatch, expect
+from .pairing_vectors import check_invitation, check_pairing, check_resync
 from .payloads import audit_entry
 from .wire import KINDS, Reader, VerificationError
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "protocol-vectors.json"
 
 type Json = dict[str, Any]
-
-
-class Mismatch(AssertionError):
-    """A vector disagrees with what the specification computes."""
-
-
-def expect(condition: bool, what: str) -> None:
-    """Raise ``Mismatch`` naming ``what`` unless ``condition`` holds."""
-    if not condition:
-        raise Mismatch(what)
+__all__ = ["VECTORS", "Mismatch", "check_document", "expect"]
 
 
 def _h(text: str) -> bytes:
@@ -293,6 +286,9 @@ def check_document(doc: Json) -> list[str]:
     checked = ["lock identity"]
     for suite_key in doc["suites"]:
         checked += check_frames(doc, suite_key)
+    checked += check_pairing(doc)
+    checked += check_invitation(doc)
+    checked += check_resync(doc)
     checked += check_negative(doc)
     checked += check_audit_chain(doc)
     checked += check_firmware(doc)

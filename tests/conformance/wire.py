@@ -167,6 +167,11 @@ KINDS = {
     0x0052: "FIRMWARE_STATUS_REQUEST",
     0x0053: "FIRMWARE_INSTALL",
     0x0054: "FIRMWARE_STATUS",
+    0x0060: "KEYPAD_CODE_SET",
+    0x0061: "KEYPAD_CODE_REMOVE",
+    0x0062: "KEYPAD_CODE_LIST",
+    0x0063: "KEYPAD_CODE_LIST_CHUNK",
+    0x0064: "KEYPAD_CODE_SET_RESULT",
 }
 C2L, L2C = 1, 2
 DIRECTIONS = {C2L: "controller to lock", L2C: "lock to controller"}
@@ -178,6 +183,8 @@ L2C_KINDS = {
     "CONTROLLER_JOINED",
     "AUDIT_LOG_CHUNK",
     "FIRMWARE_STATUS",
+    "KEYPAD_CODE_LIST_CHUNK",
+    "KEYPAD_CODE_SET_RESULT",
 }
 BOTH_KINDS = {"KEY_ROTATION"}
 RESPONSE_KINDS = {
@@ -185,6 +192,8 @@ RESPONSE_KINDS = {
     "CONTROLLER_LIST_CHUNK",
     "AUDIT_LOG_CHUNK",
     "FIRMWARE_STATUS",
+    "KEYPAD_CODE_LIST_CHUNK",
+    "KEYPAD_CODE_SET_RESULT",
 }
 SHORT_LIFETIME_KINDS = {"UNLOCK", "OPEN"}
 SHORT_LIFETIME_MS = 30_000
@@ -218,6 +227,9 @@ ROLE_KINDS["admin"] = ROLE_KINDS["operator"] | {
     "FIRMWARE_CHUNK",
     "FIRMWARE_OFFER",
     "FIRMWARE_INSTALL",
+    "KEYPAD_CODE_SET",
+    "KEYPAD_CODE_REMOVE",
+    "KEYPAD_CODE_LIST",
 }
 
 BOLT_STATES = dict(
@@ -274,3 +286,4 @@ JOIN_METHODS = {1: "label", 2: "invitation", 3: "admin_add"}
 UPDATE_STATES = {0: "idle", 1: "receiving", 2: "ready", 3: "installing"}
 UPDATE_OUTCOMES = {0: "none", 1: "updated", 2: "rolled_back", 3: "transfer_failed"}
 FIRMWARE_SLOTS = {0: "A", 1: "B"}
+PIN_CHOICES = {0: "keep", 1: "typed", 2: "generate"}

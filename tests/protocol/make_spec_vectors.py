@@ -3,7 +3,8 @@
 Writes ``docs/protocol-vectors.json`` (docs/protocol.md, section 17.2) from
 the project's code.  Everything is derived from fixed seeds and a fixed time,
 except two things ``cryptography`` cannot seed: HPKE encapsulation (the
-ephemeral key inside every frame) and ML-DSA-65 signing (hedged).  Those are
+ephemeral key inside every frame and every sealed pairing answer) and
+ML-DSA-65 signing (hedged).  Those are
 captured once and kept as long as the code still produces exactly the same
 content with them: a kept frame must open, with the project's code, to the
 very inner bytes and content key the code makes now, and a kept ML-DSA
@@ -80,6 +81,12 @@ from custom_components.secure_lock.protocol.firmware import (
     verify_manifest,
 )
 from custom_components.secure_lock.protocol.kem import KemPublicKey
+from custom_components.secure_lock.protocol.keypad_codes import (
+    KeypadSchedule,
+    PinChoice,
+    WeeklySlot,
+    generate_pin,
+)
 from custom_components.secure_lock.protocol.keys import (
     IdentityPublicKey,
     Prekey,
@@ -99,6 +106,12 @@ from custom_components.secure_lock.protocol.messages import (
     InvitationCreate,
     InvitationRevoke,
     JoinMethod,
+    KeypadCodeListChunk,
+    KeypadCodeListRequest,
+    KeypadCodeRemove,
+    KeypadCodeSet,
+    KeypadCodeSetResult,
+    KeypadCodeSummary,
     KeyRotation,
     Payload,
     Settings,
@@ -112,6 +125,7 @@ from custom_components.secure_lock.protocol.spake2plus import derive_prover_secr
 from custom_components.secure_lock.protocol.state import BoltState, DoorState
 
 from .spec_negative_vectors import negative_vectors
+from .spec_pairing_vectors import pairing_run, resync_notice
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_VECTORS = ROOT / "docs" / "protocol-vectors.json"
@@ -143,6 +157,20 @@ MANIFEST = FirmwareManifest(
     min_version=FirmwareVersion(1, 0, 0),
     release_notes="Spec vector",
 )
+TUESDAY, SATURDAY = 0b0000010, 0b0100000
+# A cleaner's weekly code (Tuesdays 08:00-12:00, Saturdays 09:30-10:15, at
+# UTC+01:00) and a guest's one-time window at UTC-05:00: both signs of the
+# shifted offset, one and two weekly slots.
+CLEANER_SCHEDULE = KeypadSchedule(
+    weekly=(WeeklySlot(TUESDAY, 8 * 60, 12 * 60), WeeklySlot(SATURDAY, 570, 615)),
+    utc_offset_minutes=60,
+)
+GUEST_SCHEDULE = KeypadSchedule(
+    valid_from_ms=TIME_MS,
+    valid_until_ms=TIME_MS + 3 * 86_400_000,
+    utc_offset_minutes=-300,
+)
+TYPED_PIN = "20261204"
 
 type Json = dict[str, Any]
 
@@ -505,6 +533,7 @@ def suite_frames(
     out.request(
         "firmware_install", MessageKind.FIRMWARE_INSTALL, FirmwareInstall(transfer_id)
     )
+    keypad_requests(out)
 
     out.response(
         "command_result",
@@ -584,7 +613,54 @@ def suite_frames(
             last_outcome=UpdateOutcome.NONE,
         ),
     )
+    keypad_answers(out)
+    out.unsolicited(
+        "event_report",
+        MessageKind.EVENT,
+        Event(EventType.REPORT, EventSource.UNKNOWN, STATUS, TIME_MS),
+    )
     return out
+
+
+def keypad_requests(out: SuiteFrames) -> None:
+    """Add KEYPAD_CODE_SET with a typed PIN and with one the lock draws, remove, list."""
+    out.request(
+        "keypad_code_set_typed",
+        MessageKind.KEYPAD_CODE_SET,
+        KeypadCodeSet(1, "Cleaner", PinChoice.TYPED, CLEANER_SCHEDULE, pin=TYPED_PIN),
+    )
+    out.request(
+        "keypad_code_set_generate",
+        MessageKind.KEYPAD_CODE_SET,
+        KeypadCodeSet(2, "Guest Anna", PinChoice.GENERATE, GUEST_SCHEDULE),
+    )
+    out.request(
+        "keypad_code_remove", MessageKind.KEYPAD_CODE_REMOVE, KeypadCodeRemove(1)
+    )
+    out.request(
+        "keypad_code_list", MessageKind.KEYPAD_CODE_LIST, KeypadCodeListRequest()
+    )
+
+
+def keypad_answers(out: SuiteFrames) -> None:
+    """Add the lock's answers: the drawn PIN (sent once) and its list of both codes."""
+    drawn = generate_pin(DeterministicRng(SEED + b"/keypad-pin"))
+    out.response(
+        "keypad_code_set_result",
+        "keypad_code_set_generate",
+        KeypadCodeSetResult(2, TIME_MS, drawn),
+    )
+    codes = (
+        KeypadCodeSummary(
+            1, "Cleaner", CLEANER_SCHEDULE, True, TIME_MS - 86_400_000, 2
+        ),
+        KeypadCodeSummary(2, "Guest Anna", GUEST_SCHEDULE, False),
+    )
+    out.response(
+        "keypad_code_list_chunk",
+        "keypad_code_list",
+        KeypadCodeListChunk(0, 1, 3, 0, codes),
+    )
 
 
 FIRMWARE_SEED = SEED + b"/firmware"
@@ -750,6 +826,26 @@ def build(old: Json | None = None, *, recapture: bool = False) -> Json:
         "time_ms": TIME_MS,
         "lock": {"lock_id": lock.lock_id.hex(), **identity_json(lock, SUITES)},
         "suites": suites,
+        "pairing": {
+            str(int(suite)): pairing_run(
+                lock,
+                parties.controllers[suite],
+                suite,
+                seed=SEED + b"/pairing/" + bytes([suite]),
+                name=CONTROLLER_NAME,
+                time_ms=TIME_MS,
+                old=old.get("pairing", {}).get(str(int(suite)), {}),
+                recapture=recapture,
+            )
+            for suite in SUITES
+        },
+        "invitation": {
+            "frames": "invitation_create",
+            "invitation_id": INVITATION_ID.hex(),
+            "discriminator": INVITATION_DISCRIMINATOR,
+            "passcode": INVITATION_PASSCODE,
+        },
+        "resync": resync_notice(lock),
         "negative": negative_vectors(parties, frame_sets, OPEN_AT_MS),
         "audit_chain": audit_vector(parties.controllers[SUITES[0]].key_id),
         "firmware": firmware_vector(old.get("firmware", {}), recapture),

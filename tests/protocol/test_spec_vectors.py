@@ -7,6 +7,10 @@ import json
 
 import pytest
 
+from custom_components.secure_lock.protocol import MessageKind, SuiteId
+from custom_components.secure_lock.protocol.messages import KIND_INFO, Direction
+from custom_components.secure_lock.protocol.permissions import ROLE_PERMISSIONS
+from tests.conformance import wire
 from tests.conformance.verifier import check_document
 
 from . import make_spec_vectors
@@ -51,3 +55,47 @@ def test_a_change_of_content_replaces_the_kept_frame(
     assert frames["heartbeat"]["payload_fields"]["status"]["battery_percent"] == 12
     # Frames whose content did not change are kept.
     assert frames["settings"] == old["settings"]
+
+
+SENDER = {
+    Direction.CONTROLLER_TO_LOCK: "controller",
+    Direction.LOCK_TO_CONTROLLER: "lock",
+}
+
+
+def test_every_kind_of_the_registry_has_a_vector_per_direction_and_suite() -> None:
+    """Issue 15's acceptance: each MessageKind, each way it travels, both suites."""
+    committed = json.loads(SPEC_VECTORS.read_text())
+    assert set(committed["suites"]) == {str(int(s)) for s in SuiteId}
+    for suite, suite_doc in committed["suites"].items():
+        covered = {(v["kind"], v["sender"]) for v in suite_doc["frames"].values()}
+        wanted = {
+            (int(kind), SENDER[direction])
+            for kind, info in KIND_INFO.items()
+            for direction in info.directions
+        }
+        assert wanted - covered == set(), f"suite {suite}"
+        assert covered - wanted == set(), f"suite {suite}: a kind in a wrong direction"
+        # A response vector answers a request of this suite.
+        for vector in suite_doc["frames"].values():
+            is_response = KIND_INFO[MessageKind(vector["kind"])].is_response
+            assert ("answers" in vector) == is_response, vector["kind_name"]
+
+
+def test_the_verifier_registry_is_the_project_registry() -> None:
+    """The verifier's constants (written from section 0.3) name every kind alike."""
+    assert {int(kind): kind.name for kind in MessageKind} == wire.KINDS
+    for kind, info in KIND_INFO.items():
+        for direction in Direction:
+            assert wire.may_travel(kind.name, int(direction)) == (
+                direction in info.directions
+            ), (kind.name, direction)
+        assert (kind.name in wire.RESPONSE_KINDS) == info.is_response
+        short = kind.name in wire.SHORT_LIFETIME_KINDS
+        assert info.max_lifetime_ms == (
+            wire.SHORT_LIFETIME_MS if short else wire.LIFETIME_MS
+        )
+    assert {
+        role.name.lower(): {kind.name for kind in kinds}
+        for role, kinds in ROLE_PERMISSIONS.items()
+    } == wire.ROLE_KINDS
