@@ -117,15 +117,26 @@ def test_every_single_bit_flip_is_rejected(suite: SuiteId) -> None:
     assert pair.lock_ep.open(bytes(frame), T0).kind is MessageKind.UNLOCK
 
 
-def test_frame_for_another_lock_is_rejected(suite: SuiteId) -> None:
-    """Cross-lock replay: one controller paired with two locks."""
-    first = pair_devices(suite, seed=b"house-a")
+def _second_lock(
+    first: Pair, suite: SuiteId
+) -> tuple[LockIdentity, LockEndpoint, DeterministicRng]:
+    """Return another lock that ``first``'s controller is paired with too."""
     rng = DeterministicRng(b"house-b")
     other_lock = LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
     registry = ControllerRegistry()
     for record in first.registry.records.values():
         registry.add(record)
-    other = LockEndpoint(other_lock, registry, rng=rng, clock=lambda: T0)
+    return (
+        other_lock,
+        LockEndpoint(other_lock, registry, rng=rng, clock=lambda: T0),
+        rng,
+    )
+
+
+def test_frame_for_another_lock_is_rejected(suite: SuiteId) -> None:
+    """Cross-lock replay: one controller paired with two locks."""
+    first = pair_devices(suite, seed=b"house-a")
+    other_lock, other, rng = _second_lock(first, suite)
     frame = first.ctrl_ep.seal(MessageKind.UNLOCK, Command(), now_ms=T0)
     _expect(ErrorCode.WRONG_RECIPIENT, other.open, frame, T0)
     # Even re-routed to lock B, the prekey is not B's.
@@ -160,12 +171,7 @@ def test_frame_for_another_lock_is_rejected(suite: SuiteId) -> None:
 def test_a_controller_has_unrelated_routing_ids_at_two_locks(suite: SuiteId) -> None:
     """One controller key paired with two locks: the relay cannot link its frames."""
     first = pair_devices(suite, seed=b"house-a")
-    rng = DeterministicRng(b"house-b")
-    other_lock = LockIdentity.generate(rng, now_ms=T0, suites=(suite,))
-    registry = ControllerRegistry()
-    for record in first.registry.records.values():
-        registry.add(record)
-    other = LockEndpoint(other_lock, registry, rng=rng, clock=lambda: T0)
+    other_lock, other, _ = _second_lock(first, suite)
     heartbeat = sample_payload(
         MessageKind.HEARTBEAT, first.controller.public_bundle(), T0
     )
