@@ -242,6 +242,21 @@ MUTATIONS: dict[str, tuple[Any, str | type[Mismatch]]] = {
         _set(("certified_challenge", "challenge"), lambda v: _flip_hex(v, FLIP_LAST)),
         "bad_signature",
     ),
+    "setup code digit": (
+        _set(("setup_codes",), lambda v: [v[0] | {"passcode": v[0]["passcode"] ^ 1}]),
+        Mismatch,
+    ),
+    "setup code QR lock id": (
+        _set(
+            ("setup_codes",),
+            lambda v: [v[0] | {"qr_text": v[0]["qr_text"][:-1] + "0"}, *v[1:]],
+        ),
+        Mismatch,
+    ),
+    "discovery answer lock id": (
+        _set(("discovery", "answer"), lambda v: _flip_hex(v, FLIP_LAST)),
+        Mismatch,
+    ),
     "invitation passcode": (
         _set(("invitation", "passcode"), lambda v: v + 1),
         Mismatch,

@@ -26,6 +26,7 @@ from .pairing_negative import (
 )
 from .pairing_vectors import check_invitation, check_pairing, check_resync
 from .payloads import audit_entry
+from .setup_codes import check_discovery, check_setup_codes
 from .wire import KINDS, Reader, VerificationError
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "protocol-vectors.json"
@@ -294,6 +295,8 @@ def check_document(doc: Json) -> list[str]:
     checked += check_pairing(doc)
     checked += check_invitation(doc)
     checked += check_resync(doc)
+    checked += check_setup_codes(doc)
+    checked += check_discovery(doc)
     checked += check_suite_negotiation(doc)
     checked += check_pairing_negative(doc)
     checked += check_negative(doc)

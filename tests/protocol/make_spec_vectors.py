@@ -132,7 +132,13 @@ from .spec_pairing_negative import (
     pairing_negative_vectors,
     suite_negotiation,
 )
-from .spec_pairing_vectors import pairing_run, resync_notice
+from .spec_pairing_vectors import (
+    LABEL_DISCRIMINATOR,
+    LABEL_PASSCODE,
+    pairing_run,
+    resync_notice,
+)
+from .spec_setup_vectors import discovery_vector, setup_code_vectors
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_VECTORS = ROOT / "docs" / "protocol-vectors.json"
@@ -861,6 +867,12 @@ def build(old: Json | None = None, *, recapture: bool = False) -> Json:
             "passcode": INVITATION_PASSCODE,
         },
         "resync": resync_notice(lock),
+        "setup_codes": setup_code_vectors(
+            lock,
+            (LABEL_DISCRIMINATOR, LABEL_PASSCODE),
+            (INVITATION_DISCRIMINATOR, INVITATION_PASSCODE),
+        ),
+        "discovery": discovery_vector(lock, LABEL_DISCRIMINATOR),
         **pairing_extras(parties),
         "negative": negative_vectors(parties, frame_sets, OPEN_AT_MS),
         "audit_chain": audit_vector(parties.controllers[SUITES[0]].key_id),
