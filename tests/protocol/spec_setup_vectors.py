@@ -1,9 +1,10 @@
 """Setup codes (section 6) and discovery (7.6) for the spec vectors.
 
-Part of ``make_spec_vectors``: the label's code of the pairing runs with
-its QR (the vector lock pinned, both capabilities), the invitation's code
-as typed digits, and a probe for the label's discriminator with the vector
-lock's answer.
+Part of ``make_spec_vectors``: the code of the pairing runs with its QR
+(the vector lock pinned, both capabilities), the invitation's code as typed
+digits, and a probe for the runs' discriminator with the vector lock's
+answer.  The runs' discriminator is a fixed one, not the lock id's
+(section 6's label rule), so the vectors do not move with the lock id.
 """
 
 from __future__ import annotations
@@ -42,13 +43,13 @@ def _code(name: str, code: SetupCode) -> Json:
 
 def setup_code_vectors(
     lock: LockIdentity,
-    label: tuple[int, int],
+    pairing: tuple[int, int],
     invitation: tuple[int, int],
 ) -> list[Json]:
-    """Return the label's code with its QR and the invitation's typed code."""
+    """Return the pairing runs' code with its QR and the invitation's typed code."""
     pin = LockPin(lock.lock_id, lock.fingerprint)
     return [
-        _code("label_qr", SetupCode(*label, pin)),
+        _code("pairing_code_qr", SetupCode(*pairing, pin)),
         _code("invitation_typed", SetupCode(*invitation)),
     ]
 
