@@ -24,6 +24,7 @@ LABEL_PAIRING_ANSWER = b"secure-lock/v1/pairing-answer\x00"
 LABEL_RESYNC = b"secure-lock/v1/resync\x00"
 CHANNEL_PAIRING, CHANNEL_RESYNC = 0x50, 0x52
 NAME_FIELD_SIZE = 65
+MAX_SUITES = 8
 SEALED_NAME_SIZE = NAME_FIELD_SIZE + 16
 PAIRING_ANSWER_SIZE = 3584
 ANSWER_KEY_SIZE = 32
@@ -43,12 +44,18 @@ def transcript(name: str, *parts: bytes) -> bytes:
 
 
 def _header(r: Reader, message_type: int) -> None:
-    if r.u8() != message_type or r.u8() != PAIRING_VERSION:
-        raise fail(MALFORMED, "pairing type or version")
+    if r.u8() != message_type:
+        raise fail("unexpected_message", "another pairing message type")
+    if r.u8() != PAIRING_VERSION:
+        raise fail("unsupported_version", "pairing version")
 
 
 def _suites(r: Reader) -> list[int]:
-    return list(r.bytes8())
+    """1 to 8 distinct suite ids; ids this side does not know are left out, in order."""
+    raw = r.bytes8()
+    if not 1 <= len(raw) <= MAX_SUITES or len(set(raw)) != len(raw):
+        raise fail(MALFORMED, "suite list")
+    return [suite for suite in raw if suite in SUITES]
 
 
 def read_hello(data: bytes) -> Fields:

@@ -73,11 +73,23 @@ def _set(path: tuple[str, ...], value: Any) -> Any:
 FLIP_LAST = -1
 
 
-def _negative(name: str, change: Any) -> Any:
+def _negative(name: str, change: Any, section: str = "negative") -> Any:
     def mutate(doc: Json) -> None:
-        vectors = doc["negative"]
+        vectors = doc[section]
         index = next(i for i, v in enumerate(vectors) if v["name"] == name)
         vectors[index] = change(vectors[index])
+
+    return mutate
+
+
+def _copy_pairing_negative(name: str, source: tuple[str, ...]) -> Any:
+    """Replace the bytes of pairing negative ``name`` by the positive message at ``source``."""
+
+    def mutate(doc: Json) -> None:
+        value: Any = doc
+        for key in source:
+            value = value[key]
+        _negative(name, lambda v: v | {"bytes": value}, "pairing_negative")(doc)
 
     return mutate
 
@@ -194,6 +206,56 @@ MUTATIONS: dict[str, tuple[Any, str | type[Mismatch]]] = {
     "resync notice signature": (
         _set(("resync", "notice"), lambda v: _flip_hex(v, FLIP_LAST)),
         "bad_signature",
+    ),
+    "pairing negative hello answered silently": (
+        _negative(
+            "five_failed_guesses", lambda v: v | {"answer": "none"}, "pairing_negative"
+        ),
+        Mismatch,
+    ),
+    "pairing negative proof not counted": (
+        _negative(
+            "confirm_v_changed", lambda v: v | {"counted": False}, "pairing_negative"
+        ),
+        Mismatch,
+    ),
+    "pairing negative that is the valid proof": (
+        _copy_pairing_negative("proof_mac_changed", ("pairing", "1", "proof")),
+        Mismatch,
+    ),
+    "pairing negative result with another code": (
+        _negative(
+            "confirm_p_changed",
+            lambda v: v | {"error": "bad_signature"},
+            "pairing_negative",
+        ),
+        Mismatch,
+    ),
+    "suite negotiation chosen suite": (
+        _set(
+            ("suite_negotiation",),
+            lambda v: [v[0] | {"chosen_suite": 1}, *v[1:]],
+        ),
+        Mismatch,
+    ),
+    "certified challenge byte": (
+        _set(("certified_challenge", "challenge"), lambda v: _flip_hex(v, FLIP_LAST)),
+        "bad_signature",
+    ),
+    "setup code digit": (
+        _set(("setup_codes",), lambda v: [v[0] | {"passcode": v[0]["passcode"] ^ 1}]),
+        Mismatch,
+    ),
+    "setup code QR lock id": (
+        _set(
+            ("setup_codes",),
+            lambda v: [v[0] | {"qr_text": v[0]["qr_text"][:-1] + "0"}, *v[1:]],
+        ),
+        Mismatch,
+    ),
+    "discovery answer lock id": (
+        _set(("discovery", "answer"), lambda v: _flip_hex(v, FLIP_LAST)),
+        Mismatch,
     ),
     "invitation passcode": (
         _set(("invitation", "passcode"), lambda v: v + 1),

@@ -19,8 +19,14 @@ from .frames import Peer, Receiver, frame_hash, receive
 from .hpke import x25519_public, xwing_public
 from .keys import key_id, prekey_id, read_signed_prekey, routing_id, verify_prekey
 from .mismatch import Mismatch, expect
+from .pairing_negative import (
+    check_certified_challenge,
+    check_pairing_negative,
+    check_suite_negotiation,
+)
 from .pairing_vectors import check_invitation, check_pairing, check_resync
 from .payloads import audit_entry
+from .setup_codes import check_discovery, check_setup_codes
 from .wire import KINDS, Reader, VerificationError
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "protocol-vectors.json"
@@ -289,8 +295,13 @@ def check_document(doc: Json) -> list[str]:
     checked += check_pairing(doc)
     checked += check_invitation(doc)
     checked += check_resync(doc)
+    checked += check_setup_codes(doc)
+    checked += check_discovery(doc)
+    checked += check_suite_negotiation(doc)
+    checked += check_pairing_negative(doc)
     checked += check_negative(doc)
     checked += check_audit_chain(doc)
     checked += check_firmware(doc)
     checked += check_certificates(doc)
+    checked += check_certified_challenge(doc)
     return checked

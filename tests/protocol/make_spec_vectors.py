@@ -125,7 +125,20 @@ from custom_components.secure_lock.protocol.spake2plus import derive_prover_secr
 from custom_components.secure_lock.protocol.state import BoltState, DoorState
 
 from .spec_negative_vectors import negative_vectors
-from .spec_pairing_vectors import pairing_run, resync_notice
+from .spec_pairing_negative import (
+    PairingBase,
+    certified_challenge,
+    other_lock,
+    pairing_negative_vectors,
+    suite_negotiation,
+)
+from .spec_pairing_vectors import (
+    LABEL_DISCRIMINATOR,
+    LABEL_PASSCODE,
+    pairing_run,
+    resync_notice,
+)
+from .spec_setup_vectors import discovery_vector, setup_code_vectors
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_VECTORS = ROOT / "docs" / "protocol-vectors.json"
@@ -758,6 +771,21 @@ def certificate_vector(lock: LockIdentity) -> Json:
     Ed25519 signatures are deterministic and every field is fixed, so the DER
     is the same on every run; the project's chain check accepts it.
     """
+    root, chain = manufacturer_chain(lock)
+    der = serialization.Encoding.DER
+    verify_device_chain(chain, root, lock.signing_key.public_key, OPEN_AT_MS)
+    return {
+        "manufacturer_ca": root.public_bytes(der).hex(),
+        "chain_leaf_first": [c.hex() for c in chain],
+        "check_at_ms": OPEN_AT_MS,
+        "leaf_identity_public": lock.signing_key.public_key.raw.hex(),
+    }
+
+
+def manufacturer_chain(
+    lock: LockIdentity,
+) -> tuple[x509.Certificate, tuple[bytes, ...]]:
+    """Return the manufacturer root and the lock's leaf-first chain (DER)."""
     rng = DeterministicRng(CERT_SEED)
     root_key = ed25519.Ed25519PrivateKey.from_private_bytes(rng(32))
     mid_key = ed25519.Ed25519PrivateKey.from_private_bytes(rng(32))
@@ -789,14 +817,7 @@ def certificate_vector(lock: LockIdentity) -> Json:
         ca=False,
     )
     der = serialization.Encoding.DER
-    chain = (leaf.public_bytes(der), mid.public_bytes(der))
-    verify_device_chain(chain, root, lock.signing_key.public_key, OPEN_AT_MS)
-    return {
-        "manufacturer_ca": root.public_bytes(der).hex(),
-        "chain_leaf_first": [c.hex() for c in chain],
-        "check_at_ms": OPEN_AT_MS,
-        "leaf_identity_public": lock.signing_key.public_key.raw.hex(),
-    }
+    return root, (leaf.public_bytes(der), mid.public_bytes(der))
 
 
 def build(old: Json | None = None, *, recapture: bool = False) -> Json:
@@ -846,10 +867,39 @@ def build(old: Json | None = None, *, recapture: bool = False) -> Json:
             "passcode": INVITATION_PASSCODE,
         },
         "resync": resync_notice(lock),
+        "setup_codes": setup_code_vectors(
+            lock,
+            (LABEL_DISCRIMINATOR, LABEL_PASSCODE),
+            (INVITATION_DISCRIMINATOR, INVITATION_PASSCODE),
+        ),
+        "discovery": discovery_vector(lock, LABEL_DISCRIMINATOR),
+        **pairing_extras(parties),
         "negative": negative_vectors(parties, frame_sets, OPEN_AT_MS),
         "audit_chain": audit_vector(parties.controllers[SUITES[0]].key_id),
         "firmware": firmware_vector(old.get("firmware", {}), recapture),
         "certificates": certificate_vector(lock),
+    }
+
+
+def pairing_extras(parties: Parties) -> Json:
+    """Suite negotiation, a certified challenge and the pairing negative vectors."""
+    one = SUITES[0]
+    seed = SEED + b"/pairing/" + bytes([one])
+    root, chain = manufacturer_chain(parties.lock)
+
+    def base() -> PairingBase:
+        run = PairingBase(
+            parties.lock, parties.controllers[one], seed, TIME_MS, CONTROLLER_NAME
+        )
+        run.run()
+        return run
+
+    return {
+        "suite_negotiation": suite_negotiation(base()),
+        "certified_challenge": certified_challenge(base(), chain, root, OPEN_AT_MS),
+        "pairing_negative": pairing_negative_vectors(
+            base(), root, other_lock(SEED, TIME_MS)
+        ),
     }
 
 
