@@ -28,12 +28,13 @@ def _h(text: str) -> bytes:
 
 
 def _outcome(run: Run, doc: Json, vector: Json) -> Json:
-    """Run the receiver the vector names; return what it refused and how."""
+    """Run the receiver the vector names; return what it refused and how (or that it answered)."""
     message, state = _h(vector["bytes"]), vector["state"]
     try:
         if vector["receiver"] == "lock" and vector["message"] == "hello":
             lock_receives_hello(run, message, state)
-        elif vector["receiver"] == "lock" and vector["message"] == "proof":
+            return _challenge_outcome(run, message, vector)
+        if vector["receiver"] == "lock" and vector["message"] == "proof":
             lock_receives_proof(run, message, state)
         elif vector["message"] == "challenge":
             ca = (
@@ -62,6 +63,30 @@ def _outcome(run: Run, doc: Json, vector: Json) -> Json:
             out["answer"] = "signed_notice" if err.code in HELLO_NOTICES else "none"
         return out
     raise Mismatch(f"pairing negative {vector['name']}: accepted")
+
+
+def _challenge_outcome(run: Run, hello: bytes, vector: Json) -> Json:
+    """Check that the lock's challenge is signed over this hello and answers it."""
+    accepted = {"error": None, "answer": "challenge"}
+    if "challenge" not in vector:
+        return accepted  # the vector states a refusal: the comparison reports it
+    challenge = read_challenge(_h(vector["challenge"]))
+    parsed = read_hello(hello)
+    verify_signature(
+        run.lock_identity,
+        challenge["signature"],
+        label("challenge") + hello + challenge["unsigned"],
+    )
+    expect(
+        challenge["nonce_c"] == parsed["nonce_c"]
+        and challenge["lock_id"] == run.lock_id
+        and challenge["lock_identity"] == run.lock_identity
+        and challenge["seen_controller_suites"] == parsed["offered_suites"]
+        and challenge["chosen_suite"]
+        == choose_suite(parsed["offered_suites"], run.lock_suites),
+        f"pairing negative {vector['name']}: the challenge answers this hello",
+    )
+    return accepted
 
 
 def check_pairing_negative(doc: Json) -> list[str]:

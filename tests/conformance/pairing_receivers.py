@@ -100,13 +100,48 @@ class Run:
         return transcript("th1", self.hello, self.challenge)
 
 
+def _label_usable(key: bytes, state: Json) -> bool:
+    """Return whether the lock is in factory state for this key (7.1).
+
+    Nobody is registered and not revoked but this key's own pending join, and
+    no other key's label join is pending.
+    """
+    pending = {bytes.fromhex(p["key_id"]): p for p in state["pending_joins"]}
+    owners = [
+        bytes.fromhex(r["key_id"]) for r in state["registered"] if not r["revoked"]
+    ]
+    return all(k == key and k in pending for k in owners) and not any(
+        p["method"] == "label" and k != key for k, p in pending.items()
+    )
+
+
+def _open_codes(key: bytes, run: Run, state: Json) -> list[int]:
+    """Discriminators of the codes this key may use: the label's, open invitations'."""
+    label_open = state["window_open"] and _label_usable(key, state)
+    return ([run.discriminator] if label_open else []) + [
+        i["discriminator"]
+        for i in state["invitations"]
+        if i["held_by"] in (None, key.hex())
+    ]
+
+
 def lock_receives_hello(run: Run, message: bytes, state: Json) -> str:
     """Return the lock's answer to a hello ("challenge"), or raise the refusal."""
-    if not state["window_open"]:
+    if not state["window_open"] and not state["invitations"]:
         raise fail("pairing_closed", "no open code: no answer, no write")
     hello = read_hello(message)
     if hello["lock_id"] not in (run.lock_id, UNKNOWN_LOCK):
         raise fail("wrong_recipient", "another lock's hello")
+    key = key_id(hello["controller_identity"])
+    known = {bytes.fromhex(r["key_id"]) for r in state["registered"]}
+    pending = {bytes.fromhex(p["key_id"]) for p in state["pending_joins"]}
+    if key in known and key not in pending:
+        raise fail("already_paired", "a known key never pairs again")
+    codes = _open_codes(key, run, state)
+    if not codes:
+        raise fail(
+            "invitation_required", "the label only opens a lock in factory state"
+        )
     live = state["live_session_hello"]
     if live is not None and bytes.fromhex(live) == message:
         return "challenge"
@@ -114,7 +149,7 @@ def lock_receives_hello(run: Run, message: bytes, state: Json) -> str:
         raise fail("pairing_locked_out")
     if live is not None:
         raise fail("pairing_busy")
-    if hello["discriminator"] != run.discriminator:
+    if hello["discriminator"] not in codes:
         raise fail("pairing_closed", "no open code has this discriminator")
     if choose_suite(hello["offered_suites"], run.lock_suites) is None:
         raise fail("unsupported_suite", "no common suite")

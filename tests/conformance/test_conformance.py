@@ -231,6 +231,48 @@ MUTATIONS: dict[str, tuple[Any, str | type[Mismatch]]] = {
         ),
         Mismatch,
     ),
+    "pairing negative known key not registered": (
+        _negative(
+            "hello_with_a_revoked_key",
+            lambda v: v | {"state": v["state"] | {"registered": []}},
+            "pairing_negative",
+        ),
+        Mismatch,
+    ),
+    "pairing negative owner's key in factory state": (
+        _negative(
+            "label_hello_once_the_lock_has_an_owner",
+            lambda v: (
+                v
+                | {
+                    "state": v["state"]
+                    | {
+                        "registered": [
+                            r | {"revoked": True} for r in v["state"]["registered"]
+                        ]
+                    }
+                }
+            ),
+            "pairing_negative",
+        ),
+        Mismatch,
+    ),
+    "pairing negative invitation withdrawn": (
+        _negative(
+            "invitation_hello_with_an_open_invitation",
+            lambda v: v | {"state": v["state"] | {"invitations": []}},
+            "pairing_negative",
+        ),
+        Mismatch,
+    ),
+    "pairing negative challenge to another hello": (
+        _negative(
+            "invitation_hello_with_an_open_invitation",
+            lambda v: v | {"bytes": _flip_hex(v["bytes"], FLIP_LAST)},
+            "pairing_negative",
+        ),
+        Mismatch,
+    ),
     "suite negotiation chosen suite": (
         _set(
             ("suite_negotiation",),

@@ -132,6 +132,11 @@ from .spec_pairing_negative import (
     pairing_negative_vectors,
     suite_negotiation,
 )
+from .spec_pairing_registry import (
+    INVITATION_DISCRIMINATOR,
+    INVITATION_ID,
+    INVITATION_PASSCODE,
+)
 from .spec_pairing_vectors import (
     LABEL_DISCRIMINATOR,
     LABEL_PASSCODE,
@@ -150,9 +155,6 @@ OPEN_AT_MS = TIME_MS + 1_000
 SUITES = (SuiteId.X25519_CHACHA20, SuiteId.MLKEM768_X25519_CHACHA20)
 CONTROLLER_NAME = "Vector HA"
 REQUEST_ID = bytes(range(16))
-INVITATION_ID = bytes(range(0x10, 0x20))
-INVITATION_PASSCODE = 0x2345678
-INVITATION_DISCRIMINATOR = 0x21
 STATUS = LockStatus(
     bolt_state=BoltState.UNLOCKED,
     door_state=DoorState.CLOSED,

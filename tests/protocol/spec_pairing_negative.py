@@ -51,6 +51,7 @@ from device_sim.join_desk import (
     _PROOF_NOTICES,  # noqa: PLC2701
 )
 
+from .spec_pairing_registry import registry_vectors
 from .spec_pairing_vectors import LABEL_DISCRIMINATOR, LABEL_PASSCODE, DrawLog
 
 type Json = dict[str, Any]
@@ -189,6 +190,9 @@ class PairingNegatives:
                     "window_open": window_open,
                     "failures": failures,
                     "live_session_hello": base.hello.hex() if live_session else None,
+                    "registered": [],
+                    "pending_joins": [],
+                    "invitations": [],
                 },
                 "bytes": message.hex(),
                 "error": code.value,
@@ -346,17 +350,18 @@ def _hello_vectors(n: PairingNegatives) -> None:
         "hello_for_another_lock",
         replace(parsed, lock_id=bytes(range(16))).to_bytes(),
     )
-    n.hello("5 lockout", "five_failed_guesses", hello, failures=LOCKOUT)
+    n.vectors.extend(registry_vectors(base))
+    n.hello("6 lockout", "five_failed_guesses", hello, failures=LOCKOUT)
     n.hello(
-        "6 one session", "another_hello_during_a_session", another, live_session=True
+        "7 one session", "another_hello_during_a_session", another, live_session=True
     )
     n.hello(
-        "7 discriminator",
+        "8 discriminator",
         "no_open_code_with_this_discriminator",
         replace(parsed, discriminator=LABEL_DISCRIMINATOR + 1).to_bytes(),
     )
     n.hello(
-        "8 suites",
+        "9 suites",
         "no_common_suite_only_unknown_ids",
         raw_hello(hello, bytes([UNKNOWN_SUITE])),
     )
