@@ -235,9 +235,13 @@ def controller_receives_challenge(
         challenge["lock_identity"]
     ) != key_id(run.lock_identity):
         raise fail("identity_mismatch", "not the QR's lock")
-    if challenge["seen_controller_suites"] != hello["offered_suites"] or challenge[
-        "chosen_suite"
-    ] != choose_suite(hello["offered_suites"], challenge["lock_suites"]):
+    if not echo_is_the_offer_as_read(
+        hello["offered_suites"],
+        challenge["seen_controller_suites"],
+        challenge["lock_suites"],
+    ) or challenge["chosen_suite"] != choose_suite(
+        hello["offered_suites"], challenge["lock_suites"]
+    ):
         raise fail("downgrade", "suite negotiation")
     verify_signature(
         challenge["lock_identity"],
@@ -283,3 +287,17 @@ def controller_receives_result(run: Run, message: bytes) -> None:
     check_mac(k_l, th3, result["mac"])
     if result["controller_id"] != key_id(run.controller_identity):
         raise fail("identity_mismatch", "result names another controller")
+
+
+def echo_is_the_offer_as_read(
+    offer: list[int], echo: list[int], lock_suites: list[int]
+) -> bool:
+    """Section 7: the offer minus ids the lock may not know, in order; every id the lock lists stays."""
+    position = 0
+    for suite in echo:
+        while position < len(offer) and offer[position] != suite:
+            position += 1
+        if position == len(offer):
+            return False
+        position += 1
+    return all(suite in echo for suite in offer if suite in lock_suites)

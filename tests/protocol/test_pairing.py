@@ -30,6 +30,7 @@ from custom_components.secure_lock.protocol import (
     supported_suites,
 )
 from custom_components.secure_lock.protocol.certs import verify_device_chain
+from custom_components.secure_lock.protocol.pairing import echo_is_faithful
 from custom_components.secure_lock.protocol.pairing_messages import PairingHello
 from custom_components.secure_lock.protocol.rng import DeterministicRng
 from tests.conftest import wrong_code
@@ -289,6 +290,20 @@ def test_stripped_suite_list_is_detected() -> None:
     ).to_bytes()
     challenge = world.lock_side.handle_hello(stripped, T0)
     assert _code(ctrl.handle_challenge, challenge, T0) is ErrorCode.DOWNGRADE
+
+
+def test_an_offer_newer_than_the_lock_still_pairs_but_a_stripped_one_does_not() -> None:
+    """The echo may lack only ids the lock does not know, never one it lists, never reordered."""
+    future = (9, 2, 1)  # a controller that knows a suite 9 this lock has never heard of
+    assert echo_is_faithful(future, (2, 1), (1, 2))
+    assert not echo_is_faithful(future, (1,), (1, 2))  # a common suite stripped
+    assert not echo_is_faithful(future, (1, 2), (1, 2))  # reordered
+    assert not echo_is_faithful(future, (2, 1, 9), (1, 2))  # not the offer's order
+    assert not echo_is_faithful((1,), (2,), (1, 2))  # not offered at all
+    # A lock that knows suite 2 but offers only 1 echoes it; one that does
+    # not know it leaves it out: both are faithful.
+    assert echo_is_faithful((2, 1), (2, 1), (1,))
+    assert echo_is_faithful((2, 1), (1,), (1,))
 
 
 @both_suites

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
+import itertools
 import json
 
 import pytest
 
 from custom_components.secure_lock.protocol import MessageKind, SuiteId
 from custom_components.secure_lock.protocol.messages import KIND_INFO, Direction
+from custom_components.secure_lock.protocol.pairing import echo_is_faithful
 from custom_components.secure_lock.protocol.permissions import ROLE_PERMISSIONS
 from tests.conformance import wire
+from tests.conformance.pairing_receivers import echo_is_the_offer_as_read
 from tests.conformance.verifier import check_document
 
 from . import make_spec_vectors
@@ -99,3 +102,15 @@ def test_the_verifier_registry_is_the_project_registry() -> None:
         role.name.lower(): {kind.name for kind in kinds}
         for role, kinds in ROLE_PERMISSIONS.items()
     } == wire.ROLE_KINDS
+
+
+def test_the_verifier_reads_a_suite_echo_as_the_code_does() -> None:
+    """Section 7's echo rule, written twice (spec and code), agrees on every small case."""
+    universe = (1, 2, 9)
+    lists = [tuple(p) for n in range(1, 4) for p in itertools.permutations(universe, n)]
+    for offer in lists:
+        for echo in lists:
+            for lock in lists:
+                assert echo_is_the_offer_as_read(
+                    list(offer), list(echo), list(lock)
+                ) == echo_is_faithful(offer, echo, lock), (offer, echo, lock)

@@ -232,6 +232,21 @@ class _Completed:
     until_ms: int
 
 
+def echo_is_faithful(
+    offer: Sequence[int], echo: Sequence[int], lock_suites: Sequence[int]
+) -> bool:
+    """Return whether ``echo`` is ``offer`` as a lock may read it.
+
+    A lock skips suite ids it does not know, and only those: the echo keeps
+    the offer's order and every offered suite the lock itself lists.  So a
+    controller that offers a suite newer than the lock still pairs, and a
+    list stripped of a suite both support does not pass.
+    """
+    remaining = iter(offer)
+    in_order = all(suite in remaining for suite in echo)
+    return in_order and all(s in echo for s in offer if s in lock_suites)
+
+
 def failure_signed_bytes(controller_nonce: bytes, code: ErrorCode) -> bytes:
     """Return what the lock signs in a failure notice (bound to one hello)."""
     return _LABEL + b"failure" + controller_nonce + code.value.encode("ascii")
@@ -747,10 +762,12 @@ class ControllerPairing:
             raise PairingError(
                 ErrorCode.IDENTITY_MISMATCH, "lock key does not match the QR code"
             )
-        # The lock echoes the suite list it received.  Checked before the
+        # The lock echoes the suite list it read.  Checked before the
         # signature only to name the cause: a stripped list breaks the signature
         # too (it covers the hello as the lock saw it); either way pairing aborts.
-        if challenge.seen_controller_suites != self._suites:
+        if not echo_is_faithful(
+            self._suites, challenge.seen_controller_suites, challenge.lock_suites
+        ):
             raise PairingError(ErrorCode.DOWNGRADE, "our suite list was altered")
         if challenge.chosen_suite != choose_suite(self._suites, challenge.lock_suites):
             raise PairingError(
