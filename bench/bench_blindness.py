@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from custom_components.secure_lock.controller import LockClient  # noqa: E402
 import device_sim  # noqa: F401, E402  (registers the protocol package without Home Assistant)
-from tests.sim.traffic_capture import STEP_S, shaped_lock  # noqa: E402
+from tests.sim.traffic_capture import STEP_S, chance, shaped_lock  # noqa: E402
 
 BEGIN = "<!-- bench:begin (python bench/bench_blindness.py --write-docs) -->"
 END = "<!-- bench:end blindness -->"
@@ -67,11 +67,6 @@ def train_and_score(train: list[Sample], test: list[Sample]) -> float:
         return min(label for label, n in counts.items() if n == best)
 
     return sum(predict(f) == label for f, label in test) / len(test)
-
-
-def chance(samples: list[Sample]) -> float:
-    """Return the accuracy of always guessing the most common label."""
-    return Counter(label for _, label in samples).most_common(1)[0][1] / len(samples)
 
 
 async def collect(rounds: int, seed: int) -> dict[str, list[list[Sample]]]:

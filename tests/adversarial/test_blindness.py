@@ -59,6 +59,7 @@ from custom_components.secure_lock.protocol.keypad_codes import KeypadSchedule
 from custom_components.secure_lock.protocol.pairing_seal import SEALED_ANSWER_SIZE
 from custom_components.secure_lock.protocol.suites import SuiteId
 from tests.sim.helpers import wait_until
+from tests.sim.traffic_capture import best_accuracy, chance
 
 from .conftest import Stage
 from .hostile_relay import Direction, FramePath, Seen
@@ -98,25 +99,6 @@ FORBIDDEN_WORDS = (
     "bolt_state",
     "door",
 )
-
-
-def best_accuracy(samples: list[tuple[tuple[int, str], str]]) -> float:
-    """Return the accuracy of the best classifier from feature vector to label.
-
-    The best any classifier can do on these samples is to answer, for each
-    feature vector, its most common label.
-    """
-    by_features: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
-    for features, label in samples:
-        by_features[features][label] += 1
-    right = sum(counts.most_common(1)[0][1] for counts in by_features.values())
-    return right / len(samples)
-
-
-def chance(samples: list[tuple[tuple[int, str], str]]) -> float:
-    """Return the accuracy of always guessing the most common label."""
-    counts = Counter(label for _, label in samples)
-    return counts.most_common(1)[0][1] / len(samples)
 
 
 async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
