@@ -1,0 +1,293 @@
+"""RabbitMQ as the relay: logins and topic permissions equal to the Mosquitto ACLs.
+
+One RabbitMQ node for the module (it takes seconds to boot); each test uses
+its own lock ids and accounts.  The layout enforced (docs/transport.md):
+``<lock>/down`` controllers -> lock, ``<lock>/up/<one level>`` lock -> one
+controller, ``discover/<dd>`` and ``found/<account>`` for discovery.  Every
+refusal below is checked as RabbitMQ reports it (a failing SUBACK or PUBACK
+reason) and, where a message could leak, by its not arriving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+import queue
+import secrets
+
+import pytest
+import pytest_socket
+
+from device_sim.pki import CertFiles, DevCertificateAuthority, write_issued
+from device_sim.rabbitmq import RabbitMqCluster
+from device_sim.rabbitmq_accounts import AccountNameError, routing_key
+
+from .rabbitmq_client import RabbitCustomer
+
+PASSWORD = "correct horse battery"
+SILENCE = 0.3
+"""A message through a local relay arrives in milliseconds; this long proves one does not."""
+
+
+@pytest.fixture(name="relay", scope="module")
+def relay_fixture(
+    tmp_path_factory: pytest.TempPathFactory, ca: DevCertificateAuthority
+) -> Iterator[RabbitMqCluster]:
+    """Run one RabbitMQ node for the module."""
+    # Module set-up runs before the per-test socket_enabled; connects stay
+    # limited to 127.0.0.1 by pytest-homeassistant's host allow-list.
+    pytest_socket.enable_socket()
+    relay = RabbitMqCluster.with_dev_pki(tmp_path_factory.mktemp("rabbitmq"), ca)
+    with relay:
+        yield relay
+
+
+@pytest.fixture(name="clients")
+def clients_fixture() -> Iterator[list[RabbitCustomer]]:
+    """Collect the test's connections and close them afterwards."""
+    made: list[RabbitCustomer] = []
+    yield made
+    for client in made:
+        client.close()
+
+
+def _lock_id() -> bytes:
+    return secrets.token_bytes(16)
+
+
+def _topic(lock_id: bytes, rest: str) -> str:
+    return f"securelock/v1/{lock_id.hex()}/{rest}"
+
+
+class Site:
+    """Locks and controllers of one test on the shared relay."""
+
+    def __init__(
+        self,
+        relay: RabbitMqCluster,
+        ca: DevCertificateAuthority,
+        directory: Path,
+        clients: list[RabbitCustomer],
+    ) -> None:
+        """Remember where to put certificates and connections."""
+        self.relay = relay
+        self.ca = ca
+        self.directory = directory
+        self.clients = clients
+
+    def device(self, lock_id: bytes) -> CertFiles:
+        """Issue a lock certificate and create the lock's account."""
+        files = write_issued(
+            self.ca.issue_lock(lock_id), self.directory / lock_id.hex(), "lock"
+        )
+        self.relay.add_locks([lock_id])
+        return files
+
+    def lock(self, lock_id: bytes) -> RabbitCustomer:
+        """Return a connected lock."""
+        client = RabbitCustomer.lock_on(self.relay, self.device(lock_id))
+        self.clients.append(client)
+        assert not client.connect().is_failure
+        return client
+
+    def controller(self, username: str, *locks: bytes) -> RabbitCustomer:
+        """Create an account granted ``locks``; return it connected."""
+        self.relay.add_controller(username, PASSWORD, [i.hex() for i in locks])
+        return self.connect_as(username, PASSWORD)
+
+    def connect_as(self, username: str | None, password: str | None) -> RabbitCustomer:
+        """Return a password connection (connected or refused: check ``connected``)."""
+        client = RabbitCustomer.controller_on(self.relay, username, password)
+        self.clients.append(client)
+        client.connect()
+        return client
+
+
+@pytest.fixture(name="site")
+def site_fixture(
+    relay: RabbitMqCluster,
+    ca: DevCertificateAuthority,
+    tmp_path: Path,
+    clients: list[RabbitCustomer],
+) -> Site:
+    """Return this test's view of the shared relay."""
+    return Site(relay, ca, tmp_path, clients)
+
+
+def _name() -> str:
+    return f"ctl{secrets.token_hex(4)}"
+
+
+def _assert_nothing(client: RabbitCustomer) -> None:
+    with pytest.raises(queue.Empty):
+        client.received.get(timeout=SILENCE)
+
+
+def test_a_dot_in_an_account_name_is_refused(relay: RabbitMqCluster) -> None:
+    """RabbitMQ 4.3 makes an MQTT '.' a level: found/a.b would be found/a/b."""
+    assert routing_key("securelock/v1/found/a.b") == routing_key(
+        "securelock/v1/found/a/b"
+    )
+    assert routing_key("securelock/v1/ab/up/+") == "securelock.v1.ab.up.*"
+    with pytest.raises(AccountNameError):
+        relay.add_controller("alice.b", PASSWORD, [])
+    assert "alice.b" not in relay.accounts.controllers
+
+
+def test_lock_reaches_a_granted_controller_only_on_its_own_up_topics(
+    site: Site,
+) -> None:
+    """A lock writes its own up/<recipient>; only controllers granted it hear it."""
+    lock_a, lock_b = _lock_id(), _lock_id()
+    granted = site.controller(_name(), lock_a)
+    other = site.controller(_name(), lock_b)
+    lock = site.lock(lock_a)
+    recipient = secrets.token_hex(16)
+    assert not granted.subscribe_reason(_topic(lock_a, "up/+")).is_failure
+    assert other.subscribe_reason(_topic(lock_a, "up/+")).is_failure
+
+    assert lock.publish(_topic(lock_a, f"up/{recipient}"), b"to one controller")
+    delivered = granted.next_message()
+    assert delivered.topic == _topic(lock_a, f"up/{recipient}")
+    assert delivered.payload == b"to one controller"
+    assert lock.publish(_topic(lock_a, "up/pairing"), b"pairing answer")
+    assert granted.next_message().payload == b"pairing answer"
+    _assert_nothing(other)
+
+    # Not another lock's topics, not its own down, not up itself or two levels.
+    assert not lock.publish(_topic(lock_b, f"up/{recipient}"), b"forged")
+    assert lock.connected
+    _assert_nothing(other)
+
+
+@pytest.mark.parametrize(
+    "rest",
+    ["down", "up", f"up/{'ab' * 16}/extra"],
+)
+def test_lock_may_not_write_outside_up_one_level(site: Site, rest: str) -> None:
+    """The lock's write rule is exactly up/<one level> of its own id."""
+    lock_a = _lock_id()
+    lock = site.lock(lock_a)
+    assert not lock.publish(_topic(lock_a, rest), b"x")
+
+
+def test_lock_reads_only_its_down_and_every_probe(site: Site) -> None:
+    """A lock subscribes to its own down and discover/+, nothing else."""
+    lock_a, lock_b = _lock_id(), _lock_id()
+    controller = site.controller(_name(), lock_a, lock_b)
+    lock = site.lock(lock_a)
+    assert not lock.subscribe_reason(_topic(lock_a, "down")).is_failure
+    assert not lock.subscribe_reason("securelock/v1/discover/+").is_failure
+    for refused in (
+        _topic(lock_b, "down"),
+        _topic(lock_a, "up/+"),
+        "securelock/v1/+/down",
+        "securelock/v1/#",
+        "securelock/v1/found/+",
+    ):
+        assert lock.subscribe_reason(refused).is_failure, refused
+    assert controller.publish(_topic(lock_b, "down"), b"for b")
+    assert controller.publish(_topic(lock_a, "down"), b"for a")
+    assert controller.publish("securelock/v1/discover/07", b"probe")
+    got = {lock.next_message().payload, lock.next_message().payload}
+    assert got == {b"for a", b"probe"}
+    _assert_nothing(lock)
+
+
+def test_controller_is_confined_to_its_granted_locks(site: Site) -> None:
+    """A controller writes down and reads up/+ of granted locks only."""
+    lock_a, lock_b = _lock_id(), _lock_id()
+    controller = site.controller(_name(), lock_a)
+    assert controller.publish(_topic(lock_a, "down"), b"command")
+    assert not controller.publish(_topic(lock_b, "down"), b"command")
+    assert not controller.publish(_topic(lock_a, "up/pairing"), b"forged answer")
+    assert not controller.subscribe_reason(_topic(lock_a, "up/+")).is_failure
+    assert not controller.subscribe_reason(_topic(lock_a, "up/pairing")).is_failure
+    for refused in (
+        _topic(lock_b, "up/+"),
+        _topic(lock_a, "up/#"),
+        _topic(lock_a, "down"),
+        "securelock/v1/+/up/+",
+        "securelock/v1/discover/+",
+    ):
+        assert controller.subscribe_reason(refused).is_failure, refused
+
+
+def test_discovery_answers_reach_only_their_account(site: Site) -> None:
+    """found/<account> is readable by that account only."""
+    asker_name, other_name = _name(), _name()
+    lock = site.lock(_lock_id())
+    asker = site.controller(asker_name)
+    other = site.controller(other_name)
+    assert asker.publish("securelock/v1/discover/42", b"probe")
+    assert not asker.subscribe_reason(f"securelock/v1/found/{asker_name}").is_failure
+    assert other.subscribe_reason(f"securelock/v1/found/{asker_name}").is_failure
+    assert asker.subscribe_reason(f"securelock/v1/found/{other_name}").is_failure
+    assert asker.subscribe_reason("securelock/v1/found/+").is_failure
+    assert asker.subscribe_reason(f"securelock/v1/found/{asker_name}/#").is_failure
+    assert not other.subscribe_reason(f"securelock/v1/found/{other_name}").is_failure
+
+    assert lock.publish(f"securelock/v1/found/{asker_name}", b"answer")
+    assert asker.next_message().payload == b"answer"
+    _assert_nothing(other)
+    # A lock answers; it cannot probe.
+    assert not lock.publish("securelock/v1/discover/42", b"probe")
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("guest", "guest"),
+        (None, None),
+        ("wrong-password", "not it"),
+    ],
+)
+def test_logins_refused(site: Site, username: str | None, password: str | None) -> None:
+    """No default account, no anonymous login, no wrong password."""
+    site.relay.add_controller("wrong-password", PASSWORD, [])
+    assert not site.connect_as(username, password).connected
+
+
+def test_nobody_logs_in_as_a_lock_with_a_password(site: Site) -> None:
+    """A lock account has no password: only its certificate logs it in."""
+    lock_a = _lock_id()
+    site.device(lock_a)
+    # No password at all, and one some controller really has.
+    for password in (None, PASSWORD):
+        assert not site.connect_as(lock_a.hex(), password).connected
+
+
+def test_a_certificate_for_an_unknown_lock_is_refused(
+    site: Site, ca: DevCertificateAuthority, tmp_path: Path
+) -> None:
+    """RabbitMQ needs the account: a valid certificate alone does not log in."""
+    files = write_issued(ca.issue_lock(_lock_id()), tmp_path / "unknown", "lock")
+    client = RabbitCustomer.lock_on(site.relay, files)
+    site.clients.append(client)
+    assert client.connect().is_failure
+
+
+def test_message_expiry_is_carried_to_the_lock(site: Site) -> None:
+    """The MQTT 5 Message Expiry Interval of a command reaches the lock."""
+    lock_a = _lock_id()
+    controller = site.controller(_name(), lock_a)
+    lock = site.lock(lock_a)
+    lock.subscribe(_topic(lock_a, "down"))
+    assert controller.publish_with_expiry(_topic(lock_a, "down"), b"cmd", 30)
+    delivered = lock.next_message()
+    assert delivered.payload == b"cmd"
+    assert delivered.message_expiry is not None and 0 < delivered.message_expiry <= 30
+
+
+def test_revoking_a_grant_ends_the_subscription(site: Site) -> None:
+    """Changing an account closes its connections: RabbitMQ checked the old grants."""
+    lock_a = _lock_id()
+    username = _name()
+    controller = site.controller(username, lock_a)
+    assert not controller.subscribe_reason(_topic(lock_a, "up/+")).is_failure
+    site.relay.add_controller(username, PASSWORD, [])
+    controller.wait_gone()
+    again = site.connect_as(username, PASSWORD)
+    assert again.subscribe_reason(_topic(lock_a, "up/+")).is_failure
+    site.relay.remove_controller(username)
+    assert not site.connect_as(username, PASSWORD).connected
