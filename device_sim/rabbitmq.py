@@ -34,7 +34,7 @@ import socket
 import subprocess
 import threading
 import time
-from typing import Self
+from typing import Any, Self
 
 from custom_components.secure_lock.transport.mqtt import MqttLinkConfig, MqttRole
 from custom_components.secure_lock.transport.tls import client_tls_context
@@ -389,9 +389,19 @@ class RabbitMqCluster:
         )
 
     def controller_link_config(
-        self, lock_id: bytes, username: str, password: str, *, node: int = 0
+        self,
+        lock_id: bytes,
+        username: str,
+        password: str,
+        *,
+        node: int = 0,
+        **link_options: Any,
     ) -> MqttLinkConfig:
-        """Return how a controller account reaches one lock's topics via ``node``."""
+        """Return how a controller account reaches one lock's topics via ``node``.
+
+        ``link_options`` go to :class:`MqttLinkConfig` as they are (the
+        per-controller layout's ``routing_id`` and ``hears_pairing``).
+        """
         return MqttLinkConfig(
             role=MqttRole.CONTROLLER,
             topics=LockTopics.for_lock(lock_id),
@@ -400,6 +410,7 @@ class RabbitMqCluster:
             address=HOST,
             username=username,
             password=password,
+            **link_options,
         )
 
     def add_locks(self, lock_ids: Iterable[bytes]) -> None:
