@@ -51,6 +51,8 @@ class Customer:
     clean_start: bool = True
     session_expiry: int | None = None
     will: Will | None = None
+    client_id: str = ""
+    """Empty: the broker assigns one (what the links do)."""
     messages: queue.Queue[bytes] = field(default_factory=queue.Queue)
     _connack: threading.Event = field(default_factory=threading.Event)
     _gone: threading.Event = field(default_factory=threading.Event)
@@ -94,7 +96,7 @@ class Customer:
         """Connect and return the broker's CONNACK reason (or its refusal)."""
         client = Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id="",
+            client_id=self.client_id,
             protocol=MQTTProtocolVersion.MQTTv5,
             reconnect_on_failure=False,
         )

@@ -13,7 +13,7 @@ import queue
 import threading
 from typing import Any
 
-from paho.mqtt.client import Client, MQTTMessage
+from paho.mqtt.client import Client, ConnectFlags, MQTTMessage
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -40,6 +40,7 @@ class RabbitCustomer(Customer):
     received: queue.Queue[Received] = field(default_factory=queue.Queue)
     _suback_reasons: list[ReasonCode] = field(default_factory=list)
     _suback_done: threading.Event = field(default_factory=threading.Event)
+    assigned_client_id: str | None = None
 
     @classmethod
     def lock_on(
@@ -99,6 +100,17 @@ class RabbitCustomer(Customer):
             return self.received.get(timeout=timeout)
         except queue.Empty:
             raise TimeoutError("nothing arrived") from None
+
+    def _on_connect(
+        self,
+        client: Client,
+        userdata: object,
+        flags: ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self.assigned_client_id = getattr(properties, "AssignedClientIdentifier", None)
+        super()._on_connect(client, userdata, flags, reason, properties)
 
     def _on_subscribe(
         self,

@@ -291,3 +291,35 @@ def test_revoking_a_grant_ends_the_subscription(site: Site) -> None:
     assert again.subscribe_reason(_topic(lock_a, "up/+")).is_failure
     site.relay.remove_controller(username)
     assert not site.connect_as(username, PASSWORD).connected
+
+
+def test_client_ids_are_assigned_and_a_chosen_one_takes_over(site: Site) -> None:
+    """What RabbitMQ does with client ids (docs/transport.md, RabbitMQ section).
+
+    The links connect with an empty client id, so RabbitMQ assigns each a
+    random one (128 bits, told only to that client).  A client that chooses
+    an id pushes off whoever holds it, even under another account: client
+    ids are per virtual host, not per user.  Only an id someone learned can
+    be taken, and no client ever learns another's.
+    """
+    first = site.controller(_name())
+    second = site.controller(_name())
+    assigned = {first.assigned_client_id, second.assigned_client_id}
+    assert None not in assigned and len(assigned) == 2
+    assert all(len(str(client_id)) >= 22 for client_id in assigned)
+
+    holder_name, taker_name = _name(), _name()
+    site.relay.add_controllers(
+        [(holder_name, PASSWORD, []), (taker_name, PASSWORD, [])]
+    )
+    holder = RabbitCustomer.controller_on(
+        site.relay, holder_name, PASSWORD, client_id="chosen-id"
+    )
+    taker = RabbitCustomer.controller_on(
+        site.relay, taker_name, PASSWORD, client_id="chosen-id"
+    )
+    site.clients += [holder, taker]
+    assert not holder.connect().is_failure
+    assert not taker.connect().is_failure
+    holder.wait_gone()
+    assert taker.connected
