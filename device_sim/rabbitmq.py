@@ -75,6 +75,18 @@ def _port_accepts(port: int) -> bool:
         return False
 
 
+def _group_alive(pgid: int) -> bool:
+    # A zombie still counts for kill(); /proc tells a live member apart.
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
 def _write_private(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -227,6 +239,14 @@ class RabbitMqNode:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        # Reaping the script is not enough: the Erlang VM, its child, may
+        # still hold the ports for a moment, and a restart would then see
+        # the dying node's listener as its own.
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _group_alive(process.pid) or _port_accepts(self.ports.mqtt):
+            if time.monotonic() > deadline:
+                raise RabbitMqError(f"{self.name} outlived kill -9")
+            time.sleep(POLL_INTERVAL)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop the node (SIGTERM, then kill -9 after ``timeout``)."""

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 import queue
 import secrets
+import socket
+import ssl
 
 import pytest
 import pytest_socket
@@ -323,3 +325,19 @@ def test_client_ids_are_assigned_and_a_chosen_one_takes_over(site: Site) -> None
     assert not taker.connect().is_failure
     holder.wait_gone()
     assert taker.connected
+
+
+def test_tls_1_3_only_and_no_nagle(relay: RabbitMqCluster) -> None:
+    """A TLS 1.2 client is refused; the MQTT listener sets TCP_NODELAY."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=str(relay.ca_file))
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    with (
+        socket.create_connection((relay.host, relay.nodes[0].mqtt_port)) as raw,
+        pytest.raises(ssl.SSLError),
+    ):
+        context.wrap_socket(raw, server_hostname="localhost")
+    answer = relay.nodes[0].call(
+        "application:get_env(rabbitmq_mqtt, tcp_listen_options)."
+    )
+    assert "{nodelay,true}" in answer.replace(" ", "")
