@@ -131,6 +131,21 @@ class RabbitMqNode:
         return self._process is not None and self._process.poll() is None
 
     @property
+    def vm_pid(self) -> int | None:
+        """Return the Erlang VM's process id (for CPU and memory figures) while running."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return None
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                name, rest = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+            except OSError, IndexError, ValueError:
+                continue
+            if name == "beam.smp" and int(rest.split()[2]) == process.pid:
+                return int(stat.parent.name)
+        return None
+
+    @property
     def log_path(self) -> Path:
         """Return the node's log file."""
         return self.directory / "rabbit.log"
@@ -381,6 +396,11 @@ class RabbitMqCluster:
     def controller_port(self) -> int:
         """Return node 0's MQTT port: locks and controllers share one listener."""
         return self.nodes[0].mqtt_port
+
+    @property
+    def mqtt_ports(self) -> list[int]:
+        """Return every node's MQTT port, node 0 first (a failover list)."""
+        return [node.mqtt_port for node in self.nodes]
 
     @property
     def definitions_path(self) -> Path:

@@ -85,6 +85,15 @@ async def runtime_fixture(
     await runtime.stop()
 
 
+def _running(pid: int) -> bool:
+    """Return whether ``pid`` is a live process (a zombie is dead, only not reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 async def _controller_link(
     cluster: RabbitMqCluster,
     lock_id: bytes,
@@ -128,7 +137,10 @@ async def test_pair_and_command_across_nodes_and_survive_a_node_kill(
     assert (await client.unlock()).status.bolt_state is BoltState.UNLOCKED
     assert (await client.lock()).status.bolt_state is BoltState.LOCKED
 
+    vm_pid = cluster.nodes[CONTROLLER_NODE].vm_pid
+    assert vm_pid is not None
     cluster.kill_node(CONTROLLER_NODE)
+    assert not _running(vm_pid)
     record = client.paired_lock
     await client.close()
     await link.close()
