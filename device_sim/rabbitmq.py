@@ -215,8 +215,10 @@ class RabbitMqNode:
             "RABBITMQ_PID_FILE": str(base / "rabbit.pid"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
             "RABBITMQ_ENABLED_PLUGINS": PLUGINS,
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": _LOCALHOST_ONLY,
-            "RABBITMQ_CTL_ERL_ARGS": _LOCALHOST_ONLY,
+            # Every Erlang VM started from here reads ERL_AFLAGS, including the
+            # short-lived helper node peer discovery starts, which otherwise
+            # listens on 0.0.0.0.
+            "ERL_AFLAGS": _LOCALHOST_ONLY,
         }
 
     def start(self, timeout: float = START_TIMEOUT) -> None:

@@ -16,6 +16,7 @@ import queue
 import secrets
 import socket
 import ssl
+import subprocess
 
 import pytest
 import pytest_socket
@@ -341,3 +342,25 @@ def test_tls_1_3_only_and_no_nagle(relay: RabbitMqCluster) -> None:
         "application:get_env(rabbitmq_mqtt, tcp_listen_options)."
     )
     assert "{nodelay,true}" in answer.replace(" ", "")
+
+
+def test_the_node_listens_on_loopback_only(relay: RabbitMqCluster) -> None:
+    """MQTT and Erlang distribution listen on 127.0.0.1, nothing on other addresses."""
+    vm_pid = relay.nodes[0].vm_pid
+    assert vm_pid is not None
+    listening = subprocess.run(
+        ["ss", "-ltnpH"], capture_output=True, text=True, check=True, timeout=10
+    ).stdout
+    addresses = {
+        line.split()[3].rsplit(":", 1)[0]
+        for line in listening.splitlines()
+        if f"pid={vm_pid}," in line
+    }
+    assert addresses == {"127.0.0.1"}
+    node = relay.nodes[0]
+    ports = {
+        int(line.split()[3].rsplit(":", 1)[1])
+        for line in listening.splitlines()
+        if f"pid={vm_pid}," in line
+    }
+    assert ports == {node.ports.mqtt, node.ports.distribution}
