@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+import socket
 
 import pytest
 
@@ -149,3 +150,12 @@ def rig_fixture(tmp_path: Path) -> Rig:
         mechanism=MechanismConfig(motor_seconds=0, open_hold_seconds=3)
     )
     return Rig(tmp_path, ManualScheduler(), config)
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[socket.socket]:
+    """Return a port that accepts TCP but never speaks (did anyone dial it?)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    yield listener
+    listener.close()

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 import secrets
+import socket
 
 import aiohttp
 
@@ -98,3 +99,13 @@ def setup_for_next_controller(
         label_discriminator=label_discriminator,
     )
     return code
+
+
+def was_dialled(listener: socket.socket) -> bool:
+    """Return whether a client connected to the (non-blocking) ``listener``."""
+    try:
+        conn, _address = listener.accept()
+    except BlockingIOError:
+        return False
+    conn.close()
+    return True

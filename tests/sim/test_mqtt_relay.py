@@ -20,6 +20,8 @@ import pytest
 
 from custom_components.secure_lock.transport import (
     Backoff,
+    BrokerEndpoint,
+    BrokerRefused,
     LinkClosed,
     LockTopics,
     MqttFrameLink,
@@ -33,11 +35,12 @@ from custom_components.secure_lock.transport import (
 from device_sim.pki import DevCertificateAuthority, write_issued
 
 from .conftest import LOCK_A
-from .helpers import wait_until
+from .helpers import wait_until, was_dialled
 
 CONNECT, CONNACK, PUBLISH, PUBACK = 1, 2, 3, 4
 SUBSCRIBE, SUBACK, PINGREQ, PINGRESP, DISCONNECT = 8, 9, 12, 13, 14
 NOT_AUTHORIZED = 0x87
+SERVER_UNAVAILABLE, SERVER_BUSY, USE_ANOTHER_SERVER = 0x88, 0x89, 0x9C
 DELIVERY_TIMEOUT = 5.0
 
 
@@ -84,6 +87,7 @@ class Relay:
     answer_pings: bool = True
     pings: int = 0
     connections: int = 0
+    connack_code: int = 0
     suback_code: int = 0
     ack_publishes: bool = True
     on_subscribed: list[bytes] = field(default_factory=list)
@@ -100,7 +104,8 @@ class Relay:
                 if kind == CONNECT:
                     self.connections += 1
                 if kind == CONNECT and self.answer_connect:
-                    writer.write(_packet(CONNACK, b"\x00\x00\x00"))
+                    connack = bytes([0, self.connack_code, 0])
+                    writer.write(_packet(CONNACK, connack))
                 elif kind == SUBSCRIBE:
                     packet_id = body[:2]
                     writer.write(
@@ -142,6 +147,7 @@ class RelayRig:
         connect_timeout: float = 10.0,
         keepalive: int = 30,
         backoff: Backoff | None = None,
+        fallbacks: tuple[BrokerEndpoint, ...] = (),
     ) -> MqttFrameLink:
         """Return a controller link to the relay (closed after the test)."""
         config = MqttLinkConfig(
@@ -150,6 +156,7 @@ class RelayRig:
             port=self.relay.port,
             tls=client_tls_context(ca_pem=self.ca_pem),
             address="127.0.0.1",
+            fallbacks=fallbacks,
             username="controller",
             password="secret",
             ack_timeout=ack_timeout,
@@ -221,6 +228,48 @@ async def test_refused_subscription_is_subscribe_rejected(rig: RelayRig) -> None
     assert not link.connected
 
 
+def _behind(listener: socket.socket) -> tuple[BrokerEndpoint, ...]:
+    return (BrokerEndpoint("localhost", listener.getsockname()[1], "127.0.0.1"),)
+
+
+async def test_refused_subscription_does_not_try_the_next_node(
+    rig: RelayRig, silent_listener: socket.socket
+) -> None:
+    """Every node of a broker shares its ACLs: a refused topic is raised at once."""
+    rig.relay.suback_code = NOT_AUTHORIZED
+    link = rig.link(fallbacks=_behind(silent_listener))
+    with pytest.raises(SubscribeRejected):
+        await link.connect()
+    assert not was_dialled(silent_listener)
+
+
+async def test_refused_account_does_not_try_the_next_node(
+    rig: RelayRig, silent_listener: socket.socket
+) -> None:
+    """CONNACK "not authorized" is the account's fault: BrokerRefused, no other node."""
+    rig.relay.connack_code = NOT_AUTHORIZED
+    link = rig.link(fallbacks=_behind(silent_listener))
+    with pytest.raises(BrokerRefused):
+        await link.connect()
+    assert not was_dialled(silent_listener)
+
+
+@pytest.mark.parametrize(
+    "reason", [SERVER_UNAVAILABLE, SERVER_BUSY, USE_ANOTHER_SERVER]
+)
+async def test_a_node_that_is_unavailable_gives_way_to_the_next(
+    rig: RelayRig, silent_listener: socket.socket, reason: int
+) -> None:
+    """CONNACK "server unavailable" and the like speak of the node: the next one is dialled."""
+    rig.relay.connack_code = reason
+    link = rig.link(connect_timeout=0.3, fallbacks=_behind(silent_listener))
+    with pytest.raises(NotConnected) as caught:
+        await link.connect()
+    assert "node unavailable" in str(caught.value)
+    # The silent node never answers CONNECT; it was dialled all the same.
+    assert was_dialled(silent_listener)
+
+
 async def test_unacknowledged_frame_is_not_connected(rig: RelayRig) -> None:
     """A relay that swallows frames without PUBACK makes send fail after its timeout."""
     rig.relay.ack_publishes = False
@@ -249,7 +298,9 @@ class _HeldOpen:
         self.release = threading.Event()
         self.sockets: list[socket.socket] = []
 
-    def __call__(self, _config: MqttLinkConfig) -> socket.socket:
+    def __call__(
+        self, _config: MqttLinkConfig, _endpoint: BrokerEndpoint
+    ) -> socket.socket:
         ours, theirs = socket.socketpair()
         theirs.close()
         self.sockets.append(ours)
