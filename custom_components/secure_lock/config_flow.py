@@ -74,7 +74,7 @@ from .controller.links import (
     check_ca_pem,
     lan_url,
     open_link,
-    parse_broker_url,
+    parse_broker_urls,
 )
 from .coordinator import SecureLockCoordinator
 from .entry_data import (
@@ -82,6 +82,7 @@ from .entry_data import (
     link_data,
     paired_lock_from_entry,
     settings_from_data,
+    stored_broker_urls,
 )
 from .errors import form_error
 from .firmware_source import folder_problem
@@ -129,7 +130,7 @@ def _broker_schema(defaults: Mapping[str, Any]) -> dict[vol.Marker, Any]:
 
 def _broker_from_input(user_input: Mapping[str, Any]) -> BrokerSettings:
     """Validate the broker fields; raise LinkSettingsError naming the bad one."""
-    url = parse_broker_url(user_input[CONF_BROKER_URL])
+    urls = parse_broker_urls(user_input[CONF_BROKER_URL])
     ca_pem = user_input[CONF_BROKER_CA].strip() + "\n"
     check_ca_pem(ca_pem)
     username = user_input.get(CONF_USERNAME) or None
@@ -138,7 +139,7 @@ def _broker_from_input(user_input: Mapping[str, Any]) -> BrokerSettings:
         raise LinkSettingsError(
             "password_needs_username", "a password needs a user name"
         )
-    return BrokerSettings(url, ca_pem, username, password)
+    return BrokerSettings(urls, ca_pem, username, password)
 
 
 class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -505,13 +506,16 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
     def _account_in_use(
         self, broker: BrokerSettings, *, besides: str | None = None
     ) -> bool:
-        """Return whether another entry already reaches its lock with this broker account."""
+        """Return whether another entry already reaches its lock with this broker account.
+
+        A node in common means the same broker, whatever other nodes either lists.
+        """
         if broker.username is None:
             return False
         return any(
             entry.entry_id != besides
-            and entry.data.get(CONF_BROKER_URL) == broker.url
             and entry.data.get(CONF_USERNAME) == broker.username
+            and bool(set(stored_broker_urls(entry.data)) & set(broker.urls))
             for entry in self._async_current_entries(include_ignore=False)
         )
 
@@ -716,6 +720,7 @@ def _field_of(err: LinkSettingsError) -> str:
     return {
         "invalid_broker_url": CONF_BROKER_URL,
         "broker_url_credentials": CONF_BROKER_URL,
+        "broker_url_repeated": CONF_BROKER_URL,
         "invalid_ca": CONF_BROKER_CA,
         "invalid_address": CONF_ADDRESS,
         "password_needs_username": CONF_USERNAME,

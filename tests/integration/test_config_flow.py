@@ -383,7 +383,7 @@ async def test_reconfiguring_onto_an_account_in_use_is_refused(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {
-            CONF_BROKER_URL: base.broker.url,
+            CONF_BROKER_URL: base.broker.urls_text,
             CONF_BROKER_CA: base.broker.ca_pem,
             CONF_USERNAME: BROKER_USER,
             CONF_PASSWORD: BROKER_PASSWORD,

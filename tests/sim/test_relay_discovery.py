@@ -89,7 +89,7 @@ async def start_lock_fixture(
 
 def _settings(broker: MosquittoBroker, username: str = ACCOUNT) -> BrokerSettings:
     return BrokerSettings(
-        f"mqtts://127.0.0.1:{broker.controller_port}",
+        (f"mqtts://127.0.0.1:{broker.controller_port}",),
         broker.ca_file.read_text(encoding="utf-8"),
         username,
         CONTROLLER_PASSWORD,
@@ -231,7 +231,7 @@ async def test_answers_reach_only_the_prober(
 async def test_a_probe_without_a_usable_account_is_refused_before_sending() -> None:
     """No account, or one that cannot name a topic: a typed error, nothing sent."""
     for username in (None, "a/b", "+", ""):
-        settings = BrokerSettings("mqtts://127.0.0.1:1", "", username, None)
+        settings = BrokerSettings(("mqtts://127.0.0.1:1",), "", username, None)
         with pytest.raises(NoRelayAccount):
             await find_locks(settings, 1)
 
