@@ -350,9 +350,9 @@ def announce(
             f"  Broker:     {broker_for_controllers} (for controllers: accounts above)"
         )
     elif (broker := runtime.options.broker) is not None:
-        print(
-            f"  Broker:     mqtts://{broker.host}:{broker.port} (the lock's listener)"
-        )
+        nodes = ((broker.host, broker.port), *broker.fallbacks)
+        urls = ", ".join(f"mqtts://{host}:{port}" for host, port in nodes)
+        print(f"  Broker:     {urls} (the lock's listener)")
     print(f"  Setup code: {code.manual_code()}")
     print(f"  QR text:    {code.qr_text()}")
     print(f"  QR image:   {state_dir / QR_FILE}")
