@@ -241,6 +241,40 @@ async def test_the_backoff_grows_per_round_not_per_node(
     assert lock.stats.reconnects == 1
 
 
+async def test_a_refusing_node_ends_the_round_and_retries_go_on(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a loss, B refusing the password ends each round there; fixed, the link is back.
+
+    The refusal is retried with the backoff like an outage (the operator may
+    fix the account); the rest of a round is skipped, since every node shares
+    the accounts.
+    """
+    sleep = GatedSleep()
+    controller = nodes.controller(
+        [nodes.a.controller_port, nodes.b.controller_port],
+        backoff=Backoff(initial=0.5, maximum=4.0, sleep=sleep),
+    )
+    await controller.connect()
+    dialled = _dialled(monkeypatch)
+    nodes.b.add_controller(CONTROLLER, "changed on B", [LOCK_A.hex()])
+    _kill(nodes.a)
+    await wait_until(lambda: not controller.connected and len(sleep.delays) == 1)
+    sleep.gate.set()
+    await wait_until(lambda: len(sleep.delays) >= 3)
+    sleep.gate.clear()
+    await wait_until(lambda: len(dialled) >= 2)
+    assert sleep.delays[:3] == [0.5, 1.0, 2.0]
+    # Each round stopped at B's refusal: the dead A was not dialled.
+    assert set(dialled) == {nodes.b.controller_port}
+    assert not controller.connected
+
+    nodes.b.add_controller(CONTROLLER, CONTROLLER_PASSWORD, [LOCK_A.hex()])
+    sleep.gate.set()
+    await wait_until(lambda: controller.connected)
+    assert controller.endpoint.port == nodes.b.controller_port
+
+
 async def test_a_dead_first_node_at_connect_time(nodes: Nodes) -> None:
     """Nothing listens on the first endpoint: connect() goes on to B at once."""
     dead = free_port()
@@ -278,7 +312,8 @@ async def test_refused_credentials_do_not_try_the_next_node(
     assert not was_dialled(silent_listener)
 
 
-def test_each_endpoint_once() -> None:
+@pytest.mark.parametrize("address", [None, "broker.example"])
+def test_each_endpoint_once(address: str | None) -> None:
     """The same node twice would only double the wait before the next one."""
     with pytest.raises(ValueError, match="once"):
         MqttLinkConfig(
@@ -289,7 +324,7 @@ def test_each_endpoint_once() -> None:
                 ca_pem=DevCertificateAuthority.create().cert_pem.decode()
             ),
             server_name="broker.example",
-            fallbacks=(BrokerEndpoint("broker.example", 8883),),
+            fallbacks=(BrokerEndpoint("broker.example", 8883, address),),
         )
 
 

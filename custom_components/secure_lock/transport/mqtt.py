@@ -147,7 +147,8 @@ class MqttLinkConfig:
             raise ValueError("discovery topics go with the finder role, and only")
         if self.hears_probes and self.role is not MqttRole.LOCK:
             raise ValueError("only a lock hears discovery probes")
-        if len(set(self.endpoints)) != len(self.endpoints):
+        nodes = [(node.dial_address, node.port) for node in self.endpoints]
+        if len(set(nodes)) != len(nodes):
             raise ValueError("each broker endpoint may be given once")
 
     @property
@@ -324,6 +325,8 @@ class MqttFrameLink(FrameLink):
         endpoints = self._config.endpoints
         failures: list[tuple[BrokerEndpoint, TransportError]] = []
         for step in range(len(endpoints)):
+            if self._closed:
+                raise LinkClosed("link closed")
             index = (first + step) % len(endpoints)
             try:
                 await self._attempt_locked(endpoints[index])
