@@ -442,19 +442,29 @@ async def test_typed_digits_through_the_relay_without_a_lock_in_pairing_mode(
     assert await hass.config_entries.async_unload(result["result"].entry_id)
 
 
+@pytest.mark.parametrize("other_node_first", [False, True])
 async def test_one_broker_account_per_lock(
-    hass: HomeAssistant, broker: MosquittoBroker, broker_lock: SimLock
+    hass: HomeAssistant,
+    broker: MosquittoBroker,
+    broker_lock: SimLock,
+    other_node_first: bool,
 ) -> None:
-    """An account another entry already uses is refused: they would push each other off."""
+    """An account another entry already uses is refused: they would push each other off.
+
+    One node in common is the same broker, whatever other nodes the new list names.
+    """
     # Another lock's entry (not set up: only its settings matter here).
     other = replace(broker_settings(broker, broker_lock), lock_id=bytes(16))
     MockConfigEntry(
         domain=DOMAIN, unique_id=bytes(16).hex(), data=link_data(other)
     ).add_to_hass(hass)
+    values = _broker_input(broker, broker_lock)
+    if other_node_first:
+        values[CONF_BROKER_URL] = (
+            f"mqtts://127.0.0.1:{free_port()}, {values[CONF_BROKER_URL]}"
+        )
     flow_id = await _start(hass, "broker")
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, _broker_input(broker, broker_lock)
-    )
+    result = await hass.config_entries.flow.async_configure(flow_id, values)
     assert result["errors"] == {CONF_USERNAME: "account_in_use"}
 
 
