@@ -34,7 +34,7 @@ from custom_components.secure_lock.controller.discovery import (
     find_locks,
     pair_with_a_candidate,
 )
-from custom_components.secure_lock.controller.links import BrokerSettings
+from custom_components.secure_lock.controller.links import BrokerSettings, LinkUse
 from custom_components.secure_lock.protocol import (
     CommandResult,
     ControllerIdentity,
@@ -62,7 +62,7 @@ from .cli_profile import Connection, Profile
 
 
 async def open_link(
-    connection: Connection, session: aiohttp.ClientSession
+    connection: Connection, use: LinkUse, session: aiohttp.ClientSession
 ) -> FrameLink:
     """Connect to the lock over LAN or the broker, as the profile says.
 
@@ -84,10 +84,13 @@ async def open_link(
         host, port = broker_address(connection.broker_url)
         if not connection.broker_ca or not connection.lock_id:
             raise ValueError(BROKER_CA_NEEDED)
+        lock_id = bytes.fromhex(connection.lock_id)
         link = MqttFrameLink(
             MqttLinkConfig(
                 role=MqttRole.CONTROLLER,
-                topics=LockTopics.for_lock(bytes.fromhex(connection.lock_id)),
+                topics=LockTopics.for_lock(lock_id),
+                routing_id=use.routing_id(lock_id),
+                hears_pairing=use.pairing,
                 port=port,
                 tls=client_tls_context(Path(connection.broker_ca)),
                 server_name="localhost" if host == "127.0.0.1" else host,
@@ -304,7 +307,9 @@ async def _pair_once(
     connection: Connection, profile: Profile, setup: SetupCode, name: str
 ) -> ControllerPairingOutcome:
     async with aiohttp.ClientSession() as session:
-        link = await open_link(connection, session)
+        link = await open_link(
+            connection, LinkUse(profile.identity.key_id, pairing=True), session
+        )
         try:
             try:
                 outcome = await pair_over_link(link, profile.identity, setup, name)
@@ -333,7 +338,9 @@ async def _with_client(
             print(f"warning: could not save the profile: {err}", file=sys.stderr)
 
     async with aiohttp.ClientSession() as session:
-        link = await open_link(profile.connection, session)
+        link = await open_link(
+            profile.connection, LinkUse(profile.identity.key_id), session
+        )
         client = LockClient(
             link,
             profile.identity,
