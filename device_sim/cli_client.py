@@ -37,6 +37,7 @@ from custom_components.secure_lock.controller.discovery import (
 from custom_components.secure_lock.controller.links import (
     BROKER_URL_SEPARATOR,
     BrokerSettings,
+    LinkUse,
     broker_link_config,
     broker_tls,
 )
@@ -65,7 +66,7 @@ from .cli_profile import Connection, Profile
 
 
 async def open_link(
-    connection: Connection, session: aiohttp.ClientSession
+    connection: Connection, use: LinkUse, session: aiohttp.ClientSession
 ) -> FrameLink:
     """Connect to the lock over LAN or the broker, as the profile says.
 
@@ -87,12 +88,15 @@ async def open_link(
         broker = _broker(connection.broker_url, connection)
         if not connection.lock_id:
             raise ValueError(BROKER_CA_NEEDED)
+        lock_id = bytes.fromhex(connection.lock_id)
         link = MqttFrameLink(
             broker_link_config(
                 broker,
                 MqttRole.CONTROLLER,
-                LockTopics.for_lock(bytes.fromhex(connection.lock_id)),
+                LockTopics.for_lock(lock_id),
                 broker_tls(broker),
+                routing_id=use.routing_id(lock_id),
+                hears_pairing=use.pairing,
             )
         )
         try:
@@ -316,7 +320,9 @@ async def _pair_once(
     connection: Connection, profile: Profile, setup: SetupCode, name: str
 ) -> ControllerPairingOutcome:
     async with aiohttp.ClientSession() as session:
-        link = await open_link(connection, session)
+        link = await open_link(
+            connection, LinkUse(profile.identity.key_id, pairing=True), session
+        )
         try:
             try:
                 outcome = await pair_over_link(link, profile.identity, setup, name)
@@ -345,7 +351,9 @@ async def _with_client(
             print(f"warning: could not save the profile: {err}", file=sys.stderr)
 
     async with aiohttp.ClientSession() as session:
-        link = await open_link(profile.connection, session)
+        link = await open_link(
+            profile.connection, LinkUse(profile.identity.key_id), session
+        )
         client = LockClient(
             link,
             profile.identity,

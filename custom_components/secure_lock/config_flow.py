@@ -67,10 +67,12 @@ from .controller import (
 from .controller.discovery import find_locks, pair_with_a_candidate
 from .controller.invitations import IssuedInvitation
 from .controller.links import (
+    PATH_CHECK,
     BrokerSettings,
     LinkKind,
     LinkSettings,
     LinkSettingsError,
+    LinkUse,
     check_ca_pem,
     lan_url,
     open_link,
@@ -399,7 +401,7 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
                 raise PairingFailed(ErrorCode.WRONG_RECIPIENT, "another lock paired")
             self._outcome = outcome
             self._settings = replace(self._settings, lock_id=outcome.lock.lock_id)
-        link = await self._async_open(self._settings)
+        link = await self._async_open(self._settings, LinkUse(identity.key_id))
         try:
             await confirm_pairing(
                 link, identity, self._outcome.lock, timeout=PAIRING_TIMEOUT
@@ -427,7 +429,7 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         self, identity: ControllerIdentity, settings: LinkSettings
     ) -> ControllerPairingOutcome:
         assert self._setup is not None
-        link = await self._async_open(settings)
+        link = await self._async_open(settings, LinkUse(identity.key_id, pairing=True))
         try:
             return await pair_over_link(
                 link, identity, self._setup, CONTROLLER_NAME, timeout=PAIRING_TIMEOUT
@@ -435,9 +437,12 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         finally:
             await link.close()
 
-    async def _async_open(self, settings: LinkSettings) -> FrameLink:
+    async def _async_open(self, settings: LinkSettings, use: LinkUse) -> FrameLink:
         return await open_link(
-            settings, settings.order()[0], session=async_get_clientsession(self.hass)
+            settings,
+            settings.order()[0],
+            use,
+            session=async_get_clientsession(self.hass),
         )
 
     # Re-pairing and reconfiguring ----------------------------------------------
@@ -708,7 +713,7 @@ async def _async_reachable(
     """Open and close one path; return an error key if the lock is not reachable."""
     try:
         link = await open_link(
-            settings, kind, session=async_get_clientsession(flow.hass)
+            settings, kind, PATH_CHECK, session=async_get_clientsession(flow.hass)
         )
     except TransportError as err:
         return form_error(err)

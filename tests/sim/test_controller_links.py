@@ -9,15 +9,18 @@ import pytest
 from custom_components.secure_lock.controller.links import (
     DEFAULT_LAN_PORT,
     LAN_PATH,
+    PATH_CHECK,
     BrokerSettings,
     BrokerUrlCredentialsError,
     LinkSettingsError,
+    LinkUse,
     _broker_link,
     lan_url,
     parse_broker_url,
     parse_broker_urls,
 )
-from custom_components.secure_lock.transport import BrokerEndpoint
+from custom_components.secure_lock.protocol.envelope import routing_id
+from custom_components.secure_lock.transport import BrokerEndpoint, LockTopics
 from device_sim.__main__ import main
 from device_sim.pki import DevCertificateAuthority
 from device_sim.ports import free_port
@@ -106,7 +109,9 @@ def test_bad_port_error_does_not_quote_the_input() -> None:
 def test_broker_certificate_name(url: str, server_name: str) -> None:
     """The name checked in the broker certificate: the host, or localhost for loopback."""
     ca_pem = DevCertificateAuthority.create("Test Root").cert_pem.decode()
-    link = _broker_link(LOCK_ID, BrokerSettings((url,), ca_pem, "user", "secret"))
+    link = _broker_link(
+        LOCK_ID, BrokerSettings((url,), ca_pem, "user", "secret"), PATH_CHECK
+    )
     assert link.config.server_name == server_name
     assert link.config.address == url.removeprefix("mqtts://").rsplit(":", 1)[0]
     assert link.config.port == 8883
@@ -157,7 +162,7 @@ def test_a_link_to_several_nodes_tries_them_in_the_order_given() -> None:
         ("mqtts://a.example:8883", "mqtts://127.0.0.1:8884"), ca_pem, "user", "secret"
     )
     assert broker.urls_text == "mqtts://a.example:8883, mqtts://127.0.0.1:8884"
-    link = _broker_link(LOCK_ID, broker)
+    link = _broker_link(LOCK_ID, broker, PATH_CHECK)
     assert link.config.endpoints == (
         BrokerEndpoint("a.example", 8883, "a.example"),
         BrokerEndpoint("localhost", 8884, "127.0.0.1"),
@@ -231,6 +236,21 @@ def test_client_refuses_a_broker_node_given_twice(
         "error: --broker: the same broker node is given twice"
     ]
     assert not profile.exists()
+
+
+def test_a_relay_link_hears_only_its_own_recipient_topics() -> None:
+    """Envelopes to this controller, resync notices, and pairing answers only while pairing."""
+    ca_pem = DevCertificateAuthority.create("Test Root").cert_pem.decode()
+    broker = BrokerSettings(("mqtts://broker.example:8883",), ca_pem, "user", "secret")
+    key_id = bytes(range(16))
+    topics = LockTopics.for_lock(LOCK_ID)
+    own = topics.up_to(routing_id(LOCK_ID, key_id))
+    operating = _broker_link(LOCK_ID, broker, LinkUse(key_id))
+    pairing = _broker_link(LOCK_ID, broker, LinkUse(key_id, pairing=True))
+    checking = _broker_link(LOCK_ID, broker, PATH_CHECK)
+    assert operating.config.frame_topics == {own, topics.up_resync}
+    assert pairing.config.frame_topics == {own, topics.up_resync, topics.up_pairing}
+    assert checking.config.frame_topics == {topics.up_resync}
 
 
 def test_lock_command_refuses_a_broker_url_with_credentials(

@@ -18,6 +18,7 @@ import ssl
 
 import pytest
 
+from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.transport import (
     Backoff,
     BrokerEndpoint,
@@ -35,7 +36,7 @@ from device_sim.pki import DevCertificateAuthority, write_issued
 from device_sim.ports import free_port
 
 from .conftest import CONTROLLER_PASSWORD, LOCK_A
-from .helpers import wait_until, was_dialled
+from .helpers import TEST_CONTROLLER_KEY_ID, frame_to, wait_until, was_dialled
 
 DELIVERY_TIMEOUT = 5.0
 CONTROLLER = "controller1"
@@ -105,6 +106,11 @@ class Nodes:
         config = MqttLinkConfig(
             role=role,
             topics=LockTopics.for_lock(LOCK_A),
+            routing_id=(
+                routing_id(LOCK_A, TEST_CONTROLLER_KEY_ID)
+                if role is MqttRole.CONTROLLER
+                else None
+            ),
             port=first,
             tls=tls,
             address="127.0.0.1",
@@ -160,11 +166,12 @@ def _dialled(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 async def _flows(lock: MqttFrameLink, controller: MqttFrameLink, label: bytes) -> None:
     """Frames pass both ways between ``lock`` and ``controller``."""
+    up = frame_to(LOCK_A, b"up " + label)
     await controller.send(b"down " + label)
-    await lock.send(b"up " + label)
+    await lock.send(up)
     async with asyncio.timeout(DELIVERY_TIMEOUT):
         assert await lock.receive() == b"down " + label
-        assert await controller.receive() == b"up " + label
+        assert await controller.receive() == up
 
 
 async def test_a_killed_node_moves_both_ends_to_the_next(nodes: Nodes) -> None:

@@ -18,6 +18,7 @@ import threading
 
 import pytest
 
+from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.transport import (
     Backoff,
     BrokerEndpoint,
@@ -35,13 +36,14 @@ from custom_components.secure_lock.transport import (
 from device_sim.pki import DevCertificateAuthority, write_issued
 
 from .conftest import LOCK_A
-from .helpers import wait_until, was_dialled
+from .helpers import TEST_CONTROLLER_KEY_ID, wait_until, was_dialled
 
 CONNECT, CONNACK, PUBLISH, PUBACK = 1, 2, 3, 4
 SUBSCRIBE, SUBACK, PINGREQ, PINGRESP, DISCONNECT = 8, 9, 12, 13, 14
 NOT_AUTHORIZED = 0x87
 SERVER_UNAVAILABLE, SERVER_BUSY, USE_ANOTHER_SERVER = 0x88, 0x89, 0x9C
 DELIVERY_TIMEOUT = 5.0
+OWN_ROUTE = routing_id(LOCK_A, TEST_CONTROLLER_KEY_ID)
 
 
 def _varint(value: int) -> bytes:
@@ -65,6 +67,25 @@ def _string(text: str) -> bytes:
 def publish_qos0(topic: str, payload: bytes) -> bytes:
     """Return a QoS 0 PUBLISH (no properties)."""
     return _packet(PUBLISH, _string(topic) + b"\x00" + payload)
+
+
+def _filter_count(subscribe_body: bytes) -> int:
+    """Return how many topic filters a SUBSCRIBE (MQTT 5) asks for."""
+    offset = 2  # packet id
+    length, shift = 0, 0
+    while True:
+        byte = subscribe_body[offset]
+        offset += 1
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    offset += length  # properties
+    count = 0
+    while offset < len(subscribe_body):
+        offset += 2 + int.from_bytes(subscribe_body[offset : offset + 2], "big") + 1
+        count += 1
+    return count
 
 
 async def _read_packet(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -109,7 +130,12 @@ class Relay:
                 elif kind == SUBSCRIBE:
                     packet_id = body[:2]
                     writer.write(
-                        _packet(SUBACK, packet_id + b"\x00" + bytes([self.suback_code]))
+                        _packet(
+                            SUBACK,
+                            packet_id
+                            + b"\x00"
+                            + bytes([self.suback_code]) * _filter_count(body),
+                        )
                     )
                     for frame in self.on_subscribed:
                         writer.write(frame)
@@ -153,6 +179,7 @@ class RelayRig:
         config = MqttLinkConfig(
             role=MqttRole.CONTROLLER,
             topics=LockTopics.for_lock(LOCK_A),
+            routing_id=OWN_ROUTE,
             port=self.relay.port,
             tls=client_tls_context(ca_pem=self.ca_pem),
             address="127.0.0.1",
@@ -204,18 +231,25 @@ async def rig(tmp_path: Path) -> AsyncIterator[RelayRig]:
 
 
 async def test_frames_on_foreign_topics_are_dropped_and_counted(rig: RelayRig) -> None:
-    """A relay routing another lock's topic to us gets those frames dropped."""
+    """A relay routing any topic but our own to us gets those frames dropped.
+
+    Another lock's, another controller's of this lock, the pairing answers
+    (this link is not pairing), and the bare uplink of the old layout.
+    """
     topics = LockTopics.for_lock(LOCK_A)
     other = LockTopics.for_lock(bytes(16))
     rig.relay.on_subscribed = [
-        publish_qos0(other.up, b"someone else's frame"),
-        publish_qos0(topics.up, b"ours"),
+        publish_qos0(other.up_to(OWN_ROUTE), b"another lock's frame"),
+        publish_qos0(topics.up_to(bytes(16)), b"another controller's frame"),
+        publish_qos0(topics.up_pairing, b"a pairing answer"),
+        publish_qos0(f"securelock/v1/{LOCK_A.hex()}/up", b"no recipient"),
+        publish_qos0(topics.up_to(OWN_ROUTE), b"ours"),
     ]
     link = rig.link()
     await link.connect()
     async with asyncio.timeout(DELIVERY_TIMEOUT):
         assert await link.receive() == b"ours"
-    assert link.stats.dropped_unexpected == 1
+    assert link.stats.dropped_unexpected == 4
     assert link.stats.frames_received == 1
 
 

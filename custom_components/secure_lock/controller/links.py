@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from ..protocol.envelope import routing_id
 from ..protocol.errors import SecureLockError
 from ..transport import (
     BrokerEndpoint,
@@ -224,17 +225,42 @@ def broker_tls(broker: BrokerSettings) -> ssl.SSLContext:
     return client_tls_context(ca_pem=broker.ca_pem)
 
 
+@dataclass(frozen=True, slots=True)
+class LinkUse:
+    """Who opens a link and for what: what its relay subscriptions must cover."""
+
+    controller_key_id: bytes | None
+    """Whose envelopes the link receives; None only to check that a path works."""
+    pairing: bool = False
+    """Also receive the lock's sealed pairing answers (only while pairing)."""
+
+    def routing_id(self, lock_id: bytes) -> bytes | None:
+        """Return this controller's routing id at the lock (protocol.md 8)."""
+        if self.controller_key_id is None:
+            return None
+        return routing_id(lock_id, self.controller_key_id)
+
+
+PATH_CHECK = LinkUse(controller_key_id=None)
+"""Opening a path only to see that the lock (or its relay account) answers."""
+
+
 def broker_link_config(
     broker: BrokerSettings,
     role: MqttRole,
     topics: LockTopics | DiscoveryTopics,
     tls: ssl.SSLContext,
+    *,
+    routing_id: bytes | None = None,
+    hears_pairing: bool = False,
 ) -> MqttLinkConfig:
     """Return the link settings for ``broker``'s nodes, first node first."""
     first, *others = broker.endpoints
     return MqttLinkConfig(
         role=role,
         topics=topics,
+        routing_id=routing_id,
+        hears_pairing=hears_pairing,
         port=first.port,
         tls=tls,
         server_name=first.server_name,
@@ -245,13 +271,15 @@ def broker_link_config(
     )
 
 
-def _broker_link(lock_id: bytes, broker: BrokerSettings) -> MqttFrameLink:
+def _broker_link(lock_id: bytes, broker: BrokerSettings, use: LinkUse) -> MqttFrameLink:
     return MqttFrameLink(
         broker_link_config(
             broker,
             MqttRole.CONTROLLER,
             LockTopics.for_lock(lock_id),
             broker_tls(broker),
+            routing_id=use.routing_id(lock_id),
+            hears_pairing=use.pairing,
         )
     )
 
@@ -259,6 +287,7 @@ def _broker_link(lock_id: bytes, broker: BrokerSettings) -> MqttFrameLink:
 async def open_link(
     settings: LinkSettings,
     kind: LinkKind,
+    use: LinkUse,
     *,
     session: aiohttp.ClientSession,
 ) -> FrameLink:
@@ -266,7 +295,9 @@ async def open_link(
 
     The TLS context loads certificates, which blocks, so it is built in an
     executor thread; `session` is borrowed for the LAN path (Home Assistant
-    passes its shared one).
+    passes its shared one).  Over the relay the link receives only the
+    frames ``use`` needs: envelopes to this controller (and pairing answers
+    while pairing).
     """
     if kind is LinkKind.LAN:
         assert settings.lan_url is not None
@@ -276,7 +307,7 @@ async def open_link(
     assert settings.broker is not None
     loop = asyncio.get_running_loop()
     link = await loop.run_in_executor(
-        None, _broker_link, settings.lock_id, settings.broker
+        None, _broker_link, settings.lock_id, settings.broker, use
     )
     await link.connect()
     return link

@@ -134,6 +134,14 @@ class MqttLinkConfig:
     ack_timeout: float = 10.0
     hears_probes: bool = False
     """A lock's link that also takes discovery probes (see ``MqttFrameLink.on_probe``)."""
+    routing_id: bytes | None = None
+    """A controller's routing id at this lock: its link receives only envelopes to it.
+
+    A controller's link without one only checks the path (connect, and the
+    broker's grant of the lock's topics) and receives resync notices only.
+    """
+    hears_pairing: bool = False
+    """A controller's link that also takes sealed pairing answers (while pairing)."""
 
     def __post_init__(self) -> None:
         """Refuse a TLS context that would not authenticate the broker."""
@@ -147,6 +155,10 @@ class MqttLinkConfig:
             raise ValueError("discovery topics go with the finder role, and only")
         if self.hears_probes and self.role is not MqttRole.LOCK:
             raise ValueError("only a lock hears discovery probes")
+        if self.routing_id is not None and self.role is not MqttRole.CONTROLLER:
+            raise ValueError("only a controller's link has a routing id")
+        if self.hears_pairing and self.role is not MqttRole.CONTROLLER:
+            raise ValueError("only a controller hears pairing answers")
         nodes = [(node.dial_address, node.port) for node in self.endpoints]
         if len(set(nodes)) != len(nodes):
             raise ValueError("each broker endpoint may be given once")
@@ -158,27 +170,34 @@ class MqttLinkConfig:
         return (first, *self.fallbacks)
 
     @property
-    def subscribe_topic(self) -> str:
-        """Return the topic this end receives frames on."""
+    def frame_topics(self) -> frozenset[str]:
+        """Return the topics this end receives frames on (each an exact name)."""
         topics = self.topics
         if isinstance(topics, DiscoveryTopics):
-            return topics.answers
-        return topics.down if self.role is MqttRole.LOCK else topics.up
+            return frozenset((topics.answers,))
+        if self.role is MqttRole.LOCK:
+            return frozenset((topics.down,))
+        heard = [topics.up_resync]
+        if self.routing_id is not None:
+            heard.append(topics.up_to(self.routing_id))
+        if self.hears_pairing:
+            heard.append(topics.up_pairing)
+        return frozenset(heard)
 
-    @property
-    def publish_topic(self) -> str:
-        """Return the topic this end sends frames on."""
+    def publish_topic(self, frame: bytes) -> str:
+        """Return the topic this end sends ``frame`` on (a lock's: by its recipient)."""
         topics = self.topics
         if isinstance(topics, DiscoveryTopics):
             return topics.probe
-        return topics.up if self.role is MqttRole.LOCK else topics.down
+        if self.role is MqttRole.LOCK:
+            return topics.up_for_frame(frame)
+        return topics.down
 
     @property
     def subscriptions(self) -> tuple[str, ...]:
         """Return every topic filter this end subscribes to."""
-        if self.hears_probes:
-            return (self.subscribe_topic, DISCOVERY_FILTER)
-        return (self.subscribe_topic,)
+        frames = tuple(sorted(self.frame_topics))
+        return (*frames, DISCOVERY_FILTER) if self.hears_probes else frames
 
 
 class _PahoClient(Client):
@@ -264,6 +283,7 @@ class MqttFrameLink(FrameLink):
         """Prepare a link; nothing happens until :meth:`connect`."""
         super().__init__(max_frame_size=max_frame_size, queue_size=queue_size)
         self._config = config
+        self._frame_topics = config.frame_topics
         self._backoff = backoff or Backoff()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: _PahoClient | None = None
@@ -433,9 +453,11 @@ class MqttFrameLink(FrameLink):
         ``expiry_s`` sets the MQTT 5 message expiry interval, so a command the
         broker could not deliver in time is discarded instead of arriving
         late; the protocol's own freshness checks remain the real defence.
+        A lock's frame goes to its recipient's topic (ValueError for a frame
+        that names none: a bug, not a transport failure).
         """
         self._check_outgoing(frame)
-        await self._publish(self._config.publish_topic, frame, expiry_s)
+        await self._publish(self._config.publish_topic(frame), frame, expiry_s)
         self.stats.frames_sent += 1
 
     async def answer_probe(self, topic: str, payload: bytes) -> None:
@@ -564,7 +586,7 @@ class MqttFrameLink(FrameLink):
 
     def _on_message(self, client: Client, userdata: Any, message: MQTTMessage) -> None:
         # The broker should only route our own topics; a relay is untrusted.
-        if message.topic == self._config.subscribe_topic:
+        if message.topic in self._frame_topics:
             self._deliver(bytes(message.payload))
             return
         discriminator = (
