@@ -22,12 +22,16 @@ import device_sim  # noqa: E402, F401 - registers the HA-free packages first
 
 # isort: split
 
+from custom_components.secure_lock.protocol.envelope import routing_id  # noqa: E402
 from custom_components.secure_lock.transport import MqttFrameLink  # noqa: E402
 from device_sim.broker import MosquittoBroker  # noqa: E402
 from device_sim.pki import DevCertificateAuthority, write_issued  # noqa: E402
+from tests.sim.helpers import TEST_CONTROLLER_KEY_ID, frame_to  # noqa: E402
 
 LOCK_ID = bytes.fromhex("5e" * 16)
-FRAME = bytes(256)
+BENCH_KEY_ID = TEST_CONTROLLER_KEY_ID
+# Addressed like an envelope to the bench controller, so the echo finds its topic.
+FRAME = frame_to(LOCK_ID, bytes(256 - 19), BENCH_KEY_ID)
 PASSWORD = "bench-password"
 
 
@@ -41,7 +45,9 @@ async def _round_trips(
     with broker:
         lock = MqttFrameLink(broker.lock_link_config(LOCK_ID, files))
         controller = MqttFrameLink(
-            broker.controller_link_config(LOCK_ID, "bench", PASSWORD)
+            broker.controller_link_config(
+                LOCK_ID, "bench", PASSWORD, routing_id=routing_id(LOCK_ID, BENCH_KEY_ID)
+            )
         )
         await lock.connect()
         await controller.connect()

@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.secure_lock.const import CONF_MODEL, DOMAIN
 from custom_components.secure_lock.controller.links import LinkSettings
 from custom_components.secure_lock.entry_data import credential_data, link_data
+from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.transport import MqttFrameLink
 from device_sim.broker import MosquittoBroker
 from device_sim.lock_runtime import (
@@ -46,6 +47,7 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures used by name
     broker_settings,
     pair_controller,
 )
+from tests.sim.helpers import TEST_CONTROLLER_KEY_ID, frame_to
 
 ENTITY = "lock.front_door"
 ROUNDS = int(os.environ.get("SECURE_LOCK_BENCH_ROUNDS", "100"))
@@ -53,6 +55,7 @@ WARM_UP = 5
 PAIRINGS = 10
 RAW_LOCK_ID = bytes.fromhex("5e" * 16)
 FRAME_BYTES = 1200
+BENCH_KEY_ID = TEST_CONTROLLER_KEY_ID
 """About a sealed command frame plus MQTT overhead (suite 2 frames are larger)."""
 
 
@@ -206,12 +209,18 @@ async def test_raw_mqtt_round_trip(
     files = write_issued(ca.issue_lock(RAW_LOCK_ID), tmp_path, "raw-lock")
     lock = MqttFrameLink(broker.lock_link_config(RAW_LOCK_ID, files))
     controller = MqttFrameLink(
-        broker.controller_link_config(RAW_LOCK_ID, "raw", BROKER_PASSWORD)
+        broker.controller_link_config(
+            RAW_LOCK_ID,
+            "raw",
+            BROKER_PASSWORD,
+            routing_id=routing_id(RAW_LOCK_ID, BENCH_KEY_ID),
+        )
     )
     await lock.connect()
     await controller.connect()
     samples: list[float] = []
-    frame = bytes(FRAME_BYTES)
+    # Addressed like an envelope to the controller, so the echo finds its topic.
+    frame = frame_to(RAW_LOCK_ID, bytes(FRAME_BYTES - 19), BENCH_KEY_ID)
     for number in range(ROUNDS + WARM_UP):
         start = time.perf_counter()
         await controller.send(frame)

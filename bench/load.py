@@ -65,6 +65,7 @@ from custom_components.secure_lock.protocol import (  # noqa: E402
     MessageKind,
     SetupCode,
 )
+from custom_components.secure_lock.protocol.envelope import routing_id  # noqa: E402
 from custom_components.secure_lock.protocol.errors import ErrorCode  # noqa: E402
 from custom_components.secure_lock.protocol.state import BoltState  # noqa: E402
 from custom_components.secure_lock.transport import (  # noqa: E402
@@ -201,6 +202,7 @@ class Controller:
     username: str
     lock_id: bytes
     setup: SetupCode
+    identity: ControllerIdentity
     link: MqttFrameLink
     client: LockClient | None = None
     commands: int = 0
@@ -374,15 +376,20 @@ async def _with_broker(  # noqa: PLR0915
         (f"load{index}", PASSWORD, [lock_id.hex()])
         for index, (lock_id, _setup, _ok) in enumerate(found)
     )
+    identities = [ControllerIdentity.generate() for _ in found]
     controllers = [
         Controller(
             f"load{index}",
             lock_id,
             setup,
+            identity,
             MqttFrameLink(
                 MqttLinkConfig(
                     role=MqttRole.CONTROLLER,
                     topics=LockTopics.for_lock(lock_id),
+                    # Pairs and then operates over this one link.
+                    routing_id=routing_id(lock_id, identity.key_id),
+                    hears_pairing=True,
                     port=broker.controller_port,
                     tls=client_tls_context(broker.ca_file),
                     address="127.0.0.1",
@@ -392,14 +399,16 @@ async def _with_broker(  # noqa: PLR0915
                 )
             ),
         )
-        for index, (lock_id, setup, _ok) in enumerate(found)
+        for index, ((lock_id, setup, _ok), identity) in enumerate(
+            zip(found, identities, strict=True)
+        )
     ]
     baseline = rss_kib()
     pair_times: list[float] = []
 
     async def connect_and_pair(controller: Controller) -> None:
         await controller.link.connect()
-        identity = ControllerIdentity.generate()
+        identity = controller.identity
         start = time.perf_counter()
         outcome = await pair_over_link(
             controller.link,

@@ -265,10 +265,11 @@ class MosquittoBroker:
     def _write_auth_files(self) -> None:
         _write_atomic(
             self.directory / "acl_locks",
-            "# Each lock reads its commands and writes its replies; it hears every\n"
-            "# discovery probe and answers on the prober's answer topic.\n"
+            "# Each lock reads its commands and writes its replies (one topic per\n"
+            "# recipient under up/); it hears every discovery probe and answers on\n"
+            "# the prober's answer topic.\n"
             f"pattern read {PREFIX}/%u/down\n"
-            f"pattern write {PREFIX}/%u/up\n"
+            f"pattern write {PREFIX}/%u/up/+\n"
             f"pattern read {DISCOVERY_FILTER}\n"
             f"pattern write {PREFIX}/found/+\n",
         )
@@ -278,7 +279,9 @@ class MosquittoBroker:
             f"pattern write {PREFIX}/discover/+",
             f"pattern read {PREFIX}/found/%u",
             "",
-            "# One block per controller: the locks it was granted.",
+            "# One block per controller: the locks it was granted.  Every recipient",
+            "# topic under up/: an account does not know the routing ids of the",
+            "# controllers that use it, and frames are sealed to their recipient.",
         ]
         passwd: list[str] = []
         for grant in sorted(self._grants.values(), key=lambda g: g.username):
@@ -286,7 +289,7 @@ class MosquittoBroker:
             acl.append(f"user {grant.username}")
             for topic_id in sorted(grant.topic_ids):
                 topics = LockTopics(topic_id)
-                acl.append(f"topic read {topics.up}")
+                acl.append(f"topic read {topics.up_filter}")
                 acl.append(f"topic write {topics.down}")
             acl.append("")
         _write_atomic(
@@ -305,12 +308,24 @@ class MosquittoBroker:
         )
 
     def controller_link_config(
-        self, lock_id: bytes, username: str, password: str
+        self,
+        lock_id: bytes,
+        username: str,
+        password: str,
+        *,
+        routing_id: bytes | None,
+        hears_pairing: bool = False,
     ) -> MqttLinkConfig:
-        """Return how a controller account reaches one lock's topics."""
+        """Return how a controller account reaches one lock's topics.
+
+        ``routing_id`` is the controller's at this lock (the envelopes it
+        receives); None only checks the path (see ``MqttLinkConfig``).
+        """
         return MqttLinkConfig(
             role=MqttRole.CONTROLLER,
             topics=LockTopics.for_lock(lock_id),
+            routing_id=routing_id,
+            hears_pairing=hears_pairing,
             port=self.controller_port,
             tls=client_tls_context(self.ca_file),
             address=HOST,

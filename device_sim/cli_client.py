@@ -34,7 +34,13 @@ from custom_components.secure_lock.controller.discovery import (
     find_locks,
     pair_with_a_candidate,
 )
-from custom_components.secure_lock.controller.links import BrokerSettings
+from custom_components.secure_lock.controller.links import (
+    BROKER_URL_SEPARATOR,
+    BrokerSettings,
+    LinkUse,
+    broker_link_config,
+    broker_tls,
+)
 from custom_components.secure_lock.protocol import (
     CommandResult,
     ControllerIdentity,
@@ -47,22 +53,20 @@ from custom_components.secure_lock.protocol.pairing import ControllerPairingOutc
 from custom_components.secure_lock.transport import (
     LockTopics,
     MqttFrameLink,
-    MqttLinkConfig,
     MqttRole,
     TransportError,
-    client_tls_context,
 )
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
 from . import cli_keypad
 from .cli_errors import PAIRING_NO_ANSWER
-from .cli_lock import BROKER_CA_NEEDED, broker_address
+from .cli_lock import BROKER_CA_NEEDED, SEVERAL_NODES_HELP, broker_urls
 from .cli_profile import Connection, Profile
 
 
 async def open_link(
-    connection: Connection, session: aiohttp.ClientSession
+    connection: Connection, use: LinkUse, session: aiohttp.ClientSession
 ) -> FrameLink:
     """Connect to the lock over LAN or the broker, as the profile says.
 
@@ -81,19 +85,18 @@ async def open_link(
         else:
             return ws
     if connection.broker_url:
-        host, port = broker_address(connection.broker_url)
-        if not connection.broker_ca or not connection.lock_id:
+        broker = _broker(connection.broker_url, connection)
+        if not connection.lock_id:
             raise ValueError(BROKER_CA_NEEDED)
+        lock_id = bytes.fromhex(connection.lock_id)
         link = MqttFrameLink(
-            MqttLinkConfig(
-                role=MqttRole.CONTROLLER,
-                topics=LockTopics.for_lock(bytes.fromhex(connection.lock_id)),
-                port=port,
-                tls=client_tls_context(Path(connection.broker_ca)),
-                server_name="localhost" if host == "127.0.0.1" else host,
-                address=host,
-                username=connection.username,
-                password=connection.password,
+            broker_link_config(
+                broker,
+                MqttRole.CONTROLLER,
+                LockTopics.for_lock(lock_id),
+                broker_tls(broker),
+                routing_id=use.routing_id(lock_id),
+                hears_pairing=use.pairing,
             )
         )
         try:
@@ -103,6 +106,19 @@ async def open_link(
         else:
             return link
     raise ValueError(f"cannot reach the lock ({'; '.join(failures)})")
+
+
+def _broker(text: str, connection: Connection) -> BrokerSettings:
+    """Return the broker a profile (or `pair`'s options) names; ``text``: its URLs."""
+    urls = broker_urls([text])
+    if not connection.broker_ca:
+        raise ValueError(BROKER_CA_NEEDED)
+    return BrokerSettings(
+        urls,
+        Path(connection.broker_ca).read_text(encoding="utf-8"),
+        connection.username,
+        connection.password,
+    )
 
 
 def add_parsers(
@@ -133,7 +149,10 @@ def add_parsers(
         "--lan", metavar="ws://HOST:PORT/securelock/v1", help="the lock's LAN address"
     )
     pair.add_argument(
-        "--broker", metavar="mqtts://HOST:PORT", help="the broker's controller listener"
+        "--broker",
+        action="append",
+        metavar="mqtts://HOST:PORT",
+        help=f"the broker's controller listener; {SEVERAL_NODES_HELP}",
     )
     pair.add_argument("--broker-ca", help="CA certificate of the broker")
     pair.add_argument("--username", help="broker user name")
@@ -256,8 +275,10 @@ def _now_ms() -> int:
 
 async def _pair(args: argparse.Namespace) -> int:
     setup = SetupCode.parse(args.setup_code)
+    broker_url: str | None = None
     if args.broker is not None:
-        broker_address(args.broker)  # the same check and message as `lock --broker`
+        # The same checks and messages as `lock --broker`; stored as HA stores them.
+        broker_url = f"{BROKER_URL_SEPARATOR} ".join(broker_urls(args.broker))
         if args.broker_ca is None:
             raise ValueError(BROKER_CA_NEEDED)
         if not Path(args.broker_ca).is_file():
@@ -266,21 +287,16 @@ async def _pair(args: argparse.Namespace) -> int:
         raise ValueError("--broker-ca, --username and --password need --broker")
     connection = Connection(
         lan_url=args.lan,
-        broker_url=args.broker,
+        broker_url=broker_url,
         broker_ca=args.broker_ca,
         username=args.username,
         password=args.password,
         lock_id=None if setup.pin is None else setup.pin.lock_id.hex(),
     )
     profile = Profile(ControllerIdentity.generate(), connection)
-    if setup.pin is None and args.broker is not None and args.lan is None:
+    if setup.pin is None and broker_url is not None and args.lan is None:
         # Typed digits through a relay: ask which locks have such a code.
-        broker = BrokerSettings(
-            args.broker,
-            Path(args.broker_ca).read_text(encoding="utf-8"),
-            args.username,
-            args.password,
-        )
+        broker = _broker(broker_url, connection)
         candidates = await find_locks(broker, setup.discriminator)
 
         async def attempt(lock_id: bytes) -> ControllerPairingOutcome:
@@ -304,7 +320,9 @@ async def _pair_once(
     connection: Connection, profile: Profile, setup: SetupCode, name: str
 ) -> ControllerPairingOutcome:
     async with aiohttp.ClientSession() as session:
-        link = await open_link(connection, session)
+        link = await open_link(
+            connection, LinkUse(profile.identity.key_id, pairing=True), session
+        )
         try:
             try:
                 outcome = await pair_over_link(link, profile.identity, setup, name)
@@ -333,7 +351,9 @@ async def _with_client(
             print(f"warning: could not save the profile: {err}", file=sys.stderr)
 
     async with aiohttp.ClientSession() as session:
-        link = await open_link(profile.connection, session)
+        link = await open_link(
+            profile.connection, LinkUse(profile.identity.key_id), session
+        )
         client = LockClient(
             link,
             profile.identity,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Sequence
 import contextlib
 import errno
 import logging
@@ -14,9 +15,12 @@ from urllib.parse import urlsplit
 import segno
 
 from custom_components.secure_lock.controller.links import (
+    BROKER_URL_SEPARATOR,
     BrokerUrlCredentialsError,
     LinkSettingsError,
     parse_broker_url,
+    parse_broker_urls,
+    split_broker_urls,
 )
 from custom_components.secure_lock.protocol.errors import ProtocolError
 from custom_components.secure_lock.protocol.firmware import ReleasePublicKey
@@ -29,6 +33,10 @@ from .mechanism import MechanismConfig
 from .pki import DevCertificateAuthority
 
 QR_FILE = "setup-qr.png"
+SEVERAL_NODES_HELP = (
+    "for several nodes of one broker repeat it or separate the URLs with "
+    "commas: they are tried in order, and the next when one goes away"
+)
 FIRST_LAN_PORT = 8765
 """The development stack's (scripts/develop) first lock listens here, and counts up."""
 _DEFAULTS = DeviceConfig()
@@ -62,8 +70,10 @@ def add_parsers(
     )
     parser.add_argument(
         "--broker",
+        action="append",
         metavar="mqtts://HOST:PORT",
-        help="connect to this MQTT broker's lock listener (mutual TLS)",
+        help="connect to this MQTT broker's lock listener (mutual TLS); "
+        f"{SEVERAL_NODES_HELP}",
     )
     parser.add_argument(
         "--broker-ca",
@@ -174,6 +184,18 @@ def _run(args: argparse.Namespace) -> int:
 BROKER_CA_NEEDED = "--broker needs --broker-ca"
 
 
+def broker_urls(values: Sequence[str]) -> tuple[str, ...]:
+    """Return the URLs given to ``--broker`` (repeated, or separated by commas)."""
+    text = BROKER_URL_SEPARATOR.join(values)
+    for url in split_broker_urls(text) or (text,):
+        broker_address(url)
+    try:
+        return parse_broker_urls(text)
+    except LinkSettingsError as err:
+        # Each URL passed: what is left is a node given twice.
+        raise ValueError(f"--broker: {err}") from None
+
+
 def broker_address(text: str) -> tuple[str, int]:
     """Return (host, port) of an mqtts:// URL; one message for every CLI command.
 
@@ -202,10 +224,10 @@ def _options(args: argparse.Namespace) -> list[RuntimeOptions]:
         lan = (host, int(port))
     broker: BrokerSettings | None = None
     if args.broker is not None:
-        host, port = broker_address(args.broker)
+        (host, port), *others = map(broker_address, broker_urls(args.broker))
         if args.broker_ca is None:
             raise ValueError(BROKER_CA_NEEDED)
-        broker = BrokerSettings(host, port, args.broker_ca)
+        broker = BrokerSettings(host, port, args.broker_ca, fallbacks=tuple(others))
     factory_ca = None
     if args.factory_ca is not None:
         factory_ca = DevCertificateAuthority.load(
@@ -328,9 +350,9 @@ def announce(
             f"  Broker:     {broker_for_controllers} (for controllers: accounts above)"
         )
     elif (broker := runtime.options.broker) is not None:
-        print(
-            f"  Broker:     mqtts://{broker.host}:{broker.port} (the lock's listener)"
-        )
+        nodes = ((broker.host, broker.port), *broker.fallbacks)
+        urls = ", ".join(f"mqtts://{host}:{port}" for host, port in nodes)
+        print(f"  Broker:     {urls} (the lock's listener)")
     print(f"  Setup code: {code.manual_code()}")
     print(f"  QR text:    {code.qr_text()}")
     print(f"  QR image:   {state_dir / QR_FILE}")

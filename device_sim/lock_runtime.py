@@ -27,6 +27,7 @@ from custom_components.secure_lock.protocol.pairing_messages import (
 from custom_components.secure_lock.protocol.pairing_seal import PairingRequest
 from custom_components.secure_lock.protocol.rng import Rng, system_rng
 from custom_components.secure_lock.transport import (
+    BrokerEndpoint,
     LockTopics,
     MqttFrameLink,
     MqttLinkConfig,
@@ -76,6 +77,9 @@ class BrokerSettings:
     port: int
     ca_file: Path
     server_name: str = "localhost"
+    fallbacks: tuple[tuple[str, int], ...] = ()
+    """Further nodes of the same broker (host, port), tried in order after the
+    first; their certificates carry the same ``server_name``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +253,10 @@ class LockRuntime:
                 tls=context,
                 server_name=settings.server_name,
                 address=settings.host,
+                fallbacks=tuple(
+                    BrokerEndpoint(settings.server_name, port, host)
+                    for host, port in settings.fallbacks
+                ),
                 hears_probes=True,
             )
         )

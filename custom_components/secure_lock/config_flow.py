@@ -67,14 +67,16 @@ from .controller import (
 from .controller.discovery import find_locks, pair_with_a_candidate
 from .controller.invitations import IssuedInvitation
 from .controller.links import (
+    PATH_CHECK,
     BrokerSettings,
     LinkKind,
     LinkSettings,
     LinkSettingsError,
+    LinkUse,
     check_ca_pem,
     lan_url,
     open_link,
-    parse_broker_url,
+    parse_broker_urls,
 )
 from .coordinator import SecureLockCoordinator
 from .entry_data import (
@@ -82,6 +84,7 @@ from .entry_data import (
     link_data,
     paired_lock_from_entry,
     settings_from_data,
+    stored_broker_urls,
 )
 from .errors import form_error
 from .firmware_source import folder_problem
@@ -129,7 +132,7 @@ def _broker_schema(defaults: Mapping[str, Any]) -> dict[vol.Marker, Any]:
 
 def _broker_from_input(user_input: Mapping[str, Any]) -> BrokerSettings:
     """Validate the broker fields; raise LinkSettingsError naming the bad one."""
-    url = parse_broker_url(user_input[CONF_BROKER_URL])
+    urls = parse_broker_urls(user_input[CONF_BROKER_URL])
     ca_pem = user_input[CONF_BROKER_CA].strip() + "\n"
     check_ca_pem(ca_pem)
     username = user_input.get(CONF_USERNAME) or None
@@ -138,7 +141,7 @@ def _broker_from_input(user_input: Mapping[str, Any]) -> BrokerSettings:
         raise LinkSettingsError(
             "password_needs_username", "a password needs a user name"
         )
-    return BrokerSettings(url, ca_pem, username, password)
+    return BrokerSettings(urls, ca_pem, username, password)
 
 
 class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -398,7 +401,7 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
                 raise PairingFailed(ErrorCode.WRONG_RECIPIENT, "another lock paired")
             self._outcome = outcome
             self._settings = replace(self._settings, lock_id=outcome.lock.lock_id)
-        link = await self._async_open(self._settings)
+        link = await self._async_open(self._settings, LinkUse(identity.key_id))
         try:
             await confirm_pairing(
                 link, identity, self._outcome.lock, timeout=PAIRING_TIMEOUT
@@ -426,7 +429,7 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         self, identity: ControllerIdentity, settings: LinkSettings
     ) -> ControllerPairingOutcome:
         assert self._setup is not None
-        link = await self._async_open(settings)
+        link = await self._async_open(settings, LinkUse(identity.key_id, pairing=True))
         try:
             return await pair_over_link(
                 link, identity, self._setup, CONTROLLER_NAME, timeout=PAIRING_TIMEOUT
@@ -434,9 +437,12 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
         finally:
             await link.close()
 
-    async def _async_open(self, settings: LinkSettings) -> FrameLink:
+    async def _async_open(self, settings: LinkSettings, use: LinkUse) -> FrameLink:
         return await open_link(
-            settings, settings.order()[0], session=async_get_clientsession(self.hass)
+            settings,
+            settings.order()[0],
+            use,
+            session=async_get_clientsession(self.hass),
         )
 
     # Re-pairing and reconfiguring ----------------------------------------------
@@ -505,13 +511,16 @@ class SecureLockConfigFlow(ConfigFlow, domain=DOMAIN):
     def _account_in_use(
         self, broker: BrokerSettings, *, besides: str | None = None
     ) -> bool:
-        """Return whether another entry already reaches its lock with this broker account."""
+        """Return whether another entry already reaches its lock with this broker account.
+
+        A node in common means the same broker, whatever other nodes either lists.
+        """
         if broker.username is None:
             return False
         return any(
             entry.entry_id != besides
-            and entry.data.get(CONF_BROKER_URL) == broker.url
             and entry.data.get(CONF_USERNAME) == broker.username
+            and bool(set(stored_broker_urls(entry.data)) & set(broker.urls))
             for entry in self._async_current_entries(include_ignore=False)
         )
 
@@ -704,7 +713,7 @@ async def _async_reachable(
     """Open and close one path; return an error key if the lock is not reachable."""
     try:
         link = await open_link(
-            settings, kind, session=async_get_clientsession(flow.hass)
+            settings, kind, PATH_CHECK, session=async_get_clientsession(flow.hass)
         )
     except TransportError as err:
         return form_error(err)
@@ -716,6 +725,7 @@ def _field_of(err: LinkSettingsError) -> str:
     return {
         "invalid_broker_url": CONF_BROKER_URL,
         "broker_url_credentials": CONF_BROKER_URL,
+        "broker_url_repeated": CONF_BROKER_URL,
         "invalid_ca": CONF_BROKER_CA,
         "invalid_address": CONF_ADDRESS,
         "password_needs_username": CONF_USERNAME,

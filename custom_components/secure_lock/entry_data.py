@@ -20,7 +20,7 @@ from .const import (
     CONF_PREFER,
     DOMAIN,
 )
-from .controller.links import BrokerSettings, LinkKind, LinkSettings
+from .controller.links import BrokerSettings, LinkKind, LinkSettings, split_broker_urls
 from .protocol import ControllerIdentity, PairedLock, ProtocolError
 
 STORED_PAIRED_LOCK = "paired_lock"
@@ -45,11 +45,17 @@ def link_data(settings: LinkSettings) -> dict[str, Any]:
     return {
         CONF_LOCK_ID: settings.lock_id.hex(),
         CONF_LAN_URL: settings.lan_url,
-        CONF_BROKER_URL: broker.url if broker else None,
+        # One URL is stored as it always was; several as entered, between commas.
+        CONF_BROKER_URL: broker.urls_text if broker else None,
         CONF_BROKER_CA: broker.ca_pem if broker else None,
         CONF_USERNAME: broker.username if broker else None,
         CONF_PASSWORD: broker.password if broker else None,
     }
+
+
+def stored_broker_urls(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """Return the broker URLs an entry holds (checked when they were entered)."""
+    return split_broker_urls(data.get(CONF_BROKER_URL) or "")
 
 
 def settings_from_data(
@@ -58,7 +64,7 @@ def settings_from_data(
     """Rebuild link settings from entry data (and the preferred path option)."""
     broker = (
         BrokerSettings(
-            data[CONF_BROKER_URL],
+            stored_broker_urls(data),
             data[CONF_BROKER_CA],
             data.get(CONF_USERNAME),
             data.get(CONF_PASSWORD),

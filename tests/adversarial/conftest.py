@@ -28,6 +28,7 @@ from custom_components.secure_lock.protocol import (
     Role,
     SetupCode,
 )
+from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.protocol.suites import SuiteId
 from custom_components.secure_lock.transport import (
     LockTopics,
@@ -184,18 +185,30 @@ class Stage:
     def _grants(self, *extra: bytes) -> list[str]:
         return [i.hex() for i in extra] + [lock.lock_id.hex() for lock in self.locks]
 
-    async def controller_link(self, lock: RelayedLock) -> MqttFrameLink:
+    async def controller_link(
+        self,
+        lock: RelayedLock,
+        identity: ControllerIdentity | None,
+        *,
+        pairing: bool = False,
+    ) -> MqttFrameLink:
         """Connect a controller to broker C for ``lock``, as Home Assistant would.
 
-        Each link gets its own account: the broker uses the user name as the
-        client id, so a second connection with one name would end the first.
+        It receives the envelopes to ``identity`` (none if None: a pairing
+        attempt that never gets that far) and, with ``pairing``, the lock's
+        pairing answers.  Each link gets its own account: the broker uses the
+        user name as the client id, so a second connection with one name
+        would end the first.
         """
+        own = None if identity is None else routing_id(lock.lock_id, identity.key_id)
         username = f"controller-{len(self.links)}"
         self.controller_broker.add_controller(username, BROKER_PASSWORD, self._grants())
         link = MqttFrameLink(
             MqttLinkConfig(
                 role=MqttRole.CONTROLLER,
                 topics=LockTopics.for_lock(lock.lock_id),
+                routing_id=own,
+                hears_pairing=pairing,
                 port=self.controller_broker.controller_port,
                 tls=client_tls_context(self.controller_broker.ca_file),
                 address="127.0.0.1",
@@ -206,7 +219,17 @@ class Stage:
         )
         await link.connect()
         self.links.append(link)
+        if own is not None:
+            lock.relay.add_controller_topic(
+                LockTopics.for_lock(lock.lock_id).up_to(own)
+            )
         return link
+
+    def new_identity(
+        self, suites: tuple[SuiteId, ...] | None = None
+    ) -> ControllerIdentity:
+        """Return a new controller identity on the stage's clock."""
+        return ControllerIdentity.generate(now_ms=self.clock(), suites=suites)
 
     async def pair(
         self,
@@ -215,21 +238,21 @@ class Stage:
         suites: tuple[SuiteId, ...] | None = None,
     ) -> LockClient:
         """Press the button and pair a controller through the relay; return its client."""
-        link = await self.controller_link(lock)
-        identity, outcome = await self.pair_over(link, lock, name, suites)
+        identity = self.new_identity(suites)
+        link = await self.controller_link(lock, identity, pairing=True)
+        outcome = await self.pair_over(link, lock, identity, name)
         return await self.client(link, identity, outcome.lock)
 
     async def pair_over(
         self,
         link: FrameLink,
         lock: RelayedLock,
+        identity: ControllerIdentity,
         name: str = "Home Assistant",
-        suites: tuple[SuiteId, ...] | None = None,
-    ) -> tuple[ControllerIdentity, ControllerPairingOutcome]:
-        """Press the button and pair a new controller identity over ``link``."""
+    ) -> ControllerPairingOutcome:
+        """Press the button and pair ``identity`` over ``link``."""
         setup = setup_for_next_controller(lock.device)
         lock.device.press_button()
-        identity = ControllerIdentity.generate(now_ms=self.clock(), suites=suites)
         outcome = await pair_over_link(
             link,
             identity,
@@ -241,7 +264,7 @@ class Stage:
         await confirm_pairing(
             link, identity, outcome.lock, timeout=10, clock=self.clock
         )
-        return identity, outcome
+        return outcome
 
     async def client(
         self, link: FrameLink, identity: ControllerIdentity, paired: PairedLock
@@ -273,7 +296,9 @@ class Stage:
             valid_until_ms=valid_until_ms,
         )
         own = PairedLock(paired.lock_id, paired.bundle, paired.suite, role)
-        return await self.client(await self.controller_link(lock), identity, own)
+        return await self.client(
+            await self.controller_link(lock, identity), identity, own
+        )
 
     def advance(self, seconds: float) -> None:
         """Let wall-clock time pass for every lock and controller alike."""

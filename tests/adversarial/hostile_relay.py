@@ -17,8 +17,13 @@ is split in two real brokers with the attacker's client between them:
 * **The attacker** holds an *operator* account on both brokers with
   ``topic readwrite securelock/v1/#`` (what a broker operator has anyway).  It
   receives the controller's commands on C's ``<lock>/down`` and the lock's
-  frames on L's ``<lock>/up`` and decides, frame by frame, whether to forward,
-  hold (delay, reorder), drop, rewrite, duplicate or inject.
+  frames on L's ``<lock>/up/+`` (every recipient) and decides, frame by
+  frame, whether to forward, hold (delay, reorder), drop, rewrite, duplicate
+  or inject.  Towards the controllers it publishes a frame on the topic of
+  the recipient its header names when that is a controller's (as the lock
+  would), and anything else (junk, a flipped routing id, a controller's own
+  command reflected) on every controller's own topic: a broker delivers where
+  it likes, and this is the old shared-topic reach.
 
 Both endpoints run the project's real code on their real topics, with real
 TLS and ACLs; from either end this is indistinguishable from one compromised
@@ -27,8 +32,8 @@ broker: the lock's client certificate key (so it cannot pose as the lock on
 broker L) or any protocol key.
 
 The attacker's client is the project's own paho-based ``MqttFrameLink``:
-role ``LOCK`` on broker C (it reads ``down`` and writes ``up``) and role
-``CONTROLLER`` on broker L (the reverse).  It does not copy the MQTT 5 expiry
+role ``LOCK`` on broker C (it reads ``down`` and writes ``up/<recipient>``)
+and, on broker L, a link that subscribes to every recipient of ``up/+``.  It does not copy the MQTT 5 expiry
 the controller asks for: a hostile broker ignores it, so the protocol's own
 freshness checks are what the tests exercise.
 
@@ -45,6 +50,9 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 import logging
 import time
+from typing import Any, override
+
+from paho.mqtt.client import MQTTMessage
 
 from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.transport import (
@@ -227,12 +235,41 @@ class OperatorBroker(MosquittoBroker):
                 acl.write(f"user {name}\ntopic readwrite securelock/v1/#\n")
 
 
+@dataclass(frozen=True, slots=True)
+class _EveryRecipient(MqttLinkConfig):
+    """What the operator subscribes to on broker L: the lock's frames to anyone."""
+
+    @property
+    @override
+    def subscriptions(self) -> tuple[str, ...]:
+        assert isinstance(self.topics, LockTopics)
+        return (self.topics.up_filter,)
+
+
+class OperatorLink(MqttFrameLink):
+    """The operator's client: any topic of its lock in, any topic out."""
+
+    @override
+    def _on_message(self, client: Any, userdata: Any, message: MQTTMessage) -> None:
+        topics = self.config.topics
+        assert isinstance(topics, LockTopics)
+        if message.topic.startswith(topics.up_filter.removesuffix("+")):
+            self._deliver(bytes(message.payload))
+        else:
+            super()._on_message(client, userdata, message)
+
+    async def publish_to(self, topic: str, frame: bytes) -> None:
+        """Publish ``frame`` on ``topic`` (the broker routes what it likes)."""
+        await self._publish(topic, frame, None)
+
+
 def operator_link(
     broker: MosquittoBroker, lock_id: bytes, role: MqttRole, account: int
-) -> MqttFrameLink:
-    """Return the attacker's link on ``broker``, playing ``role`` for ``lock_id``."""
-    return MqttFrameLink(
-        MqttLinkConfig(
+) -> OperatorLink:
+    """Return the attacker's link on ``broker``: the lock's role or every recipient's."""
+    config = MqttLinkConfig if role is MqttRole.LOCK else _EveryRecipient
+    return OperatorLink(
+        config(
             role=role,
             topics=LockTopics.for_lock(lock_id),
             port=broker.controller_port,
@@ -266,6 +303,11 @@ class HostileRelay(FramePath):
         )
         self.to_lock = operator_link(lock_broker, lock_id, MqttRole.CONTROLLER, account)
         self._tasks: list[asyncio.Task[None]] = []
+        self._controller_topics: set[str] = set()
+
+    def add_controller_topic(self, topic: str) -> None:
+        """Learn a controller's own topic (the broker knows its subscriptions)."""
+        self._controller_topics.add(topic)
 
     async def start(self) -> None:
         """Connect both sides and start pumping."""
@@ -287,8 +329,24 @@ class HostileRelay(FramePath):
                 _LOGGER.debug("Relay lost a frame: %s", err)
 
     async def _deliver(self, direction: Direction, frame: bytes) -> None:
-        link = self.to_lock if direction is Direction.DOWN else self.to_controllers
-        await link.send(frame)
+        if direction is Direction.DOWN:
+            await self.to_lock.send(frame)
+            return
+        topics = LockTopics.for_lock(self.lock_id)
+        try:
+            addressed = topics.up_for_frame(frame)
+        except ValueError:
+            addressed = None
+        if addressed in (*self._controller_topics, topics.up_pairing, topics.up_resync):
+            assert addressed is not None
+            await self.to_controllers.publish_to(addressed, frame)
+            return
+        await asyncio.gather(
+            *(
+                self.to_controllers.publish_to(topic, frame)
+                for topic in sorted(self._controller_topics)
+            )
+        )
 
     async def close(self) -> None:
         """Stop pumping and disconnect."""

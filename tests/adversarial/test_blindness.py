@@ -47,12 +47,7 @@ from custom_components.secure_lock.controller.keypad import (
     list_keypad_codes,
     set_keypad_code,
 )
-from custom_components.secure_lock.protocol import (
-    ControllerIdentity,
-    ErrorCode,
-    Role,
-    SetupCode,
-)
+from custom_components.secure_lock.protocol import ErrorCode, Role, SetupCode
 from custom_components.secure_lock.protocol.channel import Channel
 from custom_components.secure_lock.protocol.envelope import frame_size
 from custom_components.secure_lock.protocol.keypad_codes import KeypadSchedule
@@ -115,10 +110,11 @@ async def test_the_relay_learns_no_content_and_no_kind(stage: Stage) -> None:
     admin = await stage.pair(lock)
     # Someone with the label tries once the lock has an owner: refused, signed.
     lock.device.press_button()
+    intruder = stage.new_identity()
     with pytest.raises(PairingFailed) as refused:
         await pair_over_link(
-            await stage.controller_link(lock),
-            ControllerIdentity.generate(now_ms=stage.clock()),
+            await stage.controller_link(lock, intruder, pairing=True),
+            intruder,
             SetupCode.parse(lock.device.element.label_code.manual_code()),
             "Intruder",
             timeout=10,

@@ -59,13 +59,14 @@ async def relayed_fixture(
 ) -> AsyncIterator[tuple[RelayedLock, MockConfigEntry]]:
     """Pair Home Assistant through the attacker and set the entry up (broker path only)."""
     lock = await stage.start_lock()
-    link = await stage.controller_link(lock)
-    identity, outcome = await stage.pair_over(link, lock)
+    identity = stage.new_identity()
+    link = await stage.controller_link(lock, identity, pairing=True)
+    outcome = await stage.pair_over(link, lock, identity)
     broker = stage.controller_broker
     settings = LinkSettings(
         lock.lock_id,
         broker=BrokerSettings(
-            f"mqtts://127.0.0.1:{broker.controller_port}",
+            (f"mqtts://127.0.0.1:{broker.controller_port}",),
             broker.ca_file.read_text(encoding="utf-8"),
             BROKER_USER,
             BROKER_PASSWORD,

@@ -62,10 +62,11 @@ CONFIRM = {"timeout": 10.0, "attempt_timeout": 0.5}
 
 
 async def _path(
-    stage: Stage, lock: RelayedLock, kind: str
+    stage: Stage, lock: RelayedLock, kind: str, identity: ControllerIdentity
 ) -> tuple[FrameLink, FramePath]:
     if kind == "relay":
-        return await stage.controller_link(lock), lock.relay
+        link = await stage.controller_link(lock, identity, pairing=True)
+        return link, lock.relay
     proxy = await stage.lan_proxy(lock)
     return await stage.lan_link(proxy.url), proxy
 
@@ -119,9 +120,12 @@ def _message_type(frame: bytes) -> int | None:
 
 
 async def _pair_and_confirm(
-    stage: Stage, lock: RelayedLock, link: FrameLink, rng: Rng = system_rng
+    stage: Stage,
+    lock: RelayedLock,
+    link: FrameLink,
+    identity: ControllerIdentity,
+    rng: Rng = system_rng,
 ) -> tuple[ControllerIdentity, Role]:
-    identity = ControllerIdentity.generate(now_ms=stage.clock())
     outcome = await pair_over_link(
         link,
         identity,
@@ -154,10 +158,11 @@ async def test_a_lost_frame_at_any_step_costs_time_not_the_pairing(
 ) -> None:
     """The lock ends up with exactly our key, as admin, whichever frame is lost."""
     lock = await stage.start_lock()
-    link, path = await _path(stage, lock, kind)
+    identity = stage.new_identity()
+    link, path = await _path(stage, lock, kind, identity)
     _drop_nth(path, direction, nth)
     lock.device.press_button()
-    identity, role = await _pair_and_confirm(stage, lock, link)
+    identity, role = await _pair_and_confirm(stage, lock, link, identity)
     assert role is Role.ADMIN
     assert _registry(lock) == {identity.key_id: Role.ADMIN}
     assert lock.device.state.joins.pending == {}
@@ -227,7 +232,8 @@ async def test_junk_injected_at_every_step_changes_nothing(
 ) -> None:
     """After every real frame the attacker injects junk both ways; pairing completes."""
     lock = await stage.start_lock()
-    link, path = await _path(stage, lock, kind)
+    identity = stage.new_identity()
+    link, path = await _path(stage, lock, kind, identity)
     original = path.intercept
     rng = RecordingRng()
     state: dict[str, bytes | None] = {"challenge": None, "hello": None}
@@ -256,7 +262,7 @@ async def test_junk_injected_at_every_step_changes_nothing(
 
     path.intercept = intercept  # type: ignore[method-assign]
     lock.device.press_button()
-    identity, role = await _pair_and_confirm(stage, lock, link, rng)
+    identity, role = await _pair_and_confirm(stage, lock, link, identity, rng)
     assert state["challenge"] is not None
     assert role is Role.ADMIN
     assert _registry(lock) == {identity.key_id: Role.ADMIN}
@@ -269,7 +275,8 @@ async def test_a_pairing_the_controller_never_learned_of_is_forgotten(
 ) -> None:
     """Every answer after the proof is lost: no record survives the fail-safe."""
     lock = await stage.start_lock()
-    link, path = await _path(stage, lock, kind)
+    identity = stage.new_identity()
+    link, path = await _path(stage, lock, kind, identity)
     original = path.intercept
     proofs = 0
 
@@ -284,7 +291,7 @@ async def test_a_pairing_the_controller_never_learned_of_is_forgotten(
     path.intercept = intercept  # type: ignore[method-assign]
     lock.device.press_button()
     with pytest.raises(PairingTimedOut):
-        await _pair_and_confirm(stage, lock, link)
+        await _pair_and_confirm(stage, lock, link, identity)
     stage.advance(FAILSAFE_MS / 1000 + 1)
     await path.inject(Direction.DOWN, wrap(Channel.ENVELOPE, b"wake up"))
     await wait_until(lambda: _registry(lock) == {})

@@ -88,7 +88,7 @@ async def test_replayed_commands_do_nothing_after_reboot_or_restore(
     # stored counters are older than what the lock has seen.
     await client.close()
     restored = await stage.client(
-        await stage.controller_link(lock),
+        await stage.controller_link(lock, client.identity),
         client.identity,
         PairedLock.from_bytes(backup),
     )
@@ -286,9 +286,10 @@ async def test_unpaired_revoked_guest_and_operator_are_refused(stage: Stage) -> 
         valid_from_ms=now + 3_600_000,
         valid_until_ms=now + 7_200_000,
     )
+    unknown = ControllerIdentity.generate(now_ms=now)
     stranger = await stage.client(
-        await stage.controller_link(lock),
-        ControllerIdentity.generate(now_ms=now),
+        await stage.controller_link(lock, unknown),
+        unknown,
         PairedLock(
             admin.paired_lock.lock_id,
             admin.paired_lock.bundle,
@@ -351,7 +352,8 @@ async def test_pairing_brute_force_locks_out_across_a_reboot(
 
     async def link() -> FrameLink:
         if path == "relay":
-            return await stage.controller_link(lock)
+            # Fresh keys per guess: no envelope is ever addressed to them.
+            return await stage.controller_link(lock, None, pairing=True)
         return await stage.lan_link(proxy.url)
 
     def guess(number: int) -> SetupCode:
@@ -401,7 +403,8 @@ async def test_lan_proxy_replays_and_held_unlocks_are_refused(stage: Stage) -> N
     lock = await stage.start_lock()
     proxy = await stage.lan_proxy(lock)
     link = await stage.lan_link(proxy.url)
-    identity, outcome = await stage.pair_over(link, lock)
+    identity = stage.new_identity()
+    outcome = await stage.pair_over(link, lock, identity)
     client = await stage.client(link, identity, outcome.lock)
     paired = len(proxy.captured(Direction.DOWN))  # the confirmation of the pairing
     await client.unlock()

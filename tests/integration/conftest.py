@@ -249,7 +249,7 @@ def broker_settings(broker: MosquittoBroker, lock: SimLock) -> LinkSettings:
     return LinkSettings(
         lock.device.lock_id,
         broker=BrokerSettings(
-            f"mqtts://127.0.0.1:{broker.controller_port}",
+            (f"mqtts://127.0.0.1:{broker.controller_port}",),
             broker.ca_file.read_text(encoding="utf-8"),
             BROKER_USER,
             BROKER_PASSWORD,

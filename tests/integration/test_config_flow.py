@@ -38,7 +38,8 @@ from custom_components.secure_lock.const import (
     DOMAIN,
     UNAVAILABLE_AFTER,
 )
-from custom_components.secure_lock.entry_data import link_data
+from custom_components.secure_lock.controller.links import BrokerSettings
+from custom_components.secure_lock.entry_data import link_data, settings_from_data
 from custom_components.secure_lock.protocol import ControllerIdentity
 from device_sim.broker import MosquittoBroker
 from device_sim.pki import DevCertificateAuthority
@@ -327,6 +328,100 @@ async def test_pair_through_the_relay(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_pair_through_a_relay_with_several_nodes(
+    hass: HomeAssistant, broker: MosquittoBroker, broker_lock: SimLock
+) -> None:
+    """Several URLs between commas: the first node is down, the next one pairs and serves.
+
+    The entry keeps the list as entered (normalised), first node first.
+    """
+    urls = (
+        f"mqtts://127.0.0.1:{free_port()}",
+        f"mqtts://127.0.0.1:{broker.controller_port}",
+    )
+    flow_id = await _start(hass, "broker")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        _broker_input(
+            broker,
+            broker_lock,
+            **{
+                CONF_BROKER_URL: f" {urls[0]} ,{urls[1]}",
+                CONF_SETUP_CODE: broker_lock.setup_code,
+            },
+        ),
+    )
+    assert result["step_id"] == "pair"
+    broker_lock.device.press_button()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_BROKER_URL] == ", ".join(urls)
+    await hass.async_block_till_done()
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    assert settings_from_data(entry.data).broker == BrokerSettings(
+        urls,
+        broker.ca_file.read_text(encoding="utf-8").strip() + "\n",
+        BROKER_USER,
+        BROKER_PASSWORD,
+    )
+    assert entry.runtime_data.lock.link_kind.value == "broker"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("second", "error"),
+    [
+        ("mqtt://127.0.0.1:1883", "invalid_broker_url"),
+        ("mqtts://127.0.0.1:port", "invalid_broker_url"),
+        ("mqtts://{user}:{secret}@127.0.0.1:8884", "broker_url_credentials"),
+        ("mqtts://127.0.0.1:{first_port}", "broker_url_repeated"),
+    ],
+)
+async def test_one_bad_url_among_good_ones(
+    hass: HomeAssistant,
+    broker: MosquittoBroker,
+    broker_lock: SimLock,
+    second: str,
+    error: str,
+) -> None:
+    """Every listed URL is checked: one bad URL gives its own error on the URL field.
+
+    Nothing is dialled (the first URL is the real broker, which would answer),
+    no entry is made, and a password in the URL is never sent back to the form.
+    """
+    secret = "url-secret-4e1"  # noqa: S105
+    first = f"mqtts://127.0.0.1:{broker.controller_port}"
+    bad = second.format(
+        user=BROKER_USER, secret=secret, first_port=broker.controller_port
+    )
+    flow_id = await _start(hass, "broker")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        _broker_input(broker, broker_lock, **{CONF_BROKER_URL: f"{first}, {bad}"}),
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_BROKER_URL: error}
+    assert secret not in _form_text(result)
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+def test_an_entry_with_one_broker_url_loads_unchanged() -> None:
+    """Entries stored before several URLs existed hold one URL: read and written as before."""
+    data = {
+        CONF_LOCK_ID: bytes(16).hex(),
+        CONF_LAN_URL: None,
+        CONF_BROKER_URL: "mqtts://broker.example.com:8883",
+        CONF_BROKER_CA: "PEM",
+        CONF_USERNAME: "user",
+        CONF_PASSWORD: "secret",
+    }
+    settings = settings_from_data(data)
+    assert settings.broker is not None
+    assert settings.broker.urls == ("mqtts://broker.example.com:8883",)
+    assert link_data(settings) == data
+
+
 async def test_typed_digits_through_the_relay_without_a_lock_in_pairing_mode(
     hass: HomeAssistant, broker: MosquittoBroker, broker_lock: SimLock
 ) -> None:
@@ -347,19 +442,29 @@ async def test_typed_digits_through_the_relay_without_a_lock_in_pairing_mode(
     assert await hass.config_entries.async_unload(result["result"].entry_id)
 
 
+@pytest.mark.parametrize("other_node_first", [False, True])
 async def test_one_broker_account_per_lock(
-    hass: HomeAssistant, broker: MosquittoBroker, broker_lock: SimLock
+    hass: HomeAssistant,
+    broker: MosquittoBroker,
+    broker_lock: SimLock,
+    other_node_first: bool,
 ) -> None:
-    """An account another entry already uses is refused: they would push each other off."""
+    """An account another entry already uses is refused: they would push each other off.
+
+    One node in common is the same broker, whatever other nodes the new list names.
+    """
     # Another lock's entry (not set up: only its settings matter here).
     other = replace(broker_settings(broker, broker_lock), lock_id=bytes(16))
     MockConfigEntry(
         domain=DOMAIN, unique_id=bytes(16).hex(), data=link_data(other)
     ).add_to_hass(hass)
+    values = _broker_input(broker, broker_lock)
+    if other_node_first:
+        values[CONF_BROKER_URL] = (
+            f"mqtts://127.0.0.1:{free_port()}, {values[CONF_BROKER_URL]}"
+        )
     flow_id = await _start(hass, "broker")
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, _broker_input(broker, broker_lock)
-    )
+    result = await hass.config_entries.flow.async_configure(flow_id, values)
     assert result["errors"] == {CONF_USERNAME: "account_in_use"}
 
 
@@ -383,7 +488,7 @@ async def test_reconfiguring_onto_an_account_in_use_is_refused(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {
-            CONF_BROKER_URL: base.broker.url,
+            CONF_BROKER_URL: base.broker.urls_text,
             CONF_BROKER_CA: base.broker.ca_pem,
             CONF_USERNAME: BROKER_USER,
             CONF_PASSWORD: BROKER_PASSWORD,

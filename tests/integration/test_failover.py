@@ -109,7 +109,7 @@ async def two_paths(
         lock.device.lock_id,
         lan_url=proxy.url,
         broker=BrokerSettings(
-            f"mqtts://127.0.0.1:{broker.controller_port}",
+            (f"mqtts://127.0.0.1:{broker.controller_port}",),
             broker.ca_file.read_text(encoding="utf-8"),
             BROKER_USER,
             BROKER_PASSWORD,

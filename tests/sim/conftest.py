@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+import socket
 
 import pytest
 
@@ -13,6 +14,7 @@ import device_sim  # noqa: F401
 
 # isort: split
 
+from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.transport import (
     Backoff,
     LockTopics,
@@ -27,6 +29,7 @@ from device_sim.mechanism import MechanismConfig
 from device_sim.pki import DevCertificateAuthority, write_issued
 from device_sim.timing import ManualScheduler
 
+from .helpers import TEST_CONTROLLER_KEY_ID
 from .lock_rig import Rig
 from .mqtt_customer import Customer
 
@@ -90,11 +93,15 @@ class LinkFactory:
         max_frame_size: int = 4096,
         ca_file: Path | None = None,
         server_name: str = "localhost",
+        key_id: bytes = TEST_CONTROLLER_KEY_ID,
+        hears_pairing: bool = False,
     ) -> MqttFrameLink:
-        """Return a controller-side link for ``lock_id``."""
+        """Return a controller-side link for ``lock_id``, receiving ``key_id``'s frames."""
         config = MqttLinkConfig(
             role=MqttRole.CONTROLLER,
             topics=LockTopics.for_lock(lock_id),
+            routing_id=routing_id(lock_id, key_id),
+            hears_pairing=hears_pairing,
             port=self.broker.controller_port,
             tls=client_tls_context(ca_file or self.broker.ca_file),
             server_name=server_name,
@@ -149,3 +156,12 @@ def rig_fixture(tmp_path: Path) -> Rig:
         mechanism=MechanismConfig(motor_seconds=0, open_hold_seconds=3)
     )
     return Rig(tmp_path, ManualScheduler(), config)
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[socket.socket]:
+    """Return a port that accepts TCP but never speaks (did anyone dial it?)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    yield listener
+    listener.close()

@@ -6,16 +6,33 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 import secrets
+import socket
 
 import aiohttp
 
 from custom_components.secure_lock.protocol import Role, SetupCode
+from custom_components.secure_lock.protocol.channel import Channel, wrap
+from custom_components.secure_lock.protocol.envelope import PROTOCOL_VERSION, routing_id
 from custom_components.secure_lock.protocol.messages import InvitationCreate
 from custom_components.secure_lock.protocol.setup_code import discriminator_of
 from custom_components.secure_lock.transport import WebSocketFrameLink
 from device_sim.lock_device import LockDevice
 
 CONDITION_TIMEOUT = 5.0
+TEST_CONTROLLER_KEY_ID = bytes(range(0x40, 0x50))
+"""The key id of the controller a raw test link stands for."""
+
+
+def frame_to(
+    lock_id: bytes, body: bytes, key_id: bytes = TEST_CONTROLLER_KEY_ID
+) -> bytes:
+    """Return a lock frame with an envelope's routing header for one controller.
+
+    What a lock's link needs to find the recipient's topic; the rest is
+    ``body``, opaque to the transport.
+    """
+    header = bytes((PROTOCOL_VERSION, 1)) + routing_id(lock_id, key_id)
+    return wrap(Channel.ENVELOPE, header + body)
 
 
 async def wait_until(condition: Callable[[], bool]) -> None:
@@ -98,3 +115,13 @@ def setup_for_next_controller(
         label_discriminator=label_discriminator,
     )
     return code
+
+
+def was_dialled(listener: socket.socket) -> bool:
+    """Return whether a client connected to the (non-blocking) ``listener``."""
+    try:
+        conn, _address = listener.accept()
+    except BlockingIOError:
+        return False
+    conn.close()
+    return True

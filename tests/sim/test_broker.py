@@ -68,7 +68,7 @@ def test_password_file_holds_no_plaintext(broker: MosquittoBroker) -> None:
     assert passwd.startswith(b"controller1:$7$101$")
     assert CONTROLLER_PASSWORD.encode() not in passwd
     acl = (broker.directory / "acl_controllers").read_text()
-    assert f"topic read securelock/v1/{LOCK_A.hex()}/up" in acl
+    assert f"topic read securelock/v1/{LOCK_A.hex()}/up/+" in acl
     assert f"topic write securelock/v1/{LOCK_A.hex()}/down" in acl
     broker.remove_controller("controller1")
     assert (broker.directory / "passwd").read_bytes() == b""

@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.transport import LockTopics
 from device_sim.account_names import check_controller_name, is_lock_name
 from device_sim.broker import MosquittoBroker
@@ -25,12 +26,15 @@ from device_sim.passwords import InvalidUsername
 from device_sim.pki import CertFiles, DevCertificateAuthority, PkiError, write_issued
 
 from .conftest import CONTROLLER_PASSWORD
+from .helpers import TEST_CONTROLLER_KEY_ID
 from .mqtt_customer import WAIT, Customer
 
 VICTIM = bytes.fromhex("e5" * 16)
 ATTACKER_LOCK = bytes.fromhex("f6" * 16)
 VICTIM_TOPICS = LockTopics.for_lock(VICTIM)
 ATTACKER_TOPICS = LockTopics.for_lock(ATTACKER_LOCK)
+VICTIM_UP = VICTIM_TOPICS.up_to(routing_id(VICTIM, TEST_CONTROLLER_KEY_ID))
+"""Where the lock's frames to one controller go."""
 SILENCE = 0.3
 NOT_AUTHORIZED = 0x87
 
@@ -64,7 +68,7 @@ def _still_connected(lock: Customer) -> None:
     # A PUBACK after the attack proves the broker kept the victim's
     # connection: an eviction happens before the attacker's CONNACK.
     assert lock.connected
-    assert lock.publish(VICTIM_TOPICS.up, b"still here")
+    assert lock.publish(VICTIM_UP, b"still here")
 
 
 def test_lock_ids_and_controller_names_are_disjoint() -> None:
@@ -129,7 +133,7 @@ def test_a_controller_certificate_on_the_lock_listener_reaches_no_lock(
     # Mosquitto admits it (the CA signed it), as user "mallory": no lock's name.
     assert not intruder.connect().is_failure
     intruder.subscribe(VICTIM_TOPICS.down)
-    assert not intruder.publish(VICTIM_TOPICS.up, b"forged")
+    assert not intruder.publish(VICTIM_UP, b"forged")
     sender = Customer.controller(broker, "owner", CONTROLLER_PASSWORD)
     customers.append(sender)
     assert not sender.connect().is_failure

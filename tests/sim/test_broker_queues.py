@@ -16,16 +16,20 @@ import queue
 
 import pytest
 
+from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.transport import LockTopics
 from device_sim.broker import MosquittoBroker
 from device_sim.broker_limits import PUBLISH_HEADROOM, BrokerLimits
 from device_sim.pki import CertFiles, DevCertificateAuthority, write_issued
 
 from .conftest import CONTROLLER_PASSWORD
+from .helpers import TEST_CONTROLLER_KEY_ID
 from .mqtt_customer import MAX_SESSION_EXPIRY, Customer, rss_bytes
 
 LOCK = bytes.fromhex("d4" * 16)
 TOPICS = LockTopics.for_lock(LOCK)
+UP = TOPICS.up_to(routing_id(LOCK, TEST_CONTROLLER_KEY_ID))
+"""Where the lock's frames to one controller go."""
 LIMITS = BrokerLimits()
 FLOOD_FRAMES = 1000
 """Sixteen times the queue: about 4 MB, which the old configuration kept."""
@@ -66,7 +70,7 @@ def test_a_flooded_persistent_session_holds_a_bounded_queue(
     absent = _persistent_session(broker)
     customers.append(absent)
     assert not absent.connect().is_failure
-    absent.subscribe(TOPICS.up)
+    absent.subscribe(UP)
     absent.close()
 
     flooder = Customer.lock(broker, device)
@@ -75,7 +79,7 @@ def test_a_flooded_persistent_session_holds_a_bounded_queue(
     before = rss_bytes(broker.pid)
     for _ in range(FLOOD_FRAMES):
         # The broker acknowledges each one; the queue, not the publisher, is bounded.
-        assert flooder.publish(TOPICS.up, FRAME)
+        assert flooder.publish(UP, FRAME)
     growth = rss_bytes(broker.pid) - before
     assert growth < LIMITS.held_per_client + ALLOCATOR_SLACK, growth
 
@@ -108,6 +112,6 @@ def test_a_packet_larger_than_a_frame_costs_the_connection(
     lock = Customer.lock(broker, device)
     customers.append(lock)
     assert not lock.connect().is_failure
-    assert lock.publish(TOPICS.up, bytes(LARGEST_PAYLOAD))
-    assert not lock.publish(TOPICS.up, bytes(LIMITS.max_packet_size))
+    assert lock.publish(UP, bytes(LARGEST_PAYLOAD))
+    assert not lock.publish(UP, bytes(LIMITS.max_packet_size))
     lock.wait_gone()

@@ -11,15 +11,19 @@ import queue
 
 import pytest
 
+from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.transport import LockTopics
 from device_sim.broker import MosquittoBroker
 from device_sim.pki import CertFiles, DevCertificateAuthority, write_issued
 
 from .conftest import CONTROLLER_PASSWORD
+from .helpers import TEST_CONTROLLER_KEY_ID
 from .mqtt_customer import Customer, Will
 
 LOCK = bytes.fromhex("c3" * 16)
 TOPICS = LockTopics.for_lock(LOCK)
+UP = TOPICS.up_to(routing_id(LOCK, TEST_CONTROLLER_KEY_ID))
+"""Where the lock's frames to one controller go."""
 # A message the broker forwards arrives in milliseconds; this bounds how
 # long a test waits to show that none comes.
 SILENCE = 0.3
@@ -40,7 +44,7 @@ def _nothing_retained(broker: MosquittoBroker, customers: list[Customer]) -> Non
     listener = Customer.controller(broker, "owner", CONTROLLER_PASSWORD)
     customers.append(listener)
     assert not listener.connect().is_failure
-    listener.subscribe(TOPICS.up)
+    listener.subscribe(UP)
     with pytest.raises(queue.Empty):
         listener.messages.get(timeout=SILENCE)
 
@@ -52,9 +56,7 @@ def test_a_retained_publish_costs_the_connection_and_is_not_kept(
     attacker = Customer.lock(broker, device)
     customers.append(attacker)
     assert not attacker.connect().is_failure
-    assert not attacker.publish(
-        TOPICS.up, b"kept for every later subscriber", retain=True
-    )
+    assert not attacker.publish(UP, b"kept for every later subscriber", retain=True)
     attacker.wait_gone()
     _nothing_retained(broker, customers)
     assert "retain_available false" in broker.config_path.read_text().splitlines()
@@ -65,7 +67,7 @@ def test_a_retained_will_is_refused_at_connect(
 ) -> None:
     """A CONNECT whose will is retained gets "retain not supported"; no will is kept."""
     attacker = Customer.lock(
-        broker, device, will=Will(TOPICS.up, b"published after I leave", retain=True)
+        broker, device, will=Will(UP, b"published after I leave", retain=True)
     )
     customers.append(attacker)
     reason = attacker.connect()
@@ -82,9 +84,9 @@ def test_an_ordinary_will_and_publish_still_pass(
     listener = Customer.controller(broker, "owner", CONTROLLER_PASSWORD)
     customers.append(listener)
     assert not listener.connect().is_failure
-    listener.subscribe(TOPICS.up)
-    lock = Customer.lock(broker, device, will=Will(TOPICS.up, b"gone", retain=False))
+    listener.subscribe(UP)
+    lock = Customer.lock(broker, device, will=Will(UP, b"gone", retain=False))
     customers.append(lock)
     assert not lock.connect().is_failure
-    assert lock.publish(TOPICS.up, b"frame")
+    assert lock.publish(UP, b"frame")
     assert listener.messages.get(timeout=5.0) == b"frame"

@@ -9,13 +9,18 @@ import pytest
 from custom_components.secure_lock.controller.links import (
     DEFAULT_LAN_PORT,
     LAN_PATH,
+    PATH_CHECK,
     BrokerSettings,
     BrokerUrlCredentialsError,
     LinkSettingsError,
+    LinkUse,
     _broker_link,
     lan_url,
     parse_broker_url,
+    parse_broker_urls,
 )
+from custom_components.secure_lock.protocol.envelope import routing_id
+from custom_components.secure_lock.transport import BrokerEndpoint, LockTopics
 from device_sim.__main__ import main
 from device_sim.pki import DevCertificateAuthority
 from device_sim.ports import free_port
@@ -104,10 +109,148 @@ def test_bad_port_error_does_not_quote_the_input() -> None:
 def test_broker_certificate_name(url: str, server_name: str) -> None:
     """The name checked in the broker certificate: the host, or localhost for loopback."""
     ca_pem = DevCertificateAuthority.create("Test Root").cert_pem.decode()
-    link = _broker_link(LOCK_ID, BrokerSettings(url, ca_pem, "user", "secret"))
+    link = _broker_link(
+        LOCK_ID, BrokerSettings((url,), ca_pem, "user", "secret"), PATH_CHECK
+    )
     assert link.config.server_name == server_name
     assert link.config.address == url.removeprefix("mqtts://").rsplit(":", 1)[0]
     assert link.config.port == 8883
+
+
+def test_several_broker_urls_between_commas() -> None:
+    """Commas separate a broker's nodes; blanks and a trailing comma do not matter."""
+    assert parse_broker_urls(" mqtts://a.example:8883 ,mqtts://b.example:8884, ") == (
+        "mqtts://a.example:8883",
+        "mqtts://b.example:8884",
+    )
+    assert parse_broker_urls("mqtts://a.example:8883") == ("mqtts://a.example:8883",)
+
+
+@pytest.mark.parametrize("text", ["", " , ", "mqtts://a.example, mqtt://b.example"])
+def test_broker_url_lists_without_a_usable_url_are_refused(text: str) -> None:
+    """No URL, or one bad URL among good ones: the form's invalid_broker_url."""
+    with pytest.raises(LinkSettingsError) as err:
+        parse_broker_urls(text)
+    assert err.value.key == "invalid_broker_url"
+
+
+def test_credentials_in_any_listed_url_are_refused_unquoted() -> None:
+    """A user:password@ in the second URL is refused as in the first, never quoted."""
+    with pytest.raises(BrokerUrlCredentialsError) as err:
+        parse_broker_urls(f"mqtts://a.example:8883, mqtts://ha:{SECRET}@b.example")
+    assert SECRET not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mqtts://a.example, mqtts://a.example",
+        "mqtts://a.example, mqtts://a.example:8883",
+    ],
+)
+def test_a_node_listed_twice_is_refused(text: str) -> None:
+    """The same host and port twice (the default port counts) has its own key."""
+    with pytest.raises(LinkSettingsError) as err:
+        parse_broker_urls(text)
+    assert err.value.key == "broker_url_repeated"
+
+
+def test_a_link_to_several_nodes_tries_them_in_the_order_given() -> None:
+    """Each URL becomes one endpoint with its own certificate name; the first is tried first."""
+    ca_pem = DevCertificateAuthority.create("Test Root").cert_pem.decode()
+    broker = BrokerSettings(
+        ("mqtts://a.example:8883", "mqtts://127.0.0.1:8884"), ca_pem, "user", "secret"
+    )
+    assert broker.urls_text == "mqtts://a.example:8883, mqtts://127.0.0.1:8884"
+    link = _broker_link(LOCK_ID, broker, PATH_CHECK)
+    assert link.config.endpoints == (
+        BrokerEndpoint("a.example", 8883, "a.example"),
+        BrokerEndpoint("localhost", 8884, "127.0.0.1"),
+    )
+    assert link.endpoint == link.config.endpoints[0]
+
+
+def test_broker_settings_take_a_tuple_of_urls() -> None:
+    """A bare string would be read letter by letter: refused, as is no URL at all."""
+    with pytest.raises(ValueError, match="tuple"):
+        BrokerSettings("mqtts://a.example", "")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="tuple"):
+        BrokerSettings((), "")
+
+
+@pytest.mark.parametrize(
+    "brokers",
+    [
+        ["mqtts://127.0.0.1:8883", f"mqtts://lock:{SECRET}@127.0.0.1:8884"],
+        [f"mqtts://127.0.0.1:8883,mqtts://lock:{SECRET}@127.0.0.1:8884"],
+    ],
+)
+def test_lock_command_refuses_credentials_in_any_broker_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], brokers: list[str]
+) -> None:
+    """`--broker` repeated or with commas: a second URL with credentials stops it alike."""
+    options = [arg for url in brokers for arg in ("--broker", url)]
+    code = main(
+        [
+            "lock",
+            "--state-dir",
+            str(tmp_path / "lock"),
+            *options,
+            "--broker-ca",
+            str(tmp_path / "ca.crt"),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.startswith("error: ")
+    assert len(captured.err.splitlines()) == 1
+    assert "credentials" in captured.err
+    assert SECRET not in captured.out + captured.err
+    assert not (tmp_path / "lock").exists()
+
+
+def test_client_refuses_a_broker_node_given_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same node twice is one `error:` line, and nothing is saved or dialled."""
+    profile = tmp_path / "profile.json"
+    port = free_port()
+    code = main(
+        [
+            "client",
+            "--profile",
+            str(profile),
+            "pair",
+            foreign_code().manual_code(),
+            "--broker",
+            f"mqtts://127.0.0.1:{port}",
+            "--broker",
+            f"mqtts://127.0.0.1:{port}",
+            "--broker-ca",
+            str(tmp_path / "ca.crt"),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.splitlines() == [
+        "error: --broker: the same broker node is given twice"
+    ]
+    assert not profile.exists()
+
+
+def test_a_relay_link_hears_only_its_own_recipient_topics() -> None:
+    """Envelopes to this controller, resync notices, and pairing answers only while pairing."""
+    ca_pem = DevCertificateAuthority.create("Test Root").cert_pem.decode()
+    broker = BrokerSettings(("mqtts://broker.example:8883",), ca_pem, "user", "secret")
+    key_id = bytes(range(16))
+    topics = LockTopics.for_lock(LOCK_ID)
+    own = topics.up_to(routing_id(LOCK_ID, key_id))
+    operating = _broker_link(LOCK_ID, broker, LinkUse(key_id))
+    pairing = _broker_link(LOCK_ID, broker, LinkUse(key_id, pairing=True))
+    checking = _broker_link(LOCK_ID, broker, PATH_CHECK)
+    assert operating.config.frame_topics == {own, topics.up_resync}
+    assert pairing.config.frame_topics == {own, topics.up_resync, topics.up_pairing}
+    assert checking.config.frame_topics == {topics.up_resync}
 
 
 def test_lock_command_refuses_a_broker_url_with_credentials(

@@ -58,14 +58,20 @@ async def runtime_fixture(
     await runtime.stop()
 
 
-async def _pair(runtime: LockRuntime, link: FrameLink, name: str) -> LockClient:
+async def _pair(
+    runtime: LockRuntime,
+    link: FrameLink,
+    name: str,
+    identity: ControllerIdentity | None = None,
+) -> LockClient:
+    """Pair as ``identity`` (a new one if None: a relay link must know it first)."""
     device = runtime.device
     assert device is not None
     await admin_call(
         runtime.options.state_dir / SOCKET_NAME, AdminRequest(AdminCommand.PRESS_BUTTON)
     )
     setup = setup_for_next_controller(device)
-    identity = ControllerIdentity.generate()
+    identity = identity or ControllerIdentity.generate()
     outcome = await pair_over_link(
         link, identity, SetupCode.parse(setup.qr_text()), name, timeout=10
     )
@@ -91,9 +97,12 @@ async def test_pair_and_operate_over_lan_and_broker(
         lan = await _pair(runtime, lan_side, "Home Assistant")
 
         grant(runtime.device.lock_id)
-        relay_link = links.controller(runtime.device.lock_id)
+        phone = ControllerIdentity.generate()
+        relay_link = links.controller(
+            runtime.device.lock_id, key_id=phone.key_id, hears_pairing=True
+        )
         await relay_link.connect()
-        relay = await _pair(runtime, relay_link, "Phone")
+        relay = await _pair(runtime, relay_link, "Phone", phone)
 
         relay_updates: list[LockReport] = []
         relay._on_update = relay_updates.append
@@ -169,9 +178,12 @@ async def test_heartbeats_arrive_through_the_broker(
     device = await runtime.start()
     try:
         grant(device.lock_id)
-        link = links.controller(device.lock_id)
+        identity = ControllerIdentity.generate()
+        link = links.controller(
+            device.lock_id, key_id=identity.key_id, hears_pairing=True
+        )
         await link.connect()
-        client = await _pair(runtime, link, "HA")
+        client = await _pair(runtime, link, "HA", identity)
         beats: list[LockReport] = []
         client._on_update = beats.append
         await _wait_for(lambda: sum(u.kind is ReportKind.HEARTBEAT for u in beats) >= 2)

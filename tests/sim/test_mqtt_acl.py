@@ -15,13 +15,18 @@ import contextlib
 
 import pytest
 
+from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.transport import (
+    LockTopics,
     MqttFrameLink,
     PublishRejected,
     SubscribeRejected,
 )
 
 from .conftest import LOCK_A, LOCK_B, LinkFactory
+from .helpers import TEST_CONTROLLER_KEY_ID, frame_to
+
+OTHER_CONTROLLER_KEY_ID = bytes(range(0x60, 0x70))
 
 # A message that is going to arrive through a local broker does so in
 # milliseconds; this bounds how long the tests wait to prove one does not.
@@ -74,9 +79,52 @@ async def test_lock_and_controller_round_trip(
 
     await controller.send(b"command", expiry_s=30)
     assert await _receive(lock) == b"command"
-    await lock.send(b"reply")
-    assert await _receive(controller) == b"reply"
+    await lock.send(frame_to(LOCK_A, b"reply"))
+    assert await _receive(controller) == frame_to(LOCK_A, b"reply")
     assert controller.stats.frames_sent == 1 and lock.stats.frames_received == 1
+
+
+async def test_each_controller_receives_only_its_own_frames(
+    links: LinkFactory, grant: Callable[..., None]
+) -> None:
+    """Two controllers of one lock: each gets only the frames to its routing id."""
+    grant(LOCK_A)
+    grant(LOCK_A, username="controller2")
+    lock = links.lock(LOCK_A)
+    mine = links.controller(LOCK_A)
+    other = links.controller(LOCK_A, "controller2", key_id=OTHER_CONTROLLER_KEY_ID)
+    for link in (lock, mine, other):
+        await link.connect()
+
+    await lock.send(frame_to(LOCK_A, b"to the other", OTHER_CONTROLLER_KEY_ID))
+    await lock.send(frame_to(LOCK_A, b"to me"))
+    assert await _receive(mine) == frame_to(LOCK_A, b"to me")
+    assert await _receive(other) == frame_to(
+        LOCK_A, b"to the other", OTHER_CONTROLLER_KEY_ID
+    )
+    await _assert_silent_after(mine, 1)
+    await _assert_silent_after(other, 1)
+    assert mine.stats.dropped_unexpected == other.stats.dropped_unexpected == 0
+
+
+async def test_a_lock_writes_only_one_level_under_its_uplink(
+    links: LinkFactory, grant: Callable[..., None]
+) -> None:
+    """The lock's grant is up/+: deeper topics are refused."""
+    grant(LOCK_A)
+    lock = links.lock(LOCK_A)
+    await lock.connect()
+    own = LockTopics.for_lock(LOCK_A).up_to(routing_id(LOCK_A, TEST_CONTROLLER_KEY_ID))
+    assert await _publish_raw(lock, own, b"frame")
+    assert not await _publish_raw(lock, f"{own}/deeper", b"frame")
+    assert not await _publish_raw(lock, f"securelock/v1/{LOCK_A.hex()}/up", b"frame")
+
+
+async def _assert_silent_after(link: MqttFrameLink, received: int) -> None:
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(SILENCE):
+            await link.receive()
+    assert link.stats.frames_received == received
 
 
 async def test_second_lock_cannot_read_first_locks_commands(
@@ -106,7 +154,10 @@ async def test_second_lock_cannot_publish_as_first_lock(
     await controller.connect()
     lock_b = links.lock(LOCK_B)
     await lock_b.connect()
-    assert not await _publish_raw(lock_b, f"securelock/v1/{LOCK_A.hex()}/up", b"forged")
+    victim_topic = LockTopics.for_lock(LOCK_A).up_to(
+        routing_id(LOCK_A, TEST_CONTROLLER_KEY_ID)
+    )
+    assert not await _publish_raw(lock_b, victim_topic, b"forged")
     await _assert_silent(controller)
     # Nor can it inject commands into A's downlink.
     lock_a = links.lock(LOCK_A)
@@ -126,7 +177,7 @@ async def test_controller_without_grant_cannot_read_or_command(
     await lock_a.connect()
     outsider = links.controller(LOCK_A)
     subscribed = await _connect_if_allowed(outsider)
-    await lock_a.send(b"status")
+    await lock_a.send(frame_to(LOCK_A, b"status"))
     if subscribed:
         await _assert_silent(outsider)
         # Mosquitto answers the denied QoS 1 publish with PUBACK "not authorized".
@@ -145,8 +196,8 @@ async def test_grant_takes_effect_after_reload(
     await controller.connect()
     lock_a = links.lock(LOCK_A)
     await lock_a.connect()
-    await lock_a.send(b"hello")
-    assert await _receive(controller) == b"hello"
+    await lock_a.send(frame_to(LOCK_A, b"hello"))
+    assert await _receive(controller) == frame_to(LOCK_A, b"hello")
 
 
 async def test_lock_cannot_kick_another_lock(

@@ -18,8 +18,11 @@ import threading
 
 import pytest
 
+from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.transport import (
     Backoff,
+    BrokerEndpoint,
+    BrokerRefused,
     LinkClosed,
     LockTopics,
     MqttFrameLink,
@@ -33,12 +36,14 @@ from custom_components.secure_lock.transport import (
 from device_sim.pki import DevCertificateAuthority, write_issued
 
 from .conftest import LOCK_A
-from .helpers import wait_until
+from .helpers import TEST_CONTROLLER_KEY_ID, wait_until, was_dialled
 
 CONNECT, CONNACK, PUBLISH, PUBACK = 1, 2, 3, 4
 SUBSCRIBE, SUBACK, PINGREQ, PINGRESP, DISCONNECT = 8, 9, 12, 13, 14
 NOT_AUTHORIZED = 0x87
+SERVER_UNAVAILABLE, SERVER_BUSY, USE_ANOTHER_SERVER = 0x88, 0x89, 0x9C
 DELIVERY_TIMEOUT = 5.0
+OWN_ROUTE = routing_id(LOCK_A, TEST_CONTROLLER_KEY_ID)
 
 
 def _varint(value: int) -> bytes:
@@ -64,6 +69,25 @@ def publish_qos0(topic: str, payload: bytes) -> bytes:
     return _packet(PUBLISH, _string(topic) + b"\x00" + payload)
 
 
+def _filter_count(subscribe_body: bytes) -> int:
+    """Return how many topic filters a SUBSCRIBE (MQTT 5) asks for."""
+    offset = 2  # packet id
+    length, shift = 0, 0
+    while True:
+        byte = subscribe_body[offset]
+        offset += 1
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    offset += length  # properties
+    count = 0
+    while offset < len(subscribe_body):
+        offset += 2 + int.from_bytes(subscribe_body[offset : offset + 2], "big") + 1
+        count += 1
+    return count
+
+
 async def _read_packet(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     first = (await reader.readexactly(1))[0]
     length, shift = 0, 0
@@ -84,6 +108,7 @@ class Relay:
     answer_pings: bool = True
     pings: int = 0
     connections: int = 0
+    connack_code: int = 0
     suback_code: int = 0
     ack_publishes: bool = True
     on_subscribed: list[bytes] = field(default_factory=list)
@@ -100,11 +125,17 @@ class Relay:
                 if kind == CONNECT:
                     self.connections += 1
                 if kind == CONNECT and self.answer_connect:
-                    writer.write(_packet(CONNACK, b"\x00\x00\x00"))
+                    connack = bytes([0, self.connack_code, 0])
+                    writer.write(_packet(CONNACK, connack))
                 elif kind == SUBSCRIBE:
                     packet_id = body[:2]
                     writer.write(
-                        _packet(SUBACK, packet_id + b"\x00" + bytes([self.suback_code]))
+                        _packet(
+                            SUBACK,
+                            packet_id
+                            + b"\x00"
+                            + bytes([self.suback_code]) * _filter_count(body),
+                        )
                     )
                     for frame in self.on_subscribed:
                         writer.write(frame)
@@ -142,14 +173,17 @@ class RelayRig:
         connect_timeout: float = 10.0,
         keepalive: int = 30,
         backoff: Backoff | None = None,
+        fallbacks: tuple[BrokerEndpoint, ...] = (),
     ) -> MqttFrameLink:
         """Return a controller link to the relay (closed after the test)."""
         config = MqttLinkConfig(
             role=MqttRole.CONTROLLER,
             topics=LockTopics.for_lock(LOCK_A),
+            routing_id=OWN_ROUTE,
             port=self.relay.port,
             tls=client_tls_context(ca_pem=self.ca_pem),
             address="127.0.0.1",
+            fallbacks=fallbacks,
             username="controller",
             password="secret",
             ack_timeout=ack_timeout,
@@ -197,18 +231,25 @@ async def rig(tmp_path: Path) -> AsyncIterator[RelayRig]:
 
 
 async def test_frames_on_foreign_topics_are_dropped_and_counted(rig: RelayRig) -> None:
-    """A relay routing another lock's topic to us gets those frames dropped."""
+    """A relay routing any topic but our own to us gets those frames dropped.
+
+    Another lock's, another controller's of this lock, the pairing answers
+    (this link is not pairing), and the bare uplink of the old layout.
+    """
     topics = LockTopics.for_lock(LOCK_A)
     other = LockTopics.for_lock(bytes(16))
     rig.relay.on_subscribed = [
-        publish_qos0(other.up, b"someone else's frame"),
-        publish_qos0(topics.up, b"ours"),
+        publish_qos0(other.up_to(OWN_ROUTE), b"another lock's frame"),
+        publish_qos0(topics.up_to(bytes(16)), b"another controller's frame"),
+        publish_qos0(topics.up_pairing, b"a pairing answer"),
+        publish_qos0(f"securelock/v1/{LOCK_A.hex()}/up", b"no recipient"),
+        publish_qos0(topics.up_to(OWN_ROUTE), b"ours"),
     ]
     link = rig.link()
     await link.connect()
     async with asyncio.timeout(DELIVERY_TIMEOUT):
         assert await link.receive() == b"ours"
-    assert link.stats.dropped_unexpected == 1
+    assert link.stats.dropped_unexpected == 4
     assert link.stats.frames_received == 1
 
 
@@ -219,6 +260,48 @@ async def test_refused_subscription_is_subscribe_rejected(rig: RelayRig) -> None
     with pytest.raises(SubscribeRejected):
         await link.connect()
     assert not link.connected
+
+
+def _behind(listener: socket.socket) -> tuple[BrokerEndpoint, ...]:
+    return (BrokerEndpoint("localhost", listener.getsockname()[1], "127.0.0.1"),)
+
+
+async def test_refused_subscription_does_not_try_the_next_node(
+    rig: RelayRig, silent_listener: socket.socket
+) -> None:
+    """Every node of a broker shares its ACLs: a refused topic is raised at once."""
+    rig.relay.suback_code = NOT_AUTHORIZED
+    link = rig.link(fallbacks=_behind(silent_listener))
+    with pytest.raises(SubscribeRejected):
+        await link.connect()
+    assert not was_dialled(silent_listener)
+
+
+async def test_refused_account_does_not_try_the_next_node(
+    rig: RelayRig, silent_listener: socket.socket
+) -> None:
+    """CONNACK "not authorized" is the account's fault: BrokerRefused, no other node."""
+    rig.relay.connack_code = NOT_AUTHORIZED
+    link = rig.link(fallbacks=_behind(silent_listener))
+    with pytest.raises(BrokerRefused):
+        await link.connect()
+    assert not was_dialled(silent_listener)
+
+
+@pytest.mark.parametrize(
+    "reason", [SERVER_UNAVAILABLE, SERVER_BUSY, USE_ANOTHER_SERVER]
+)
+async def test_a_node_that_is_unavailable_gives_way_to_the_next(
+    rig: RelayRig, silent_listener: socket.socket, reason: int
+) -> None:
+    """CONNACK "server unavailable" and the like speak of the node: the next one is dialled."""
+    rig.relay.connack_code = reason
+    link = rig.link(connect_timeout=0.3, fallbacks=_behind(silent_listener))
+    with pytest.raises(NotConnected) as caught:
+        await link.connect()
+    assert "node unavailable" in str(caught.value)
+    # The silent node never answers CONNECT; it was dialled all the same.
+    assert was_dialled(silent_listener)
 
 
 async def test_unacknowledged_frame_is_not_connected(rig: RelayRig) -> None:
@@ -249,7 +332,9 @@ class _HeldOpen:
         self.release = threading.Event()
         self.sockets: list[socket.socket] = []
 
-    def __call__(self, _config: MqttLinkConfig) -> socket.socket:
+    def __call__(
+        self, _config: MqttLinkConfig, _endpoint: BrokerEndpoint
+    ) -> socket.socket:
         ours, theirs = socket.socketpair()
         theirs.close()
         self.sockets.append(ours)

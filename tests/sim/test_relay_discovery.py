@@ -23,6 +23,7 @@ from custom_components.secure_lock.controller.discovery import (
 )
 from custom_components.secure_lock.controller.links import BrokerSettings
 from custom_components.secure_lock.protocol import ControllerIdentity, SetupCode
+from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.protocol.errors import ErrorCode, ProtocolError
 from custom_components.secure_lock.protocol.pairing_messages import (
     DiscoveryAnswer,
@@ -89,7 +90,7 @@ async def start_lock_fixture(
 
 def _settings(broker: MosquittoBroker, username: str = ACCOUNT) -> BrokerSettings:
     return BrokerSettings(
-        f"mqtts://127.0.0.1:{broker.controller_port}",
+        (f"mqtts://127.0.0.1:{broker.controller_port}",),
         broker.ca_file.read_text(encoding="utf-8"),
         username,
         CONTROLLER_PASSWORD,
@@ -141,7 +142,7 @@ async def test_typed_digits_pair_through_the_relay_past_a_lock_with_the_same_dis
         refusals: list[tuple[bytes, ErrorCode]] = []
         # The wrong candidate first, whatever order the answers came in.
         for lock_id in sorted(found, key=lambda i: i != other.device.lock_id):
-            link = _controller_link(broker, lock_id)
+            link = _controller_link(broker, lock_id, identity)
             await link.connect()
             try:
                 outcome = await pair_over_link(
@@ -184,9 +185,18 @@ def _invite(runtime: LockRuntime, discriminator: int) -> None:
     )
 
 
-def _controller_link(broker: MosquittoBroker, lock_id: bytes) -> MqttFrameLink:
+def _controller_link(
+    broker: MosquittoBroker, lock_id: bytes, identity: ControllerIdentity
+) -> MqttFrameLink:
+    """Return a pairing link: the lock's pairing answers and envelopes to ``identity``."""
     return MqttFrameLink(
-        broker.controller_link_config(lock_id, ACCOUNT, CONTROLLER_PASSWORD)
+        broker.controller_link_config(
+            lock_id,
+            ACCOUNT,
+            CONTROLLER_PASSWORD,
+            routing_id=routing_id(lock_id, identity.key_id),
+            hears_pairing=True,
+        )
     )
 
 
@@ -231,7 +241,7 @@ async def test_answers_reach_only_the_prober(
 async def test_a_probe_without_a_usable_account_is_refused_before_sending() -> None:
     """No account, or one that cannot name a topic: a typed error, nothing sent."""
     for username in (None, "a/b", "+", ""):
-        settings = BrokerSettings("mqtts://127.0.0.1:1", "", username, None)
+        settings = BrokerSettings(("mqtts://127.0.0.1:1",), "", username, None)
         with pytest.raises(NoRelayAccount):
             await find_locks(settings, 1)
 

@@ -29,7 +29,7 @@ from ..protocol import ControllerIdentity, PairedLock, ResultCode
 from ..transport import Backoff, TransportError
 from .client import LockClient, LockReport, ReportKind
 from .errors import CommandRefused, CommandTimeout, ControllerError, LinkUnavailable
-from .links import LinkKind, LinkSettings, open_link
+from .links import LinkKind, LinkSettings, LinkUse, open_link
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -225,7 +225,12 @@ class LockConnection:
     async def _open_answering(self, path: LinkKind) -> LockClient:
         """Open ``path`` and return its client once the lock answered a status request."""
         try:
-            link = await open_link(self.settings, path, session=self._session)
+            link = await open_link(
+                self.settings,
+                path,
+                LinkUse(self.identity.key_id),
+                session=self._session,
+            )
         except TransportError as err:
             raise LockUnreachable((PathFailure(path, str(err)),)) from None
         # Reports reach the owner only once the path is adopted: a refusal

@@ -21,11 +21,11 @@ from ..protocol.pairing_messages import (
     DiscoveryProbe,
 )
 from ..protocol.rng import Rng, system_rng
-from ..transport import MqttFrameLink, MqttLinkConfig, MqttRole
+from ..transport import MqttFrameLink, MqttRole
 from ..transport.errors import LinkClosed
 from ..transport.topics import DiscoveryTopics, is_account_name
 from .errors import NoLockFound, NoRelayAccount, PairingFailed, PairingTimedOut
-from .links import BrokerSettings, broker_server_name, broker_tls
+from .links import BrokerSettings, broker_link_config, broker_tls
 
 ANSWER_WAIT = 2.0
 """How long answers are collected: locks answer at once, a relay adds milliseconds."""
@@ -46,15 +46,11 @@ async def find_locks(
     account = broker.username
     if account is None or not is_account_name(account):
         raise NoRelayAccount("finding a lock through the relay needs a broker account")
-    config = MqttLinkConfig(
-        role=MqttRole.FINDER,
-        topics=DiscoveryTopics(discriminator, account),
-        port=broker.port,
-        tls=await asyncio.get_running_loop().run_in_executor(None, broker_tls, broker),
-        server_name=broker_server_name(broker),
-        address=broker.host,
-        username=account,
-        password=broker.password,
+    config = broker_link_config(
+        broker,
+        MqttRole.FINDER,
+        DiscoveryTopics(discriminator, account),
+        await asyncio.get_running_loop().run_in_executor(None, broker_tls, broker),
     )
     link = MqttFrameLink(config)
     await link.connect()

@@ -16,8 +16,11 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from ..protocol.envelope import routing_id
 from ..protocol.errors import SecureLockError
 from ..transport import (
+    BrokerEndpoint,
+    DiscoveryTopics,
     LockTopics,
     MqttFrameLink,
     MqttLinkConfig,
@@ -30,6 +33,8 @@ from ..transport.link import FrameLink
 LAN_PATH = "/securelock/v1"
 DEFAULT_LAN_PORT = 8765
 DEFAULT_BROKER_PORT = 8883
+BROKER_URL_SEPARATOR = ","
+"""Between the URLs of a broker's nodes, wherever they are entered or stored."""
 
 
 class LinkKind(StrEnum):
@@ -67,24 +72,51 @@ class BrokerUrlCredentialsError(LinkSettingsError):
 
 @dataclass(frozen=True, slots=True)
 class BrokerSettings:
-    """An MQTT relay the lock is reachable through (TLS always)."""
+    """An MQTT relay the lock is reachable through (TLS always).
 
-    url: str
+    ``urls`` name the broker's nodes in the order they are tried (one for a
+    single broker): every node serves the same certificate names, accounts
+    and ACLs (see docs/transport.md, "Several broker nodes").
+    """
+
+    urls: tuple[str, ...]
     ca_pem: str = field(repr=False)
     username: str | None = None
     password: str | None = field(default=None, repr=False)
 
-    @property
-    def host(self) -> str:
-        """Return the broker's host name or address."""
-        host = urlsplit(self.url).hostname
-        assert host is not None  # checked by parse_broker_url
-        return host
+    def __post_init__(self) -> None:
+        """Refuse an empty list (a str here would be read letter by letter)."""
+        if not self.urls or type(self.urls) is not tuple:
+            raise ValueError("urls is a non-empty tuple of broker URLs")
 
     @property
-    def port(self) -> int:
-        """Return the broker's controller port."""
-        return urlsplit(self.url).port or DEFAULT_BROKER_PORT
+    def urls_text(self) -> str:
+        """Return the URLs as entered and stored: separated by commas."""
+        return f"{BROKER_URL_SEPARATOR} ".join(self.urls)
+
+    @property
+    def endpoints(self) -> tuple[BrokerEndpoint, ...]:
+        """Return each node: the name its certificate carries, address, port."""
+        return tuple(_endpoint(url) for url in self.urls)
+
+
+def _endpoint(url: str) -> BrokerEndpoint:
+    parts = urlsplit(url)
+    host = parts.hostname
+    assert host is not None  # checked by parse_broker_url
+    port = parts.port or DEFAULT_BROKER_PORT
+    return BrokerEndpoint(_server_name(host), port, host)
+
+
+def _server_name(host: str) -> str:
+    """Return the name the broker's certificate must carry."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    # A certificate names the broker; a bare loopback address is the
+    # development broker, whose certificate is issued for localhost.
+    return "localhost" if address.is_loopback else host
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +186,32 @@ def parse_broker_url(text: str) -> str:
     return url.geturl()
 
 
+def split_broker_urls(text: str) -> tuple[str, ...]:
+    """Return the URLs in ``text`` as written (commas between, blanks around ignored)."""
+    pieces = (piece.strip() for piece in text.split(BROKER_URL_SEPARATOR))
+    return tuple(piece for piece in pieces if piece)
+
+
+def parse_broker_urls(text: str) -> tuple[str, ...]:
+    """Check a list of broker URLs separated by commas (one URL is the usual case).
+
+    Each URL passes `parse_broker_url`; the first bad one decides the error,
+    so a URL with credentials among good ones is refused as such.  A node
+    given twice is refused: it would only be waited on twice in a row.
+    """
+    urls = tuple(parse_broker_url(piece) for piece in split_broker_urls(text))
+    if not urls:
+        raise LinkSettingsError("invalid_broker_url", "no broker URL given")
+    nodes = [
+        (endpoint.dial_address, endpoint.port) for endpoint in map(_endpoint, urls)
+    ]
+    if len(set(nodes)) != len(nodes):
+        raise LinkSettingsError(
+            "broker_url_repeated", "the same broker node is given twice"
+        )
+    return urls
+
+
 def check_ca_pem(ca_pem: str) -> None:
     """Raise `LinkSettingsError` unless the text holds a usable CA certificate."""
     try:
@@ -162,34 +220,66 @@ def check_ca_pem(ca_pem: str) -> None:
         raise LinkSettingsError("invalid_ca", "not a PEM CA certificate") from None
 
 
-def broker_server_name(broker: BrokerSettings) -> str:
-    """Return the name the broker's certificate must carry."""
-    host = broker.host
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    # A certificate names the broker; a bare loopback address is the
-    # development broker, whose certificate is issued for localhost.
-    return "localhost" if address.is_loopback else host
-
-
 def broker_tls(broker: BrokerSettings) -> ssl.SSLContext:
     """Return the TLS context that verifies the broker (blocks: loads certificates)."""
     return client_tls_context(ca_pem=broker.ca_pem)
 
 
-def _broker_link(lock_id: bytes, broker: BrokerSettings) -> MqttFrameLink:
+@dataclass(frozen=True, slots=True)
+class LinkUse:
+    """Who opens a link and for what: what its relay subscriptions must cover."""
+
+    controller_key_id: bytes | None
+    """Whose envelopes the link receives; None only to check that a path works."""
+    pairing: bool = False
+    """Also receive the lock's sealed pairing answers (only while pairing)."""
+
+    def routing_id(self, lock_id: bytes) -> bytes | None:
+        """Return this controller's routing id at the lock (protocol.md 8)."""
+        if self.controller_key_id is None:
+            return None
+        return routing_id(lock_id, self.controller_key_id)
+
+
+PATH_CHECK = LinkUse(controller_key_id=None)
+"""Opening a path only to see that the lock (or its relay account) answers."""
+
+
+def broker_link_config(
+    broker: BrokerSettings,
+    role: MqttRole,
+    topics: LockTopics | DiscoveryTopics,
+    tls: ssl.SSLContext,
+    *,
+    routing_id: bytes | None = None,
+    hears_pairing: bool = False,
+) -> MqttLinkConfig:
+    """Return the link settings for ``broker``'s nodes, first node first."""
+    first, *others = broker.endpoints
+    return MqttLinkConfig(
+        role=role,
+        topics=topics,
+        routing_id=routing_id,
+        hears_pairing=hears_pairing,
+        port=first.port,
+        tls=tls,
+        server_name=first.server_name,
+        address=first.address,
+        fallbacks=tuple(others),
+        username=broker.username,
+        password=broker.password,
+    )
+
+
+def _broker_link(lock_id: bytes, broker: BrokerSettings, use: LinkUse) -> MqttFrameLink:
     return MqttFrameLink(
-        MqttLinkConfig(
-            role=MqttRole.CONTROLLER,
-            topics=LockTopics.for_lock(lock_id),
-            port=broker.port,
-            tls=broker_tls(broker),
-            server_name=broker_server_name(broker),
-            address=broker.host,
-            username=broker.username,
-            password=broker.password,
+        broker_link_config(
+            broker,
+            MqttRole.CONTROLLER,
+            LockTopics.for_lock(lock_id),
+            broker_tls(broker),
+            routing_id=use.routing_id(lock_id),
+            hears_pairing=use.pairing,
         )
     )
 
@@ -197,6 +287,7 @@ def _broker_link(lock_id: bytes, broker: BrokerSettings) -> MqttFrameLink:
 async def open_link(
     settings: LinkSettings,
     kind: LinkKind,
+    use: LinkUse,
     *,
     session: aiohttp.ClientSession,
 ) -> FrameLink:
@@ -204,7 +295,9 @@ async def open_link(
 
     The TLS context loads certificates, which blocks, so it is built in an
     executor thread; `session` is borrowed for the LAN path (Home Assistant
-    passes its shared one).
+    passes its shared one).  Over the relay the link receives only the
+    frames ``use`` needs: envelopes to this controller (and pairing answers
+    while pairing).
     """
     if kind is LinkKind.LAN:
         assert settings.lan_url is not None
@@ -214,7 +307,7 @@ async def open_link(
     assert settings.broker is not None
     loop = asyncio.get_running_loop()
     link = await loop.run_in_executor(
-        None, _broker_link, settings.lock_id, settings.broker
+        None, _broker_link, settings.lock_id, settings.broker, use
     )
     await link.connect()
     return link

@@ -18,7 +18,7 @@ from .errors import (
     TransportError,
 )
 from .link import FrameLink, LinkStats
-from .mqtt import MqttFrameLink, MqttLinkConfig, MqttRole
+from .mqtt import BrokerEndpoint, MqttFrameLink, MqttLinkConfig, MqttRole
 from .rate_limit import TokenBucket
 from .tls import client_tls_context
 from .topics import DiscoveryTopics, LockTopics, topic_id
@@ -27,6 +27,7 @@ from .ws_server import LanFrameServer
 
 __all__ = [
     "Backoff",
+    "BrokerEndpoint",
     "BrokerRefused",
     "FrameLink",
     "FrameTooLarge",

@@ -12,6 +12,10 @@ executor thread, because the handshake blocks) and handed to paho, so that
 the host name checked against the broker certificate can differ from the
 address dialled, TCP_NODELAY is set before the first byte, and paho never runs
 outside the event loop thread.
+
+A link may know several nodes of one broker (a cluster): it connects to the
+first that answers and, when its node goes away, moves on to the next (see
+``MqttFrameLink._reconnect`` and docs/transport.md, "Several broker nodes").
 """
 
 from __future__ import annotations
@@ -63,6 +67,38 @@ READ_BATCH = 64
 CLOSE_GRACE = 1.0
 
 
+# CONNACK reasons that speak of the node, not of the account: another node
+# of the same broker may well take the connection (MQTT 5, 3.2.2.2).
+NODE_UNAVAILABLE_REASONS = frozenset(
+    {
+        0x88,  # Server unavailable
+        0x89,  # Server busy
+        0x9C,  # Use another server
+        0x9D,  # Server moved
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerEndpoint:
+    """One node of the broker: the name its certificate carries and where to dial it."""
+
+    server_name: str
+    port: int
+    address: str | None = None
+    """Address to dial when it differs from ``server_name``."""
+
+    @property
+    def dial_address(self) -> str:
+        """Return the host name or address the TCP connection goes to."""
+        return self.address or self.server_name
+
+    @override
+    def __str__(self) -> str:
+        host = self.dial_address
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+
 class MqttRole(StrEnum):
     """Which end of the relay this link is."""
 
@@ -74,7 +110,13 @@ class MqttRole(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MqttLinkConfig:
-    """Where and how to connect; ``tls`` must verify (see :func:`client_tls_context`)."""
+    """Where and how to connect; ``tls`` must verify (see :func:`client_tls_context`).
+
+    ``port``, ``server_name`` and ``address`` name the first broker node;
+    ``fallbacks`` are further nodes of the same broker (same accounts, same
+    certificate authority), tried in order after it.  One node is the common
+    case and needs no more than those three fields.
+    """
 
     role: MqttRole
     topics: LockTopics | DiscoveryTopics
@@ -83,6 +125,7 @@ class MqttLinkConfig:
     server_name: str = "localhost"
     # Address to dial when it differs from the name in the broker certificate.
     address: str | None = None
+    fallbacks: tuple[BrokerEndpoint, ...] = ()
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     keepalive: int = 30
@@ -91,6 +134,14 @@ class MqttLinkConfig:
     ack_timeout: float = 10.0
     hears_probes: bool = False
     """A lock's link that also takes discovery probes (see ``MqttFrameLink.on_probe``)."""
+    routing_id: bytes | None = None
+    """A controller's routing id at this lock: its link receives only envelopes to it.
+
+    A controller's link without one only checks the path (connect, and the
+    broker's grant of the lock's topics) and receives resync notices only.
+    """
+    hears_pairing: bool = False
+    """A controller's link that also takes sealed pairing answers (while pairing)."""
 
     def __post_init__(self) -> None:
         """Refuse a TLS context that would not authenticate the broker."""
@@ -104,29 +155,49 @@ class MqttLinkConfig:
             raise ValueError("discovery topics go with the finder role, and only")
         if self.hears_probes and self.role is not MqttRole.LOCK:
             raise ValueError("only a lock hears discovery probes")
+        if self.routing_id is not None and self.role is not MqttRole.CONTROLLER:
+            raise ValueError("only a controller's link has a routing id")
+        if self.hears_pairing and self.role is not MqttRole.CONTROLLER:
+            raise ValueError("only a controller hears pairing answers")
+        nodes = [(node.dial_address, node.port) for node in self.endpoints]
+        if len(set(nodes)) != len(nodes):
+            raise ValueError("each broker endpoint may be given once")
 
     @property
-    def subscribe_topic(self) -> str:
-        """Return the topic this end receives frames on."""
+    def endpoints(self) -> tuple[BrokerEndpoint, ...]:
+        """Return every broker node, in the order they are tried."""
+        first = BrokerEndpoint(self.server_name, self.port, self.address)
+        return (first, *self.fallbacks)
+
+    @property
+    def frame_topics(self) -> frozenset[str]:
+        """Return the topics this end receives frames on (each an exact name)."""
         topics = self.topics
         if isinstance(topics, DiscoveryTopics):
-            return topics.answers
-        return topics.down if self.role is MqttRole.LOCK else topics.up
+            return frozenset((topics.answers,))
+        if self.role is MqttRole.LOCK:
+            return frozenset((topics.down,))
+        heard = [topics.up_resync]
+        if self.routing_id is not None:
+            heard.append(topics.up_to(self.routing_id))
+        if self.hears_pairing:
+            heard.append(topics.up_pairing)
+        return frozenset(heard)
 
-    @property
-    def publish_topic(self) -> str:
-        """Return the topic this end sends frames on."""
+    def publish_topic(self, frame: bytes) -> str:
+        """Return the topic this end sends ``frame`` on (a lock's: by its recipient)."""
         topics = self.topics
         if isinstance(topics, DiscoveryTopics):
             return topics.probe
-        return topics.up if self.role is MqttRole.LOCK else topics.down
+        if self.role is MqttRole.LOCK:
+            return topics.up_for_frame(frame)
+        return topics.down
 
     @property
     def subscriptions(self) -> tuple[str, ...]:
         """Return every topic filter this end subscribes to."""
-        if self.hears_probes:
-            return (self.subscribe_topic, DISCOVERY_FILTER)
-        return (self.subscribe_topic,)
+        frames = tuple(sorted(self.frame_topics))
+        return (*frames, DISCOVERY_FILTER) if self.hears_probes else frames
 
 
 class _PahoClient(Client):
@@ -146,17 +217,14 @@ class _PahoClient(Client):
         return sock
 
 
-def _open_tls_socket(config: MqttLinkConfig) -> ssl.SSLSocket:
-    """Dial, set TCP_NODELAY and complete the TLS handshake (blocking)."""
-    address = config.address or config.server_name
+def _open_tls_socket(config: MqttLinkConfig, endpoint: BrokerEndpoint) -> ssl.SSLSocket:
+    """Dial ``endpoint``, set TCP_NODELAY and complete the TLS handshake (blocking)."""
     try:
         raw = socket.create_connection(
-            (address, config.port), timeout=config.connect_timeout
+            (endpoint.dial_address, endpoint.port), timeout=config.connect_timeout
         )
     except OSError as err:
-        raise NotConnected(
-            f"cannot reach broker at {address}:{config.port}: {err}"
-        ) from None
+        raise NotConnected(f"cannot reach broker: {err}") from None
     # wrap_socket moves the file descriptor into the TLS socket, so on failure
     # it is the one to close; closing ``raw`` alone would leak the connection.
     opened: socket.socket = raw
@@ -165,7 +233,7 @@ def _open_tls_socket(config: MqttLinkConfig) -> ssl.SSLSocket:
         # acknowledged: ~88 ms per round trip instead of ~1 ms.
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         tls = config.tls.wrap_socket(
-            raw, server_hostname=config.server_name, do_handshake_on_connect=False
+            raw, server_hostname=endpoint.server_name, do_handshake_on_connect=False
         )
         opened = tls
         tls.settimeout(config.connect_timeout)
@@ -180,6 +248,20 @@ def _open_tls_socket(config: MqttLinkConfig) -> ssl.SSLSocket:
         opened.close()
         raise NotConnected(f"connection lost during TLS handshake: {err}") from None
     return tls
+
+
+def _no_endpoint_connected(
+    failures: list[tuple[BrokerEndpoint, TransportError]],
+) -> TransportError:
+    """Return one error that names every endpoint tried and why it failed.
+
+    Only TLS failures everywhere stay a :class:`TlsFailure`: then the trust
+    settings are wrong, which the user must fix; anything else is reach.
+    """
+    message = "; ".join(f"{endpoint}: {err}" for endpoint, err in failures)
+    if all(isinstance(err, TlsFailure) for _endpoint, err in failures):
+        return TlsFailure(message)
+    return NotConnected(message)
 
 
 def _close_opened_socket(opening: asyncio.Future[ssl.SSLSocket]) -> None:
@@ -201,6 +283,7 @@ class MqttFrameLink(FrameLink):
         """Prepare a link; nothing happens until :meth:`connect`."""
         super().__init__(max_frame_size=max_frame_size, queue_size=queue_size)
         self._config = config
+        self._frame_topics = config.frame_topics
         self._backoff = backoff or Backoff()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: _PahoClient | None = None
@@ -213,6 +296,8 @@ class MqttFrameLink(FrameLink):
         self._reconnect_task: asyncio.Task[None] | None = None
         self._gone: asyncio.Event = asyncio.Event()
         self._connect_lock = asyncio.Lock()
+        self._current = 0
+        """Index in ``config.endpoints`` of the node connected last."""
         self.on_probe: Callable[[int, bytes], None] | None = None
         """Called with (discriminator, payload) for each probe a lock's link hears."""
 
@@ -226,27 +311,56 @@ class MqttFrameLink(FrameLink):
     def connected(self) -> bool:
         return self._connected
 
+    @property
+    def endpoint(self) -> BrokerEndpoint:
+        """Return the broker node connected last (or to be tried first)."""
+        return self._config.endpoints[self._current]
+
     # -- connection ------------------------------------------------------------
 
     async def connect(self) -> None:
         """Connect and subscribe once; raise a :class:`TransportError` on failure.
+
+        The broker's nodes are tried in order from the current one; a node
+        that cannot be reached, fails TLS or does not answer gives way to the
+        next, and when all fail the error names each.  A refusal of the
+        account (:class:`BrokerRefused`) or of a subscription
+        (:class:`SubscribeRejected`) is raised at once: every node of one
+        broker shares its accounts and ACLs, so the next would refuse alike.
 
         After the first success, lost connections are re-established in the
         background with the link's backoff until :meth:`close`.
         """
         if self._closed:
             raise LinkClosed("link closed")
-        await self._attempt()
+        await self._attempt(self._current)
 
-    async def _attempt(self) -> None:
+    async def _attempt(self, first: int) -> None:
         async with self._connect_lock:
             if not self._connected:
-                await self._attempt_locked()
+                await self._try_each_endpoint(first)
 
-    async def _attempt_locked(self) -> None:
+    async def _try_each_endpoint(self, first: int) -> None:
+        """Try every endpoint once, starting at index ``first``."""
+        endpoints = self._config.endpoints
+        failures: list[tuple[BrokerEndpoint, TransportError]] = []
+        for step in range(len(endpoints)):
+            if self._closed:
+                raise LinkClosed("link closed")
+            index = (first + step) % len(endpoints)
+            try:
+                await self._attempt_locked(endpoints[index])
+            except (NotConnected, TlsFailure) as err:
+                failures.append((endpoints[index], err))
+                continue
+            self._current = index
+            return
+        raise _no_endpoint_connected(failures)
+
+    async def _attempt_locked(self, endpoint: BrokerEndpoint) -> None:
         loop = self._loop = asyncio.get_running_loop()
         config = self._config
-        opening = loop.run_in_executor(None, _open_tls_socket, config)
+        opening = loop.run_in_executor(None, _open_tls_socket, config, endpoint)
         try:
             # Shielded so that a cancelled caller cannot orphan a connected
             # socket: the callback closes it once the thread is done.
@@ -264,7 +378,7 @@ class MqttFrameLink(FrameLink):
         self._gone = asyncio.Event()
         try:
             async with asyncio.timeout(config.connect_timeout):
-                await self._handshake(client)
+                await self._handshake(client, endpoint)
         except BaseException as err:
             self._abort_client(client)
             if isinstance(err, TimeoutError):
@@ -274,14 +388,16 @@ class MqttFrameLink(FrameLink):
         self._backoff.reset()
         self._start_misc_timer()
 
-    async def _handshake(self, client: _PahoClient) -> None:
+    async def _handshake(self, client: _PahoClient, endpoint: BrokerEndpoint) -> None:
         """CONNECT, then SUBSCRIBE to our topics; raise on any refusal."""
         assert self._loop is not None and self._connack is not None
         config = self._config
         client.connect(
-            config.server_name, config.port, config.keepalive, clean_start=True
+            endpoint.server_name, endpoint.port, config.keepalive, clean_start=True
         )
         reason = await self._connack
+        if reason.value in NODE_UNAVAILABLE_REASONS:
+            raise NotConnected(f"broker node unavailable: {reason}")
         if reason.is_failure:
             raise BrokerRefused(f"broker refused connection: {reason}")
         self._suback = self._loop.create_future()
@@ -337,9 +453,11 @@ class MqttFrameLink(FrameLink):
         ``expiry_s`` sets the MQTT 5 message expiry interval, so a command the
         broker could not deliver in time is discarded instead of arriving
         late; the protocol's own freshness checks remain the real defence.
+        A lock's frame goes to its recipient's topic (ValueError for a frame
+        that names none: a bug, not a transport failure).
         """
         self._check_outgoing(frame)
-        await self._publish(self._config.publish_topic, frame, expiry_s)
+        await self._publish(self._config.publish_topic(frame), frame, expiry_s)
         self.stats.frames_sent += 1
 
     async def answer_probe(self, topic: str, payload: bytes) -> None:
@@ -468,7 +586,7 @@ class MqttFrameLink(FrameLink):
 
     def _on_message(self, client: Client, userdata: Any, message: MQTTMessage) -> None:
         # The broker should only route our own topics; a relay is untrusted.
-        if message.topic == self._config.subscribe_topic:
+        if message.topic in self._frame_topics:
             self._deliver(bytes(message.payload))
             return
         discriminator = (
@@ -501,23 +619,40 @@ class MqttFrameLink(FrameLink):
             self._client = None
         self._gone.set()
         if was_connected and not self._closed:
-            _LOGGER.info("MQTT connection lost (%s); reconnecting", reason_code)
+            _LOGGER.info(
+                "MQTT connection to %s lost (%s); reconnecting",
+                self.endpoint,
+                reason_code,
+            )
             assert self._loop is not None
             self._reconnect_task = self._loop.create_task(self._reconnect())
 
     async def _reconnect(self) -> None:
+        """Dial again after a lost connection until one succeeds or the link closes.
+
+        The node that went away is likely down, so the next one is tried
+        first and the lost one last.  The backoff delay comes once per round
+        over all nodes, not per node: with one node of a cluster dead the
+        link is back on a survivor after the first delay (0.5 s by default),
+        yet a broker that is wholly down, or one that accepts and at once
+        drops us, is not dialled in a tight loop.  A refusal of the account
+        ends that round early (the other nodes would refuse alike) and is
+        retried like an outage, since the operator may fix the account.
+        """
+        first = (self._current + 1) % len(self._config.endpoints)
         while True:
             await self._backoff.wait()
             if self._closed:
                 return
             try:
-                await self._attempt()
+                await self._attempt(first)
             except LinkClosed:
                 return
             except TransportError as err:
                 _LOGGER.debug("MQTT reconnect failed: %s", err)
                 continue
             self.stats.reconnects += 1
+            _LOGGER.info("MQTT reconnected to %s", self.endpoint)
             return
 
     # -- closing -----------------------------------------------------------------

@@ -1,11 +1,18 @@
 """MQTT topic layout (see docs/transport.md).
 
-``securelock/v1/<topic_id>/down`` carries controller -> lock frames and
-``securelock/v1/<topic_id>/up`` lock -> controller frames.  The topic id is
-the lock id in lowercase hex (not the envelope's routing id, which names a
-frame's recipient key): the broker already learns it from the lock's
-certificate CN (mTLS), and Mosquitto's ACL pattern ``%u`` needs the topic to
-contain exactly that username, so hashing it would hide nothing.
+``securelock/v1/<topic_id>/down`` carries controller -> lock frames.  Lock ->
+controller frames go to ``securelock/v1/<topic_id>/up/<recipient>``: an
+envelope to the routing id in its header (32 lowercase hex digits), so each
+controller receives only the frames sealed to it; a sealed pairing answer to
+``up/pairing`` (heard only by a controller that is pairing); a resync notice,
+which answers a sender the lock cannot name, to ``up/resync`` (heard by
+every controller).  The lock's link derives the topic from each frame.
+
+The topic id is the lock id in lowercase hex: the broker already learns it
+from the lock's certificate CN (mTLS), and Mosquitto's ACL pattern ``%u``
+needs the topic to contain exactly that username, so hashing it would hide
+nothing.  The recipient level repeats the routing id the frame's header
+shows the broker anyway.
 
 Finding a lock by the discriminator of a typed setup code:
 ``securelock/v1/discover/<dd>`` (two decimal digits) carries a controller's
@@ -18,6 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..protocol.channel import Channel
+
 PREFIX = "securelock/v1"
 LOCK_ID_LEN = 16
 _HEX = frozenset("0123456789abcdef")
@@ -27,6 +36,12 @@ _ACCOUNT_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 )
 MAX_ACCOUNT_LEN = 64
+ROUTING_ID_LEN = 16
+PAIRING_RECIPIENT = "pairing"
+RESYNC_RECIPIENT = "resync"
+# Link frame: channel(1) | version(1) | suite(1) | routing id(16) | ... (protocol.md 8, 14)
+_ROUTING_ID_START = 3
+_ROUTING_ID_END = _ROUTING_ID_START + ROUTING_ID_LEN
 
 
 def topic_id(lock_id: bytes) -> str:
@@ -58,9 +73,36 @@ class LockTopics:
         return f"{PREFIX}/{self.topic_id}/down"
 
     @property
-    def up(self) -> str:
-        """Lock -> controllers replies and events."""
-        return f"{PREFIX}/{self.topic_id}/up"
+    def up_filter(self) -> str:
+        """Every lock -> controller topic of this lock (what ACLs grant)."""
+        return f"{PREFIX}/{self.topic_id}/up/+"
+
+    def up_to(self, routing_id: bytes) -> str:
+        """Lock -> the controller with this routing id: its envelopes."""
+        if len(routing_id) != ROUTING_ID_LEN:
+            raise ValueError(f"routing id must be {ROUTING_ID_LEN} bytes")
+        return f"{PREFIX}/{self.topic_id}/up/{routing_id.hex()}"
+
+    @property
+    def up_pairing(self) -> str:
+        """Lock -> a pairing controller: sealed pairing answers."""
+        return f"{PREFIX}/{self.topic_id}/up/{PAIRING_RECIPIENT}"
+
+    @property
+    def up_resync(self) -> str:
+        """Lock -> every controller: resync notices (public, signed prekeys)."""
+        return f"{PREFIX}/{self.topic_id}/up/{RESYNC_RECIPIENT}"
+
+    def up_for_frame(self, frame: bytes) -> str:
+        """Return the topic a lock's link frame goes to; ValueError if it has none."""
+        channel = frame[0] if frame else None
+        if channel == Channel.ENVELOPE and len(frame) >= _ROUTING_ID_END:
+            return self.up_to(frame[_ROUTING_ID_START:_ROUTING_ID_END])
+        if channel == Channel.PAIRING:
+            return self.up_pairing
+        if channel == Channel.RESYNC:
+            return self.up_resync
+        raise ValueError("not a lock frame: no recipient topic")
 
 
 def discovery_topic(discriminator: int) -> str:
