@@ -36,10 +36,15 @@ import threading
 import time
 from typing import Any, Self
 
-from custom_components.secure_lock.transport.mqtt import MqttLinkConfig, MqttRole
+from custom_components.secure_lock.transport.mqtt import (
+    BrokerEndpoint,
+    MqttLinkConfig,
+    MqttRole,
+)
 from custom_components.secure_lock.transport.tls import client_tls_context
 from custom_components.secure_lock.transport.topics import LockTopics
 
+from .lock_runtime import BrokerSettings
 from .pki import CertFiles, DevCertificateAuthority, write_issued
 from .ports import HOST, free_ports
 from .rabbitmq_accounts import RelayAccounts
@@ -416,10 +421,30 @@ class RabbitMqCluster:
 
     # -- accounts ---------------------------------------------------------------
 
+    def fallbacks(self, node: int) -> tuple[BrokerEndpoint, ...]:
+        """Return the other nodes, in order after ``node``: where a link fails over to."""
+        count = len(self.nodes)
+        return tuple(
+            BrokerEndpoint("localhost", self.nodes[(node + i) % count].mqtt_port, HOST)
+            for i in range(1, count)
+        )
+
+    def broker_settings(self, node: int = 0) -> BrokerSettings:
+        """Return a simulated lock's relay settings: ``node`` first, then the others."""
+        return BrokerSettings(
+            HOST,
+            self.nodes[node].mqtt_port,
+            self.ca_file,
+            fallbacks=tuple((e.dial_address, e.port) for e in self.fallbacks(node)),
+        )
+
     def lock_link_config(
         self, lock_id: bytes, device: CertFiles, *, node: int = 0
     ) -> MqttLinkConfig:
-        """Return how a lock reaches its topics via ``node``; creates its account."""
+        """Return how a lock reaches its topics via ``node`` (then the others).
+
+        Creates the lock's account: RabbitMQ needs one for a certificate login.
+        """
         if self.accounts.add_lock(LockTopics.for_lock(lock_id).topic_id):
             self._apply()
         return MqttLinkConfig(
@@ -428,6 +453,7 @@ class RabbitMqCluster:
             port=self.nodes[node].mqtt_port,
             tls=client_tls_context(self.ca_file, device.cert, device.key),
             address=HOST,
+            fallbacks=self.fallbacks(node),
         )
 
     def controller_link_config(
@@ -441,8 +467,8 @@ class RabbitMqCluster:
     ) -> MqttLinkConfig:
         """Return how a controller account reaches one lock's topics via ``node``.
 
-        ``link_options`` go to :class:`MqttLinkConfig` as they are (the
-        per-controller layout's ``routing_id`` and ``hears_pairing``).
+        The other nodes follow as fallbacks.  ``link_options`` go to
+        :class:`MqttLinkConfig` as they are (``routing_id``, ``hears_pairing``).
         """
         return MqttLinkConfig(
             role=MqttRole.CONTROLLER,
@@ -452,6 +478,7 @@ class RabbitMqCluster:
             address=HOST,
             username=username,
             password=password,
+            fallbacks=self.fallbacks(node),
             **link_options,
         )
 

@@ -23,24 +23,19 @@ from custom_components.secure_lock.controller import (
 from custom_components.secure_lock.protocol import ControllerIdentity, SetupCode
 from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.protocol.state import BoltState
-from custom_components.secure_lock.transport import LockTopics, MqttFrameLink
+from custom_components.secure_lock.transport import Backoff, MqttFrameLink
 from device_sim.admin import SOCKET_NAME, AdminCommand, AdminRequest, admin_call
 from device_sim.lock_device import DeviceConfig
-from device_sim.lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
+from device_sim.lock_runtime import LockRuntime, RuntimeOptions
 from device_sim.mechanism import MechanismConfig
 from device_sim.pki import DevCertificateAuthority
 from device_sim.rabbitmq import RabbitMqCluster
 
-from .helpers import setup_for_next_controller
+from .helpers import setup_for_next_controller, wait_until
 
 FAST = DeviceConfig(mechanism=MechanismConfig(motor_seconds=0, open_hold_seconds=0.2))
 PASSWORD = "correct horse battery"
 LOCK_NODE, CONTROLLER_NODE, SPARE_NODE = 0, 1, 2
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(LockTopics, "up_filter"),
-    reason="the relay permissions are those of the per-controller topic layout",
-)
 
 
 @pytest.fixture(name="cluster", scope="module")
@@ -70,12 +65,11 @@ async def runtime_fixture(
     device = await first.start()
     await first.stop()
     cluster.add_locks([device.lock_id])
-    node = cluster.nodes[LOCK_NODE]
     runtime = LockRuntime(
         RuntimeOptions(
             state_dir=state_dir,
             device=FAST,
-            broker=BrokerSettings(cluster.host, node.mqtt_port, cluster.ca_file),
+            broker=cluster.broker_settings(LOCK_NODE),
             factory_ca=ca,
         )
     )
@@ -110,9 +104,14 @@ async def _controller_link(
         routing_id=routing_id(lock_id, identity.key_id),
         hears_pairing=pairing,
     )
-    link = MqttFrameLink(config)
+    link = MqttFrameLink(config, backoff=Backoff(sleep=_instant))
     await link.connect()
     return link
+
+
+async def _instant(_delay: float) -> None:
+    """Return at once: the reconnect backoff's sleep (the test waits on events)."""
+    await asyncio.sleep(0)
 
 
 async def test_pair_and_command_across_nodes_and_survive_a_node_kill(
@@ -141,13 +140,10 @@ async def test_pair_and_command_across_nodes_and_survive_a_node_kill(
     assert vm_pid is not None
     cluster.kill_node(CONTROLLER_NODE)
     assert not _running(vm_pid)
-    record = client.paired_lock
-    await client.close()
-    await link.close()
-    # Until the transport fails over by itself, the test dials the next node.
-    link = await _controller_link(cluster, device.lock_id, identity, SPARE_NODE)
-    client = LockClient(link, identity, record)
-    await client.start()
+    # The link fails over by itself to the next node of its list (node 2);
+    # the same client carries on.
+    await wait_until(lambda: link.stats.reconnects == 1)
+    assert link.endpoint.port == cluster.nodes[SPARE_NODE].mqtt_port
     assert (await client.unlock()).status.bolt_state is BoltState.UNLOCKED
     record = client.paired_lock
     await client.close()
