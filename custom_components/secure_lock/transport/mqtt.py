@@ -21,6 +21,7 @@ from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+import functools
 import logging
 import socket
 import ssl
@@ -210,6 +211,21 @@ def _open_tls_socket(config: MqttLinkConfig) -> ssl.SSLSocket:
     return tls
 
 
+@functools.lru_cache(maxsize=8)
+def _expiry_properties(expiry_s: int) -> Properties:
+    """Return the PUBLISH properties for one expiry (one value in practice: 30 s).
+
+    Built once per value: paho only packs them per publish and never changes
+    them, and building paho's property object showed in the controller's
+    profile (docs/performance.md).
+    """
+    if not 1 <= expiry_s <= MAX_EXPIRY_S:
+        raise ValueError("expiry_s must be between 1 and 2**32-1 seconds")
+    properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    properties.MessageExpiryInterval = expiry_s
+    return properties
+
+
 def _close_opened_socket(opening: asyncio.Future[ssl.SSLSocket]) -> None:
     if not opening.cancelled() and opening.exception() is None:
         opening.result().close()
@@ -380,12 +396,7 @@ class MqttFrameLink(FrameLink):
         await self._publish(topic, payload, None)
 
     async def _publish(self, topic: str, frame: bytes, expiry_s: int | None) -> None:
-        properties: Properties | None = None
-        if expiry_s is not None:
-            if not 1 <= expiry_s <= MAX_EXPIRY_S:
-                raise ValueError("expiry_s must be between 1 and 2**32-1 seconds")
-            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            properties.MessageExpiryInterval = expiry_s
+        properties = None if expiry_s is None else _expiry_properties(expiry_s)
         client = self._client
         if not self._connected or client is None or self._loop is None:
             raise NotConnected("not connected to the broker")
