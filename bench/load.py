@@ -22,7 +22,17 @@ next command (closed loop).  Counted:
 
 Also: throughput, p50/p99 latency, memory per lock (RSS growth of the lock
 process / N, and of the controller process / N; Mosquitto's RSS / N) and the
-CPU seconds each of the three processes used during the load phase.
+CPU seconds each of the three processes used during the load phase (process
+CPU time, not wall time).  With ``--idle`` first, each load phase also
+reports CPU per command with the idle cost subtracted (the idle phase's CPU
+per second, same locks and connections, times the phase's length), for the
+controller process and the lock process apart.
+
+``--controllers-per-lock K`` pairs K controllers with each lock (each its own
+account and connection); the first sends the commands, the others receive
+the lock's events, so comparing K = 10 with K = 1 shows what the other
+controllers of a lock cost per command.  ``--profile FILE`` writes a cProfile
+of the controller process during the load phases.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import argparse
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
+import cProfile
 from dataclasses import dataclass, field
 import json
 import logging
@@ -63,6 +74,8 @@ from custom_components.secure_lock.controller import (  # noqa: E402
 from custom_components.secure_lock.protocol import (  # noqa: E402
     ControllerIdentity,
     MessageKind,
+    PairedLock,
+    Role,
     SetupCode,
 )
 from custom_components.secure_lock.protocol.envelope import routing_id  # noqa: E402
@@ -318,6 +331,65 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def _account(lock_index: int, peer: int) -> str:
+    """Return the broker account of one controller (user name = client id)."""
+    return f"load{lock_index}" if peer == 0 else f"load{lock_index}-{peer}"
+
+
+def _controller_link(
+    broker: MosquittoBroker, lock_id: bytes, identity: ControllerIdentity, account: str
+) -> MqttFrameLink:
+    return MqttFrameLink(
+        MqttLinkConfig(
+            role=MqttRole.CONTROLLER,
+            topics=LockTopics.for_lock(lock_id),
+            # Pairs and then operates over this one link.
+            routing_id=routing_id(lock_id, identity.key_id),
+            hears_pairing=True,
+            port=broker.controller_port,
+            tls=client_tls_context(broker.ca_file),
+            address="127.0.0.1",
+            username=account,
+            password=PASSWORD,
+            connect_timeout=60,
+        )
+    )
+
+
+def _subtract_idle(phases: list[dict[str, Any]], controllers_per_lock: int) -> None:
+    """Add each load phase's CPU per command with the idle phase's rate taken off.
+
+    The idle phase (``--idle``: same locks, same connections, no commands)
+    measures heartbeats and keep-alives; at its CPU seconds per second,
+    scaled to a load phase's length, that share is not the commands'.
+    """
+    idle = next((p for p in phases if p["rate"] == "idle"), None)
+    if idle is None:
+        return
+    for phase in phases:
+        if phase is idle or not phase["confirmed"]:
+            continue
+        phase["cpu_ms_per_command_idle_subtracted"] = {
+            name: round(
+                (
+                    phase["cpu_exact_s"][name]
+                    - idle["cpu_exact_s"][name] * phase["seconds"] / idle["seconds"]
+                )
+                * 1000
+                / phase["confirmed"],
+                2,
+            )
+            for name in phase["cpu_exact_s"]
+        }
+        # What a command costs each of the lock's controllers, on average
+        # (all of them run in this one process).
+        phase["controller_cpu_ms_per_command_each"] = round(
+            phase["cpu_ms_per_command_idle_subtracted"]["controllers"]
+            / controllers_per_lock,
+            2,
+        )
+
+
 async def run(args: argparse.Namespace) -> dict[str, object]:  # noqa: PLR0915
     """Set everything up, drive the load, tear down; return the measurements."""
     fd_limit = raise_fd_limit()
@@ -373,31 +445,18 @@ async def _with_broker(  # noqa: PLR0915
     # One account per controller, written with one reload (a reload per
     # account would be O(N^2) for a bulk set-up).
     broker.add_controllers(
-        (f"load{index}", PASSWORD, [lock_id.hex()])
+        (_account(index, peer), PASSWORD, [lock_id.hex()])
         for index, (lock_id, _setup, _ok) in enumerate(found)
+        for peer in range(args.controllers_per_lock)
     )
     identities = [ControllerIdentity.generate() for _ in found]
     controllers = [
         Controller(
-            f"load{index}",
+            _account(index, 0),
             lock_id,
             setup,
             identity,
-            MqttFrameLink(
-                MqttLinkConfig(
-                    role=MqttRole.CONTROLLER,
-                    topics=LockTopics.for_lock(lock_id),
-                    # Pairs and then operates over this one link.
-                    routing_id=routing_id(lock_id, identity.key_id),
-                    hears_pairing=True,
-                    port=broker.controller_port,
-                    tls=client_tls_context(broker.ca_file),
-                    address="127.0.0.1",
-                    username=f"load{index}",
-                    password=PASSWORD,
-                    connect_timeout=60,
-                )
-            ),
+            _controller_link(broker, lock_id, identity, _account(index, 0)),
         )
         for index, ((lock_id, setup, _ok), identity) in enumerate(
             zip(found, identities, strict=True)
@@ -428,6 +487,39 @@ async def _with_broker(  # noqa: PLR0915
         await controller.client.start()
 
     await _in_batches(controllers, connect_and_pair)
+    # The other controllers of each lock only listen: every event of the
+    # lock reaches each of them, the commands come from the first.
+    listeners: list[Controller] = []
+
+    async def add_listeners(index: int) -> None:
+        owner = controllers[index]
+        assert owner.client is not None
+        paired = owner.client.paired_lock
+        for peer in range(1, args.controllers_per_lock):
+            identity = ControllerIdentity.generate()
+            await owner.client.add_controller(
+                identity.public_bundle(suites=(paired.suite,)),
+                f"listener{peer}",
+                Role.OPERATOR,
+            )
+            account = _account(index, peer)
+            listener = Controller(
+                account,
+                owner.lock_id,
+                owner.setup,
+                identity,
+                _controller_link(broker, owner.lock_id, identity, account),
+            )
+            await listener.link.connect()
+            listener.client = LockClient(
+                listener.link,
+                identity,
+                PairedLock(paired.lock_id, paired.bundle, paired.suite, Role.OPERATOR),
+            )
+            await listener.client.start()
+            listeners.append(listener)
+
+    await _in_batches(list(range(len(controllers))), add_listeners)
     setup_s = time.perf_counter() - setup_start
     controller_rss = (rss_kib() - baseline) / n
     assert broker.pid is not None
@@ -453,14 +545,16 @@ async def _with_broker(  # noqa: PLR0915
         await _phase(args, rate, controllers, pids, drops=drops, lock_drops=lock_drops)
         for rate in ([-1.0] if args.idle else []) + (args.rate or [0.0])
     ]
-    for controller in controllers:
+    for controller in controllers + listeners:
         if controller.client is not None:
             await controller.client.close()
         await controller.link.close()
     locks.stdin.write(b"STOP\n")
     await locks.stdin.drain()
     await locks.wait()
+    _subtract_idle(phases, args.controllers_per_lock)
     return {
+        "controllers_per_lock": args.controllers_per_lock,
         "locks_connected_at_boot": sum(ok for _id, _setup, ok in found),
         "locks_boot_s": round(locks_booted, 1),
         "setup_s": round(setup_s, 1),
@@ -495,6 +589,9 @@ async def _phase(
     wait_before = {"controllers": runqueue_wait_seconds()} | {
         name: runqueue_wait_seconds(pid) for name, pid in pids.items()
     }
+    profile = cProfile.Profile() if args.profile and rate >= 0 else None
+    if profile is not None:
+        profile.enable()
     lag: list[float] = []
     stop_lag = asyncio.Event()
     lag_task = asyncio.create_task(_loop_lag(lag, stop_lag))
@@ -511,6 +608,9 @@ async def _phase(
         )
     stop_lag.set()
     await lag_task
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(args.profile)
     wall = time.perf_counter() - wall
     cpu = {"controllers": time.process_time() - cpu_before["controllers"]} | {
         name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()
@@ -550,6 +650,7 @@ async def _phase(
         "latency_ms_p99": round(_percentile(latencies, 0.99), 1),
         "controller_loop_lag_ms_p99": round(_percentile(lag or [0.0], 0.99), 1),
         "cpu_s": {name: round(value, 1) for name, value in cpu.items()},
+        "cpu_exact_s": dict(cpu),
         "runnable_but_waiting_for_cpu_s": {
             name: round(value, 1) for name, value in waited.items()
         },
@@ -582,6 +683,19 @@ def main(argv: list[str] | None = None) -> int:
         "--idle",
         action="store_true",
         help="first an idle phase (heartbeats and keep-alives only) of --seconds",
+    )
+    parser.add_argument(
+        "--controllers-per-lock",
+        type=int,
+        default=1,
+        help="controllers paired with each lock (one account each); the first "
+        "sends the commands, the others receive the lock's events",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write a cProfile of the controller process during the load phase here "
+        "(costs CPU itself: do not read the phase's CPU figures from such a run)",
     )
     parser.add_argument("--serve-locks", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--broker-port", type=int, help=argparse.SUPPRESS)

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from custom_components.secure_lock.transport.link import DEFAULT_MAX_FRAME_SIZE
 
 # A PUBLISH of one frame is the frame plus: fixed header (1) and remaining
-# length (at most 4), topic length (2) and topic ("securelock/v1/" + 32 hex +
-# "/down": 51), packet id (2), property length (1) and the message expiry
-# property (5): 66 bytes.  256 leaves room for a longer topic prefix or one
-# more property; CONNECT (user name, password) and SUBSCRIBE are smaller.
+# length (at most 4), topic length (2) and topic (the longest: "securelock/v1/"
+# + 32 hex + "/up/" + 32 hex routing id: 82), packet id (2), property length
+# (1) and the message expiry property (5): 97 bytes.  256 leaves room for a
+# longer topic prefix or one more property; CONNECT (user name, password) and
+# SUBSCRIBE are smaller.
 PUBLISH_HEADROOM = 256
 MAX_PACKET_SIZE = DEFAULT_MAX_FRAME_SIZE + PUBLISH_HEADROOM
 """The largest MQTT packet the broker accepts from any client.

@@ -25,6 +25,7 @@ from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+import functools
 import logging
 import socket
 import ssl
@@ -60,7 +61,16 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-QOS = 1
+PUBLISH_QOS = 1
+"""The broker acknowledges each frame we publish (``send`` waits for it)."""
+SUBSCRIBE_QOS = 0
+"""Frames reach us at QoS 0: no PUBACK written back per received frame.
+
+With clean sessions a QoS 1 delivery gains nothing: a message in flight
+when the connection drops is discarded either way, and while connected TCP
+delivers.  Not acknowledging saves a TLS write per received frame: three
+of a controller's four writes per command (one frame out, three in).
+"""
 MAX_EXPIRY_S = 2**32 - 1
 MISC_INTERVAL = 1.0
 READ_BATCH = 64
@@ -264,6 +274,21 @@ def _no_endpoint_connected(
     return NotConnected(message)
 
 
+@functools.lru_cache(maxsize=8)
+def _expiry_properties(expiry_s: int) -> Properties:
+    """Return the PUBLISH properties for one expiry (one value in practice: 30 s).
+
+    Built once per value: paho only packs them per publish and never changes
+    them, and building paho's property object showed in the controller's
+    profile (docs/performance.md).
+    """
+    if not 1 <= expiry_s <= MAX_EXPIRY_S:
+        raise ValueError("expiry_s must be between 1 and 2**32-1 seconds")
+    properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    properties.MessageExpiryInterval = expiry_s
+    return properties
+
+
 def _close_opened_socket(opening: asyncio.Future[ssl.SSLSocket]) -> None:
     if not opening.cancelled() and opening.exception() is None:
         opening.result().close()
@@ -402,7 +427,7 @@ class MqttFrameLink(FrameLink):
             raise BrokerRefused(f"broker refused connection: {reason}")
         self._suback = self._loop.create_future()
         topics = config.subscriptions
-        result, _mid = client.subscribe([(topic, QOS) for topic in topics])
+        result, _mid = client.subscribe([(topic, SUBSCRIBE_QOS) for topic in topics])
         if result != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise NotConnected(f"subscribe failed: {result.name}")
         codes = await self._suback
@@ -467,17 +492,12 @@ class MqttFrameLink(FrameLink):
         await self._publish(topic, payload, None)
 
     async def _publish(self, topic: str, frame: bytes, expiry_s: int | None) -> None:
-        properties: Properties | None = None
-        if expiry_s is not None:
-            if not 1 <= expiry_s <= MAX_EXPIRY_S:
-                raise ValueError("expiry_s must be between 1 and 2**32-1 seconds")
-            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            properties.MessageExpiryInterval = expiry_s
+        properties = None if expiry_s is None else _expiry_properties(expiry_s)
         client = self._client
         if not self._connected or client is None or self._loop is None:
             raise NotConnected("not connected to the broker")
         future: asyncio.Future[ReasonCode] = self._loop.create_future()
-        info = client.publish(topic, frame, qos=QOS, properties=properties)
+        info = client.publish(topic, frame, qos=PUBLISH_QOS, properties=properties)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise NotConnected(f"publish failed: {info.rc.name}")
         self._publishes[info.mid] = future
