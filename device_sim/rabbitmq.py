@@ -44,6 +44,7 @@ from custom_components.secure_lock.transport.mqtt import (
 from custom_components.secure_lock.transport.tls import client_tls_context
 from custom_components.secure_lock.transport.topics import LockTopics
 
+from .broker_limits import MAX_PACKET_SIZE, SESSION_EXPIRY_HOURS
 from .lock_runtime import BrokerSettings
 from .pki import CertFiles, DevCertificateAuthority, write_issued
 from .ports import HOST, free_ports
@@ -55,6 +56,7 @@ STOP_TIMEOUT = 10.0
 CTL_TIMEOUT = 60.0
 POLL_INTERVAL = 0.05
 PLUGINS = "rabbitmq_mqtt"
+MAX_SESSION_EXPIRY_S = SESSION_EXPIRY_HOURS * 3600
 _LOCALHOST_ONLY = "-kernel inet_dist_use_interface {127,0,0,1}"
 
 
@@ -171,6 +173,13 @@ class RabbitMqNode:
             "mqtt.disconnect_on_unauthorized = false",
             "mqtt.ssl_cert_login = true",
             "ssl_cert_login_from = common_name",
+            # What one customer may cost the relay, as on Mosquitto
+            # (device_sim/broker_limits.py): packets no larger than the
+            # largest frame needs, no session outliving its client by more
+            # than an hour, and nothing retained for later subscribers.
+            f"mqtt.max_packet_size_authenticated = {MAX_PACKET_SIZE}",
+            f"mqtt.max_session_expiry_interval_seconds = {MAX_SESSION_EXPIRY_S}",
+            "mqtt.retained_message_store.max_messages = 0",
             f"ssl_options.cacertfile = {cluster.ca_file}",
             f"ssl_options.certfile = {cluster.server.cert}",
             f"ssl_options.keyfile = {cluster.server.key}",

@@ -41,6 +41,8 @@ class RabbitCustomer(Customer):
     _suback_reasons: list[ReasonCode] = field(default_factory=list)
     _suback_done: threading.Event = field(default_factory=threading.Event)
     assigned_client_id: str | None = None
+    granted_session_expiry: int | None = None
+    """The Session Expiry Interval the CONNACK granted, when it named one."""
 
     @classmethod
     def lock_on(
@@ -110,6 +112,7 @@ class RabbitCustomer(Customer):
         properties: Properties | None,
     ) -> None:
         self.assigned_client_id = getattr(properties, "AssignedClientIdentifier", None)
+        self.granted_session_expiry = getattr(properties, "SessionExpiryInterval", None)
         super()._on_connect(client, userdata, flags, reason, properties)
 
     def _on_subscribe(

@@ -21,14 +21,16 @@ import subprocess
 import pytest
 import pytest_socket
 
+from device_sim.broker_limits import MAX_PACKET_SIZE, PUBLISH_HEADROOM
 from device_sim.pki import CertFiles, DevCertificateAuthority, write_issued
-from device_sim.rabbitmq import RabbitMqCluster
+from device_sim.rabbitmq import MAX_SESSION_EXPIRY_S, RabbitMqCluster
 from device_sim.rabbitmq_accounts import AccountNameError, routing_key
 
 from .rabbitmq_client import RabbitCustomer
 
 PASSWORD = "correct horse battery"
 SILENCE = 0.3
+LARGEST_PAYLOAD = MAX_PACKET_SIZE - PUBLISH_HEADROOM
 """A message through a local relay arrives in milliseconds; this long proves one does not."""
 
 
@@ -364,3 +366,46 @@ def test_the_node_listens_on_loopback_only(relay: RabbitMqCluster) -> None:
         if f"pid={vm_pid}," in line
     }
     assert ports == {node.ports.mqtt, node.ports.distribution}
+
+
+def test_nothing_is_retained_for_a_later_subscriber(site: Site) -> None:
+    """A retained publish is delivered once but kept for nobody who subscribes later."""
+    lock_a = _lock_id()
+    username = _name()
+    listening = site.controller(username, lock_a)
+    listening.subscribe(_topic(lock_a, "up/+"))
+    lock = site.lock(lock_a)
+    assert lock.publish(_topic(lock_a, "up/resync"), b"keep me", retain=True)
+    assert listening.next_message().payload == b"keep me"
+    later = site.connect_as(username, PASSWORD)
+    # RabbitMQ hands retained messages only to a subscription to their exact topic.
+    later.subscribe(_topic(lock_a, "up/resync"))
+    _assert_nothing(later)
+
+
+def test_a_packet_larger_than_the_largest_frame_costs_the_connection(
+    site: Site,
+) -> None:
+    """Packets above the Mosquitto limit (max_packet_size) are refused alike."""
+    lock_a = _lock_id()
+    listening = site.controller(_name(), lock_a)
+    listening.subscribe(_topic(lock_a, "up/+"))
+    lock = site.lock(lock_a)
+    assert lock.publish(_topic(lock_a, "up/resync"), bytes(LARGEST_PAYLOAD))
+    assert len(listening.next_message().payload) == LARGEST_PAYLOAD
+    assert not lock.publish(_topic(lock_a, "up/resync"), bytes(MAX_PACKET_SIZE))
+    lock.wait_gone()
+    _assert_nothing(listening)
+
+
+def test_a_session_outlives_its_client_by_an_hour_at_most(site: Site) -> None:
+    """A client asking to keep its session for days is told one hour (CONNACK)."""
+    lock_a = _lock_id()
+    username = _name()
+    site.relay.add_controller(username, PASSWORD, [lock_a.hex()])
+    client = RabbitCustomer.controller_on(
+        site.relay, username, PASSWORD, session_expiry=7 * 24 * 3600
+    )
+    site.clients.append(client)
+    assert not client.connect().is_failure
+    assert client.granted_session_expiry == MAX_SESSION_EXPIRY_S == 3600
