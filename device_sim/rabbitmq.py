@@ -362,15 +362,20 @@ class RabbitMqCluster:
         *,
         size: int = 1,
         install: RabbitMqInstall | None = None,
+        accounts: RelayAccounts | None = None,
     ) -> None:
-        """Prepare (but do not start) ``size`` nodes; installs RabbitMQ if needed."""
+        """Prepare (but do not start) ``size`` nodes; installs RabbitMQ if needed.
+
+        ``accounts`` (empty ones by default) may place controllers in a
+        virtual host of their own (:class:`RelayAccounts`).
+        """
         if size < 1:
             raise ValueError("a cluster has at least one node")
         self.directory = directory
         self.ca_file = ca_file
         self.server = server
         self.install = ensure_rabbitmq() if install is None else install
-        self.accounts = RelayAccounts()
+        self.accounts = RelayAccounts() if accounts is None else accounts
         token = secrets.token_hex(4)
         ports = free_ports(1 + 3 * size)
         self.epmd_port = ports[0]
@@ -387,14 +392,19 @@ class RabbitMqCluster:
 
     @classmethod
     def with_dev_pki(
-        cls, directory: Path, ca: DevCertificateAuthority, *, size: int = 1
+        cls,
+        directory: Path,
+        ca: DevCertificateAuthority,
+        *,
+        size: int = 1,
+        accounts: RelayAccounts | None = None,
     ) -> RabbitMqCluster:
         """Write the CA certificate and a fresh server certificate into ``directory``."""
         directory.mkdir(parents=True, exist_ok=True)
         ca_file = directory / "ca.crt"
         ca_file.write_bytes(ca.cert_pem)
         server = write_issued(ca.issue_broker(), directory, "broker")
-        return cls(directory, ca_file, server, size=size)
+        return cls(directory, ca_file, server, size=size, accounts=accounts)
 
     # -- addresses ------------------------------------------------------------
 
@@ -476,7 +486,8 @@ class RabbitMqCluster:
     ) -> MqttLinkConfig:
         """Return how a controller account reaches one lock's topics via ``node``.
 
-        The other nodes follow as fallbacks.  ``link_options`` go to
+        The other nodes follow as fallbacks.  The account logs in to the
+        controllers' virtual host (:meth:`RelayAccounts.login`).  ``link_options`` go to
         :class:`MqttLinkConfig` as they are (``routing_id``, ``hears_pairing``).
         """
         return MqttLinkConfig(
@@ -485,7 +496,7 @@ class RabbitMqCluster:
             port=self.nodes[node].mqtt_port,
             tls=client_tls_context(self.ca_file),
             address=HOST,
-            username=username,
+            username=self.accounts.login(username),
             password=password,
             fallbacks=self.fallbacks(node),
             **link_options,

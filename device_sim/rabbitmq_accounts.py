@@ -134,10 +134,28 @@ class ControllerAccount:
     topic_ids: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One account's rights in one virtual host (an account may have several)."""
+
+    username: str
+    password_hash: str = field(repr=False)
+    """Empty for an account that logs in only with its certificate."""
+    vhost: str
+    topics: TopicPermission
+
+
 @dataclass(slots=True)
 class RelayAccounts:
-    """Every lock and controller account of one relay (all nodes of a cluster)."""
+    """Every lock and controller account of one relay (all nodes of a cluster).
 
+    Locks live in the default virtual host, which a certificate login
+    lands in.  Controllers live in ``controller_vhost``: the default one
+    too, unless a test splits the relay into two routing domains (a client
+    names another virtual host by logging in as ``vhost:username``).
+    """
+
+    controller_vhost: str = VHOST
     lock_ids: set[str] = field(default_factory=set)
     controllers: dict[str, ControllerAccount] = field(default_factory=dict)
 
@@ -165,25 +183,49 @@ class RelayAccounts:
             self.controllers[account.username] = account
         return made
 
+    def login(self, username: str) -> str:
+        """Return the MQTT user name a controller account connects with."""
+        if self.controller_vhost == VHOST:
+            return username
+        return f"{self.controller_vhost}:{username}"
+
+    def grants(self) -> list[Grant]:
+        """Return every account's rights, locks first."""
+        made = [
+            # No password hash: the account logs in only with its certificate.
+            Grant(topic_id, "", VHOST, lock_permission(topic_id))
+            for topic_id in sorted(self.lock_ids)
+        ]
+        made += [
+            Grant(
+                account.username,
+                account.password_hash,
+                self.controller_vhost,
+                controller_permission(account.username, account.topic_ids),
+            )
+            for account in sorted(self.controllers.values(), key=lambda a: a.username)
+        ]
+        return made
+
     def definitions(self) -> str:
         """Return the accounts as a RabbitMQ definitions document (JSON)."""
-        users: list[dict[str, object]] = []
+        users: dict[str, dict[str, object]] = {}
         permissions: list[dict[str, str]] = []
         topic_permissions: list[dict[str, str]] = []
-
-        def grant(name: str, password_hash: str, topic: TopicPermission) -> None:
-            users.append(
+        for grant in self.grants():
+            users.setdefault(
+                grant.username,
                 {
-                    "name": name,
-                    "password_hash": password_hash,
+                    "name": grant.username,
+                    "password_hash": grant.password_hash,
                     "hashing_algorithm": HASHING_ALGORITHM,
                     "tags": [],
-                }
+                },
             )
             permissions.append(
                 {
-                    "user": name,
-                    "vhost": VHOST,
+                    "user": grant.username,
+                    "vhost": grant.vhost,
                     "configure": _QUEUES,
                     "write": _QUEUES_AND_EXCHANGE,
                     "read": _QUEUES_AND_EXCHANGE,
@@ -191,26 +233,17 @@ class RelayAccounts:
             )
             topic_permissions.append(
                 {
-                    "user": name,
-                    "vhost": VHOST,
+                    "user": grant.username,
+                    "vhost": grant.vhost,
                     "exchange": EXCHANGE,
-                    "write": topic.write,
-                    "read": topic.read,
+                    "write": grant.topics.write,
+                    "read": grant.topics.read,
                 }
             )
-
-        for topic_id in sorted(self.lock_ids):
-            # No password hash: the account logs in only with its certificate.
-            grant(topic_id, "", lock_permission(topic_id))
-        for account in sorted(self.controllers.values(), key=lambda a: a.username):
-            grant(
-                account.username,
-                account.password_hash,
-                controller_permission(account.username, account.topic_ids),
-            )
+        vhosts = sorted({VHOST, self.controller_vhost})
         document = {
-            "vhosts": [{"name": VHOST}],
-            "users": users,
+            "vhosts": [{"name": name} for name in vhosts],
+            "users": list(users.values()),
             "permissions": permissions,
             "topic_permissions": topic_permissions,
         }

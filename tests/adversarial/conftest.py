@@ -1,4 +1,9 @@
-"""Fixtures for attacks through a hostile relay (real Mosquitto) and LAN proxy.
+"""Fixtures for attacks through a hostile relay and LAN proxy.
+
+The relay is two real Mosquitto brokers (every test) or two virtual hosts
+of one 3-node RabbitMQ cluster (the ``[rabbitmq-cluster]`` variant of the
+tests cluster_relay.py selects; ``SECURE_LOCK_CLUSTER_RELAY=all`` runs every
+scenario that applies).
 
 Shared fixtures come from tests/conftest.py (`ca`) and
 tests/integration/conftest.py (the loopback-only socket rule); nothing here
@@ -7,7 +12,7 @@ duplicates them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 import shutil
@@ -15,6 +20,7 @@ import time
 
 import aiohttp
 import pytest
+import pytest_socket
 
 from custom_components.secure_lock.controller import (
     LockClient,
@@ -33,17 +39,15 @@ from custom_components.secure_lock.protocol.suites import SuiteId
 from custom_components.secure_lock.transport import (
     LockTopics,
     MqttFrameLink,
-    MqttLinkConfig,
-    MqttRole,
     WebSocketFrameLink,
-    client_tls_context,
 )
 from custom_components.secure_lock.transport.link import FrameLink
 from device_sim.broker import MOSQUITTO
 from device_sim.lock_device import LockDevice
-from device_sim.lock_runtime import BrokerSettings, LockRuntime, RuntimeOptions
+from device_sim.lock_runtime import LockRuntime, RuntimeOptions
 from device_sim.mechanism import BoltState, DoorState
 from device_sim.pki import DevCertificateAuthority
+from device_sim.rabbitmq import RabbitMqCluster
 from tests.integration.conftest import (  # noqa: F401 - fixtures shared by import
     BROKER_PASSWORD,
     BROKER_USER,
@@ -52,8 +56,16 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures shared by impo
 )
 from tests.sim.helpers import setup_for_next_controller
 
+from .cluster_relay import (
+    CLUSTER_SIZE,
+    ClusterDomains,
+    OperatorAccounts,
+    RelayKind,
+    cluster_selection,
+)
 from .hostile_relay import HostileRelay, OperatorBroker
 from .lan_proxy import LanProxy
+from .relay_domains import MosquittoDomains, RelayDomains, Side
 
 
 class ShiftedClock:
@@ -127,12 +139,11 @@ class RelayedLock:
 
 @dataclass
 class Stage:
-    """Two brokers with the attacker between them, locks, and controllers."""
+    """Two routing domains with the attacker between them, locks, and controllers."""
 
     ca: DevCertificateAuthority
     directory: Path
-    lock_broker: OperatorBroker
-    controller_broker: OperatorBroker
+    domains: RelayDomains
     clock: ShiftedClock = field(default_factory=ShiftedClock)
     locks: list[RelayedLock] = field(default_factory=list)
     links: list[FrameLink] = field(default_factory=list)
@@ -141,25 +152,35 @@ class Stage:
     http: aiohttp.ClientSession | None = None
 
     async def start_lock(self, name: str = "lock") -> RelayedLock:
-        """Boot a lock on broker L (and the LAN) and put the attacker in its path."""
+        """Boot a lock on the locks' side (and the LAN) and put the attacker in its path."""
+        state_dir = self.directory / name
+        if self.domains.needs_lock_account:
+            # A first boot without links makes the lock's id; its account must
+            # exist before the lock logs in with its certificate.
+            first = LockRuntime(
+                RuntimeOptions(state_dir=state_dir, device=FAST, admin_socket=False)
+            )
+            self.domains.admit_lock((await first.start()).lock_id)
+            await first.stop()
         runtime = LockRuntime(
             RuntimeOptions(
-                state_dir=self.directory / name,
+                state_dir=state_dir,
                 device=FAST,
                 lan=("127.0.0.1", 0),
-                broker=BrokerSettings(
-                    "127.0.0.1", self.lock_broker.lock_port, self.lock_broker.ca_file
-                ),
+                broker=self.domains.lock_settings(),
                 factory_ca=self.ca,
                 admin_socket=False,
             )
         )
         device = await runtime.start()
-        self.controller_broker.add_controller(
+        self.domains.add_controller(
             BROKER_USER, BROKER_PASSWORD, self._grants(device.lock_id)
         )
+        account = len(self.locks)
         relay = HostileRelay(
-            self.controller_broker, self.lock_broker, device.lock_id, len(self.locks)
+            self.domains.operator(Side.CONTROLLERS, account),
+            self.domains.operator(Side.LOCKS, account),
+            device.lock_id,
         )
         await relay.start()
         lock = RelayedLock(runtime, relay)
@@ -192,7 +213,7 @@ class Stage:
         *,
         pairing: bool = False,
     ) -> MqttFrameLink:
-        """Connect a controller to broker C for ``lock``, as Home Assistant would.
+        """Connect a controller to the controllers' side for ``lock``, as Home Assistant would.
 
         It receives the envelopes to ``identity`` (none if None: a pairing
         attempt that never gets that far) and, with ``pairing``, the lock's
@@ -202,19 +223,14 @@ class Stage:
         """
         own = None if identity is None else routing_id(lock.lock_id, identity.key_id)
         username = f"controller-{len(self.links)}"
-        self.controller_broker.add_controller(username, BROKER_PASSWORD, self._grants())
+        self.domains.add_controller(username, BROKER_PASSWORD, self._grants())
         link = MqttFrameLink(
-            MqttLinkConfig(
-                role=MqttRole.CONTROLLER,
-                topics=LockTopics.for_lock(lock.lock_id),
+            self.domains.controller_link_config(
+                lock.lock_id,
+                username,
+                BROKER_PASSWORD,
                 routing_id=own,
                 hears_pairing=pairing,
-                port=self.controller_broker.controller_port,
-                tls=client_tls_context(self.controller_broker.ca_file),
-                address="127.0.0.1",
-                username=username,
-                password=BROKER_PASSWORD,
-                connect_timeout=5.0,
             )
         )
         await link.connect()
@@ -322,24 +338,74 @@ class Stage:
             await lock.runtime.stop()
 
 
-@pytest.fixture
-async def stage(
-    tmp_path: Path,
-    ca: DevCertificateAuthority,
-) -> AsyncIterator[Stage]:
-    """Run broker L (locks) and broker C (controllers) with the attacker between."""
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Give every test on a stage a variant per relay (which run: cluster_relay.py)."""
+    if "stage" in metafunc.fixturenames:
+        metafunc.parametrize("stage", list(RelayKind), indirect=True, ids=str)
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Deselect the cluster variants that do not apply or are not asked for."""
+    keep, drop = cluster_selection(items)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="package")
+def hostile_cluster(
+    tmp_path_factory: pytest.TempPathFactory, ca: DevCertificateAuthority
+) -> Iterator[RabbitMqCluster]:
+    """Run one 3-node cluster, lock and controller vhosts apart, for this package."""
+    # Set-up outside a test's socket_enabled; connects stay limited to
+    # 127.0.0.1 by pytest-homeassistant's host allow-list.
+    pytest_socket.enable_socket()
+    cluster = RabbitMqCluster.with_dev_pki(
+        tmp_path_factory.mktemp("hostile-cluster"),
+        ca,
+        size=CLUSTER_SIZE,
+        accounts=OperatorAccounts(),
+    )
+    with cluster:
+        yield cluster
+
+
+def _mosquitto_pair(directory: Path, ca: DevCertificateAuthority) -> MosquittoDomains:
     if shutil.which(MOSQUITTO) is None:
         pytest.fail("mosquitto is not installed: run scripts/setup")
-    lock_broker = OperatorBroker.with_dev_pki(tmp_path / "broker-l", ca)
-    controller_broker = OperatorBroker.with_dev_pki(tmp_path / "broker-c", ca)
+    lock_broker = OperatorBroker.with_dev_pki(directory / "broker-l", ca)
+    controller_broker = OperatorBroker.with_dev_pki(directory / "broker-c", ca)
     assert isinstance(lock_broker, OperatorBroker)
     assert isinstance(controller_broker, OperatorBroker)
     lock_broker.start()
-    controller_broker.start()
-    result = Stage(ca, tmp_path, lock_broker, controller_broker)
+    try:
+        controller_broker.start()
+    except BaseException:
+        lock_broker.stop()
+        raise
+    return MosquittoDomains(lock_broker, controller_broker)
+
+
+@pytest.fixture
+async def stage(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    ca: DevCertificateAuthority,
+) -> AsyncIterator[Stage]:
+    """Run the two routing domains (locks, controllers) with the attacker between."""
+    mosquitto: MosquittoDomains | None = None
+    domains: RelayDomains
+    if request.param is RelayKind.RABBITMQ_CLUSTER:
+        domains = ClusterDomains(request.getfixturevalue("hostile_cluster"))
+    else:
+        domains = mosquitto = _mosquitto_pair(tmp_path, ca)
+    result = Stage(ca, tmp_path, domains)
     try:
         yield result
     finally:
         await result.close()
-        controller_broker.stop()
-        lock_broker.stop()
+        if mosquitto is not None:
+            mosquitto.controller_broker.stop()
+            mosquitto.lock_broker.stop()

@@ -37,6 +37,32 @@ and, on broker L, a link that subscribes to every recipient of ``up/+``.  It doe
 the controller asks for: a hostile broker ignores it, so the protocol's own
 freshness checks are what the tests exercise.
 
+The same split on a RabbitMQ cluster
+------------------------------------
+A 3-node RabbitMQ cluster routes between its nodes by itself, so two nodes
+are not two brokers: a frame published on node 0 reaches a subscriber on
+node 1 without the attacker.  Instead the attacker splits the cluster into
+two *routing domains*, two virtual hosts of the same cluster
+(``cluster_relay.py``):
+
+    controller --password, vhost C, node 1--> [cluster] <--attacker, node 2-->
+        [cluster] <--mTLS, vhost /, node 0-- lock
+
+* The lock logs in with its certificate on node 0 and lands in the default
+  virtual host ``/`` with its usual account and permissions.
+* The controller logs in on node 1 as ``controllers:<account>`` (RabbitMQ's
+  MQTT plugin takes the virtual host from the user name), granted that
+  lock's topics there.
+* The attacker's two links log in on node 2, one in each virtual host,
+  with operator accounts that may read and write every ``securelock/v1``
+  topic in both (what a broker operator has).
+
+Each virtual host has its own ``amq.topic`` exchange, so nothing crosses
+from one to the other except what the attacker republishes, and every frame
+crosses nodes twice (0 to 2 to 1 and back), through the cluster's own
+routing.  `RelayDomains` (``relay_domains.py``) hides which of the two
+relays a test runs on.
+
 `FramePath` holds the policy and is shared with the LAN proxy (`lan_proxy.py`).
 """
 
@@ -46,9 +72,10 @@ from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Callable, Iterable
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 import logging
+from pathlib import Path
 import time
 from typing import Any, override
 
@@ -263,20 +290,33 @@ class OperatorLink(MqttFrameLink):
         await self._publish(topic, frame, None)
 
 
-def operator_link(
-    broker: MosquittoBroker, lock_id: bytes, role: MqttRole, account: int
-) -> OperatorLink:
-    """Return the attacker's link on ``broker``: the lock's role or every recipient's."""
+@dataclass(frozen=True, slots=True)
+class OperatorLogin:
+    """Where and as whom the attacker's client logs in on one side of the path."""
+
+    port: int
+    ca_file: Path
+    username: str
+    password: str = field(default=OPERATOR_PASSWORD, repr=False)
+
+
+def mosquitto_operator(broker: MosquittoBroker, account: int) -> OperatorLogin:
+    """Return the operator's ``account``-th login on an `OperatorBroker`."""
+    return OperatorLogin(broker.controller_port, broker.ca_file, operator_name(account))
+
+
+def operator_link(login: OperatorLogin, lock_id: bytes, role: MqttRole) -> OperatorLink:
+    """Return the attacker's link for ``login``: the lock's role or every recipient's."""
     config = MqttLinkConfig if role is MqttRole.LOCK else _EveryRecipient
     return OperatorLink(
         config(
             role=role,
             topics=LockTopics.for_lock(lock_id),
-            port=broker.controller_port,
-            tls=client_tls_context(broker.ca_file),
+            port=login.port,
+            tls=client_tls_context(login.ca_file),
             address="127.0.0.1",
-            username=operator_name(account),
-            password=OPERATOR_PASSWORD,
+            username=login.username,
+            password=login.password,
             connect_timeout=5.0,
         ),
         max_frame_size=RELAY_MAX_FRAME,
@@ -285,23 +325,23 @@ def operator_link(
 
 
 class HostileRelay(FramePath):
-    """The attacker between broker C (controllers) and broker L (the lock)."""
+    """The attacker between broker C (controllers) and broker L (the lock).
+
+    On a cluster: between the controllers' and the lock's virtual host.
+    """
 
     def __init__(
         self,
-        controller_broker: MosquittoBroker,
-        lock_broker: MosquittoBroker,
+        controller_side: OperatorLogin,
+        lock_side: OperatorLogin,
         lock_id: bytes,
-        account: int = 0,
     ) -> None:
-        """Prepare both links (operator account ``account``); `start` connects them."""
+        """Prepare both links (the operator's logins); `start` connects them."""
         super().__init__()
         self.lock_id = lock_id
         # Poses as the lock towards controllers, as a controller towards the lock.
-        self.to_controllers = operator_link(
-            controller_broker, lock_id, MqttRole.LOCK, account
-        )
-        self.to_lock = operator_link(lock_broker, lock_id, MqttRole.CONTROLLER, account)
+        self.to_controllers = operator_link(controller_side, lock_id, MqttRole.LOCK)
+        self.to_lock = operator_link(lock_side, lock_id, MqttRole.CONTROLLER)
         self._tasks: list[asyncio.Task[None]] = []
         self._controller_topics: set[str] = set()
 

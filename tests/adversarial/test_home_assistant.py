@@ -62,13 +62,13 @@ async def relayed_fixture(
     identity = stage.new_identity()
     link = await stage.controller_link(lock, identity, pairing=True)
     outcome = await stage.pair_over(link, lock, identity)
-    broker = stage.controller_broker
+    domains = stage.domains
     settings = LinkSettings(
         lock.lock_id,
         broker=BrokerSettings(
-            (f"mqtts://127.0.0.1:{broker.controller_port}",),
-            broker.ca_file.read_text(encoding="utf-8"),
-            BROKER_USER,
+            domains.controller_urls(),
+            domains.ca_file.read_text(encoding="utf-8"),
+            domains.controller_login(BROKER_USER),
             BROKER_PASSWORD,
         ),
     )
