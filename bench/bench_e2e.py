@@ -8,6 +8,10 @@ harness, the real simulator, a real Mosquitto; mechanism time 0) and prints:
   lock's signed result is in the state machine);
 * the raw MQTT round trip through the same Mosquitto in the same run, and
   the broker path's ratio to it;
+* CPU per service call of each process apart: Home Assistant's (the
+  controller side: the integration, its client and link), the simulated
+  lock's (bench/e2e_lock.py runs it in a process of its own, as a real lock
+  has its own CPU) and Mosquitto's;
 * pairing time (both sides, over the LAN) and integration setup time per lock
   (loading one config entry until its entities exist).
 

@@ -3,11 +3,16 @@
 Runs the integration inside the pytest-homeassistant-custom-component harness
 with the real simulator and a real Mosquitto, reusing tests/integration's
 fixtures, and writes the measured samples as JSON to $SECURE_LOCK_BENCH_OUT.
+The lock of the service-call and pairing cases runs in a process of its own
+(bench/e2e_lock.py), as a real lock runs on its own CPU, so the CPU per call
+of Home Assistant's process (the controller side) and of the lock are
+measured apart.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 import gc
 import json
 import os
@@ -23,17 +28,21 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.secure_lock.const import CONF_MODEL, DOMAIN
-from custom_components.secure_lock.controller.links import LinkSettings
+from bench.e2e_lock import LockProcess, cpu_seconds
+from custom_components.secure_lock.const import CONF_MODEL, CONTROLLER_NAME, DOMAIN
+from custom_components.secure_lock.controller import confirm_pairing, pair_over_link
+from custom_components.secure_lock.controller.links import BrokerSettings, LinkSettings
 from custom_components.secure_lock.entry_data import credential_data, link_data
+from custom_components.secure_lock.protocol import (
+    ControllerIdentity,
+    ControllerPairingOutcome,
+    Role,
+    SetupCode,
+)
 from custom_components.secure_lock.protocol.envelope import routing_id
 from custom_components.secure_lock.transport import MqttFrameLink
 from device_sim.broker import MosquittoBroker
-from device_sim.lock_runtime import (
-    BrokerSettings as LockBrokerSettings,
-    LockRuntime,
-    RuntimeOptions,
-)
+from device_sim.lock_runtime import LockRuntime, RuntimeOptions
 from device_sim.pki import DevCertificateAuthority, write_issued
 from tests.conftest import broker, ca  # noqa: F401 - fixtures used by name
 from tests.integration.conftest import (  # noqa: F401 - fixtures used by name
@@ -44,10 +53,9 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures used by name
     SimLock,
     _localhost_sockets,
     auto_enable_custom_integrations,
-    broker_settings,
     pair_controller,
 )
-from tests.sim.helpers import TEST_CONTROLLER_KEY_ID, frame_to
+from tests.sim.helpers import TEST_CONTROLLER_KEY_ID, frame_to, lan_link
 
 ENTITY = "lock.front_door"
 ROUNDS = int(os.environ.get("SECURE_LOCK_BENCH_ROUNDS", "100"))
@@ -80,43 +88,84 @@ def _production_event_loop(hass: HomeAssistant) -> None:
 
 @pytest.fixture(name="lock")
 async def lock_fixture(
-    hass: HomeAssistant,
     tmp_path: Path,
     broker: MosquittoBroker,  # noqa: F811
     ca: DevCertificateAuthority,  # noqa: F811
-) -> AsyncIterator[SimLock]:
-    """One simulated lock reachable over both the LAN and the broker."""
+) -> AsyncIterator[LockProcess]:
+    """One simulated lock in its own process, reachable over the LAN and the broker."""
     # SECURE_LOCK_BENCH_STATE_ROOT=/dev/shm takes the lock's fsyncs off the disk.
     state_root = Path(os.environ.get("SECURE_LOCK_BENCH_STATE_ROOT", str(tmp_path)))
-    runtime = LockRuntime(
-        RuntimeOptions(
-            state_dir=Path(tempfile.mkdtemp(dir=state_root)) / "lock",
-            device=FAST,
-            lan=("127.0.0.1", 0),
-            # Back-to-back calls exceed the lock's per-connection LAN rate
-            # limit (20 frames/s, a flood guard); lifted for the measurement.
-            lan_rate=1000,
-            broker=LockBrokerSettings("127.0.0.1", broker.lock_port, broker.ca_file),
-            factory_ca=ca,
-            admin_socket=False,
-        )
+    state_dir = Path(tempfile.mkdtemp(dir=state_root))
+    ca.save(tmp_path / "ca")
+    lock = await LockProcess.start(
+        state_dir / "lock", broker.lock_port, tmp_path / "ca"
     )
-    await runtime.start()
-    assert runtime.device is not None
-    broker.add_controller(BROKER_USER, BROKER_PASSWORD, [runtime.device.lock_id.hex()])
-    yield SimLock(runtime)
-    await runtime.stop()
-    shutil.rmtree(runtime.options.state_dir.parent)
+    broker.add_controller(BROKER_USER, BROKER_PASSWORD, [lock.lock_id.hex()])
+    yield lock
+    await lock.stop()
+    shutil.rmtree(state_dir)
 
 
-async def _service_round_trips(hass: HomeAssistant) -> tuple[list[float], list[float]]:
-    """Return wall ms and CPU ms of this process per call (HA, lock, clients share it)."""
+async def _pair(
+    lock: LockProcess,
+) -> tuple[ControllerIdentity, ControllerPairingOutcome]:
+    """Pair a new controller over the LAN, as the config flow would (both sides timed).
+
+    The first uses the label and the button, later ones an invitation
+    (tests/integration's ``pair_controller``, with the lock in its process).
+    """
+    setup = SetupCode.parse(await lock.setup_code(Role.OPERATOR))
+    identity = ControllerIdentity.generate()
+    async with lan_link(lock.lan_url) as link:
+        outcome = await pair_over_link(
+            link, identity, setup, CONTROLLER_NAME, timeout=10
+        )
+        await confirm_pairing(link, identity, outcome.lock, timeout=10)
+    return identity, outcome
+
+
+def _broker_settings(broker: MosquittoBroker, lock: LockProcess) -> LinkSettings:  # noqa: F811
+    """Return link settings that reach ``lock`` through ``broker`` only."""
+    return LinkSettings(
+        lock.lock_id,
+        broker=BrokerSettings(
+            (f"mqtts://127.0.0.1:{broker.controller_port}",),
+            broker.ca_file.read_text(encoding="utf-8"),
+            BROKER_USER,
+            BROKER_PASSWORD,
+        ),
+    )
+
+
+@dataclass(slots=True)
+class _CallCosts:
+    """Wall and CPU time of the service calls, per process."""
+
+    wall_ms: list[float]
+    home_assistant_cpu_ms: list[float]
+    """Home Assistant's process (the controller side) per call."""
+    lock_cpu_ms: float
+    """The lock process per call, averaged over all calls (clock-tick resolution)."""
+    broker_cpu_ms: float
+    """Mosquitto per call, averaged likewise (its share of the LAN path is nil)."""
+
+
+async def _service_round_trips(
+    hass: HomeAssistant,
+    lock: LockProcess,
+    broker: MosquittoBroker,  # noqa: F811
+) -> _CallCosts:
+    """Time the service calls; CPU of each process apart."""
     samples: list[float] = []
     cpu: list[float] = []
+    assert broker.pid is not None
+    lock_cpu = broker_cpu = 0.0
     for number in range(ROUNDS + WARM_UP):
         service, expected = (
             ("unlock", "unlocked") if number % 2 == 0 else ("lock", "locked")
         )
+        if number == WARM_UP:
+            lock_cpu, broker_cpu = lock.cpu_seconds(), cpu_seconds(broker.pid)
         start, cpu_start = time.perf_counter(), time.process_time()
         await hass.services.async_call(
             "lock", service, {ATTR_ENTITY_ID: ENTITY}, blocking=True
@@ -130,15 +179,23 @@ async def _service_round_trips(hass: HomeAssistant) -> tuple[list[float], list[f
         if number >= WARM_UP:
             samples.append(elapsed)
             cpu.append(cpu_ms)
-    return samples, cpu
+    # The lock's last state event (it follows the signed result) may still
+    # be on its way; it belongs to the last call.
+    await hass.async_block_till_done()
+    return _CallCosts(
+        samples,
+        cpu,
+        (lock.cpu_seconds() - lock_cpu) * 1000 / ROUNDS,
+        (cpu_seconds(broker.pid) - broker_cpu) * 1000 / ROUNDS,
+    )
 
 
-async def test_pairing_time(hass: HomeAssistant, lock: SimLock) -> None:
+async def test_pairing_time(hass: HomeAssistant, lock: LockProcess) -> None:
     """Pair controllers one after the other over the LAN (both sides, real sockets)."""
     pair_ms: list[float] = []
     for _ in range(PAIRINGS):
         start = time.perf_counter()
-        await pair_controller(lock)
+        await _pair(lock)
         pair_ms.append((time.perf_counter() - start) * 1000)
     _record("pairing over LAN (both sides)", pair_ms)
 
@@ -148,7 +205,7 @@ async def test_pairing_time(hass: HomeAssistant, lock: SimLock) -> None:
 )
 async def test_service_call_to_signed_state(
     hass: HomeAssistant,
-    lock: SimLock,
+    lock: LockProcess,
     broker: MosquittoBroker,  # noqa: F811
     path: str,
     extra_controllers: int,
@@ -159,16 +216,16 @@ async def test_service_call_to_signed_state(
     lock seals every state event once per controller.
     """
     for _ in range(extra_controllers):
-        await pair_controller(lock)
-    identity, outcome = await pair_controller(lock)
+        await _pair(lock)
+    identity, outcome = await _pair(lock)
     settings = (
-        LinkSettings(lock.device.lock_id, lan_url=lock.lan_url)
+        LinkSettings(lock.lock_id, lan_url=lock.lan_url)
         if path == "lan"
-        else broker_settings(broker, lock)
+        else _broker_settings(broker, lock)
     )
     entry = MockConfigEntry(
         domain=DOMAIN,
-        unique_id=lock.lock_id,
+        unique_id=lock.lock_id.hex(),
         title="Front door",
         data={
             **link_data(settings),
@@ -190,9 +247,14 @@ async def test_service_call_to_signed_state(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     label = f"{path}, {extra_controllers + 1} controller(s) paired"
-    wall, cpu = await _service_round_trips(hass)
-    _record(f"{label}: service call to signed entity state", wall)
-    _record(f"{label}: CPU of the one process (HA + lock + broker clients)", cpu)
+    costs = await _service_round_trips(hass, lock, broker)
+    _record(f"{label}: service call to signed entity state", costs.wall_ms)
+    _record(
+        f"{label}: CPU of Home Assistant's process (controller side)",
+        costs.home_assistant_cpu_ms,
+    )
+    _record(f"{label}: CPU of the lock process (mean)", [costs.lock_cpu_ms])
+    _record(f"{label}: CPU of Mosquitto (mean)", [costs.broker_cpu_ms])
     _record(f"{label}: integration setup (entry load)", setup_ms)
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

@@ -183,7 +183,9 @@ class InnerMessage:
         if length > capacity:
             raise MalformedError("payload length beyond capacity")
         payload = reader.fixed(length)
-        if any(reader.fixed(capacity - length)):
+        # One comparison in C; any() would step through ~1,500 bytes per frame.
+        padding = reader.fixed(capacity - length)
+        if padding != bytes(len(padding)):
             raise MalformedError("non-zero padding")
         reader.done()
         return cls(

@@ -289,6 +289,13 @@ def _expiry_properties(expiry_s: int) -> Properties:
     return properties
 
 
+def _ack_overdue(future: asyncio.Future[ReasonCode]) -> None:
+    if not future.done():
+        future.set_exception(
+            NotConnected("broker did not acknowledge the frame in time")
+        )
+
+
 def _close_opened_socket(opening: asyncio.Future[ssl.SSLSocket]) -> None:
     if not opening.cancelled() and opening.exception() is None:
         opening.result().close()
@@ -318,6 +325,8 @@ class MqttFrameLink(FrameLink):
         self._suback: asyncio.Future[list[ReasonCode]] | None = None
         self._publishes: dict[int, asyncio.Future[ReasonCode]] = {}
         self._misc_timer: asyncio.TimerHandle | None = None
+        self._flush_scheduled = False
+        self._writer_added = False
         self._reconnect_task: asyncio.Task[None] | None = None
         self._gone: asyncio.Event = asyncio.Event()
         self._connect_lock = asyncio.Lock()
@@ -496,17 +505,19 @@ class MqttFrameLink(FrameLink):
         client = self._client
         if not self._connected or client is None or self._loop is None:
             raise NotConnected("not connected to the broker")
-        future: asyncio.Future[ReasonCode] = self._loop.create_future()
+        loop = self._loop
+        future: asyncio.Future[ReasonCode] = loop.create_future()
         info = client.publish(topic, frame, qos=PUBLISH_QOS, properties=properties)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise NotConnected(f"publish failed: {info.rc.name}")
         self._publishes[info.mid] = future
+        # A plain timer on the future: asyncio.timeout() costs a context
+        # manager, a rescheduled timer and task bookkeeping on every frame.
+        timer = loop.call_later(self._config.ack_timeout, _ack_overdue, future)
         try:
-            async with asyncio.timeout(self._config.ack_timeout):
-                reason = await future
-        except TimeoutError:
-            raise NotConnected("broker did not acknowledge the frame in time") from None
+            reason = await future
         finally:
+            timer.cancel()
             self._publishes.pop(info.mid, None)
         if reason.is_failure:
             raise PublishRejected(f"broker refused publish: {reason}")
@@ -525,17 +536,36 @@ class MqttFrameLink(FrameLink):
     def _on_socket_register_write(
         self, client: Client, userdata: Any, sock: SocketLike
     ) -> None:
+        # paho queued a packet.  It is written on the loop's next pass, with
+        # whatever else was queued meanwhile; the selector is asked only when
+        # the socket does not take it all at once.  Registering the socket
+        # for every packet cost two epoll_ctl calls per frame sent.
         assert self._loop is not None
-        self._loop.add_writer(sock, self._on_writable)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush_writes)
+
+    def _flush_writes(self) -> None:
+        self._flush_scheduled = False
+        client, sock = self._client, self._sock
+        if client is None or sock is None or self._writer_added:
+            return
+        client.loop_write()
+        # paho reports "still wants to write" only once per registration.
+        if client.want_write() and self._sock is sock and self._loop is not None:
+            self._loop.add_writer(sock, self._on_writable)
+            self._writer_added = True
 
     def _on_socket_unregister_write(
         self, client: Client, userdata: Any, sock: SocketLike
     ) -> None:
-        assert self._loop is not None
-        self._loop.remove_writer(sock)
+        if self._writer_added and self._loop is not None:
+            self._writer_added = False
+            self._loop.remove_writer(sock)
 
     def _detach_socket(self) -> None:
         sock, self._sock = self._sock, None
+        self._writer_added = False
         if sock is not None and self._loop is not None and sock.fileno() >= 0:
             self._loop.remove_reader(sock)
             self._loop.remove_writer(sock)

@@ -1,0 +1,194 @@
+"""What one command costs the controller: ``python bench/controller_cost.py``.
+
+One simulated lock runs in a child process (bench/load.py's lock process),
+one controller (``LockClient`` over its own MQTT link) in this one, through
+a real Mosquitto; after pairing and a warm-up, ``--commands`` unlock/lock
+commands run back to back.  Prints this process's CPU time per command (and
+the lock's), the figure bench/load.py reports under load, without other
+commands in flight.
+
+CPU time on a shared box rises and falls with the other load (caches,
+sibling threads), by ±20 % from run to run.  ``--instructions`` counts
+instead: it runs this script twice under valgrind's cachegrind (user-space
+instructions of this process only; the lock and Mosquitto are not traced),
+with 20 and with 20 + ``--commands`` commands, and divides the difference,
+so set-up, pairing and warm-up cancel out.  The count is repeatable to
+about 0.1 % and splits into the cryptography's functions (OpenSSL inside
+``cryptography``, by name) and the rest (Python, paho, asyncio).  Kernel
+time (system calls) is not in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from pathlib import Path
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import load  # noqa: E402
+
+from custom_components.secure_lock.controller import LockClient, pair_over_link  # noqa: E402
+from custom_components.secure_lock.protocol import ControllerIdentity, SetupCode  # noqa: E402
+from device_sim.broker import MosquittoBroker  # noqa: E402
+from device_sim.pki import DevCertificateAuthority  # noqa: E402
+
+WARM_UP = 5
+BASE_COMMANDS = 20
+"""The shorter of the two counted runs (``--instructions``)."""
+CRYPTO_FUNCTIONS = re.compile(
+    r"fe_|fe51|fe64|x25519|ntt|keccak|sha\d|sha3|ge_|decap|encap|cpa|chacha|"
+    r"poly1305|ed25519|cleanse|cmov|scalar|slide|cbd_|table_select|hkdf|hmac|"
+    r"evp_|ossl_|crypto_|aes|gcm|ssl|tls",
+    re.IGNORECASE,
+)
+"""OpenSSL's functions (protocol cryptography and the TLS records)."""
+
+
+async def _run(commands: int) -> tuple[float, float]:
+    """Return (controller, lock) CPU seconds of ``commands`` commands."""
+    load.raise_fd_limit()
+    with tempfile.TemporaryDirectory(prefix="secure-lock-cost-") as tmp:
+        root = Path(tmp)
+        ca = DevCertificateAuthority.create()
+        ca.save(root / "ca")
+        broker = MosquittoBroker.with_dev_pki(root / "broker", ca)
+        broker.start()
+        try:
+            return await _with_broker(root, broker, commands)
+        finally:
+            broker.stop()
+
+
+async def _with_broker(
+    root: Path, broker: MosquittoBroker, commands: int
+) -> tuple[float, float]:
+    locks = await asyncio.create_subprocess_exec(
+        sys.executable,
+        load.__file__,
+        "--serve-locks",
+        "1",
+        "--broker-port",
+        str(broker.lock_port),
+        "--ca-dir",
+        str(root / "ca"),
+        "--state-dir",
+        str(root / "lock"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert locks.stdin is not None
+    assert locks.stdout is not None
+    # The setup code travels over this private pipe only; nothing logs it.
+    words = (await locks.stdout.readline()).decode().split()
+    assert words[0] == "LOCK", "the lock process did not start"
+    lock_id, setup = bytes.fromhex(words[1]), SetupCode.parse(words[2])
+    assert (await locks.stdout.readline()).startswith(b"READY")
+    broker.add_controllers([("load0", load.PASSWORD, [lock_id.hex()])])
+    identity = ControllerIdentity.generate()
+    link = load._controller_link(broker, lock_id, identity, "load0")  # noqa: SLF001
+    await link.connect()
+    outcome = await pair_over_link(link, identity, setup, "load0", timeout=120)
+    client = LockClient(link, identity, outcome.lock)
+    await client.start()
+
+    async def command(number: int) -> None:
+        await (client.unlock() if number % 2 == 0 else client.lock())
+
+    for number in range(WARM_UP):
+        await command(number)
+    controller, lock = time.process_time(), load.cpu_seconds(locks.pid)
+    for number in range(commands):
+        await command(number)
+    controller = time.process_time() - controller
+    lock = load.cpu_seconds(locks.pid) - lock
+    await client.close()
+    await link.close()
+    locks.stdin.write(b"STOP\n")
+    await locks.stdin.drain()
+    await locks.wait()
+    return controller, lock
+
+
+def _instructions_by_function(out_file: Path) -> dict[str, int]:
+    report = subprocess.run(
+        ["cg_annotate", "--threshold=0", str(out_file)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    counts: dict[str, int] = {}
+    for line in report.splitlines():
+        match = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+:\S+)$", line)
+        if match:
+            name = match.group(2)
+            counts[name] = counts.get(name, 0) + int(match.group(1).replace(",", ""))
+    return counts
+
+
+def _count_instructions(commands: int) -> None:
+    """Run under cachegrind twice; print instructions per command, split."""
+    runs: list[dict[str, int]] = []
+    with tempfile.TemporaryDirectory(prefix="secure-lock-cost-") as tmp:
+        for count in (BASE_COMMANDS, BASE_COMMANDS + commands):
+            out_file = Path(tmp, f"cachegrind.{count}")
+            subprocess.run(
+                [  # noqa: S607
+                    "valgrind",
+                    "--tool=cachegrind",
+                    "--cache-sim=no",
+                    f"--cachegrind-out-file={out_file}",
+                    sys.executable,
+                    __file__,
+                    "--commands",
+                    str(count),
+                ],
+                check=True,
+                capture_output=True,
+            )
+            runs.append(_instructions_by_function(out_file))
+    short, long = runs
+    per_command = {
+        name: (long.get(name, 0) - short.get(name, 0)) / commands
+        for name in short.keys() | long.keys()
+    }
+    total = sum(per_command.values())
+    crypto = sum(v for name, v in per_command.items() if CRYPTO_FUNCTIONS.search(name))
+    print(
+        f"controller: {total / 1e6:.2f} M instructions per command "
+        f"(cryptography and TLS {crypto / 1e6:.2f} M, "
+        f"the rest {(total - crypto) / 1e6:.2f} M)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure and print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", type=int, default=300)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions under cachegrind instead (two runs, minutes)",
+    )
+    args = parser.parse_args(argv)
+    if args.instructions:
+        _count_instructions(args.commands)
+        return 0
+    controller, lock = asyncio.run(_run(args.commands))
+    print(
+        f"controller {controller * 1000 / args.commands:.2f} ms CPU per command, "
+        f"lock {lock * 1000 / args.commands:.2f} ms ({args.commands} commands, "
+        f"load average {os.getloadavg()[0]:.1f})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
