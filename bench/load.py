@@ -843,7 +843,11 @@ async def _kill_during(
     }
 
 
-def _recovery(kill: dict[str, Any], records: list[CommandRecord]) -> dict[str, Any]:
+def _recovery(
+    kill: dict[str, Any],
+    records: list[CommandRecord],
+    executions: dict[str, list[float]],
+) -> dict[str, Any]:
     """Time from the kill to each affected lock's first confirmed command.
 
     Affected: its controller's link or its own was on the killed node.
@@ -860,7 +864,25 @@ def _recovery(kill: dict[str, Any], records: list[CommandRecord]) -> dict[str, A
             seconds = record.ended_at - killed_at
             first[record.lock] = min(seconds, first.get(record.lock, seconds))
     times = list(first.values()) or [math.nan]
+    mine = [r for r in records if r.lock in affected]
+    others = [r for r in records if r.lock not in affected]
+    # Until when did commands of affected locks fail (sent after the kill)?
+    failures = [
+        r.sent_at - killed_at
+        for r in mine
+        if r.outcome is not Outcome.CONFIRMED and r.sent_at >= killed_at
+    ]
     return kill | {
+        "verdicts_of_affected_locks": {
+            v.value: n for v, n in audit_commands(mine, executions).verdicts.items()
+        },
+        "verdicts_of_other_locks": {
+            v.value: n for v, n in audit_commands(others, executions).verdicts.items()
+        },
+        "failed_commands_sent_after_kill": len(failures),
+        "last_failed_command_sent_after_kill_s": round(max(failures), 2)
+        if failures
+        else None,
         "affected_locks": len(affected),
         "affected_locks_confirmed_again": len(first),
         "first_confirmed_after_kill_s_p50": round(statistics.median(times), 2),
@@ -946,8 +968,10 @@ async def _phase(  # noqa: PLR0915
         # ends (the lock refuses it after): wait that long before asking the
         # locks what they executed.
         await asyncio.sleep(max(0.0, LOCK_COMMAND_LIFETIME_S - args.timeout) + 2)
-        kill = _recovery(kill, counts.records)
-    audit = audit_commands(counts.records, await locks.executed())
+    executions = await locks.executed()
+    audit = audit_commands(counts.records, executions)
+    if kill is not None:
+        kill = _recovery(kill, counts.records, executions)
     lock_dropped = await locks.dropped() - lock_before
     controller_dropped = drops.codes - drops_before
     latencies = counts.latencies_ms or [0.0]
