@@ -201,6 +201,9 @@ class LockDevice:
         """Frames of the moment a command finishes, held until its result joins them."""
         self._relock_cover = RelockCover(scheduler, self._send_report)
         self.dropped_frames: dict[ErrorCode, int] = {}
+        self.on_motor_started: Callable[[MessageKind], None] | None = None
+        """Told when a controller's command starts the motor (bench/load.py
+        records executions with it; the device itself never reads it)."""
         self._timers = LockTimers(scheduler)
         self._prekeys = PrekeyUpkeep(self, self.element, self._timers, rng)
         self._answers = Answers(self, scheduler.monotonic)
@@ -527,6 +530,9 @@ class LockDevice:
             result = refusal_result(err.refusal)
             self.audit(message, result)
             self.respond(message, result, err.refusal.value)
+            return
+        if self.on_motor_started is not None:
+            self.on_motor_started(message.kind)
 
     def _motor_done(self, message: VerifiedMessage, status: MechanismStatus) -> None:
         if self._pending_motor is not None and self._pending_motor.request is message:
