@@ -23,7 +23,6 @@ persistence.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 import os
@@ -37,7 +36,6 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Self
 
 from custom_components.secure_lock.transport.mqtt import MqttLinkConfig, MqttRole
 from custom_components.secure_lock.transport.tls import client_tls_context
@@ -53,6 +51,7 @@ from .broker_limits import BrokerLimits
 from .passwords import password_line
 from .pki import CertFiles, DevCertificateAuthority, write_issued
 from .ports import HOST, free_ports
+from .relay_process import RelayProcess
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 START_TIMEOUT = 10.0
@@ -114,7 +113,7 @@ def _run_as_user() -> str:
     return pwd.getpwuid(os.getuid()).pw_name
 
 
-class MosquittoBroker:
+class MosquittoBroker(RelayProcess):
     """A Mosquitto process on free 127.0.0.1 ports, configured in ``directory``."""
 
     def __init__(
@@ -479,24 +478,6 @@ class MosquittoBroker:
             except subprocess.TimeoutExpired:
                 process.kill()
         return process.wait()
-
-    def __enter__(self) -> Self:
-        """Start the broker."""
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Stop the broker."""
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        """Start the broker without blocking the event loop."""
-        await asyncio.get_running_loop().run_in_executor(None, self.start)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        """Stop the broker without blocking the event loop."""
-        await asyncio.get_running_loop().run_in_executor(None, self.stop)
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

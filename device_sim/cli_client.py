@@ -38,8 +38,7 @@ from custom_components.secure_lock.controller.links import (
     BROKER_URL_SEPARATOR,
     BrokerSettings,
     LinkUse,
-    broker_link_config,
-    broker_tls,
+    broker_link,
 )
 from custom_components.secure_lock.protocol import (
     CommandResult,
@@ -50,12 +49,7 @@ from custom_components.secure_lock.protocol import (
     SetupCode,
 )
 from custom_components.secure_lock.protocol.pairing import ControllerPairingOutcome
-from custom_components.secure_lock.transport import (
-    LockTopics,
-    MqttFrameLink,
-    MqttRole,
-    TransportError,
-)
+from custom_components.secure_lock.transport import TransportError
 from custom_components.secure_lock.transport.link import FrameLink
 from custom_components.secure_lock.transport.ws import WebSocketFrameLink
 
@@ -88,17 +82,7 @@ async def open_link(
         broker = _broker(connection.broker_url, connection)
         if not connection.lock_id:
             raise ValueError(BROKER_CA_NEEDED)
-        lock_id = bytes.fromhex(connection.lock_id)
-        link = MqttFrameLink(
-            broker_link_config(
-                broker,
-                MqttRole.CONTROLLER,
-                LockTopics.for_lock(lock_id),
-                broker_tls(broker),
-                routing_id=use.routing_id(lock_id),
-                hears_pairing=use.pairing,
-            )
-        )
+        link = broker_link(bytes.fromhex(connection.lock_id), broker, use)
         try:
             await link.connect()
         except TransportError as err:

@@ -22,7 +22,6 @@ rabbitmqctl takes over a second).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 import contextlib
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ import socket
 import subprocess
 import threading
 import time
-from typing import Any, Self
+from typing import Any
 
 from custom_components.secure_lock.transport.mqtt import (
     BrokerEndpoint,
@@ -50,6 +49,7 @@ from .pki import CertFiles, DevCertificateAuthority, write_issued
 from .ports import HOST, free_ports
 from .rabbitmq_accounts import RelayAccounts
 from .rabbitmq_install import RabbitMqInstall, ensure_rabbitmq
+from .relay_process import RelayProcess
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -344,7 +344,7 @@ class RabbitMqNode:
         return result.stdout
 
 
-class RabbitMqCluster:
+class RabbitMqCluster(RelayProcess):
     """One or more RabbitMQ nodes on free 127.0.0.1 ports, configured in ``directory``.
 
     The MosquittoBroker-like API (``lock_link_config``,
@@ -624,21 +624,3 @@ class RabbitMqCluster:
         if epmd is not None:
             epmd.kill()
             epmd.wait()
-
-    def __enter__(self) -> Self:
-        """Start the cluster."""
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Stop the cluster."""
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        """Start the cluster without blocking the event loop."""
-        await asyncio.get_running_loop().run_in_executor(None, self.start)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        """Stop the cluster without blocking the event loop."""
-        await asyncio.get_running_loop().run_in_executor(None, self.stop)

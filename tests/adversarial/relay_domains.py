@@ -12,15 +12,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+import dataclasses
 from enum import Enum
 from pathlib import Path
 
-from custom_components.secure_lock.transport import (
-    LockTopics,
-    MqttLinkConfig,
-    MqttRole,
-    client_tls_context,
-)
+from custom_components.secure_lock.transport import MqttLinkConfig
 from device_sim.lock_runtime import BrokerSettings
 
 from .hostile_relay import OperatorBroker, OperatorLogin, mosquitto_operator
@@ -119,19 +115,14 @@ class MosquittoDomains(RelayDomains):
         hears_pairing: bool,
     ) -> MqttLinkConfig:
         """Return broker C's controller listener for this account."""
-        broker = self.controller_broker
-        return MqttLinkConfig(
-            role=MqttRole.CONTROLLER,
-            topics=LockTopics.for_lock(lock_id),
+        config = self.controller_broker.controller_link_config(
+            lock_id,
+            username,
+            password,
             routing_id=routing_id,
             hears_pairing=hears_pairing,
-            port=broker.controller_port,
-            tls=client_tls_context(broker.ca_file),
-            address="127.0.0.1",
-            username=username,
-            password=password,
-            connect_timeout=5.0,
         )
+        return dataclasses.replace(config, connect_timeout=5.0)
 
     def controller_urls(self) -> tuple[str, ...]:
         """Return broker C's controller listener."""

@@ -14,7 +14,7 @@ from custom_components.secure_lock.controller.links import (
     BrokerUrlCredentialsError,
     LinkSettingsError,
     LinkUse,
-    _broker_link,
+    broker_link,
     lan_url,
     parse_broker_url,
     parse_broker_urls,
@@ -109,7 +109,7 @@ def test_bad_port_error_does_not_quote_the_input() -> None:
 def test_broker_certificate_name(url: str, server_name: str) -> None:
     """The name checked in the broker certificate: the host, or localhost for loopback."""
     ca_pem = DevCertificateAuthority.create("Test Root").cert_pem.decode()
-    link = _broker_link(
+    link = broker_link(
         LOCK_ID, BrokerSettings((url,), ca_pem, "user", "secret"), PATH_CHECK
     )
     assert link.config.server_name == server_name
@@ -162,7 +162,7 @@ def test_a_link_to_several_nodes_tries_them_in_the_order_given() -> None:
         ("mqtts://a.example:8883", "mqtts://127.0.0.1:8884"), ca_pem, "user", "secret"
     )
     assert broker.urls_text == "mqtts://a.example:8883, mqtts://127.0.0.1:8884"
-    link = _broker_link(LOCK_ID, broker, PATH_CHECK)
+    link = broker_link(LOCK_ID, broker, PATH_CHECK)
     assert link.config.endpoints == (
         BrokerEndpoint("a.example", 8883, "a.example"),
         BrokerEndpoint("localhost", 8884, "127.0.0.1"),
@@ -245,9 +245,9 @@ def test_a_relay_link_hears_only_its_own_recipient_topics() -> None:
     key_id = bytes(range(16))
     topics = LockTopics.for_lock(LOCK_ID)
     own = topics.up_to(routing_id(LOCK_ID, key_id))
-    operating = _broker_link(LOCK_ID, broker, LinkUse(key_id))
-    pairing = _broker_link(LOCK_ID, broker, LinkUse(key_id, pairing=True))
-    checking = _broker_link(LOCK_ID, broker, PATH_CHECK)
+    operating = broker_link(LOCK_ID, broker, LinkUse(key_id))
+    pairing = broker_link(LOCK_ID, broker, LinkUse(key_id, pairing=True))
+    checking = broker_link(LOCK_ID, broker, PATH_CHECK)
     assert operating.config.frame_topics == {own, topics.up_resync}
     assert pairing.config.frame_topics == {own, topics.up_resync, topics.up_pairing}
     assert checking.config.frame_topics == {topics.up_resync}

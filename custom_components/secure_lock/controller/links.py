@@ -271,7 +271,8 @@ def broker_link_config(
     )
 
 
-def _broker_link(lock_id: bytes, broker: BrokerSettings, use: LinkUse) -> MqttFrameLink:
+def broker_link(lock_id: bytes, broker: BrokerSettings, use: LinkUse) -> MqttFrameLink:
+    """Return a controller's link to one lock through ``broker``'s nodes (not connected)."""
     return MqttFrameLink(
         broker_link_config(
             broker,
@@ -307,7 +308,7 @@ async def open_link(
     assert settings.broker is not None
     loop = asyncio.get_running_loop()
     link = await loop.run_in_executor(
-        None, _broker_link, settings.lock_id, settings.broker, use
+        None, broker_link, settings.lock_id, settings.broker, use
     )
     await link.connect()
     return link
