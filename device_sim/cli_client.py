@@ -37,8 +37,10 @@ from custom_components.secure_lock.controller.discovery import (
 from custom_components.secure_lock.controller.links import (
     BROKER_URL_SEPARATOR,
     BrokerSettings,
+    LinkSettingsError,
     LinkUse,
     broker_link,
+    check_ca_pem,
 )
 from custom_components.secure_lock.protocol import (
     CommandResult,
@@ -99,10 +101,22 @@ def _broker(text: str, connection: Connection) -> BrokerSettings:
         raise ValueError(BROKER_CA_NEEDED)
     return BrokerSettings(
         urls,
-        Path(connection.broker_ca).read_text(encoding="utf-8"),
+        _read_broker_ca(Path(connection.broker_ca)),
         connection.username,
         connection.password,
     )
+
+
+def _read_broker_ca(path: Path) -> str:
+    """Return the broker CA file's PEM text; one error line if it holds no CA certificate."""
+    try:
+        ca_pem = path.read_text(encoding="utf-8")
+        check_ca_pem(ca_pem)
+    except OSError, UnicodeDecodeError, LinkSettingsError:
+        raise ValueError(
+            f"--broker-ca {path}: not a readable PEM CA certificate"
+        ) from None
+    return ca_pem
 
 
 def add_parsers(

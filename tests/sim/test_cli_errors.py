@@ -182,6 +182,21 @@ async def test_broker_options_are_checked(tmp_path: Path) -> None:
             ),
             "--broker needs --broker-ca",
         )
+        not_a_ca = Path(__file__)
+        assert_one_line_error(
+            await run_async(
+                "client",
+                "--profile",
+                profile,
+                "pair",
+                code,
+                "--broker",
+                "mqtts://127.0.0.1:18884",
+                "--broker-ca",
+                str(not_a_ca),
+            ),
+            f"--broker-ca {not_a_ca}: not a readable PEM CA certificate",
+        )
         assert not Path(profile).exists()
 
 
