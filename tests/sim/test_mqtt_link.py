@@ -5,17 +5,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import socket
+from typing import Any
 
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 import pytest
 
 from custom_components.secure_lock.transport import (
     Backoff,
     FrameTooLarge,
     LinkClosed,
+    LockTopics,
+    MqttLinkConfig,
+    MqttRole,
     NotConnected,
+    client_tls_context,
+    mqtt as mqtt_module,
 )
 from custom_components.secure_lock.transport.link import DEFAULT_MAX_FRAME_SIZE
 from device_sim.broker import MosquittoBroker
+from device_sim.pki import DevCertificateAuthority
 
 from .conftest import LOCK_A, LinkFactory
 from .helpers import wait_until
@@ -130,3 +138,36 @@ async def test_concurrent_connects_make_one_connection(
     await asyncio.gather(lock.connect(), lock.connect())
     assert lock.connected
     assert lock.stats.reconnects == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        ({"routing_id": bytes(16)}, "routing id"),
+        ({"hears_pairing": True}, "pairing answers"),
+    ],
+)
+def test_only_a_controller_link_names_its_uplink_topics(
+    options: dict[str, Any], refusal: str
+) -> None:
+    """A lock's link publishes to every uplink topic; subscribing to one is a controller's."""
+    with pytest.raises(ValueError, match=refusal):
+        MqttLinkConfig(
+            role=MqttRole.LOCK,
+            topics=LockTopics.for_lock(LOCK_A),
+            port=8883,
+            tls=client_tls_context(
+                ca_pem=DevCertificateAuthority.create().cert_pem.decode()
+            ),
+            **options,
+        )
+
+
+def test_paho_gets_no_socket_this_module_did_not_connect() -> None:
+    """Paho never dials by itself: without a prepared socket it gets an error."""
+    client = mqtt_module._PahoClient(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    with pytest.raises(ConnectionError, match="no prepared socket"):
+        client._create_socket()
