@@ -10,18 +10,13 @@ link lists the other nodes as fallbacks.
 from __future__ import annotations
 
 from collections.abc import Iterable
+import dataclasses
 from pathlib import Path
 import time
 
 from custom_components.secure_lock.protocol import ControllerIdentity
 from custom_components.secure_lock.protocol.envelope import routing_id
-from custom_components.secure_lock.transport import (
-    LockTopics,
-    MqttFrameLink,
-    MqttLinkConfig,
-    MqttRole,
-    client_tls_context,
-)
+from custom_components.secure_lock.transport import MqttFrameLink
 from device_sim.broker import MosquittoBroker
 from device_sim.pki import DevCertificateAuthority
 from device_sim.rabbitmq import RabbitMqCluster
@@ -71,19 +66,15 @@ class MosquittoRelay:
     ) -> MqttFrameLink:
         """Return the link of controller ``index`` (pairs and then operates over it)."""
         del index  # one broker: every controller dials it
+        config = self.broker.controller_link_config(
+            lock_id,
+            account,
+            password,
+            routing_id=routing_id(lock_id, identity.key_id),
+            hears_pairing=True,
+        )
         return MqttFrameLink(
-            MqttLinkConfig(
-                role=MqttRole.CONTROLLER,
-                topics=LockTopics.for_lock(lock_id),
-                routing_id=routing_id(lock_id, identity.key_id),
-                hears_pairing=True,
-                port=self.broker.controller_port,
-                tls=client_tls_context(self.broker.ca_file),
-                address="127.0.0.1",
-                username=account,
-                password=password,
-                connect_timeout=CONNECT_TIMEOUT,
-            )
+            dataclasses.replace(config, connect_timeout=CONNECT_TIMEOUT)
         )
 
     def processes(self) -> dict[str, int]:
