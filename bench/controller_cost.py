@@ -37,6 +37,8 @@ import load  # noqa: E402
 
 from custom_components.secure_lock.controller import LockClient, pair_over_link  # noqa: E402
 from custom_components.secure_lock.protocol import ControllerIdentity, SetupCode  # noqa: E402
+from custom_components.secure_lock.protocol.envelope import routing_id  # noqa: E402
+from custom_components.secure_lock.transport import MqttFrameLink  # noqa: E402
 from device_sim.broker import MosquittoBroker  # noqa: E402
 from device_sim.pki import DevCertificateAuthority  # noqa: E402
 
@@ -93,7 +95,15 @@ async def _with_broker(
     assert (await locks.stdout.readline()).startswith(b"READY")
     broker.add_controllers([("load0", load.PASSWORD, [lock_id.hex()])])
     identity = ControllerIdentity.generate()
-    link = load._controller_link(broker, lock_id, identity, "load0")  # noqa: SLF001
+    link = MqttFrameLink(
+        broker.controller_link_config(
+            lock_id,
+            "load0",
+            load.PASSWORD,
+            routing_id=routing_id(lock_id, identity.key_id),
+            hears_pairing=True,
+        )
+    )
     await link.connect()
     outcome = await pair_over_link(link, identity, setup, "load0", timeout=120)
     client = LockClient(link, identity, outcome.lock)
