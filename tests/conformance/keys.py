@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
+from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+from nacl import bindings as sodium
+from nacl.exceptions import BadSignatureError
 
 from .wire import (
     LABEL_KEY_ID,
@@ -41,10 +42,16 @@ def routing_id(lock_id: bytes, recipient_key_id: bytes) -> bytes:
 
 
 def verify_signature(public: bytes, signature: bytes, message: bytes) -> None:
-    """Ed25519 verify (RFC 8032); failure is ``bad_signature``."""
+    """Ed25519 verify, section 0's strict rule; failure is ``bad_signature``.
+
+    libsodium applies exactly that rule: RFC 8032's equation, ``S < L``, and
+    no small-order or non-canonical public key or ``R``.
+    """
+    if len(public) != 32 or len(signature) != 64:
+        raise fail(BAD_SIGNATURE)
     try:
-        ed25519.Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
-    except InvalidSignature, ValueError:
+        sodium.crypto_sign_open(signature + message, public)
+    except BadSignatureError:
         raise fail(BAD_SIGNATURE) from None
 
 

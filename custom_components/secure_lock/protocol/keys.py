@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 import hashlib
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from nacl import bindings as sodium
+from nacl.exceptions import BadSignatureError
 
 from .encoding import Reader, Writer
 from .errors import ErrorCode, MalformedError, ProtocolError
@@ -39,27 +40,28 @@ def prekey_id(suite: SuiteId, public_bytes: bytes) -> bytes:
 class IdentityPublicKey:
     """An Ed25519 identity public key."""
 
-    __slots__ = ("_key", "key_id", "raw")
+    __slots__ = ("key_id", "raw")
 
     def __init__(self, raw: bytes) -> None:
-        """Parse 32 raw bytes or raise ``malformed``."""
+        """Take 32 raw bytes or raise ``malformed``; points are checked when verifying."""
         if len(raw) != ED25519_SIZE:
             raise MalformedError("identity key has the wrong length")
-        try:
-            self._key = ed25519.Ed25519PublicKey.from_public_bytes(raw)
-        except ValueError as err:  # pragma: no cover
-            # Unreachable with today's backend: after the length check above,
-            # OpenSSL accepts any 32 bytes (points are checked when verifying).
-            # Kept so a stricter backend still yields a typed error.
-            raise MalformedError("invalid identity key") from err
         self.raw = bytes(raw)
         self.key_id = key_id(self.raw)
 
     def verify(self, signature: bytes, message: bytes) -> None:
-        """Raise ``bad_signature`` unless ``signature`` is valid for ``message``."""
+        """Raise ``bad_signature`` unless ``signature`` is valid for ``message``.
+
+        libsodium's check, not OpenSSL's: it takes half the CPU time (three
+        checks per command on a controller), and it also refuses small-order
+        and non-canonical points, which no honest signer produces
+        (protocol.md, section 0).
+        """
+        if len(signature) != SIGNATURE_SIZE:
+            raise ProtocolError(ErrorCode.BAD_SIGNATURE)
         try:
-            self._key.verify(signature, message)
-        except InvalidSignature:
+            sodium.crypto_sign_open(bytes(signature) + bytes(message), self.raw)
+        except BadSignatureError:
             raise ProtocolError(ErrorCode.BAD_SIGNATURE) from None
 
     def __eq__(self, other: object) -> bool:
