@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
+import functools
 import os
 from pathlib import Path
 import re
@@ -38,6 +40,11 @@ import load  # noqa: E402
 from custom_components.secure_lock.controller import LockClient, pair_over_link  # noqa: E402
 from custom_components.secure_lock.protocol import ControllerIdentity, SetupCode  # noqa: E402
 from custom_components.secure_lock.protocol.envelope import routing_id  # noqa: E402
+from custom_components.secure_lock.protocol.kem import KemPrivateKey, KemPublicKey  # noqa: E402
+from custom_components.secure_lock.protocol.keys import (  # noqa: E402
+    IdentityPrivateKey,
+    IdentityPublicKey,
+)
 from custom_components.secure_lock.transport import MqttFrameLink  # noqa: E402
 from device_sim.broker import MosquittoBroker  # noqa: E402
 from device_sim.pki import DevCertificateAuthority  # noqa: E402
@@ -54,7 +61,47 @@ CRYPTO_FUNCTIONS = re.compile(
 """OpenSSL's functions (protocol cryptography and the TLS records)."""
 
 
-async def _run(commands: int) -> tuple[float, float]:
+class OperationClock:
+    """CPU time spent inside chosen methods, while switched on."""
+
+    def __init__(self) -> None:
+        """Start with nothing counted and counting off."""
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.counting = False
+
+    def wrap(self, owner: type, method: str, name: str) -> None:
+        """Replace ``owner.method`` by a copy that adds its CPU time to ``name``."""
+        original: Callable[..., object] = getattr(owner, method)
+
+        @functools.wraps(original)
+        def timed(*args: object, **kwargs: object) -> object:
+            if not self.counting:
+                return original(*args, **kwargs)
+            start = time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[name] = (
+                    self.seconds.get(name, 0.0) + time.thread_time() - start
+                )
+                self.calls[name] = self.calls.get(name, 0) + 1
+
+        setattr(owner, method, timed)
+
+
+def _clock_operations() -> OperationClock:
+    clock = OperationClock()
+    clock.wrap(KemPrivateKey, "open", "HPKE open (KEM decapsulation, key schedule)")
+    clock.wrap(IdentityPublicKey, "verify", "Ed25519 verify")
+    clock.wrap(KemPublicKey, "seal", "HPKE seal (KEM encapsulation, key schedule)")
+    clock.wrap(IdentityPrivateKey, "sign", "Ed25519 sign")
+    return clock
+
+
+async def _run(
+    commands: int, clock: OperationClock | None = None
+) -> tuple[float, float]:
     """Return (controller, lock) CPU seconds of ``commands`` commands."""
     load.raise_fd_limit()
     with tempfile.TemporaryDirectory(prefix="secure-lock-cost-") as tmp:
@@ -64,13 +111,13 @@ async def _run(commands: int) -> tuple[float, float]:
         broker = MosquittoBroker.with_dev_pki(root / "broker", ca)
         broker.start()
         try:
-            return await _with_broker(root, broker, commands)
+            return await _with_broker(root, broker, commands, clock)
         finally:
             broker.stop()
 
 
 async def _with_broker(
-    root: Path, broker: MosquittoBroker, commands: int
+    root: Path, broker: MosquittoBroker, commands: int, clock: OperationClock | None
 ) -> tuple[float, float]:
     locks = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -114,10 +161,14 @@ async def _with_broker(
 
     for number in range(WARM_UP):
         await command(number)
+    if clock is not None:
+        clock.counting = True
     controller, lock = time.process_time(), load.cpu_seconds(locks.pid)
     for number in range(commands):
         await command(number)
     controller = time.process_time() - controller
+    if clock is not None:
+        clock.counting = False
     lock = load.cpu_seconds(locks.pid) - lock
     await client.close()
     await link.close()
@@ -187,16 +238,33 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="count instructions under cachegrind instead (two runs, minutes)",
     )
+    parser.add_argument(
+        "--by-operation",
+        action="store_true",
+        help="also time the public-key operations inside the loop, per command",
+    )
     args = parser.parse_args(argv)
     if args.instructions:
         _count_instructions(args.commands)
         return 0
-    controller, lock = asyncio.run(_run(args.commands))
+    clock = _clock_operations() if args.by_operation else None
+    controller, lock = asyncio.run(_run(args.commands, clock))
     print(
         f"controller {controller * 1000 / args.commands:.2f} ms CPU per command, "
         f"lock {lock * 1000 / args.commands:.2f} ms ({args.commands} commands, "
         f"load average {os.getloadavg()[0]:.1f})"
     )
+    if clock is not None:
+        timed = sum(clock.seconds.values())
+        for name, seconds in clock.seconds.items():
+            print(
+                f"  {name}: {seconds * 1000 / args.commands:.3f} ms per command "
+                f"({clock.calls[name] / args.commands:g} calls)"
+            )
+        print(
+            f"  everything else (MQTT, TLS, protocol checks, asyncio): "
+            f"{(controller - timed) * 1000 / args.commands:.3f} ms per command"
+        )
     return 0
 
 
