@@ -19,7 +19,7 @@ from custom_components.secure_lock.const import DOMAIN, UNAVAILABLE_AFTER
 from custom_components.secure_lock.controller.links import LinkSettings
 from custom_components.secure_lock.entry_data import credential_data, link_data
 from device_sim.lock_runtime import LockRuntime
-from tests.sim.helpers import wait_until
+from tests.sim.helpers import full_step, wait_until
 
 from .conftest import SimLock, pair_controller
 
@@ -69,9 +69,12 @@ async def test_a_lasting_outage_raises_a_repair_issue_until_the_lock_is_back(
     sim_lock: SimLock,
     init_integration: MockConfigEntry,
     issue_registry: ir.IssueRegistry,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Unavailable at once; after 30 minutes of failed tries also a repair issue."""
     coordinator = init_integration.runtime_data.lock
+    # Whole backoff steps, no jitter: the count of tries below is exact.
+    monkeypatch.setattr(coordinator.connection._backoff, "draw", full_step)
     options = sim_lock.runtime.options
     assert sim_lock.runtime.lan is not None
     port = sim_lock.runtime.lan.port

@@ -125,3 +125,8 @@ def was_dialled(listener: socket.socket) -> bool:
         return False
     conn.close()
     return True
+
+
+def full_step() -> float:
+    """Draw 0 for a backoff: every delay is its whole exponential step, exactly."""
+    return 0.0

@@ -36,7 +36,13 @@ from device_sim.pki import DevCertificateAuthority, write_issued
 from device_sim.ports import free_port
 
 from .conftest import CONTROLLER_PASSWORD, LOCK_A
-from .helpers import TEST_CONTROLLER_KEY_ID, frame_to, wait_until, was_dialled
+from .helpers import (
+    TEST_CONTROLLER_KEY_ID,
+    frame_to,
+    full_step,
+    wait_until,
+    was_dialled,
+)
 
 DELIVERY_TIMEOUT = 5.0
 CONTROLLER = "controller1"
@@ -180,11 +186,12 @@ async def test_a_killed_node_moves_both_ends_to_the_next(nodes: Nodes) -> None:
     lock_sleep.gate.set()
     controller_sleep.gate.set()
     lock = nodes.lock(
-        [nodes.a.lock_port, nodes.b.lock_port], backoff=Backoff(sleep=lock_sleep)
+        [nodes.a.lock_port, nodes.b.lock_port],
+        backoff=Backoff(sleep=lock_sleep, draw=full_step),
     )
     controller = nodes.controller(
         [nodes.a.controller_port, nodes.b.controller_port],
-        backoff=Backoff(sleep=controller_sleep),
+        backoff=Backoff(sleep=controller_sleep, draw=full_step),
     )
     await lock.connect()
     await controller.connect()
@@ -225,7 +232,7 @@ async def test_the_backoff_grows_per_round_not_per_node(
     sleep = GatedSleep()
     lock = nodes.lock(
         [nodes.a.lock_port, nodes.b.lock_port],
-        backoff=Backoff(initial=0.5, maximum=4.0, sleep=sleep),
+        backoff=Backoff(initial=0.5, maximum=4.0, sleep=sleep, draw=full_step),
     )
     await lock.connect()
     dialled = _dialled(monkeypatch)
@@ -260,7 +267,7 @@ async def test_a_refusing_node_ends_the_round_and_retries_go_on(
     sleep = GatedSleep()
     controller = nodes.controller(
         [nodes.a.controller_port, nodes.b.controller_port],
-        backoff=Backoff(initial=0.5, maximum=4.0, sleep=sleep),
+        backoff=Backoff(initial=0.5, maximum=4.0, sleep=sleep, draw=full_step),
     )
     await controller.connect()
     dialled = _dialled(monkeypatch)

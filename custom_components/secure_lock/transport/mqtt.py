@@ -683,7 +683,8 @@ class MqttFrameLink(FrameLink):
         The node that went away is likely down, so the next one is tried
         first and the lost one last.  The backoff delay comes once per round
         over all nodes, not per node: with one node of a cluster dead the
-        link is back on a survivor after the first delay (0.5 s by default),
+        link is back on a survivor after the first delay (at most 0.5 s by
+        default, jittered so a node's clients do not all come back at once),
         yet a broker that is wholly down, or one that accepts and at once
         drops us, is not dialled in a tight loop.  A refusal of the account
         ends that round early (the other nodes would refuse alike) and is
