@@ -12,6 +12,8 @@ why, are in docs/transport.md ("Running the relay on RabbitMQ").  In short:
 * every lock needs an account (``lock_link_config`` creates it);
 * RabbitMQ checks read permission when a client subscribes, not per
   message, so changing or removing an account closes its connections.
+* an account holds two connections, not one, and each session queue is
+  bounded as on Mosquitto (:mod:`device_sim.rabbitmq_limits`).
 
 Everything listens on 127.0.0.1: the MQTT listener, Erlang distribution,
 and a private epmd; AMQP and management are off.  Accounts are written as a

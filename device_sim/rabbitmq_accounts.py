@@ -20,6 +20,11 @@ hex), but unlike Mosquitto RabbitMQ still needs a user of that name: each
 lock gets one with no password, so nobody logs in as a lock with a password.
 Controllers log in with a password (stored as RabbitMQ's salted SHA-256).
 
+Every lock and controller account also carries a user limit on its
+connections, and every virtual host a policy bounding the session queues
+(:mod:`device_sim.rabbitmq_limits`); other users (the hostile-relay tests'
+operator) get neither.
+
 The whole set is rendered as a definitions document, which a node imports at
 boot (``definitions.local.path``) or at run time (``rabbitmqctl
 import_definitions``).
@@ -38,6 +43,7 @@ import secrets
 from custom_components.secure_lock.transport.topics import PREFIX, LockTopics
 
 from .account_names import check_controller_name
+from .rabbitmq_limits import AccountLimits
 
 VHOST = "/"
 EXCHANGE = "amq.topic"
@@ -158,6 +164,8 @@ class RelayAccounts:
     controller_vhost: str = VHOST
     lock_ids: set[str] = field(default_factory=set)
     controllers: dict[str, ControllerAccount] = field(default_factory=dict)
+    limits: AccountLimits = field(default_factory=AccountLimits)
+    """What each lock and controller account may cost the relay."""
 
     def add_lock(self, topic_id: str) -> bool:
         """Register a lock's account; return whether it is new."""
@@ -212,8 +220,9 @@ class RelayAccounts:
         users: dict[str, dict[str, object]] = {}
         permissions: list[dict[str, str]] = []
         topic_permissions: list[dict[str, str]] = []
+        customers = self.lock_ids | self.controllers.keys()
         for grant in self.grants():
-            users.setdefault(
+            user = users.setdefault(
                 grant.username,
                 {
                     "name": grant.username,
@@ -222,6 +231,8 @@ class RelayAccounts:
                     "tags": [],
                 },
             )
+            if grant.username in customers:
+                user["limits"] = self.limits.user_limits()
             permissions.append(
                 {
                     "user": grant.username,
@@ -246,5 +257,8 @@ class RelayAccounts:
             "users": list(users.values()),
             "permissions": permissions,
             "topic_permissions": topic_permissions,
+            "policies": [
+                self.limits.session_queue_policy(vhost, _QUEUES) for vhost in vhosts
+            ],
         }
         return json.dumps(document, indent=1)

@@ -1,4 +1,4 @@
-"""Fixtures for the simulator infrastructure tests: dev PKI and a real Mosquitto."""
+"""Fixtures for the simulator infrastructure tests: dev PKI, a real Mosquitto and RabbitMQ."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import socket
 
 import pytest
+import pytest_socket
 
 # device_sim registers the HA-free packages; it must be imported first.
 import device_sim  # noqa: F401
@@ -27,11 +28,14 @@ from device_sim.broker import MosquittoBroker
 from device_sim.lock_device import DeviceConfig
 from device_sim.mechanism import MechanismConfig
 from device_sim.pki import DevCertificateAuthority, write_issued
+from device_sim.rabbitmq import RabbitMqCluster
 from device_sim.timing import ManualScheduler
 
 from .helpers import TEST_CONTROLLER_KEY_ID
 from .lock_rig import Rig
 from .mqtt_customer import Customer
+from .rabbitmq_client import RabbitCustomer
+from .rabbitmq_site import Site
 
 LOCK_A = bytes.fromhex("a1" * 16)
 LOCK_B = bytes.fromhex("b2" * 16)
@@ -165,3 +169,36 @@ def silent_listener() -> Iterator[socket.socket]:
     listener.setblocking(False)
     yield listener
     listener.close()
+
+
+@pytest.fixture(name="relay", scope="module")
+def relay_fixture(
+    tmp_path_factory: pytest.TempPathFactory, ca: DevCertificateAuthority
+) -> Iterator[RabbitMqCluster]:
+    """Run one RabbitMQ node for the module (it takes seconds to boot)."""
+    # Module set-up runs before the per-test socket_enabled; connects stay
+    # limited to 127.0.0.1 by pytest-homeassistant's host allow-list.
+    pytest_socket.enable_socket()
+    relay = RabbitMqCluster.with_dev_pki(tmp_path_factory.mktemp("rabbitmq"), ca)
+    with relay:
+        yield relay
+
+
+@pytest.fixture(name="rabbit_clients")
+def rabbit_clients_fixture() -> Iterator[list[RabbitCustomer]]:
+    """Collect the test's RabbitMQ connections and close them afterwards."""
+    made: list[RabbitCustomer] = []
+    yield made
+    for client in made:
+        client.close()
+
+
+@pytest.fixture(name="site")
+def site_fixture(
+    relay: RabbitMqCluster,
+    ca: DevCertificateAuthority,
+    tmp_path: Path,
+    rabbit_clients: list[RabbitCustomer],
+) -> Site:
+    """Return this test's view of the module's RabbitMQ relay."""
+    return Site(relay, ca, tmp_path, rabbit_clients)

@@ -10,7 +10,6 @@ reason) and, where a message could leak, by its not arriving.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 import queue
 import secrets
@@ -19,41 +18,18 @@ import ssl
 import subprocess
 
 import pytest
-import pytest_socket
 
 from device_sim.broker_limits import MAX_PACKET_SIZE, PUBLISH_HEADROOM
-from device_sim.pki import CertFiles, DevCertificateAuthority, write_issued
+from device_sim.pki import DevCertificateAuthority, write_issued
 from device_sim.rabbitmq import MAX_SESSION_EXPIRY_S, RabbitMqCluster
 from device_sim.rabbitmq_accounts import AccountNameError, routing_key
 
 from .rabbitmq_client import RabbitCustomer
+from .rabbitmq_site import PASSWORD, Site
 
-PASSWORD = "correct horse battery"
 SILENCE = 0.3
 LARGEST_PAYLOAD = MAX_PACKET_SIZE - PUBLISH_HEADROOM
 """A message through a local relay arrives in milliseconds; this long proves one does not."""
-
-
-@pytest.fixture(name="relay", scope="module")
-def relay_fixture(
-    tmp_path_factory: pytest.TempPathFactory, ca: DevCertificateAuthority
-) -> Iterator[RabbitMqCluster]:
-    """Run one RabbitMQ node for the module."""
-    # Module set-up runs before the per-test socket_enabled; connects stay
-    # limited to 127.0.0.1 by pytest-homeassistant's host allow-list.
-    pytest_socket.enable_socket()
-    relay = RabbitMqCluster.with_dev_pki(tmp_path_factory.mktemp("rabbitmq"), ca)
-    with relay:
-        yield relay
-
-
-@pytest.fixture(name="clients")
-def clients_fixture() -> Iterator[list[RabbitCustomer]]:
-    """Collect the test's connections and close them afterwards."""
-    made: list[RabbitCustomer] = []
-    yield made
-    for client in made:
-        client.close()
 
 
 def _lock_id() -> bytes:
@@ -62,61 +38,6 @@ def _lock_id() -> bytes:
 
 def _topic(lock_id: bytes, rest: str) -> str:
     return f"securelock/v1/{lock_id.hex()}/{rest}"
-
-
-class Site:
-    """Locks and controllers of one test on the shared relay."""
-
-    def __init__(
-        self,
-        relay: RabbitMqCluster,
-        ca: DevCertificateAuthority,
-        directory: Path,
-        clients: list[RabbitCustomer],
-    ) -> None:
-        """Remember where to put certificates and connections."""
-        self.relay = relay
-        self.ca = ca
-        self.directory = directory
-        self.clients = clients
-
-    def device(self, lock_id: bytes) -> CertFiles:
-        """Issue a lock certificate and create the lock's account."""
-        files = write_issued(
-            self.ca.issue_lock(lock_id), self.directory / lock_id.hex(), "lock"
-        )
-        self.relay.add_locks([lock_id])
-        return files
-
-    def lock(self, lock_id: bytes) -> RabbitCustomer:
-        """Return a connected lock."""
-        client = RabbitCustomer.lock_on(self.relay, self.device(lock_id))
-        self.clients.append(client)
-        assert not client.connect().is_failure
-        return client
-
-    def controller(self, username: str, *locks: bytes) -> RabbitCustomer:
-        """Create an account granted ``locks``; return it connected."""
-        self.relay.add_controller(username, PASSWORD, [i.hex() for i in locks])
-        return self.connect_as(username, PASSWORD)
-
-    def connect_as(self, username: str | None, password: str | None) -> RabbitCustomer:
-        """Return a password connection (connected or refused: check ``connected``)."""
-        client = RabbitCustomer.controller_on(self.relay, username, password)
-        self.clients.append(client)
-        client.connect()
-        return client
-
-
-@pytest.fixture(name="site")
-def site_fixture(
-    relay: RabbitMqCluster,
-    ca: DevCertificateAuthority,
-    tmp_path: Path,
-    clients: list[RabbitCustomer],
-) -> Site:
-    """Return this test's view of the shared relay."""
-    return Site(relay, ca, tmp_path, clients)
 
 
 def _name() -> str:
