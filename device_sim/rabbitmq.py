@@ -59,6 +59,8 @@ CTL_TIMEOUT = 60.0
 POLL_INTERVAL = 0.05
 PLUGINS = "rabbitmq_mqtt"
 MAX_SESSION_EXPIRY_S = SESSION_EXPIRY_HOURS * 3600
+SEND_TIMEOUT_MS = 15_000
+"""How long a write to a client may block before the node closes it (the plugin's default)."""
 _LOCALHOST_ONLY = "-kernel inet_dist_use_interface {127,0,0,1}"
 
 
@@ -166,8 +168,15 @@ class RabbitMqNode:
             "listeners.tcp = none",
             "mqtt.listeners.tcp = none",
             f"mqtt.listeners.ssl.default = {HOST}:{self.ports.mqtt}",
-            # Nagle adds tens of ms per round trip to this protocol's small frames.
+            # Nagle adds tens of ms per round trip to this protocol's small
+            # frames.  Setting one listener option replaces the plugin's whole
+            # default list, so the others are restated: among them, a client
+            # that stops reading is closed after 15 s instead of holding a
+            # connection process and its buffers for ever.
             "mqtt.tcp_listen_options.nodelay = true",
+            "mqtt.tcp_listen_options.backlog = 128",
+            f"mqtt.tcp_listen_options.send_timeout = {SEND_TIMEOUT_MS}",
+            "mqtt.tcp_listen_options.send_timeout_close = true",
             "mqtt.allow_anonymous = false",
             # Refuse a publish or subscribe with its MQTT 5 reason code and
             # keep the connection, as Mosquitto does (RabbitMQ's default

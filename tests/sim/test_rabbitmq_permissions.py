@@ -21,7 +21,7 @@ import pytest
 
 from device_sim.broker_limits import MAX_PACKET_SIZE, PUBLISH_HEADROOM
 from device_sim.pki import DevCertificateAuthority, write_issued
-from device_sim.rabbitmq import MAX_SESSION_EXPIRY_S, RabbitMqCluster
+from device_sim.rabbitmq import MAX_SESSION_EXPIRY_S, SEND_TIMEOUT_MS, RabbitMqCluster
 from device_sim.rabbitmq_accounts import AccountNameError, routing_key
 
 from .rabbitmq_client import RabbitCustomer
@@ -251,8 +251,10 @@ def test_client_ids_are_assigned_and_a_chosen_one_takes_over(site: Site) -> None
     assert taker.connected
 
 
-def test_tls_1_3_only_and_no_nagle(relay: RabbitMqCluster) -> None:
-    """A TLS 1.2 client is refused; the MQTT listener sets TCP_NODELAY."""
+def test_tls_1_3_only_no_nagle_and_stalled_readers_closed(
+    relay: RabbitMqCluster,
+) -> None:
+    """A TLS 1.2 client is refused; the listener sets TCP_NODELAY and a send timeout."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(cafile=str(relay.ca_file))
     context.maximum_version = ssl.TLSVersion.TLSv1_2
@@ -261,10 +263,17 @@ def test_tls_1_3_only_and_no_nagle(relay: RabbitMqCluster) -> None:
         pytest.raises(ssl.SSLError),
     ):
         context.wrap_socket(raw, server_hostname="localhost")
-    answer = relay.nodes[0].call(
-        "application:get_env(rabbitmq_mqtt, tcp_listen_options)."
+    answer = (
+        relay.nodes[0]
+        .call("application:get_env(rabbitmq_mqtt, tcp_listen_options).")
+        .replace(" ", "")
     )
-    assert "{nodelay,true}" in answer.replace(" ", "")
+    assert "{nodelay,true}" in answer
+    # Restating nodelay must not drop the plugin's other defaults: a client
+    # that stops reading is still closed once a write has blocked 15 s.
+    assert f"{{send_timeout,{SEND_TIMEOUT_MS}}}" in answer
+    assert "{send_timeout_close,true}" in answer
+    assert "{backlog,128}" in answer
 
 
 def test_the_node_listens_on_loopback_only(relay: RabbitMqCluster) -> None:
