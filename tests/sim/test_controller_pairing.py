@@ -43,7 +43,11 @@ from custom_components.secure_lock.protocol.pairing_seal import (
     seal_answer,
 )
 from custom_components.secure_lock.protocol.rng import DeterministicRng
-from custom_components.secure_lock.transport import LinkClosed, NotConnected
+from custom_components.secure_lock.transport import (
+    DeliveryUnknown,
+    LinkClosed,
+    NotConnected,
+)
 from custom_components.secure_lock.transport.link import FrameLink
 
 T0 = 1_800_000_000_000
@@ -60,12 +64,18 @@ class ScriptedLink(FrameLink):
         *,
         send_error: bool = False,
         close_after_send: bool = False,
+        unacknowledged: bool = False,
     ) -> None:
-        """Answer with ``responder``; optionally fail sends or close once sent."""
+        """Answer with ``responder``; optionally fail sends or close once sent.
+
+        ``unacknowledged``: each frame is delivered and answered, and then
+        the send fails as if the broker's acknowledgement had been lost.
+        """
         super().__init__()
         self._responder = responder
         self._send_error = send_error
         self._close_after_send = close_after_send
+        self._unacknowledged = unacknowledged
         self.sent: list[bytes] = []
 
     @property
@@ -83,6 +93,8 @@ class ScriptedLink(FrameLink):
             self._deliver(answer)
         if self._close_after_send:
             self._shut_inbox()
+        if self._unacknowledged:
+            raise DeliveryUnknown("connection lost: the acknowledgement")
 
     async def close(self) -> None:
         """End every pending receive."""

@@ -23,6 +23,7 @@ from custom_components.secure_lock.transport import (
     Backoff,
     BrokerEndpoint,
     BrokerRefused,
+    DeliveryUnknown,
     LinkClosed,
     LockTopics,
     MqttFrameLink,
@@ -111,6 +112,7 @@ class Relay:
     connack_code: int = 0
     suback_code: int = 0
     ack_publishes: bool = True
+    drop_after_publish: bool = False
     on_subscribed: list[bytes] = field(default_factory=list)
     published: list[bytes] = field(default_factory=list)
     port: int = 0
@@ -145,6 +147,8 @@ class Relay:
                     self.published.append(body)
                     if self.ack_publishes:
                         writer.write(_packet(PUBACK, packet_id))
+                    if self.drop_after_publish:
+                        break
                 elif kind == PINGREQ:
                     self.pings += 1
                     if self.answer_pings:
@@ -304,15 +308,36 @@ async def test_a_node_that_is_unavailable_gives_way_to_the_next(
     assert was_dialled(silent_listener)
 
 
-async def test_unacknowledged_frame_is_not_connected(rig: RelayRig) -> None:
-    """A relay that swallows frames without PUBACK makes send fail after its timeout."""
+async def test_unacknowledged_frame_is_of_unknown_delivery(rig: RelayRig) -> None:
+    """A relay that takes a frame without PUBACK: it may have gone on, so not "not sent"."""
     rig.relay.ack_publishes = False
     link = rig.link(ack_timeout=0.2)
     await link.connect()
-    with pytest.raises(NotConnected, match="acknowledge"):
+    with pytest.raises(DeliveryUnknown, match="acknowledge") as caught:
         await link.send(b"frame")
+    assert not isinstance(caught.value, NotConnected)
     assert len(rig.relay.published) == 1
     assert link.stats.frames_sent == 0
+
+
+async def test_a_drop_before_the_acknowledgement_is_of_unknown_delivery(
+    rig: RelayRig,
+) -> None:
+    """The node dies with the frame in it: the sender is told it may have arrived."""
+    rig.relay.ack_publishes = False
+    rig.relay.drop_after_publish = True
+    # No reconnect within the test: the second send meets a link that is down.
+    link = rig.link(backoff=Backoff(initial=3600, maximum=3600))
+    await link.connect()
+    with pytest.raises(DeliveryUnknown, match="connection lost") as caught:
+        await link.send(b"frame")
+    assert not isinstance(caught.value, NotConnected)
+    assert len(rig.relay.published) == 1
+    # Once the link knows it is down, a frame does not leave: "not sent".
+    await wait_until(lambda: not link.connected)
+    with pytest.raises(NotConnected):
+        await link.send(b"another frame")
+    assert len(rig.relay.published) == 1
 
 
 async def test_relay_that_never_answers_connect_is_not_connected(rig: RelayRig) -> None:

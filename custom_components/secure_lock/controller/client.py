@@ -64,7 +64,7 @@ from ..protocol.session import (
     VerifiedMessage,
 )
 from ..protocol.state import LockStatus
-from ..transport.errors import TransportError
+from ..transport.errors import DeliveryUnknown, TransportError
 from ..transport.link import FrameLink
 from .errors import CommandRefused, CommandTimeout, ControllerError, LinkUnavailable
 from .invitations import DEFAULT_INVITATION_TTL_MS, IssuedInvitation, new_invitation
@@ -249,11 +249,10 @@ class LockClient:
         )
         # The counter moved: persisted before the frame can reach the lock.
         self._on_persist(self.endpoint.lock)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         waiter = _Waiter(
-            kind,
-            asyncio.get_running_loop().create_future(),
-            payload=payload,
-            lifetime_ms=lifetime_ms,
+            kind, loop.create_future(), payload=payload, lifetime_ms=lifetime_ms
         )
         self._waiters[request_id] = waiter
         try:
@@ -261,12 +260,16 @@ class LockClient:
                 await self.link.send(
                     wrap(Channel.ENVELOPE, frame), expiry_s=RELAY_EXPIRY_S
                 )
+            except DeliveryUnknown:
+                # It may be at the lock: only its answer, or the timeout,
+                # may end the request (a "not sent" could make someone resend).
+                pass
             except TransportError as err:
                 raise LinkUnavailable(
                     f"cannot reach the lock: {type(err).__name__}"
                 ) from err
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout_at(deadline):
                     return await waiter.future
             except TimeoutError:
                 raise CommandTimeout(

@@ -9,6 +9,7 @@ protocol layer, TLS here protects metadata and access to the relay.
 from .backoff import Backoff
 from .errors import (
     BrokerRefused,
+    DeliveryUnknown,
     FrameTooLarge,
     LinkClosed,
     NotConnected,
@@ -39,6 +40,7 @@ __all__ = [
     "MqttFrameLink",
     "MqttLinkConfig",
     "MqttRole",
+    "DeliveryUnknown",
     "NotConnected",
     "PublishRejected",
     "SubscribeRejected",

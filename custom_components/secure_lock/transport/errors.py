@@ -13,6 +13,16 @@ class NotConnected(TransportError):
     """The link is not connected right now; the frame was not sent."""
 
 
+class DeliveryUnknown(TransportError):
+    """The frame went to the broker, but its acknowledgement never came.
+
+    The connection dropped, or the broker stayed silent, after the frame was
+    handed to it: it may have reached the lock.  Not a ``NotConnected``: a
+    caller must wait for the answer (or time out), never send it again as
+    if it had not left.
+    """
+
+
 class LinkClosed(TransportError):
     """The link was closed by its owner and cannot be used again."""
 

@@ -40,6 +40,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from .backoff import Backoff
 from .errors import (
     BrokerRefused,
+    DeliveryUnknown,
     LinkClosed,
     NotConnected,
     PublishRejected,
@@ -292,7 +293,7 @@ def _expiry_properties(expiry_s: int) -> Properties:
 def _ack_overdue(future: asyncio.Future[ReasonCode]) -> None:
     if not future.done():
         future.set_exception(
-            NotConnected("broker did not acknowledge the frame in time")
+            DeliveryUnknown("broker did not acknowledge the frame in time")
         )
 
 
@@ -488,7 +489,10 @@ class MqttFrameLink(FrameLink):
         broker could not deliver in time is discarded instead of arriving
         late; the protocol's own freshness checks remain the real defence.
         A lock's frame goes to its recipient's topic (ValueError for a frame
-        that names none: a bug, not a transport failure).
+        that names none: a bug, not a transport failure).  ``NotConnected``:
+        the frame did not leave; ``DeliveryUnknown``: it left, and the
+        acknowledgement did not come (the connection dropped, or the broker
+        stayed silent for ``ack_timeout``).
         """
         self._check_outgoing(frame)
         await self._publish(self._config.publish_topic(frame), frame, expiry_s)
@@ -661,10 +665,14 @@ class MqttFrameLink(FrameLink):
         if self._misc_timer is not None:
             self._misc_timer.cancel()
             self._misc_timer = None
-        lost = NotConnected(f"connection lost: {reason_code}")
-        for pending in (self._connack, self._suback, *self._publishes.values()):
-            if pending is not None and not pending.done():
-                pending.set_exception(lost)
+        lost = f"connection lost: {reason_code}"
+        for waiting in (self._connack, self._suback):
+            if waiting is not None and not waiting.done():
+                waiting.set_exception(NotConnected(lost))
+        # A published frame may have reached the broker before the drop.
+        for publish in self._publishes.values():
+            if not publish.done():
+                publish.set_exception(DeliveryUnknown(lost))
         if client is self._client:
             self._client = None
         self._gone.set()
