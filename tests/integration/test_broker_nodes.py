@@ -165,3 +165,43 @@ async def test_commands_go_through_the_surviving_node(
     await hass.services.async_call("lock", "lock", {"entity_id": LOCK}, blocking=True)
     assert _state(hass) == LockState.LOCKED
     assert nodes.lock.device.mechanism.status.bolt.name == "LOCKED"
+
+
+async def test_home_assistant_asks_for_what_it_missed_while_its_node_was_down(
+    hass: HomeAssistant, two_nodes: TwoNodes
+) -> None:
+    """The lock changed while Home Assistant's link was away: the state is fetched on return.
+
+    The lock's event went to node B before Home Assistant was there, so it
+    is lost for it (nothing is queued for an absent client).  Without asking
+    again Home Assistant would show the old state until the next heartbeat
+    (30 s here, never reached in this test).
+    """
+    nodes = two_nodes
+    await hass.services.async_call("lock", "lock", {"entity_id": LOCK}, blocking=True)
+    assert _state(hass) == LockState.LOCKED
+    link = nodes.home_assistant_link()
+    assert link is not None
+    # Home Assistant comes back only when the test lets it: after the lock.
+    gate = asyncio.Event()
+
+    async def gated(_delay: float) -> None:
+        await gate.wait()
+
+    link._backoff = Backoff(sleep=gated)  # noqa: SLF001
+
+    assert nodes.a.pid is not None
+    os.kill(nodes.a.pid, signal.SIGKILL)
+    nodes.a.stop()
+    await wait_until(lambda: _on(nodes.lock_link(), nodes.b.lock_port))
+    assert not link.connected
+    sent_before = nodes.lock_link().stats.frames_sent
+    nodes.lock.device.mechanism.turn_by_hand(lock=False)
+    # The lock told node B at once; nobody there was listening for it.
+    await wait_until(lambda: nodes.lock_link().stats.frames_sent > sent_before)
+    await hass.async_block_till_done()
+    assert _state(hass) == LockState.LOCKED
+
+    gate.set()
+    await wait_until(lambda: _on(link, nodes.b.controller_port))
+    await wait_until(lambda: _state(hass) == LockState.UNLOCKED)

@@ -193,11 +193,15 @@ async def test_a_killed_node_moves_both_ends_to_the_next(nodes: Nodes) -> None:
         [nodes.a.controller_port, nodes.b.controller_port],
         backoff=Backoff(sleep=controller_sleep, draw=full_step),
     )
+    restored: list[str] = []
+    lock.add_restored_listener(lambda: restored.append("lock"))
+    controller.add_restored_listener(lambda: restored.append("controller"))
     await lock.connect()
     await controller.connect()
     assert lock.endpoint.port == nodes.a.lock_port
     assert controller.endpoint.port == nodes.a.controller_port
     await _flows(lock, controller, b"on A")
+    assert restored == []  # the first connection restores nothing
 
     _kill(nodes.a)
     await wait_until(lambda: lock.stats.reconnects == 1)
@@ -207,6 +211,8 @@ async def test_a_killed_node_moves_both_ends_to_the_next(nodes: Nodes) -> None:
     # One round over the nodes, one delay: B answered first time.
     assert lock_sleep.delays == [0.5]
     assert controller_sleep.delays == [0.5]
+    # Each owner heard once that its link is back (and may ask what it missed).
+    assert sorted(restored) == ["controller", "lock"]
     await _flows(lock, controller, b"on B")
 
 

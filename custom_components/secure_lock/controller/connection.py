@@ -283,6 +283,7 @@ class LockConnection:
         status = client.last_status
         assert status is not None
         self._heard(LockReport(ReportKind.RESULT, status, client.endpoint.lock_time()))
+        client.link.add_restored_listener(lambda: self._link_restored(current))
         self._arm_silence_watch()
         # Lasts as long as the path: never one of the owner's short tasks.
         self._start_own_task(self._watch(current), "secure_lock link watch")
@@ -393,6 +394,17 @@ class LockConnection:
         if current is not None:
             self._start_task(
                 self._check_still_answers(current), "secure_lock status check"
+            )
+
+    def _link_restored(self, current: _Current) -> None:
+        """Ask for the state once the path's link is back by itself (another node).
+
+        Whatever the lock sent meanwhile went nowhere, so its state is asked
+        for now rather than left to the next heartbeat.
+        """
+        if self._current is current and not self._stopped:
+            self._start_task(
+                self._check_still_answers(current), "secure_lock status after reconnect"
             )
 
     async def _check_still_answers(self, current: _Current) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from .errors import FrameTooLarge, LinkClosed
@@ -52,6 +52,21 @@ class FrameLink(ABC):
         self._inbox: asyncio.Queue[bytes] = asyncio.Queue(queue_size)
         self.stats = LinkStats()
         self._closed = False
+        self._restored_listeners: list[Callable[[], None]] = []
+
+    def add_restored_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` each time the link connects again by itself; return its remover.
+
+        Frames sent to us while it was away are lost (nothing is queued for
+        an absent client), so an owner that shows the far end's state asks
+        for it again.  Only links that reconnect on their own call it.
+        """
+        self._restored_listeners.append(listener)
+        return lambda: self._restored_listeners.remove(listener)
+
+    def _notify_restored(self) -> None:
+        for listener in list(self._restored_listeners):
+            listener()
 
     @property
     def max_frame_size(self) -> int:

@@ -712,6 +712,7 @@ class MqttFrameLink(FrameLink):
                 continue
             self.stats.reconnects += 1
             _LOGGER.info("MQTT reconnected to %s", self.endpoint)
+            self._notify_restored()
             return
 
     # -- closing -----------------------------------------------------------------
