@@ -199,7 +199,7 @@ class LockDevice:
         self._pending_motor: _PendingMotor | None = None
         self._held: list[bytes] | None = None
         """Frames of the moment a command finishes, held until its result joins them."""
-        self._relock_cover = RelockCover(scheduler, self._send_report)
+        self._relock_cover = RelockCover(scheduler, self.send_report)
         self.dropped_frames: dict[ErrorCode, int] = {}
         self.on_motor_started: Callable[[MessageKind], None] | None = None
         """Told when a controller's command starts the motor (bench/load.py
@@ -601,7 +601,12 @@ class LockDevice:
                 config.open_hold_seconds,
             )
 
-    def _send_report(self) -> None:
+    def send_report(self) -> None:
+        """Send the current state as a ``report`` event to everyone who may read it.
+
+        Also what the runtime sends when its relay link is back after a loss:
+        events sent meanwhile went nowhere (protocol.md 15.1, rule 8).
+        """
         self.broadcast(
             MessageKind.EVENT,
             Event(

@@ -261,12 +261,18 @@ class LockRuntime:
             )
         )
         self.mqtt.on_probe = self._answer_probe
+        self.mqtt.add_restored_listener(self._broker_restored)
         try:
             await self.mqtt.connect()
         except TransportError as err:
             # The link keeps retrying in the background; LAN still works.
             _LOGGER.warning("Broker not reachable yet: %s", err)
         self._tasks.append(asyncio.create_task(self._pump(self.mqtt), name="lock mqtt"))
+
+    def _broker_restored(self) -> None:
+        """Tell every controller the state: what we sent while away went nowhere."""
+        if self.device is not None:
+            self.device.send_report()
 
     def _answer_probe(self, discriminator: int, payload: bytes) -> None:
         """Tell a prober our id if we have an open code with its discriminator.

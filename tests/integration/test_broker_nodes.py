@@ -205,3 +205,37 @@ async def test_home_assistant_asks_for_what_it_missed_while_its_node_was_down(
     gate.set()
     await wait_until(lambda: _on(link, nodes.b.controller_port))
     await wait_until(lambda: _state(hass) == LockState.UNLOCKED)
+
+
+async def test_the_lock_reports_what_it_could_not_send_while_its_node_was_down(
+    hass: HomeAssistant, two_nodes: TwoNodes
+) -> None:
+    """The lock changed while its own link was away: it reports the state on return.
+
+    Home Assistant was back on node B first and asked for the state; the
+    lock was not there to hear it, and its event about the change went
+    nowhere.  The lock's report on its return is what brings the truth.
+    """
+    nodes = two_nodes
+    await hass.services.async_call("lock", "lock", {"entity_id": LOCK}, blocking=True)
+    assert _state(hass) == LockState.LOCKED
+    lock_link = nodes.lock_link()
+    gate = asyncio.Event()
+
+    async def gated(_delay: float) -> None:
+        await gate.wait()
+
+    lock_link._backoff = Backoff(sleep=gated)  # noqa: SLF001
+
+    assert nodes.a.pid is not None
+    os.kill(nodes.a.pid, signal.SIGKILL)
+    nodes.a.stop()
+    await wait_until(lambda: _on(nodes.home_assistant_link(), nodes.b.controller_port))
+    assert not lock_link.connected
+    nodes.lock.device.mechanism.turn_by_hand(lock=False)
+    await hass.async_block_till_done()
+    assert _state(hass) == LockState.LOCKED
+
+    gate.set()
+    await wait_until(lambda: _on(lock_link, nodes.b.lock_port))
+    await wait_until(lambda: _state(hass) == LockState.UNLOCKED)
