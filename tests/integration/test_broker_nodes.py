@@ -167,6 +167,24 @@ async def test_commands_go_through_the_surviving_node(
     assert nodes.lock.device.mechanism.status.bolt.name == "LOCKED"
 
 
+async def _locked_then_node_a_killed(
+    hass: HomeAssistant, nodes: TwoNodes, *, held_back: MqttFrameLink
+) -> asyncio.Event:
+    """Lock the door, then kill node A; ``held_back`` reconnects once the gate opens."""
+    await hass.services.async_call("lock", "lock", {"entity_id": LOCK}, blocking=True)
+    assert _state(hass) == LockState.LOCKED
+    gate = asyncio.Event()
+
+    async def gated(_delay: float) -> None:
+        await gate.wait()
+
+    held_back._backoff = Backoff(sleep=gated)  # noqa: SLF001
+    assert nodes.a.pid is not None
+    os.kill(nodes.a.pid, signal.SIGKILL)
+    nodes.a.stop()
+    return gate
+
+
 async def test_home_assistant_asks_for_what_it_missed_while_its_node_was_down(
     hass: HomeAssistant, two_nodes: TwoNodes
 ) -> None:
@@ -178,21 +196,10 @@ async def test_home_assistant_asks_for_what_it_missed_while_its_node_was_down(
     (30 s here, never reached in this test).
     """
     nodes = two_nodes
-    await hass.services.async_call("lock", "lock", {"entity_id": LOCK}, blocking=True)
-    assert _state(hass) == LockState.LOCKED
     link = nodes.home_assistant_link()
     assert link is not None
     # Home Assistant comes back only when the test lets it: after the lock.
-    gate = asyncio.Event()
-
-    async def gated(_delay: float) -> None:
-        await gate.wait()
-
-    link._backoff = Backoff(sleep=gated)  # noqa: SLF001
-
-    assert nodes.a.pid is not None
-    os.kill(nodes.a.pid, signal.SIGKILL)
-    nodes.a.stop()
+    gate = await _locked_then_node_a_killed(hass, nodes, held_back=link)
     await wait_until(lambda: _on(nodes.lock_link(), nodes.b.lock_port))
     assert not link.connected
     sent_before = nodes.lock_link().stats.frames_sent
@@ -217,19 +224,8 @@ async def test_the_lock_reports_what_it_could_not_send_while_its_node_was_down(
     nowhere.  The lock's report on its return is what brings the truth.
     """
     nodes = two_nodes
-    await hass.services.async_call("lock", "lock", {"entity_id": LOCK}, blocking=True)
-    assert _state(hass) == LockState.LOCKED
     lock_link = nodes.lock_link()
-    gate = asyncio.Event()
-
-    async def gated(_delay: float) -> None:
-        await gate.wait()
-
-    lock_link._backoff = Backoff(sleep=gated)  # noqa: SLF001
-
-    assert nodes.a.pid is not None
-    os.kill(nodes.a.pid, signal.SIGKILL)
-    nodes.a.stop()
+    gate = await _locked_then_node_a_killed(hass, nodes, held_back=lock_link)
     await wait_until(lambda: _on(nodes.home_assistant_link(), nodes.b.controller_port))
     assert not lock_link.connected
     nodes.lock.device.mechanism.turn_by_hand(lock=False)
