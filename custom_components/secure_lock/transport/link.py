@@ -54,18 +54,19 @@ class FrameLink(ABC):
         self._closed = False
         self._restored_listeners: list[Callable[[], None]] = []
 
-    def add_restored_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call ``listener`` each time the link connects again by itself; return its remover.
+    def add_restored_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` each time the link connects again by itself.
 
         Frames sent to us while it was away are lost (nothing is queued for
         an absent client), so an owner that shows the far end's state asks
-        for it again.  Only links that reconnect on their own call it.
+        for it again.  Only links that reconnect on their own call it; a
+        listener lasts as long as the link (its owner closes the link when
+        it gives the path up).
         """
         self._restored_listeners.append(listener)
-        return lambda: self._restored_listeners.remove(listener)
 
     def _notify_restored(self) -> None:
-        for listener in list(self._restored_listeners):
+        for listener in self._restored_listeners:
             listener()
 
     @property
