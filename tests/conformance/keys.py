@@ -44,8 +44,8 @@ def routing_id(lock_id: bytes, recipient_key_id: bytes) -> bytes:
 def verify_signature(public: bytes, signature: bytes, message: bytes) -> None:
     """Ed25519 verify, section 0's strict rule; failure is ``bad_signature``.
 
-    libsodium applies exactly that rule: RFC 8032's equation, ``S < L``, and
-    no small-order or non-canonical public key or ``R``.
+    libsodium applies that rule (RFC 8032's equation, ``S < L``, no
+    small-order public key or ``R``) and also refuses a non-canonical key.
     """
     if len(public) != 32 or len(signature) != 64:
         raise fail(BAD_SIGNATURE)
